@@ -1,0 +1,4 @@
+/**
+ * memvault's public library API (the package's `exports["."]`). Each layer adds its exports here.
+ */
+export { MemvaultError, ValidationError, ConfigError } from './errors.js';
