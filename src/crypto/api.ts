@@ -1,0 +1,49 @@
+/**
+ * The module-level API: the same operations as KeyRing / TenantHmacKey, delegating to the process
+ * default configuration (read lazily from process.env, see config.ts). Most callers need nothing
+ * else: `hmacUser`, then `seal` / `openSealed` with an AAD from `chunkAad`.
+ */
+import { defaultKeyRing, defaultTenantKey } from './config.js';
+import { openWithDataKey, type DataKey, type DataKeyLookup } from './data-key.js';
+import { ENVELOPE_DATA_KEY, envelopeInfo } from './envelope.js';
+
+/** HMAC-SHA256(MEMORY_TENANT_HMAC_KEY, userId) as 64 lowercase hex: the tenant's user_hash. */
+export function hmacUser(userId: string): string {
+  return defaultTenantKey().hash(userId);
+}
+
+/** Seals under the active key-ring key (envelope version 1). */
+export function seal(plaintext: Uint8Array, aad?: Uint8Array): Buffer {
+  return defaultKeyRing().seal(plaintext, aad);
+}
+
+/** Opens a version-1 blob; any failure is InvalidTag. */
+export function openSealed(blob: Uint8Array, aad?: Uint8Array): Buffer {
+  return defaultKeyRing().open(blob, aad);
+}
+
+/**
+ * Opens a blob of either scheme: version 1 with the key ring, version 2 with the tenant's DEK.
+ * For read paths that meet rows from before and after the move to per-tenant keys.
+ */
+export function openAnyScheme(blob: Uint8Array, aad: Uint8Array | undefined, dataKey?: DataKey | DataKeyLookup): Buffer {
+  if (envelopeInfo(blob).version === ENVELOPE_DATA_KEY && dataKey !== undefined) {
+    return openWithDataKey(dataKey, blob, aad);
+  }
+  return defaultKeyRing().open(blob, aad);
+}
+
+/** Wraps a tenant's DEK under the active key-ring key, bound to the tenant and DEK id. */
+export function wrapDataKey(dek: DataKey, userHash: string): Buffer {
+  return defaultKeyRing().wrapDataKey(dek, userHash);
+}
+
+/** Unwraps a DEK stored for `userHash` under `dekId`; InvalidTag if it belongs elsewhere. */
+export function unwrapDataKey(wrapped: Uint8Array, userHash: string, dekId: number): DataKey {
+  return defaultKeyRing().unwrapDataKey(wrapped, userHash, dekId);
+}
+
+/** Re-wraps a DEK under the currently active key-ring key. */
+export function rewrapDataKey(wrapped: Uint8Array, userHash: string, dekId: number): Buffer {
+  return defaultKeyRing().rewrapDataKey(wrapped, userHash, dekId);
+}

@@ -1,0 +1,78 @@
+/**
+ * Tenant hashing: user ids never reach the database, only HMAC-SHA256(tenant key, user id). A keyed
+ * hash (not a plain SHA-256) means a leaked table cannot be matched against a list of candidate ids
+ * without the key. Deterministic by design: the same user maps to the same tenant on every daemon.
+ */
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { inspect } from 'node:util';
+
+import { ValidationError } from '../errors.js';
+import { decodeKeyBase64, secretKeyFrom } from './keys.js';
+
+export const TENANT_HMAC_KEY_VARIABLE = 'MEMORY_TENANT_HMAC_KEY';
+
+// In unicode mode this matches only unpaired surrogates, which UTF-8 cannot encode: Node would
+// hash them as U+FFFD, so two different ids would silently share one tenant.
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+export class TenantHmacKey {
+  readonly #key: KeyObject;
+
+  private constructor(key: KeyObject) {
+    this.#key = key;
+  }
+
+  static fromBytes(bytes: Uint8Array): TenantHmacKey {
+    return new TenantHmacKey(secretKeyFrom(bytes, 'tenant HMAC key'));
+  }
+
+  /**
+   * Decodes a base64 key from `variable` (MEMORY_TENANT_HMAC_KEY, or e.g. the old/new keys given to
+   * `memvault tenants rehash`), naming the variable in any ConfigError and never echoing the value.
+   */
+  static fromBase64(base64: string | undefined, variable = TENANT_HMAC_KEY_VARIABLE): TenantHmacKey {
+    const bytes = decodeKeyBase64(base64, variable);
+    try {
+      return new TenantHmacKey(createSecretKey(bytes));
+    } finally {
+      bytes.fill(0);
+    }
+  }
+
+  hash(userId: string): string {
+    assertUserId(userId);
+    return createHmac('sha256', this.#key).update(userId, 'utf8').digest('hex');
+  }
+
+  /** Whether two keys hold the same bytes (used to refuse reusing an encryption key for HMAC). */
+  sameMaterialAs(other: KeyObject): boolean {
+    return this.#key.equals(other);
+  }
+
+  toJSON(): string {
+    return 'TenantHmacKey';
+  }
+
+  [inspect.custom](): string {
+    return 'TenantHmacKey {}';
+  }
+}
+
+/** Hashes with an explicit key; HMAC key rotation computes old and new hashes side by side. */
+export function hmacUserWith(key: TenantHmacKey, userId: string): string {
+  return key.hash(userId);
+}
+
+function assertUserId(userId: unknown): asserts userId is string {
+  if (typeof userId !== 'string') throw new ValidationError('user_id', 'must be a string');
+  if (userId.length === 0) throw new ValidationError('user_id', 'must not be empty');
+  if (LONE_SURROGATE.test(userId)) throw new ValidationError('user_id', 'must be well-formed Unicode');
+}
+
+/**
+ * Loads an explicit tenant key from base64, e.g. `loadTenantHmacKey(env.MEMORY_TENANT_HMAC_KEY_OLD,
+ * 'MEMORY_TENANT_HMAC_KEY_OLD')` for a rehash; a ConfigError names `variable`, never the value.
+ */
+export function loadTenantHmacKey(base64: string | undefined, variable: string): TenantHmacKey {
+  return TenantHmacKey.fromBase64(base64, variable);
+}

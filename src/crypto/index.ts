@@ -1,0 +1,55 @@
+/**
+ * memvault's crypto layer: sealed envelopes (AES-256-GCM), tenant hashing (HMAC-SHA256), the key
+ * ring, per-tenant data keys and the AAD that binds blobs to their row. Pure functions; the only
+ * input from outside is the environment, read once. See docs/CRYPTO.md.
+ */
+export { InvalidTag, type InvalidTagReason } from './invalid-tag.js';
+export {
+  ENVELOPE_DATA_KEY,
+  ENVELOPE_KEY_RING,
+  ENVELOPE_OVERHEAD,
+  envelopeInfo,
+  wrappedKeyId,
+  type EnvelopeInfo,
+  type EnvelopeVersion,
+} from './envelope.js';
+export { EncryptionKey, generateKeyBase64, KEY_BYTES, MAX_KEY_ID } from './keys.js';
+export {
+  ACTIVE_KEY_ID_VARIABLE,
+  KEY_ID_VARIABLE,
+  KEY_VARIABLE,
+  KEYS_VARIABLE,
+  KeyRing,
+} from './key-ring.js';
+export { hmacUserWith, loadTenantHmacKey, TENANT_HMAC_KEY_VARIABLE, TenantHmacKey } from './hmac.js';
+export {
+  DataKey,
+  generateDataKey,
+  openWithDataKey,
+  sealWithDataKey,
+  type DataKeyLookup,
+} from './data-key.js';
+export {
+  bytesToEmbedding,
+  CHUNK_FIELDS,
+  chunkAad,
+  dekAad,
+  embeddingToBytes,
+  type ChunkField,
+} from './aad.js';
+export {
+  assertCryptoConfig,
+  configureCrypto,
+  loadCryptoConfig,
+  resetCryptoForTests,
+  type CryptoConfig,
+} from './config.js';
+export {
+  hmacUser,
+  openAnyScheme,
+  openSealed,
+  rewrapDataKey,
+  seal,
+  unwrapDataKey,
+  wrapDataKey,
+} from './api.js';
