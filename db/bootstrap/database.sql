@@ -1,0 +1,11 @@
+-- Per-database bootstrap: run by a superuser in the memvault database before migrations.
+-- pgvector is not a trusted extension, so a plain migrator could not create it.
+create extension if not exists vector;
+-- The app connects; it gets nothing else on the database.
+do $grant$
+begin
+  execute format('grant connect on database %I to memory_app', current_database());
+end
+$grant$;
+-- Since PostgreSQL 15 PUBLIC has no CREATE on schema public; revoke for older servers too.
+revoke create on schema public from public;

@@ -1,0 +1,61 @@
+-- Stores a batch of sealed chunks for one tenant in one statement (all or nothing). The arrays are
+-- parallel: element i of each describes chunk i. Ciphertexts are opaque here; the embedding is the
+-- plaintext vector the HNSW index needs.
+create or replace function memory.index_chunks(
+  p_user_hash text,
+  p_ids uuid[],
+  p_doc_ids text[],
+  p_sources text[],
+  p_text_ciphers bytea[],
+  p_meta_ciphers bytea[],
+  p_emb_ciphers bytea[],
+  p_embeddings public.vector[],
+  p_key_id integer
+)
+returns integer
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  v_count integer := coalesce(cardinality(p_ids), 0);
+  v_inserted integer;
+begin
+  perform memory.set_tenant(p_user_hash);
+  if v_count = 0 or v_count > 1000 then
+    raise exception 'a batch holds 1 to 1000 chunks, got %', v_count using errcode = 'MV002';
+  end if;
+  if coalesce(cardinality(p_doc_ids), -1) <> v_count
+     or coalesce(cardinality(p_sources), -1) <> v_count
+     or coalesce(cardinality(p_text_ciphers), -1) <> v_count
+     or coalesce(cardinality(p_meta_ciphers), -1) <> v_count
+     or coalesce(cardinality(p_emb_ciphers), -1) <> v_count
+     or coalesce(cardinality(p_embeddings), -1) <> v_count then
+    raise exception 'batch arrays differ in length' using errcode = 'MV003';
+  end if;
+  if p_key_id is null then
+    raise exception 'key_id is required' using errcode = 'MV002';
+  end if;
+  if array_position(p_ids, null) is not null
+     or exists (select from unnest(p_doc_ids) d where d is null or length(d) not between 1 and 256)
+     or exists (select from unnest(p_sources) s where s is null or length(s) > 256)
+     or array_position(p_text_ciphers, null) is not null
+     or array_position(p_meta_ciphers, null) is not null
+     or array_position(p_emb_ciphers, null) is not null then
+    raise exception 'ids, doc_ids (1-256 chars), sources (0-256 chars) and ciphertexts must be present'
+      using errcode = 'MV002';
+  end if;
+  if exists (select from unnest(p_embeddings) e where e is null or public.vector_dims(e) <> memory.embedding_dim()) then
+    raise exception 'every embedding must have % dimensions', memory.embedding_dim() using errcode = 'MV008';
+  end if;
+
+  insert into memory.memory_chunks
+    (user_hash, id, doc_id, source, text_cipher, meta_cipher, emb_cipher, embedding, key_id)
+  select p_user_hash, u.id, u.doc_id, u.source, u.text_cipher, u.meta_cipher, u.emb_cipher, u.embedding, p_key_id
+  from unnest(p_ids, p_doc_ids, p_sources, p_text_ciphers, p_meta_ciphers, p_emb_ciphers, p_embeddings)
+    as u(id, doc_id, source, text_cipher, meta_cipher, emb_cipher, embedding);
+  get diagnostics v_inserted = row_count;
+  return v_inserted;
+end;
+$$;

@@ -1,0 +1,41 @@
+-- Top-N chunks of one tenant by cosine distance to p_embedding, optionally filtered by doc_id and
+-- source. Returns ciphertexts; the daemon opens them. Planned per call (EXECUTE) so the planner sees
+-- the tenant and picks the HNSW index for large tenants and the tenant B-tree for small ones.
+create or replace function memory.search(
+  p_user_hash text,
+  p_embedding public.vector,
+  p_limit integer default 24,
+  p_doc_id text default null,
+  p_source text default null
+)
+returns table (
+  id uuid,
+  doc_id text,
+  source text,
+  text_cipher bytea,
+  meta_cipher bytea,
+  key_id integer,
+  distance double precision
+)
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  perform memory.set_tenant(p_user_hash);
+  if p_embedding is null then
+    raise exception 'embedding is required' using errcode = 'MV002';
+  end if;
+  if public.vector_dims(p_embedding) <> memory.embedding_dim() then
+    raise exception 'embedding has % dimensions, the schema has %', public.vector_dims(p_embedding), memory.embedding_dim()
+      using errcode = 'MV008';
+  end if;
+  if p_limit is null or p_limit < 1 or p_limit > 1000 then
+    raise exception 'limit must be between 1 and 1000' using errcode = 'MV007';
+  end if;
+  perform memory.apply_ann_settings();
+  return query execute memory.search_sql(p_doc_id is not null, p_source is not null)
+    using p_user_hash, p_embedding, p_limit, p_doc_id, p_source;
+end;
+$$;

@@ -1,0 +1,16 @@
+-- Tenant isolation: a row is visible and writable only when its user_hash equals the transaction's
+-- tenant context. The setting is read through a sub-select so it is evaluated once per query, not
+-- once per row. No context (NULL or '') or a malformed one matches nothing, since user_hash is
+-- always 64 hex characters.
+drop policy if exists memory_tenant_isolation on memory.memory_chunks;
+create policy memory_tenant_isolation on memory.memory_chunks
+  for all
+  using (user_hash = (select current_setting('memory.user_hash', true)))
+  with check (user_hash = (select current_setting('memory.user_hash', true)));
+
+-- Settings are not tenant data: readable and writable by the owner's procedures.
+drop policy if exists settings_owner_access on memory.settings;
+create policy settings_owner_access on memory.settings
+  for all
+  using (true)
+  with check (true);

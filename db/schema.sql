@@ -1,0 +1,845 @@
+--
+-- PostgreSQL database dump
+--
+
+--
+-- Name: memory; Type: SCHEMA; Schema: -; Owner: memory_owner
+--
+
+CREATE SCHEMA memory;
+
+ALTER SCHEMA memory OWNER TO memory_owner;
+
+--
+-- Name: SCHEMA memory; Type: COMMENT; Schema: -; Owner: memory_owner
+--
+
+COMMENT ON SCHEMA memory IS 'memvault: sealed long-term memory; the procedures are the interface, tables are private';
+
+--
+-- Name: apply_ann_settings(); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.apply_ann_settings() RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+declare
+  v_ef text;
+  v_mode text;
+begin
+  select (select value #>> '{}' from memory.settings where key = 'ann_ef_search'),
+         (select value #>> '{}' from memory.settings where key = 'ann_iterative_scan')
+    into v_ef, v_mode;
+  perform set_config('hnsw.ef_search', coalesce(v_ef, '100'), true);
+  perform set_config('hnsw.iterative_scan', coalesce(v_mode, 'relaxed_order'), true);
+end;
+$$;
+
+ALTER FUNCTION memory.apply_ann_settings() OWNER TO memory_owner;
+
+--
+-- Name: delete_doc(text, text); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.delete_doc(p_user_hash text, p_doc_id text) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+declare
+  v_deleted integer;
+begin
+  perform memory.set_tenant(p_user_hash);
+  if p_doc_id is null or length(p_doc_id) not between 1 and 256 then
+    raise exception 'doc_id must be 1 to 256 characters' using errcode = 'MV002';
+  end if;
+  delete from memory.memory_chunks c where c.user_hash = p_user_hash and c.doc_id = p_doc_id;
+  get diagnostics v_deleted = row_count;
+  if v_deleted > 0 then
+    perform memory.notify_event('doc_deleted', p_user_hash, v_deleted);
+  end if;
+  return v_deleted;
+end;
+$$;
+
+ALTER FUNCTION memory.delete_doc(p_user_hash text, p_doc_id text) OWNER TO memory_owner;
+
+--
+-- Name: embedding_dim(); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.embedding_dim() RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$ select 384 $$;
+
+ALTER FUNCTION memory.embedding_dim() OWNER TO memory_owner;
+
+--
+-- Name: explain_lookup(text); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.explain_lookup(p_user_hash text) RETURNS TABLE(lookup text, plan json)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+declare
+  v_plan json;
+begin
+  perform memory.set_tenant(p_user_hash);
+  execute 'explain (format json) select * from memory.memory_chunks where user_hash = $1 and id = any($2)'
+    into v_plan using p_user_hash, array[gen_random_uuid()];
+  lookup := 'by_id'; plan := v_plan; return next;
+  execute 'explain (format json) select * from memory.memory_chunks where user_hash = $1 and doc_id = $2'
+    into v_plan using p_user_hash, 'doc';
+  lookup := 'by_doc'; plan := v_plan; return next;
+end;
+$_$;
+
+ALTER FUNCTION memory.explain_lookup(p_user_hash text) OWNER TO memory_owner;
+
+--
+-- Name: explain_search(text, public.vector, integer, boolean); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.explain_search(p_user_hash text, p_embedding public.vector, p_limit integer DEFAULT 24, p_analyze boolean DEFAULT false) RETURNS json
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+declare
+  v_plan json;
+begin
+  perform memory.set_tenant(p_user_hash);
+  perform memory.apply_ann_settings();
+  execute 'explain (format json, analyze ' || case when p_analyze then 'true' else 'false' end || ') ' || memory.search_sql(false, false)
+    into v_plan
+    using p_user_hash, p_embedding, p_limit, null::text, null::text;
+  return v_plan;
+end;
+$$;
+
+ALTER FUNCTION memory.explain_search(p_user_hash text, p_embedding public.vector, p_limit integer, p_analyze boolean) OWNER TO memory_owner;
+
+--
+-- Name: forget_tenant(text); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.forget_tenant(p_user_hash text) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+declare
+  v_deleted integer;
+begin
+  perform memory.set_tenant(p_user_hash);
+  delete from memory.memory_chunks c where c.user_hash = p_user_hash;
+  get diagnostics v_deleted = row_count;
+  perform memory.notify_event('tenant_forgotten', p_user_hash, v_deleted);
+  return v_deleted;
+end;
+$$;
+
+ALTER FUNCTION memory.forget_tenant(p_user_hash text) OWNER TO memory_owner;
+
+--
+-- Name: get_chunks(text, uuid[]); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.get_chunks(p_user_hash text, p_ids uuid[]) RETURNS TABLE(id uuid, doc_id text, source text, text_cipher bytea, meta_cipher bytea, emb_cipher bytea, key_id integer, created_at timestamp with time zone, updated_at timestamp with time zone)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  perform memory.set_tenant(p_user_hash);
+  if p_ids is null or cardinality(p_ids) > 1000 then
+    raise exception 'ids: 0 to 1000 ids' using errcode = 'MV002';
+  end if;
+  return query
+    select c.id, c.doc_id, c.source, c.text_cipher, c.meta_cipher, c.emb_cipher, c.key_id, c.created_at, c.updated_at
+    from memory.memory_chunks c
+    where c.user_hash = p_user_hash and c.id = any (p_ids)
+    order by c.id;
+end;
+$$;
+
+ALTER FUNCTION memory.get_chunks(p_user_hash text, p_ids uuid[]) OWNER TO memory_owner;
+
+--
+-- Name: get_settings(); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.get_settings() RETURNS TABLE(key text, value jsonb, updated_at timestamp with time zone)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+  select s.key, s.value, s.updated_at from memory.settings s order by s.key;
+$$;
+
+ALTER FUNCTION memory.get_settings() OWNER TO memory_owner;
+
+--
+-- Name: health(); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.health() RETURNS TABLE(last_migration text, migration_count integer, embedding_dim integer, vector_version text)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+  select (select m.filename from graphile_migrate.migrations m order by m.date desc, m.filename desc limit 1),
+         (select count(*)::integer from graphile_migrate.migrations),
+         memory.embedding_dim(),
+         (select e.extversion from pg_extension e where e.extname = 'vector');
+$$;
+
+ALTER FUNCTION memory.health() OWNER TO memory_owner;
+
+--
+-- Name: index_chunk(text, uuid, text, text, bytea, bytea, bytea, public.vector, integer); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.index_chunk(p_user_hash text, p_id uuid, p_doc_id text, p_source text, p_text_cipher bytea, p_meta_cipher bytea, p_emb_cipher bytea, p_embedding public.vector, p_key_id integer) RETURNS integer
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+  select memory.index_chunks(
+    p_user_hash, array[p_id], array[p_doc_id], array[p_source], array[p_text_cipher],
+    array[p_meta_cipher], array[p_emb_cipher], array[p_embedding], p_key_id);
+$$;
+
+ALTER FUNCTION memory.index_chunk(p_user_hash text, p_id uuid, p_doc_id text, p_source text, p_text_cipher bytea, p_meta_cipher bytea, p_emb_cipher bytea, p_embedding public.vector, p_key_id integer) OWNER TO memory_owner;
+
+--
+-- Name: index_chunks(text, uuid[], text[], text[], bytea[], bytea[], bytea[], public.vector[], integer); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.index_chunks(p_user_hash text, p_ids uuid[], p_doc_ids text[], p_sources text[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_embeddings public.vector[], p_key_id integer) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+declare
+  v_count integer := coalesce(cardinality(p_ids), 0);
+  v_inserted integer;
+begin
+  perform memory.set_tenant(p_user_hash);
+  if v_count = 0 or v_count > 1000 then
+    raise exception 'a batch holds 1 to 1000 chunks, got %', v_count using errcode = 'MV002';
+  end if;
+  if coalesce(cardinality(p_doc_ids), -1) <> v_count
+     or coalesce(cardinality(p_sources), -1) <> v_count
+     or coalesce(cardinality(p_text_ciphers), -1) <> v_count
+     or coalesce(cardinality(p_meta_ciphers), -1) <> v_count
+     or coalesce(cardinality(p_emb_ciphers), -1) <> v_count
+     or coalesce(cardinality(p_embeddings), -1) <> v_count then
+    raise exception 'batch arrays differ in length' using errcode = 'MV003';
+  end if;
+  if p_key_id is null then
+    raise exception 'key_id is required' using errcode = 'MV002';
+  end if;
+  if array_position(p_ids, null) is not null
+     or exists (select from unnest(p_doc_ids) d where d is null or length(d) not between 1 and 256)
+     or exists (select from unnest(p_sources) s where s is null or length(s) > 256)
+     or array_position(p_text_ciphers, null) is not null
+     or array_position(p_meta_ciphers, null) is not null
+     or array_position(p_emb_ciphers, null) is not null then
+    raise exception 'ids, doc_ids (1-256 chars), sources (0-256 chars) and ciphertexts must be present'
+      using errcode = 'MV002';
+  end if;
+  if exists (select from unnest(p_embeddings) e where e is null or public.vector_dims(e) <> memory.embedding_dim()) then
+    raise exception 'every embedding must have % dimensions', memory.embedding_dim() using errcode = 'MV008';
+  end if;
+
+  insert into memory.memory_chunks
+    (user_hash, id, doc_id, source, text_cipher, meta_cipher, emb_cipher, embedding, key_id)
+  select p_user_hash, u.id, u.doc_id, u.source, u.text_cipher, u.meta_cipher, u.emb_cipher, u.embedding, p_key_id
+  from unnest(p_ids, p_doc_ids, p_sources, p_text_ciphers, p_meta_ciphers, p_emb_ciphers, p_embeddings)
+    as u(id, doc_id, source, text_cipher, meta_cipher, emb_cipher, embedding);
+  get diagnostics v_inserted = row_count;
+  return v_inserted;
+end;
+$$;
+
+ALTER FUNCTION memory.index_chunks(p_user_hash text, p_ids uuid[], p_doc_ids text[], p_sources text[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_embeddings public.vector[], p_key_id integer) OWNER TO memory_owner;
+
+--
+-- Name: notify_event(text, text, integer, uuid[]); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.notify_event(p_event text, p_user_hash text, p_count integer, p_ids uuid[] DEFAULT NULL::uuid[]) RETURNS void
+    LANGUAGE sql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+  select pg_notify('memory_events', json_build_object(
+    'event', p_event,
+    'user_hash', p_user_hash,
+    'count', p_count,
+    -- A NOTIFY payload must stay under 8000 bytes: large batches send counts only.
+    'ids', case when cardinality(p_ids) <= 50 then p_ids end,
+    'nonce', gen_random_uuid()
+  )::text);
+$$;
+
+ALTER FUNCTION memory.notify_event(p_event text, p_user_hash text, p_count integer, p_ids uuid[]) OWNER TO memory_owner;
+
+--
+-- Name: reset_setting(text); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.reset_setting(p_key text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  delete from memory.settings where key = p_key;
+  return found;
+end;
+$$;
+
+ALTER FUNCTION memory.reset_setting(p_key text) OWNER TO memory_owner;
+
+--
+-- Name: search(text, public.vector, integer, text, text); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.search(p_user_hash text, p_embedding public.vector, p_limit integer DEFAULT 24, p_doc_id text DEFAULT NULL::text, p_source text DEFAULT NULL::text) RETURNS TABLE(id uuid, doc_id text, source text, text_cipher bytea, meta_cipher bytea, key_id integer, distance double precision)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  perform memory.set_tenant(p_user_hash);
+  if p_embedding is null then
+    raise exception 'embedding is required' using errcode = 'MV002';
+  end if;
+  if public.vector_dims(p_embedding) <> memory.embedding_dim() then
+    raise exception 'embedding has % dimensions, the schema has %', public.vector_dims(p_embedding), memory.embedding_dim()
+      using errcode = 'MV008';
+  end if;
+  if p_limit is null or p_limit < 1 or p_limit > 1000 then
+    raise exception 'limit must be between 1 and 1000' using errcode = 'MV007';
+  end if;
+  perform memory.apply_ann_settings();
+  return query execute memory.search_sql(p_doc_id is not null, p_source is not null)
+    using p_user_hash, p_embedding, p_limit, p_doc_id, p_source;
+end;
+$$;
+
+ALTER FUNCTION memory.search(p_user_hash text, p_embedding public.vector, p_limit integer, p_doc_id text, p_source text) OWNER TO memory_owner;
+
+--
+-- Name: search_sql(boolean, boolean); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.search_sql(p_has_doc_id boolean, p_has_source boolean) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+  select 'with candidates as materialized ('
+    || ' select c.id, c.doc_id, c.source, c.text_cipher, c.meta_cipher, c.key_id,'
+    || ' c.embedding operator(public.<=>) $2 as distance'
+    || ' from memory.memory_chunks c'
+    || ' where c.user_hash = $1'
+    || case when p_has_doc_id then ' and c.doc_id = $4' else '' end
+    || case when p_has_source then ' and c.source = $5' else '' end
+    || ' order by c.embedding operator(public.<=>) $2'
+    || ' limit $3)'
+    || ' select id, doc_id, source, text_cipher, meta_cipher, key_id, distance::float8'
+    || ' from candidates order by distance, id';
+$_$;
+
+ALTER FUNCTION memory.search_sql(p_has_doc_id boolean, p_has_source boolean) OWNER TO memory_owner;
+
+--
+-- Name: set_setting(text, jsonb); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.set_setting(p_key text, p_value jsonb) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  perform memory.validate_setting(p_key, p_value);
+  insert into memory.settings (key, value) values (p_key, p_value)
+  on conflict (key) do update set value = excluded.value, updated_at = now();
+end;
+$$;
+
+ALTER FUNCTION memory.set_setting(p_key text, p_value jsonb) OWNER TO memory_owner;
+
+--
+-- Name: set_tenant(text); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.set_tenant(p_user_hash text) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+declare
+  v_current text := coalesce(current_setting('memory.user_hash', true), '');
+begin
+  if p_user_hash is null or p_user_hash !~ '^[0-9a-f]{64}$' then
+    raise exception 'user_hash must be 64 lowercase hex characters' using errcode = 'MV001';
+  end if;
+  if v_current <> '' and v_current <> p_user_hash then
+    raise exception 'this transaction already acts for another tenant' using errcode = 'MV004';
+  end if;
+  perform set_config('memory.user_hash', p_user_hash, true);
+end;
+$_$;
+
+ALTER FUNCTION memory.set_tenant(p_user_hash text) OWNER TO memory_owner;
+
+--
+-- Name: tenant_stats(text); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.tenant_stats(p_user_hash text) RETURNS TABLE(chunks bigint, documents bigint, cipher_bytes bigint, first_at timestamp with time zone, last_at timestamp with time zone)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  perform memory.set_tenant(p_user_hash);
+  return query
+    select count(*), count(distinct c.doc_id),
+           coalesce(sum(octet_length(c.text_cipher) + octet_length(c.meta_cipher) + octet_length(c.emb_cipher)), 0)::bigint,
+           min(c.created_at), max(c.updated_at)
+    from memory.memory_chunks c
+    where c.user_hash = p_user_hash;
+end;
+$$;
+
+ALTER FUNCTION memory.tenant_stats(p_user_hash text) OWNER TO memory_owner;
+
+--
+-- Name: tg__touch_updated_at(); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.tg__touch_updated_at() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  new.updated_at := now();
+  return new;
+end;
+$$;
+
+ALTER FUNCTION memory.tg__touch_updated_at() OWNER TO memory_owner;
+
+--
+-- Name: tg_memory_chunks__notify_indexed(); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.tg_memory_chunks__notify_indexed() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+declare
+  v_row record;
+begin
+  for v_row in select n.user_hash, count(*)::integer as n, array_agg(n.id) as ids from new_rows n group by n.user_hash loop
+    perform memory.notify_event('chunks_indexed', v_row.user_hash, v_row.n, v_row.ids);
+  end loop;
+  return null;
+end;
+$$;
+
+ALTER FUNCTION memory.tg_memory_chunks__notify_indexed() OWNER TO memory_owner;
+
+--
+-- Name: tg_settings__notify_changed(); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.tg_settings__notify_changed() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  perform pg_notify('memory_settings', json_build_object('nonce', gen_random_uuid())::text);
+  return null;
+end;
+$$;
+
+ALTER FUNCTION memory.tg_settings__notify_changed() OWNER TO memory_owner;
+
+--
+-- Name: validate_setting(text, jsonb); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.validate_setting(p_key text, p_value jsonb) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+begin
+  case p_key
+    when 'rerank_enabled' then
+      if jsonb_typeof(p_value) <> 'boolean' then
+        raise exception 'rerank_enabled must be true or false' using errcode = 'MV006';
+      end if;
+    when 'rerank_circuit_ms', 'ann_ef_search', 'rerank_rollout_percent' then
+      if jsonb_typeof(p_value) <> 'number' or (p_value #>> '{}') !~ '^\d+$'
+         or (p_key = 'rerank_circuit_ms' and (p_value::int < 1 or p_value::int > 60000))
+         or (p_key = 'ann_ef_search' and (p_value::int < 10 or p_value::int > 1000))
+         or (p_key = 'rerank_rollout_percent' and p_value::int > 100) then
+        raise exception '% must be an integer in its range (rerank_circuit_ms 1-60000, ann_ef_search 10-1000, rerank_rollout_percent 0-100)', p_key
+          using errcode = 'MV006';
+      end if;
+    when 'ann_iterative_scan' then
+      if p_value #>> '{}' not in ('off', 'relaxed_order', 'strict_order') or jsonb_typeof(p_value) <> 'string' then
+        raise exception 'ann_iterative_scan must be "off", "relaxed_order" or "strict_order"' using errcode = 'MV006';
+      end if;
+    else
+      raise exception 'unknown setting %', p_key using errcode = 'MV005';
+  end case;
+end;
+$_$;
+
+ALTER FUNCTION memory.validate_setting(p_key text, p_value jsonb) OWNER TO memory_owner;
+
+--
+-- Name: verify_rls_isolation(); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.verify_rls_isolation() RETURNS TABLE(check_name text, passed boolean, detail text)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+declare
+  v_a text := md5(random()::text) || md5(random()::text);
+  v_b text := md5(random()::text) || md5(random()::text);
+  v_id uuid := gen_random_uuid();
+  v_zero public.vector := array_fill(0, array[memory.embedding_dim()])::real[]::public.vector;
+  -- Results are kept in a variable: they must survive the rollback of the probe subtransaction.
+  v_results jsonb := '[]';
+  v_n bigint;
+begin
+  begin
+    perform set_config('memory.user_hash', v_a, true);
+    insert into memory.memory_chunks (user_hash, id, doc_id, source, text_cipher, meta_cipher, emb_cipher, embedding, key_id)
+    values (v_a, v_id, 'probe', '', '\x00', '\x00', '\x00', v_zero, 0);
+
+    select count(*) into v_n from memory.memory_chunks where id = v_id;
+    v_results := v_results || jsonb_build_object('check_name', 'own_tenant_reads_own_row', 'passed', (v_n = 1), 'detail', format('%s row(s)', v_n));
+
+    perform set_config('memory.user_hash', '', true);
+    select count(*) into v_n from memory.memory_chunks;
+    v_results := v_results || jsonb_build_object('check_name', 'no_context_reads_nothing', 'passed', (v_n = 0), 'detail', format('%s row(s)', v_n));
+
+    perform set_config('memory.user_hash', 'not-a-hash'' or ''1''=''1', true);
+    select count(*) into v_n from memory.memory_chunks;
+    v_results := v_results || jsonb_build_object('check_name', 'malformed_context_reads_nothing', 'passed', (v_n = 0), 'detail', format('%s row(s)', v_n));
+
+    perform set_config('memory.user_hash', v_b, true);
+    select count(*) into v_n from memory.memory_chunks where id = v_id;
+    v_results := v_results || jsonb_build_object('check_name', 'other_tenant_reads_nothing', 'passed', (v_n = 0), 'detail', format('%s row(s)', v_n));
+
+    update memory.memory_chunks set doc_id = 'stolen' where id = v_id;
+    get diagnostics v_n = row_count;
+    v_results := v_results || jsonb_build_object('check_name', 'other_tenant_updates_nothing', 'passed', (v_n = 0), 'detail', format('%s row(s)', v_n));
+
+    delete from memory.memory_chunks where id = v_id;
+    get diagnostics v_n = row_count;
+    v_results := v_results || jsonb_build_object('check_name', 'other_tenant_deletes_nothing', 'passed', (v_n = 0), 'detail', format('%s row(s)', v_n));
+
+    begin
+      insert into memory.memory_chunks (user_hash, id, doc_id, source, text_cipher, meta_cipher, emb_cipher, embedding, key_id)
+      values (v_a, gen_random_uuid(), 'probe', '', '\x00', '\x00', '\x00', v_zero, 0);
+      v_results := v_results || jsonb_build_object('check_name', 'cross_tenant_insert_rejected', 'passed', false, 'detail', 'insert succeeded');
+    exception when insufficient_privilege then
+      v_results := v_results || jsonb_build_object('check_name', 'cross_tenant_insert_rejected', 'passed', true, 'detail', 'rejected (42501)');
+    end;
+
+    raise exception 'rollback probe' using errcode = 'MV999';
+  exception when sqlstate 'MV999' then
+    null; -- the probe rows and context changes are rolled back with the subtransaction
+  end;
+  return query select r.check_name, r.passed, r.detail from jsonb_to_recordset(v_results) as r(check_name text, passed boolean, detail text);
+end;
+$$;
+
+ALTER FUNCTION memory.verify_rls_isolation() OWNER TO memory_owner;
+
+--
+-- Name: memory_chunks; Type: TABLE; Schema: memory; Owner: memory_owner
+--
+
+CREATE TABLE memory.memory_chunks (
+    user_hash text NOT NULL,
+    id uuid NOT NULL,
+    doc_id text NOT NULL,
+    source text DEFAULT ''::text NOT NULL,
+    text_cipher bytea NOT NULL,
+    meta_cipher bytea NOT NULL,
+    emb_cipher bytea NOT NULL,
+    embedding public.vector(384) NOT NULL,
+    key_id integer NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT memory_chunks_doc_id_length CHECK (((length(doc_id) >= 1) AND (length(doc_id) <= 256))),
+    CONSTRAINT memory_chunks_source_length CHECK ((length(source) <= 256)),
+    CONSTRAINT memory_chunks_user_hash_format CHECK ((user_hash ~ '^[0-9a-f]{64}$'::text))
+);
+
+ALTER TABLE ONLY memory.memory_chunks FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE memory.memory_chunks OWNER TO memory_owner;
+
+--
+-- Name: TABLE memory_chunks; Type: COMMENT; Schema: memory; Owner: memory_owner
+--
+
+COMMENT ON TABLE memory.memory_chunks IS 'One sealed memory chunk per row. text/meta/emb ciphers are AES-256-GCM envelopes bound to (tenant, row, column); embedding is plaintext for ANN.';
+
+--
+-- Name: settings; Type: TABLE; Schema: memory; Owner: memory_owner
+--
+
+CREATE TABLE memory.settings (
+    key text NOT NULL,
+    value jsonb NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+ALTER TABLE ONLY memory.settings FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE memory.settings OWNER TO memory_owner;
+
+--
+-- Name: TABLE settings; Type: COMMENT; Schema: memory; Owner: memory_owner
+--
+
+COMMENT ON TABLE memory.settings IS 'Live overrides (rerank_enabled, rerank_circuit_ms, rerank_rollout_percent, ann_ef_search, ann_iterative_scan); changes NOTIFY memory_settings.';
+
+--
+-- Name: memory_chunks memory_chunks_pkey; Type: CONSTRAINT; Schema: memory; Owner: memory_owner
+--
+
+ALTER TABLE ONLY memory.memory_chunks
+    ADD CONSTRAINT memory_chunks_pkey PRIMARY KEY (user_hash, id);
+
+--
+-- Name: settings settings_pkey; Type: CONSTRAINT; Schema: memory; Owner: memory_owner
+--
+
+ALTER TABLE ONLY memory.settings
+    ADD CONSTRAINT settings_pkey PRIMARY KEY (key);
+
+--
+-- Name: memory_chunks_embedding_hnsw_idx; Type: INDEX; Schema: memory; Owner: memory_owner
+--
+
+CREATE INDEX memory_chunks_embedding_hnsw_idx ON memory.memory_chunks USING hnsw (embedding public.vector_cosine_ops);
+
+--
+-- Name: memory_chunks_user_doc_idx; Type: INDEX; Schema: memory; Owner: memory_owner
+--
+
+CREATE INDEX memory_chunks_user_doc_idx ON memory.memory_chunks USING btree (user_hash, doc_id);
+
+--
+-- Name: memory_chunks _100_touch_updated_at; Type: TRIGGER; Schema: memory; Owner: memory_owner
+--
+
+CREATE TRIGGER _100_touch_updated_at BEFORE UPDATE ON memory.memory_chunks FOR EACH ROW EXECUTE FUNCTION memory.tg__touch_updated_at();
+
+--
+-- Name: settings _100_touch_updated_at; Type: TRIGGER; Schema: memory; Owner: memory_owner
+--
+
+CREATE TRIGGER _100_touch_updated_at BEFORE UPDATE ON memory.settings FOR EACH ROW EXECUTE FUNCTION memory.tg__touch_updated_at();
+
+--
+-- Name: settings _900_notify_changed; Type: TRIGGER; Schema: memory; Owner: memory_owner
+--
+
+CREATE TRIGGER _900_notify_changed AFTER INSERT OR DELETE OR UPDATE ON memory.settings FOR EACH STATEMENT EXECUTE FUNCTION memory.tg_settings__notify_changed();
+
+--
+-- Name: memory_chunks _900_notify_indexed; Type: TRIGGER; Schema: memory; Owner: memory_owner
+--
+
+CREATE TRIGGER _900_notify_indexed AFTER INSERT ON memory.memory_chunks REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION memory.tg_memory_chunks__notify_indexed();
+
+--
+-- Name: memory_chunks; Type: ROW SECURITY; Schema: memory; Owner: memory_owner
+--
+
+ALTER TABLE memory.memory_chunks ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: memory_chunks memory_tenant_isolation; Type: POLICY; Schema: memory; Owner: memory_owner
+--
+
+CREATE POLICY memory_tenant_isolation ON memory.memory_chunks USING ((user_hash = ( SELECT current_setting('memory.user_hash'::text, true) AS current_setting))) WITH CHECK ((user_hash = ( SELECT current_setting('memory.user_hash'::text, true) AS current_setting)));
+
+--
+-- Name: settings; Type: ROW SECURITY; Schema: memory; Owner: memory_owner
+--
+
+ALTER TABLE memory.settings ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: settings settings_owner_access; Type: POLICY; Schema: memory; Owner: memory_owner
+--
+
+CREATE POLICY settings_owner_access ON memory.settings USING (true) WITH CHECK (true);
+
+--
+-- Name: SCHEMA memory; Type: ACL; Schema: -; Owner: memory_owner
+--
+
+GRANT USAGE ON SCHEMA memory TO memory_app;
+
+--
+-- Name: FUNCTION apply_ann_settings(); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.apply_ann_settings() FROM PUBLIC;
+
+--
+-- Name: FUNCTION delete_doc(p_user_hash text, p_doc_id text); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.delete_doc(p_user_hash text, p_doc_id text) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.delete_doc(p_user_hash text, p_doc_id text) TO memory_app;
+
+--
+-- Name: FUNCTION embedding_dim(); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.embedding_dim() FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.embedding_dim() TO memory_app;
+
+--
+-- Name: FUNCTION explain_lookup(p_user_hash text); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.explain_lookup(p_user_hash text) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.explain_lookup(p_user_hash text) TO memory_app;
+
+--
+-- Name: FUNCTION explain_search(p_user_hash text, p_embedding public.vector, p_limit integer, p_analyze boolean); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.explain_search(p_user_hash text, p_embedding public.vector, p_limit integer, p_analyze boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.explain_search(p_user_hash text, p_embedding public.vector, p_limit integer, p_analyze boolean) TO memory_app;
+
+--
+-- Name: FUNCTION forget_tenant(p_user_hash text); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.forget_tenant(p_user_hash text) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.forget_tenant(p_user_hash text) TO memory_app;
+
+--
+-- Name: FUNCTION get_chunks(p_user_hash text, p_ids uuid[]); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.get_chunks(p_user_hash text, p_ids uuid[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.get_chunks(p_user_hash text, p_ids uuid[]) TO memory_app;
+
+--
+-- Name: FUNCTION get_settings(); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.get_settings() FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.get_settings() TO memory_app;
+
+--
+-- Name: FUNCTION health(); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.health() FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.health() TO memory_app;
+
+--
+-- Name: FUNCTION index_chunk(p_user_hash text, p_id uuid, p_doc_id text, p_source text, p_text_cipher bytea, p_meta_cipher bytea, p_emb_cipher bytea, p_embedding public.vector, p_key_id integer); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.index_chunk(p_user_hash text, p_id uuid, p_doc_id text, p_source text, p_text_cipher bytea, p_meta_cipher bytea, p_emb_cipher bytea, p_embedding public.vector, p_key_id integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.index_chunk(p_user_hash text, p_id uuid, p_doc_id text, p_source text, p_text_cipher bytea, p_meta_cipher bytea, p_emb_cipher bytea, p_embedding public.vector, p_key_id integer) TO memory_app;
+
+--
+-- Name: FUNCTION index_chunks(p_user_hash text, p_ids uuid[], p_doc_ids text[], p_sources text[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_embeddings public.vector[], p_key_id integer); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.index_chunks(p_user_hash text, p_ids uuid[], p_doc_ids text[], p_sources text[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_embeddings public.vector[], p_key_id integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.index_chunks(p_user_hash text, p_ids uuid[], p_doc_ids text[], p_sources text[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_embeddings public.vector[], p_key_id integer) TO memory_app;
+
+--
+-- Name: FUNCTION notify_event(p_event text, p_user_hash text, p_count integer, p_ids uuid[]); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.notify_event(p_event text, p_user_hash text, p_count integer, p_ids uuid[]) FROM PUBLIC;
+
+--
+-- Name: FUNCTION reset_setting(p_key text); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.reset_setting(p_key text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION search(p_user_hash text, p_embedding public.vector, p_limit integer, p_doc_id text, p_source text); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.search(p_user_hash text, p_embedding public.vector, p_limit integer, p_doc_id text, p_source text) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.search(p_user_hash text, p_embedding public.vector, p_limit integer, p_doc_id text, p_source text) TO memory_app;
+
+--
+-- Name: FUNCTION search_sql(p_has_doc_id boolean, p_has_source boolean); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.search_sql(p_has_doc_id boolean, p_has_source boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION set_setting(p_key text, p_value jsonb); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.set_setting(p_key text, p_value jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION set_tenant(p_user_hash text); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.set_tenant(p_user_hash text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION tenant_stats(p_user_hash text); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.tenant_stats(p_user_hash text) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.tenant_stats(p_user_hash text) TO memory_app;
+
+--
+-- Name: FUNCTION tg__touch_updated_at(); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.tg__touch_updated_at() FROM PUBLIC;
+
+--
+-- Name: FUNCTION tg_memory_chunks__notify_indexed(); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.tg_memory_chunks__notify_indexed() FROM PUBLIC;
+
+--
+-- Name: FUNCTION tg_settings__notify_changed(); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.tg_settings__notify_changed() FROM PUBLIC;
+
+--
+-- Name: FUNCTION validate_setting(p_key text, p_value jsonb); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.validate_setting(p_key text, p_value jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION verify_rls_isolation(); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.verify_rls_isolation() FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.verify_rls_isolation() TO memory_app;
+
+--
+-- PostgreSQL database dump complete
+--
+
