@@ -1,0 +1,22 @@
+/** The reranker's public API (re-exported from the package root). */
+export {
+  applyRerankSettings,
+  closeReranker,
+  currentRerankSettings,
+  getCrossEncoder,
+  getRerankerState,
+  maybeRerank,
+  rerank,
+  rerankDetailed,
+  type MaybeRerankOptions,
+  type RerankOptions,
+  type RerankOutcome,
+  type RerankSettings,
+  type RerankerState,
+} from './reranker.js';
+export { annOrder, type RerankResult } from './input.js';
+export { shouldRerankTenant, tenantBucket } from './rollout.js';
+export { getRerankMetrics, resetRerankMetrics, type RerankMetrics, type SkipReason } from './stats.js';
+export { readRerankConfig, type RerankConfig, DEFAULT_RERANK_MODEL } from './config.js';
+export { CrossEncoder, type CrossEncoderInfo, type LoadState } from './cross-encoder.js';
+export { QueueFullError, WorkerCrashedError, RequestAbortedError, ModelLoadError } from '../inference/errors.js';
