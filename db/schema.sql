@@ -800,6 +800,7 @@ REVOKE ALL ON FUNCTION memory.set_setting(p_key text, p_value jsonb) FROM PUBLIC
 --
 
 REVOKE ALL ON FUNCTION memory.set_tenant(p_user_hash text) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.set_tenant(p_user_hash text) TO memory_app;
 
 --
 -- Name: FUNCTION tenant_stats(p_user_hash text); Type: ACL; Schema: memory; Owner: memory_owner

@@ -1,5 +1,5 @@
 --! Previous: -
---! Hash: sha1:3e62069eff63fe95165f244dba494b8b645b0c12
+--! Hash: sha1:d7a067d24430dedfc1aa28a26f396a81f849ed47
 --! Message: memory schema, RLS, procedures
 
 -- The first migration: schema, table, indexes, RLS, procedures and grants.
@@ -683,6 +683,7 @@ revoke all on all tables in schema memory from public;
 revoke all on all functions in schema memory from public;
 grant usage on schema memory to memory_app;
 grant execute on function
+  memory.set_tenant(text),
   memory.index_chunk(text, uuid, text, text, bytea, bytea, bytea, public.vector, integer),
   memory.index_chunks(text, uuid[], text[], text[], bytea[], bytea[], bytea[], public.vector[], integer),
   memory.search(text, public.vector, integer, text, text),

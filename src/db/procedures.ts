@@ -1,0 +1,221 @@
+/**
+ * One typed function per stored procedure: the only SQL the TypeScript side sends. Parameters are
+ * always bound ($1::type), never spliced into the text.
+ */
+import type pg from 'pg';
+
+import { mapDatabaseError } from './errors.js';
+
+/** A pool or a checked-out client: procedures run the same inside or outside a transaction. */
+export type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
+
+/** pgvector's text form, e.g. [0.1,0.2]. */
+export function vectorLiteral(values: ArrayLike<number>): string {
+  return `[${Array.prototype.join.call(values, ',')}]`;
+}
+
+async function call<R extends pg.QueryResultRow>(db: Queryable, text: string, values: unknown[]): Promise<R[]> {
+  try {
+    const result = await db.query<R>(text, values);
+    return result.rows;
+  } catch (thrown) {
+    throw mapDatabaseError(thrown);
+  }
+}
+
+export interface SealedChunk {
+  id: string;
+  docId: string;
+  source: string;
+  textCipher: Buffer;
+  metaCipher: Buffer;
+  embCipher: Buffer;
+  /** The plaintext vector for ANN search. */
+  embedding: ArrayLike<number>;
+}
+
+/** Stores a batch of sealed chunks in one round trip; all or nothing. Returns the number stored. */
+export async function indexChunks(db: Queryable, userHash: string, chunks: SealedChunk[], keyId: number): Promise<number> {
+  const rows = await call<{ n: number }>(
+    db,
+    'select memory.index_chunks($1::text, $2::uuid[], $3::text[], $4::text[], $5::bytea[], $6::bytea[], $7::bytea[], $8::public.vector[], $9::integer) as n',
+    [
+      userHash,
+      chunks.map((c) => c.id),
+      chunks.map((c) => c.docId),
+      chunks.map((c) => c.source),
+      chunks.map((c) => c.textCipher),
+      chunks.map((c) => c.metaCipher),
+      chunks.map((c) => c.embCipher),
+      chunks.map((c) => vectorLiteral(c.embedding)),
+      keyId,
+    ],
+  );
+  return rows[0]!.n;
+}
+
+export interface SearchOptions {
+  limit: number;
+  docId?: string | undefined;
+  source?: string | undefined;
+}
+
+export interface SearchRow {
+  id: string;
+  doc_id: string;
+  source: string;
+  text_cipher: Buffer;
+  meta_cipher: Buffer;
+  key_id: number;
+  distance: number;
+}
+
+/** The tenant's nearest chunks by cosine distance, nearest first. */
+export function search(db: Queryable, userHash: string, embedding: ArrayLike<number>, options: SearchOptions): Promise<SearchRow[]> {
+  return call<SearchRow>(
+    db,
+    'select * from memory.search($1::text, $2::public.vector, $3::integer, $4::text, $5::text)',
+    [userHash, vectorLiteral(embedding), options.limit, options.docId ?? null, options.source ?? null],
+  );
+}
+
+export interface StoredChunkRow {
+  id: string;
+  doc_id: string;
+  source: string;
+  text_cipher: Buffer;
+  meta_cipher: Buffer;
+  emb_cipher: Buffer;
+  key_id: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export function getChunks(db: Queryable, userHash: string, ids: string[]): Promise<StoredChunkRow[]> {
+  return call<StoredChunkRow>(db, 'select * from memory.get_chunks($1::text, $2::uuid[])', [userHash, ids]);
+}
+
+export async function deleteDoc(db: Queryable, userHash: string, docId: string): Promise<number> {
+  const rows = await call<{ n: number }>(db, 'select memory.delete_doc($1::text, $2::text) as n', [userHash, docId]);
+  return rows[0]!.n;
+}
+
+export async function forgetTenant(db: Queryable, userHash: string): Promise<number> {
+  const rows = await call<{ n: number }>(db, 'select memory.forget_tenant($1::text) as n', [userHash]);
+  return rows[0]!.n;
+}
+
+export interface TenantStats {
+  chunks: number;
+  documents: number;
+  cipherBytes: number;
+  firstAt: Date | null;
+  lastAt: Date | null;
+}
+
+export async function tenantStats(db: Queryable, userHash: string): Promise<TenantStats> {
+  const rows = await call<{ chunks: string; documents: string; cipher_bytes: string; first_at: Date | null; last_at: Date | null }>(
+    db,
+    'select * from memory.tenant_stats($1::text)',
+    [userHash],
+  );
+  const row = rows[0]!;
+  return {
+    chunks: Number(row.chunks),
+    documents: Number(row.documents),
+    cipherBytes: Number(row.cipher_bytes),
+    firstAt: row.first_at,
+    lastAt: row.last_at,
+  };
+}
+
+/** All live setting overrides as key → JSON value. */
+export async function getSettings(db: Queryable): Promise<Record<string, unknown>> {
+  const rows = await call<{ key: string; value: unknown }>(db, 'select key, value from memory.get_settings()', []);
+  return Object.fromEntries(rows.map((r) => [r.key, r.value]));
+}
+
+/** Needs a role that may execute memory.set_setting (the owner or a superuser, not memory_app). */
+export async function setSetting(db: Queryable, key: string, value: unknown): Promise<void> {
+  await call(db, 'select memory.set_setting($1::text, $2::jsonb)', [key, JSON.stringify(value)]);
+}
+
+export interface Health {
+  lastMigration: string | null;
+  migrationCount: number;
+  embeddingDim: number;
+  vectorVersion: string | null;
+}
+
+export async function health(db: Queryable): Promise<Health> {
+  const rows = await call<{ last_migration: string | null; migration_count: number; embedding_dim: number; vector_version: string | null }>(
+    db,
+    'select * from memory.health()',
+    [],
+  );
+  const row = rows[0]!;
+  return {
+    lastMigration: row.last_migration,
+    migrationCount: row.migration_count,
+    embeddingDim: row.embedding_dim,
+    vectorVersion: row.vector_version,
+  };
+}
+
+/** EXPLAIN (FORMAT JSON) of the exact query memory.search runs for this tenant. */
+export async function explainSearch(
+  db: Queryable,
+  userHash: string,
+  embedding: ArrayLike<number>,
+  limit: number,
+  analyze = false,
+): Promise<PlanNode> {
+  const rows = await call<{ plan: Array<{ Plan: PlanNode }> }>(
+    db,
+    'select memory.explain_search($1::text, $2::public.vector, $3::integer, $4::boolean) as plan',
+    [userHash, vectorLiteral(embedding), limit, analyze],
+  );
+  return rows[0]!.plan[0]!.Plan;
+}
+
+export async function explainLookups(db: Queryable, userHash: string): Promise<Record<string, PlanNode>> {
+  const rows = await call<{ lookup: string; plan: Array<{ Plan: PlanNode }> }>(
+    db,
+    'select lookup, plan from memory.explain_lookup($1::text)',
+    [userHash],
+  );
+  return Object.fromEntries(rows.map((r) => [r.lookup, r.plan[0]!.Plan]));
+}
+
+export interface PlanNode {
+  'Node Type': string;
+  'Index Name'?: string;
+  'Actual Total Time'?: number;
+  Plans?: PlanNode[];
+  [key: string]: unknown;
+}
+
+/** Index names used anywhere in a plan tree. */
+export function indexesInPlan(plan: PlanNode): string[] {
+  const own = plan['Index Name'] ? [plan['Index Name']] : [];
+  return [...own, ...(plan.Plans ?? []).flatMap(indexesInPlan)];
+}
+
+export interface RlsCheck {
+  check: string;
+  passed: boolean;
+  detail: string;
+}
+
+/**
+ * Proves on the live database that one tenant cannot read or write another's rows (probe rows in
+ * a rolled-back subtransaction, through the real policy).
+ */
+export async function verifyRlsIsolation(db: Queryable): Promise<RlsCheck[]> {
+  const rows = await call<{ check_name: string; passed: boolean; detail: string }>(
+    db,
+    'select * from memory.verify_rls_isolation()',
+    [],
+  );
+  return rows.map((r) => ({ check: r.check_name, passed: r.passed, detail: r.detail }));
+}
