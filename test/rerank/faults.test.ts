@@ -1,0 +1,130 @@
+import t from 'tap';
+
+import { ValidationError } from '../../src/errors.js';
+import { QueueFullError } from '../../src/inference/errors.js';
+import { siblingModule } from '../../src/inference/module-url.js';
+import { InferencePool } from '../../src/inference/pool.js';
+import {
+  applyRerankSettings,
+  closeReranker,
+  getCrossEncoder,
+  getRerankerState,
+  getRerankMetrics,
+  maybeRerank,
+  rerankDetailed,
+  resetRerankMetrics,
+} from '../../src/rerank/index.js';
+import type { Pair } from '../../src/rerank/pair-encoder.js';
+import { ensureFixtureModel, rerankEnv, withEnv } from '../helpers/models.js';
+
+const dir = await ensureFixtureModel();
+const restore = withEnv(rerankEnv(dir, { RERANK_CIRCUIT_MS: '5000', RERANK_BREAKER_FAILURES: '3' }));
+t.teardown(async () => {
+  await closeReranker();
+  restore();
+});
+const passages = Array.from({ length: 24 }, (_, i) => `passage number ${i} about cats, markets and the immune system `.repeat(8));
+
+t.test('flag off: input order, no model load', async (t) => {
+  applyRerankSettings({ enabled: false });
+  const out = await maybeRerank('what is a cat', passages);
+  t.equal(out.reranked, false);
+  t.equal(out.skipped, 'disabled');
+  t.same(out.results.map((r) => r.index), passages.map((_, i) => i));
+  t.same(out.results.map((r) => r.score), passages.map((_, i) => 1 - i / passages.length));
+  t.equal(getRerankerState().state, 'unloaded', 'the model was not loaded');
+  applyRerankSettings({ enabled: true });
+});
+
+t.test('rollout percent 0 skips every tenant, 100 none', async (t) => {
+  applyRerankSettings({ rolloutPercent: 0, enabled: false });
+  t.equal((await maybeRerank('q', ['a'], { userHash: 'ab'.repeat(32) })).skipped, 'disabled');
+  applyRerankSettings({ enabled: true });
+  t.equal((await maybeRerank('q', ['a'], { userHash: 'ab'.repeat(32) })).skipped, 'rollout');
+  applyRerankSettings({ rolloutPercent: 100 });
+});
+
+t.test('bad input is a ValidationError, not a fail-open', async (t) => {
+  await t.rejects(rerankDetailed(42 as unknown as string, ['a']), ValidationError);
+  await t.rejects(rerankDetailed('  ', ['a']), { field: 'query' });
+  await t.rejects(rerankDetailed('q', 'a' as unknown as string[]), { field: 'candidates' });
+  await t.rejects(rerankDetailed('q', ['a', 3 as unknown as string]), { field: 'candidates[1]' });
+  await t.rejects(rerankDetailed('q', Array(10_000).fill('x')), { code: 'too_many_candidates' });
+  t.throws(() => applyRerankSettings({ rolloutPercent: 101 }), { field: 'rolloutPercent' });
+});
+
+t.test('a budget too small: ANN order within budget, skip counted (timeout)', async (t) => {
+  await getCrossEncoder();
+  resetRerankMetrics();
+  const started = performance.now();
+  const out = await rerankDetailed('what is a cat', passages, { timeoutMs: 3 });
+  const elapsed = performance.now() - started;
+  t.equal(out.reranked, false);
+  t.equal(out.skipped, 'timeout');
+  t.same(out.results.map((r) => r.rank), passages.map((_, i) => i + 1));
+  t.ok(elapsed < 3 + 40, `returned after ${elapsed.toFixed(1)} ms`);
+  t.equal(getRerankMetrics().skipsByReason.timeout, 1);
+  const ok = await rerankDetailed('what is a cat', passages);
+  t.equal(ok.reranked, true, 'the next call with a normal budget reranks');
+});
+
+t.test('consecutive failures open the breaker; a probe closes it', async (t) => {
+  const restoreEnv = withEnv({ RERANK_BREAKER_COOLDOWN_MS: '100' });
+  await closeReranker();
+  await getCrossEncoder();
+  for (let i = 0; i < 3; i++) t.equal((await rerankDetailed('q', passages, { timeoutMs: 1 })).skipped, 'timeout');
+  t.equal(getRerankerState().breaker, 'open');
+  const fast = await rerankDetailed('q', passages);
+  t.equal(fast.skipped, 'breaker_open');
+  t.ok(fast.ms < 5, 'an open breaker answers at once');
+  await new Promise((resolve) => setTimeout(resolve, 120));
+  t.equal((await rerankDetailed('q', passages)).reranked, true, 'half-open probe succeeds');
+  t.equal(getRerankerState().breaker, 'closed');
+  restoreEnv();
+});
+
+t.test('a worker that dies is replaced; its requests fail open fast', async (t) => {
+  const ce = await getCrossEncoder();
+  const pool = ce.poolForTesting()!;
+  const before = pool.stats().restarts;
+  const pending = rerankDetailed('what is a cat', passages, { timeoutMs: 5000 });
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  const started = performance.now();
+  await Promise.all(pool.workersForTesting().map((w) => w.terminate()));
+  const out = await pending;
+  t.equal(out.reranked, false);
+  t.equal(out.skipped, 'error');
+  t.ok(performance.now() - started < 1000, 'failed fast, not at the 5 s budget');
+  for (let i = 0; i < 100 && pool.stats().live === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  t.equal(pool.stats().restarts, before + 1);
+  t.equal((await rerankDetailed('what is a cat', passages)).reranked, true, 'the replacement serves');
+});
+
+t.test('a full queue rejects at once with QueueFullError (backpressure)', async (t) => {
+  const ce = await getCrossEncoder();
+  const files = { modelPath: `${dir}/onnx/model.onnx`, tokenizerPath: `${dir}/tokenizer.json`, tokenizerConfigPath: `${dir}/tokenizer_config.json`, maxTokens: 256 };
+  t.ok(ce.state.state === 'ready');
+  const pool = new InferencePool<Pair, number>({
+    name: 'test',
+    taskUrl: siblingModule(new URL('../../src/rerank/reranker.ts', import.meta.url).href, 'task'),
+    taskConfig: files,
+    size: 1,
+    threads: 1,
+    device: 'cpu',
+    batchSize: 32,
+    maxWaitMs: 50,
+    queueMax: 10,
+  });
+  t.teardown(() => pool.close());
+  await pool.start();
+  const pairs = (n: number): Pair[] => Array.from({ length: n }, (_, i) => ({ query: 'q', passage: `p${i}` }));
+  const first = pool.run(pairs(8));
+  await t.rejects(pool.run(pairs(8)), QueueFullError);
+  t.equal((await first).length, 8);
+  const aborted = new AbortController();
+  const dropped = pool.run(pairs(2), { signal: aborted.signal });
+  aborted.abort();
+  await t.rejects(dropped, { code: 'inference_aborted' });
+  await t.rejects(pool.run(pairs(2), { deadline: performance.now() - 1 }), { code: 'inference_aborted' });
+  t.equal(pool.stats().queuedItems, 0);
+});
