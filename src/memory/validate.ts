@@ -10,7 +10,7 @@ import { ValidationError } from '../errors.js';
 export const MAX_TEXT_BYTES = 64 * 1024;
 /** Largest metadata object, measured as its JSON serialization in UTF-8 bytes. */
 export const MAX_METADATA_BYTES = 16 * 1024;
-/** Deepest nesting accepted in metadata; also what stops a walk over a cyclic object. */
+/** Deepest nesting of objects and arrays in metadata, the top-level object being level 1. */
 export const MAX_METADATA_DEPTH = 32;
 /** Longest user_id, doc_id or source, in UTF-16 code units (JavaScript's `length`). */
 export const MAX_ID_LENGTH = 256;
@@ -140,17 +140,18 @@ export function validateMetadata(
  * Describes the first value that JSON would drop or alter; undefined if none. The description
  * names the kind of value, never its path: metadata keys are caller data and stay out of errors.
  */
-function jsonProblem(value: unknown, depth: number): string | undefined {
-  if (depth > MAX_METADATA_DEPTH) return `must not be nested deeper than ${MAX_METADATA_DEPTH} levels`;
+function jsonProblem(value: unknown, enclosing: number): string | undefined {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return undefined;
   if (typeof value === 'number') return Number.isFinite(value) ? undefined : 'must not contain NaN or Infinity';
   const children = Array.isArray(value) ? value : isPlainObject(value) ? Object.values(value) : undefined;
   if (children === undefined) {
-    const kind = typeof value === 'object' ? 'an object that is not a plain object' : `a ${typeof value}`;
+    const kind = typeof value === 'object' ? 'an object that is not a plain object' : typeof value;
     return `must contain only JSON values (found ${kind})`;
   }
+  // Counting containers (the top-level object is level 1) also ends a walk over a cyclic object.
+  if (enclosing + 1 > MAX_METADATA_DEPTH) return `must not nest objects and arrays deeper than ${MAX_METADATA_DEPTH} levels`;
   for (const child of children) {
-    const problem = jsonProblem(child, depth + 1);
+    const problem = jsonProblem(child, enclosing + 1);
     if (problem) return problem;
   }
   return undefined;
