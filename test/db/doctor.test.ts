@@ -1,0 +1,97 @@
+/** `memvault doctor` on a good database and on deliberately broken ones. */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+import pg from 'pg';
+import t from 'tap';
+
+import { CHECK_NAMES, runDoctor } from '../../src/db/doctor.js';
+import { packageRoot } from '../../src/paths.js';
+import { createTestDatabase } from '../helpers/db.js';
+
+const run = promisify(execFile);
+const db = await createTestDatabase(t);
+
+async function doctorAs(url: string) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await runDoctor(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Breaks the database in one way for the duration of fn, then repairs it. */
+async function brokenBy(breakSql: string, repairSql: string, fn: () => Promise<void>): Promise<void> {
+  await db.admin.query(breakSql);
+  try {
+    await fn();
+  } finally {
+    await db.admin.query(repairSql);
+  }
+}
+
+t.test('every check passes on a freshly migrated database, as the app role', async (t) => {
+  const results = await doctorAs(db.appUrl);
+  t.same(results.map((r) => r.name), CHECK_NAMES);
+  for (const r of results) t.ok(r.ok, `${r.name}: ${r.detail}`);
+});
+
+t.test('the CLI prints one line per check and exits 0', async (t) => {
+  const { stdout } = await run(process.execPath, [join(packageRoot, 'dist/cli/main.js'), 'doctor'], {
+    env: { ...process.env, DATABASE_URL: db.appUrl },
+  });
+  t.equal(stdout.split('\n').filter((l) => /^(ok {2}|FAIL) /.test(l)).length, CHECK_NAMES.length);
+  t.match(stdout, /all \d+ checks passed/);
+});
+
+t.test('FORCE RLS turned off fails rls_forced, and the CLI exits 1 naming it', async (t) => {
+  await brokenBy(
+    'alter table memory.memory_chunks no force row level security',
+    'alter table memory.memory_chunks force row level security',
+    async () => {
+      const failed = (await doctorAs(db.appUrl)).filter((r) => !r.ok).map((r) => r.name);
+      // The live probe notices too: without FORCE the owner's procedures bypass the policy.
+      t.same(failed, ['rls_forced', 'rls_isolation_probe']);
+      const result = await run(process.execPath, [join(packageRoot, 'dist/cli/main.js'), 'doctor'], {
+        env: { ...process.env, DATABASE_URL: db.appUrl },
+      }).catch((e: { code: number; stdout: string }) => e);
+      t.equal((result as { code: number }).code, 1);
+      t.match((result as { stdout: string }).stdout, /FAIL rls_forced/);
+    },
+  );
+});
+
+t.test('a table grant to the app role fails app_table_grants', async (t) => {
+  await brokenBy('grant select on memory.memory_chunks to memory_app', 'revoke select on memory.memory_chunks from memory_app', async () => {
+    const failed = (await doctorAs(db.appUrl)).filter((r) => !r.ok).map((r) => r.name);
+    t.same(failed, ['app_table_grants']);
+  });
+});
+
+t.test('a permissive extra policy, a dropped index and BYPASSRLS are each caught', async (t) => {
+  await brokenBy(
+    'create policy leak on memory.memory_chunks for select using (true)',
+    'drop policy leak on memory.memory_chunks',
+    async () => {
+      const failed = (await doctorAs(db.appUrl)).filter((r) => !r.ok).map((r) => r.name);
+      t.ok(failed.includes('tenant_policy'), failed.join(','));
+      t.ok(failed.includes('rls_isolation_probe'), 'the live probe sees the leak too');
+    },
+  );
+  await brokenBy(
+    'drop index memory.memory_chunks_embedding_hnsw_idx',
+    'create index memory_chunks_embedding_hnsw_idx on memory.memory_chunks using hnsw (embedding vector_cosine_ops); alter index memory.memory_chunks_embedding_hnsw_idx owner to memory_owner',
+    async () => {
+      const failed = (await doctorAs(db.appUrl)).filter((r) => !r.ok).map((r) => r.name);
+      t.ok(failed.includes('indexes_present'), failed.join(','));
+    },
+  );
+  // Roles are cluster-wide: restore at once so parallel test files are not affected for long.
+  await brokenBy('alter role memory_owner bypassrls', 'alter role memory_owner nobypassrls', async () => {
+    const failed = (await doctorAs(db.appUrl)).filter((r) => !r.ok).map((r) => r.name);
+    t.ok(failed.includes('owner_role'), failed.join(','));
+  });
+});

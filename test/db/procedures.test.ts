@@ -1,0 +1,106 @@
+/** Procedure argument errors: each raises its documented SQLSTATE and maps to a typed error. */
+import { randomUUID } from 'node:crypto';
+
+import t from 'tap';
+
+import * as procedures from '../../src/db/procedures.js';
+import { createTestDatabase, randomUserHash, testVector } from '../helpers/db.js';
+
+const db = await createTestDatabase(t);
+const tenant = randomUserHash();
+
+const chunk = (overrides: Partial<procedures.SealedChunk> = {}): procedures.SealedChunk => ({
+  id: randomUUID(),
+  docId: 'doc',
+  source: 'src',
+  textCipher: Buffer.from([1]),
+  metaCipher: Buffer.from([2]),
+  embCipher: Buffer.from([3]),
+  embedding: testVector(1),
+  ...overrides,
+});
+
+t.test('rejects a malformed user_hash (MV001)', async (t) => {
+  for (const hash of ['', 'abc', 'A'.repeat(64), 'g'.repeat(64), `${'a'.repeat(63)}'`]) {
+    await t.rejects(procedures.search(db.app, hash, testVector(1), { limit: 5 }), { name: 'ProcedureArgumentError', sqlstate: 'MV001' });
+  }
+  await t.rejects(procedures.indexChunks(db.app, 'nope', [chunk()], 1), { sqlstate: 'MV001' });
+  await t.rejects(procedures.forgetTenant(db.app, 'nope'), { sqlstate: 'MV001' });
+});
+
+t.test('rejects an empty batch and a batch over 1000 (MV002)', async (t) => {
+  await t.rejects(procedures.indexChunks(db.app, tenant, [], 1), { sqlstate: 'MV002', code: 'invalid_argument' });
+  const many = Array.from({ length: 1001 }, () => chunk());
+  await t.rejects(procedures.indexChunks(db.app, tenant, many, 1), { sqlstate: 'MV002' });
+});
+
+t.test('rejects empty or over-long doc ids and over-long sources (MV002)', async (t) => {
+  await t.rejects(procedures.indexChunks(db.app, tenant, [chunk({ docId: '' })], 1), { sqlstate: 'MV002' });
+  await t.rejects(procedures.indexChunks(db.app, tenant, [chunk({ docId: 'x'.repeat(257) })], 1), { sqlstate: 'MV002' });
+  await t.rejects(procedures.indexChunks(db.app, tenant, [chunk({ source: 'x'.repeat(257) })], 1), { sqlstate: 'MV002' });
+  await t.rejects(procedures.deleteDoc(db.app, tenant, ''), { sqlstate: 'MV002' });
+});
+
+t.test('rejects parallel arrays of different lengths (MV003)', async (t) => {
+  await t.rejects(
+    db.app.query(
+      "select memory.index_chunks($1, array[gen_random_uuid()], array['a','b'], array['s'], array['\\x01'::bytea], array['\\x01'::bytea], array['\\x01'::bytea], array[$2::vector], 1)",
+      [tenant, procedures.vectorLiteral(testVector(1))],
+    ),
+    { code: 'MV003' },
+  );
+});
+
+t.test('rejects a search limit outside 1..1000 (MV007)', async (t) => {
+  for (const limit of [0, -1, 1001]) {
+    await t.rejects(procedures.search(db.app, tenant, testVector(1), { limit }), { sqlstate: 'MV007', code: 'limit_out_of_range' });
+  }
+});
+
+t.test('rejects an embedding of the wrong dimension (MV008)', async (t) => {
+  await t.rejects(procedures.search(db.app, tenant, [1, 0, 0], { limit: 5 }), { sqlstate: 'MV008', code: 'dimension_mismatch' });
+  await t.rejects(procedures.indexChunks(db.app, tenant, [chunk({ embedding: testVector(1, 512) })], 1), { sqlstate: 'MV008' });
+});
+
+t.test('rejects unknown settings (MV005) and out-of-range values (MV006)', async (t) => {
+  await t.rejects(procedures.setSetting(db.admin, 'rerank_enable', true), { sqlstate: 'MV005', code: 'unknown_setting' });
+  await t.rejects(procedures.setSetting(db.admin, 'rerank_enabled', 'yes'), { sqlstate: 'MV006' });
+  await t.rejects(procedures.setSetting(db.admin, 'rerank_circuit_ms', 0), { sqlstate: 'MV006' });
+  await t.rejects(procedures.setSetting(db.admin, 'rerank_rollout_percent', 101), { sqlstate: 'MV006' });
+  await t.rejects(procedures.setSetting(db.admin, 'ann_iterative_scan', 'sideways'), { sqlstate: 'MV006' });
+  await procedures.setSetting(db.admin, 'rerank_rollout_percent', 5);
+  t.same(await procedures.getSettings(db.app), { rerank_rollout_percent: 5 });
+});
+
+t.test('a duplicate chunk id is a DuplicateChunkError and the batch is not half-written', async (t) => {
+  const first = chunk();
+  await procedures.indexChunks(db.app, tenant, [first], 1);
+  const fresh = chunk({ docId: 'atomic' });
+  await t.rejects(procedures.indexChunks(db.app, tenant, [fresh, { ...first }], 1), { name: 'DuplicateChunkError' });
+  t.equal((await procedures.getChunks(db.app, tenant, [fresh.id])).length, 0, 'the fresh chunk of the failed batch is absent');
+});
+
+t.test('search returns the nearest chunks first, with ciphertexts and distances', async (t) => {
+  const owner = randomUserHash();
+  const chunks = [1, 2, 3, 4].map((seed) => chunk({ docId: `d${seed}`, embedding: testVector(seed) }));
+  await procedures.indexChunks(db.app, owner, chunks, 7);
+  const rows = await procedures.search(db.app, owner, testVector(3), { limit: 2 });
+  t.equal(rows.length, 2);
+  t.equal(rows[0]!.doc_id, 'd3');
+  t.ok(rows[0]!.distance < 1e-6 && rows[0]!.distance <= rows[1]!.distance);
+  t.same(rows[0]!.text_cipher, chunks[2]!.textCipher);
+  t.equal(rows[0]!.key_id, 7);
+  t.same(await procedures.search(db.app, owner, testVector(3), { limit: 10, docId: 'd1' }).then((r) => r.map((x) => x.doc_id)), ['d1']);
+  t.same(await procedures.tenantStats(db.app, owner).then((s) => [s.chunks, s.documents, s.cipherBytes]), [4, 4, 12]);
+  t.equal(await procedures.deleteDoc(db.app, owner, 'd1'), 1);
+  t.equal(await procedures.deleteDoc(db.app, owner, 'd1'), 0, '0 when nothing matched');
+  t.equal(await procedures.forgetTenant(db.app, owner), 3);
+  t.equal((await procedures.tenantStats(db.app, owner)).chunks, 0);
+});
+
+t.test('health reports the applied migrations and the schema dimension', async (t) => {
+  const h = await procedures.health(db.app);
+  t.equal(h.embeddingDim, 384);
+  t.ok(h.migrationCount >= 1);
+  t.match(h.vectorVersion, /^\d+\.\d+/);
+});
