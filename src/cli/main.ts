@@ -11,6 +11,8 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   db: () => import('./commands/db.js'),
   migrate: () => import('./commands/migrate.js'),
   doctor: () => import('./commands/doctor.js'),
+  models: () => import('./commands/models.js'),
+  eval: () => import('./commands/eval.js'),
 };
 
 async function usage(): Promise<void> {
