@@ -1,5 +1,5 @@
 --! Previous: -
---! Hash: sha1:d7a067d24430dedfc1aa28a26f396a81f849ed47
+--! Hash: sha1:d3538ca26032e36c65ab040f66db3f9f1bfe6f20
 --! Message: memory schema, RLS, procedures
 
 -- The first migration: schema, table, indexes, RLS, procedures and grants.
@@ -663,15 +663,21 @@ create trigger _900_notify_changed
   after insert or update or delete on memory.settings
   for each statement execute function memory.tg_settings__notify_changed();
 
+--! Included grants.sql
+-- Ownership and privileges of every memory object. Idempotent: the migrations include it after
+-- creating objects, and the rollback runbook re-runs it after re-applying procedure files.
+--
 -- Ownership: everything belongs to memory_owner, which is subject to FORCE RLS, so SECURITY DEFINER
 -- procedures run with RLS applied (a superuser owner would bypass it).
 alter schema memory owner to memory_owner;
-alter table memory.memory_chunks owner to memory_owner;
-alter table memory.settings owner to memory_owner;
 do $owner$
 declare
+  v_table regclass;
   v_fn regprocedure;
 begin
+  for v_table in select c.oid::regclass from pg_catalog.pg_class c where c.relnamespace = 'memory'::regnamespace and c.relkind in ('r', 'S', 'v', 'm') loop
+    execute format('alter table %s owner to memory_owner', v_table);
+  end loop;
   for v_fn in select p.oid::regprocedure from pg_catalog.pg_proc p where p.pronamespace = 'memory'::regnamespace loop
     execute format('alter function %s owner to memory_owner', v_fn);
   end loop;
@@ -698,6 +704,7 @@ grant execute on function
   memory.explain_lookup(text),
   memory.verify_rls_isolation()
 to memory_app;
+--! EndIncluded grants.sql
 
 -- memory.health reports the applied migrations to the app role.
 grant usage on schema graphile_migrate to memory_owner;

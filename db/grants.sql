@@ -1,0 +1,40 @@
+-- Ownership and privileges of every memory object. Idempotent: the migrations include it after
+-- creating objects, and the rollback runbook re-runs it after re-applying procedure files.
+--
+-- Ownership: everything belongs to memory_owner, which is subject to FORCE RLS, so SECURITY DEFINER
+-- procedures run with RLS applied (a superuser owner would bypass it).
+alter schema memory owner to memory_owner;
+do $owner$
+declare
+  v_table regclass;
+  v_fn regprocedure;
+begin
+  for v_table in select c.oid::regclass from pg_catalog.pg_class c where c.relnamespace = 'memory'::regnamespace and c.relkind in ('r', 'S', 'v', 'm') loop
+    execute format('alter table %s owner to memory_owner', v_table);
+  end loop;
+  for v_fn in select p.oid::regprocedure from pg_catalog.pg_proc p where p.pronamespace = 'memory'::regnamespace loop
+    execute format('alter function %s owner to memory_owner', v_fn);
+  end loop;
+end
+$owner$;
+
+-- Privileges: tables are private; the app role gets EXECUTE on the interface procedures only.
+revoke all on all tables in schema memory from public;
+revoke all on all functions in schema memory from public;
+grant usage on schema memory to memory_app;
+grant execute on function
+  memory.set_tenant(text),
+  memory.index_chunk(text, uuid, text, text, bytea, bytea, bytea, public.vector, integer),
+  memory.index_chunks(text, uuid[], text[], text[], bytea[], bytea[], bytea[], public.vector[], integer),
+  memory.search(text, public.vector, integer, text, text),
+  memory.get_chunks(text, uuid[]),
+  memory.delete_doc(text, text),
+  memory.forget_tenant(text),
+  memory.tenant_stats(text),
+  memory.get_settings(),
+  memory.health(),
+  memory.embedding_dim(),
+  memory.explain_search(text, public.vector, integer, boolean),
+  memory.explain_lookup(text),
+  memory.verify_rls_isolation()
+to memory_app;
