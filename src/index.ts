@@ -4,3 +4,4 @@
 export { MemvaultError, ValidationError, ConfigError } from './errors.js';
 export * from './rerank/index.js';
 export { closeEmbedder, createEmbedder, getEmbedder, type Embedder, type EmbedderOptions } from './embed/index.js';
+export * from './crypto/index.js';
