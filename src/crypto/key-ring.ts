@@ -36,10 +36,11 @@ export function keyRingMaterial(ring: KeyRing): KeyObject[] {
 export class KeyRing {
   readonly activeKeyId: number;
   readonly #keys: ReadonlyMap<number, KeyObject>;
+  readonly #active: KeyObject;
+
   static {
     keysOf = (ring) => [...ring.#keys.values()];
   }
-  readonly #active: KeyObject;
 
   /**
    * Builds a ring from explicit keys (tests, rotation tooling). `activeKeyId` defaults to the
