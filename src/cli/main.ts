@@ -11,8 +11,12 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   db: () => import('./commands/db.js'),
   migrate: () => import('./commands/migrate.js'),
   doctor: () => import('./commands/doctor.js'),
+  serve: () => import('./commands/serve.js'),
+  start: () => import('./commands/start.js'),
+  demo: () => import('./commands/demo.js'),
   models: () => import('./commands/models.js'),
   eval: () => import('./commands/eval.js'),
+  bench: () => import('./commands/bench.js'),
 };
 
 async function usage(): Promise<void> {

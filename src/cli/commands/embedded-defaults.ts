@@ -1,0 +1,45 @@
+/**
+ * Defaults that make the one-command start work on a fresh checkout, and only there (`serve`
+ * does exactly what the environment says):
+ *
+ * - Embeddings: the USE-lite sentence encoder from the shared models folder when it is present
+ *   and MEMVAULT_EMBED_MODEL is unset. A fresh embedded schema is then migrated with its dimension
+ *   (512) so that clients may omit `embedding`; without it the schema keeps the default 384 and
+ *   clients send their own embeddings.
+ * - Reranking: the default cross-encoder is a Hugging Face id. Unless RERANK_MODEL is set or that
+ *   model is already in the local cache, reranking starts switched off, so that nothing is
+ *   downloaded without being asked (set RERANK_MODEL or RERANK_ENABLED=true to change that).
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+import type { Env } from '../../env.js';
+import { sharedModelDir } from '../../models/repo-paths.js';
+import { defaultCacheDir } from '../../models/resolve.js';
+import { DEFAULT_RERANK_MODEL } from '../../rerank/index.js';
+
+export interface EmbeddedDefaults {
+  embedModel: string | undefined;
+  overrides: Record<string, string>;
+  notes: string[];
+}
+
+export function embeddedDefaults(env: Env): EmbeddedDefaults {
+  const notes: string[] = [];
+  const overrides: Record<string, string> = {};
+  let embedModel: string | undefined;
+  if (!env.MEMVAULT_EMBED_MODEL) {
+    embedModel = sharedModelDir('universal-sentence-encoder-lite', env as NodeJS.ProcessEnv);
+    notes.push(
+      embedModel
+        ? `embeddings: USE-lite from ${embedModel} (server-side; requests may omit "embedding")`
+        : 'embeddings: none configured (MEMVAULT_EMBED_MODEL unset): requests must carry "embedding"',
+    );
+  }
+  const cached = existsSync(join(defaultCacheDir(env as NodeJS.ProcessEnv), DEFAULT_RERANK_MODEL.replace('/', '--')));
+  if (!env.RERANK_MODEL && !env.RERANK_ENABLED && !cached) {
+    overrides.RERANK_ENABLED = 'false';
+    notes.push(`reranking: off (set RERANK_MODEL to a local cross-encoder folder, or RERANK_ENABLED=true to download ${DEFAULT_RERANK_MODEL})`);
+  }
+  return { embedModel, overrides, notes };
+}

@@ -1,0 +1,195 @@
+/**
+ * The daemon's configuration: read from the environment once, at start, and validated there. A
+ * missing or malformed value stops the daemon with a ConfigError naming the variable (never its
+ * value). Two modes:
+ *
+ * - DATABASE_URL set (production): the key variables and MEMVAULT_API_TOKEN must be set too;
+ *   nothing is generated, because a generated key on one host would make another host's data
+ *   unreadable.
+ * - DATABASE_URL absent (the embedded default): the private cluster under MEMVAULT_HOME is
+ *   started and migrated, and keys or a token that are not in the environment are taken from
+ *   MEMVAULT_HOME/secrets.env, generated into it (mode 0600) the first time.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { generateKeyBase64, loadCryptoConfig, type CryptoConfig } from './crypto/index.js';
+import { adminUrl, appUrl, defaultHome, startCluster } from './db/cluster.js';
+import { DEFAULT_EMBEDDING_DIM, migrateDatabase } from './db/migrate.js';
+import { envEnum, envInt, envString, type Env } from './env.js';
+import { ConfigError } from './errors.js';
+import { readRerankConfig } from './rerank/index.js';
+
+export const API_TOKEN_VARIABLE = 'MEMVAULT_API_TOKEN';
+const MIN_TOKEN_LENGTH = 16;
+
+export interface EmbedSettings {
+  model: string;
+  device: 'auto' | 'cpu' | 'cuda';
+  poolSize: number;
+  threads: number | undefined;
+}
+
+/** Everything but the secrets: safe to log whole. */
+export interface DaemonSettings {
+  host: string;
+  port: number;
+  /** Absent: the embedded cluster. */
+  databaseUrl: string | undefined;
+  home: string;
+  poolMax: number;
+  dbConnectTimeoutMs: number;
+  dbStatementTimeoutMs: number;
+  maxBodyBytes: number;
+  maxInFlight: number;
+  requestTimeoutMs: number;
+  shutdownTimeoutMs: number;
+  embed: EmbedSettings | undefined;
+  /** Dimension for a fresh embedded schema when no embedder decides it. */
+  embeddingDim: number;
+}
+
+export interface Secrets {
+  crypto: CryptoConfig;
+  /** Non-enumerable: a Secrets object can be logged or inspected without leaking the token. */
+  readonly apiToken: string;
+}
+
+export function readDaemonSettings(env: Env = process.env): DaemonSettings {
+  const host = envString(env, 'MEMVAULT_HOST', '127.0.0.1');
+  if (!/^[\w.:-]+$/.test(host)) throw new ConfigError('MEMVAULT_HOST', 'must be a host name or IP address');
+  const model = envString(env, 'MEMVAULT_EMBED_MODEL');
+  // Validated now even though the reranker reads them itself on first use: a typo must stop the
+  // daemon at start, not surface as a fail-open on the first query.
+  readRerankConfig(env);
+  return {
+    host,
+    port: envInt(env, 'MEMVAULT_PORT', 7420, { min: 0, max: 65535 }),
+    databaseUrl: envString(env, 'DATABASE_URL'),
+    home: defaultHome(env as NodeJS.ProcessEnv),
+    poolMax: envInt(env, 'MEMVAULT_DB_POOL_MAX', 10, { min: 1, max: 1000 }),
+    dbConnectTimeoutMs: envInt(env, 'MEMVAULT_DB_CONNECT_TIMEOUT_MS', 2_000, { min: 100, max: 120_000 }),
+    dbStatementTimeoutMs: envInt(env, 'MEMVAULT_DB_STATEMENT_TIMEOUT_MS', 15_000, { min: 100, max: 3_600_000 }),
+    maxBodyBytes: envInt(env, 'MEMVAULT_MAX_BODY_BYTES', 16 * 1024 * 1024, { min: 1024, max: 256 * 1024 * 1024 }),
+    maxInFlight: envInt(env, 'MEMVAULT_MAX_IN_FLIGHT', 256, { min: 1, max: 100_000 }),
+    requestTimeoutMs: envInt(env, 'MEMVAULT_REQUEST_TIMEOUT_MS', 30_000, { min: 1_000, max: 600_000 }),
+    shutdownTimeoutMs: envInt(env, 'MEMVAULT_SHUTDOWN_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }),
+    embed: model
+      ? {
+          model,
+          device: envEnum(env, 'MEMVAULT_EMBED_DEVICE', ['auto', 'cpu', 'cuda'] as const, 'auto'),
+          poolSize: envInt(env, 'MEMVAULT_EMBED_POOL_SIZE', 1, { min: 1, max: 64 }),
+          threads: envString(env, 'MEMVAULT_EMBED_THREADS') ? envInt(env, 'MEMVAULT_EMBED_THREADS', 1, { min: 1, max: 256 }) : undefined,
+        }
+      : undefined,
+    embeddingDim: envInt(env, 'MEMVAULT_EMBEDDING_DIM', DEFAULT_EMBEDDING_DIM, { min: 1, max: 16000 }),
+  };
+}
+
+/** The keys and the API token from `env`; a missing or malformed one is a ConfigError naming it. */
+export function readSecrets(env: Env): Secrets {
+  const crypto = loadCryptoConfig(env);
+  const token = envString(env, API_TOKEN_VARIABLE);
+  if (token === undefined) throw new ConfigError(API_TOKEN_VARIABLE, 'is not set (the bearer token clients must send)');
+  if (token.length < MIN_TOKEN_LENGTH) throw new ConfigError(API_TOKEN_VARIABLE, `must be at least ${MIN_TOKEN_LENGTH} characters`);
+  if (/\s/.test(token)) throw new ConfigError(API_TOKEN_VARIABLE, 'must not contain whitespace');
+  const secrets = { crypto } as Secrets;
+  Object.defineProperty(secrets, 'apiToken', { value: token, enumerable: false });
+  return secrets;
+}
+
+/** Each group is taken whole from the environment or whole from the file, never mixed. */
+const SECRET_GROUPS: ReadonlyArray<{ variables: string[]; generate: () => [string, string] }> = [
+  { variables: ['MEMORY_ENCRYPTION_KEY', 'MEMORY_ENCRYPTION_KEYS'], generate: () => ['MEMORY_ENCRYPTION_KEY', generateKeyBase64()] },
+  { variables: ['MEMORY_TENANT_HMAC_KEY'], generate: () => ['MEMORY_TENANT_HMAC_KEY', generateKeyBase64()] },
+  { variables: [API_TOKEN_VARIABLE], generate: () => [API_TOKEN_VARIABLE, randomBytes(32).toString('base64url')] },
+];
+
+export function secretsFile(home: string): string {
+  return join(home, 'secrets.env');
+}
+
+/**
+ * For the embedded default: the environment completed with MEMVAULT_HOME/secrets.env, after
+ * generating whatever neither holds. Returns the names generated (never the values).
+ */
+export async function ensureEmbeddedSecrets(home: string, env: Env): Promise<{ env: Env; generated: string[]; file: string }> {
+  const file = secretsFile(home);
+  const stored = await readEnvFile(file);
+  const merged: Record<string, string | undefined> = { ...env };
+  const generated: string[] = [];
+  for (const group of SECRET_GROUPS) {
+    if (group.variables.some((name) => envString(env, name) !== undefined)) continue;
+    const fromFile = group.variables.filter((name) => stored[name] !== undefined);
+    if (fromFile.length > 0) {
+      for (const name of fromFile) merged[name] = stored[name];
+      continue;
+    }
+    const [name, value] = group.generate();
+    stored[name] = value;
+    merged[name] = value;
+    generated.push(name);
+  }
+  if (generated.length > 0) await writeEnvFile(file, stored);
+  return { env: merged, generated, file };
+}
+
+async function readEnvFile(file: string): Promise<Record<string, string>> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (thrown) {
+    if ((thrown as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new ConfigError('MEMVAULT_HOME', `cannot read ${file}`);
+  }
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const match = /^\s*([A-Z][A-Z0-9_]*)=(.*)$/.exec(line);
+    if (match) out[match[1]!] = match[2]!.trim();
+  }
+  return out;
+}
+
+async function writeEnvFile(file: string, values: Record<string, string>): Promise<void> {
+  const lines = [
+    '# memvault secrets, generated for the embedded database. Keep this file private and backed up:',
+    '# without MEMORY_ENCRYPTION_KEY the stored memories cannot be read. systemd EnvironmentFile format.',
+    ...Object.entries(values).map(([name, value]) => `${name}=${value}`),
+    '',
+  ];
+  await writeFile(file, lines.join('\n'), { mode: 0o600 });
+  await chmod(file, 0o600); // mode applies only when the file is created
+}
+
+export interface EmbeddedDatabase {
+  /** memory_app over the private socket: what the daemon uses. */
+  databaseUrl: string;
+  adminUrl: string;
+  created: boolean;
+  applied: string[];
+}
+
+/** Starts (first time: creates) the embedded cluster, creates its database and migrates it. */
+export async function prepareEmbeddedDatabase(home: string, embeddingDim: number): Promise<EmbeddedDatabase> {
+  const { paths, state, created } = await startCluster(home);
+  await ensureDatabase(adminUrl(paths, state, 'postgres'), state.database);
+  const report = await migrateDatabase(adminUrl(paths, state), { embeddingDim, quiet: true });
+  return { databaseUrl: appUrl(paths, state), adminUrl: adminUrl(paths, state), created, applied: report.applied };
+}
+
+/**
+ * CREATE DATABASE cannot be made conditional in SQL. The db layer has this in the `db up` command
+ * only (not exported), hence this copy; see the note in docs/OPERATIONS.md.
+ */
+async function ensureDatabase(maintenanceUrl: string, database: string): Promise<void> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: maintenanceUrl });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [database]);
+    if (!rowCount) await client.query(`create database ${client.escapeIdentifier(database)}`);
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,318 @@
+/**
+ * The daemon: wires configuration, the connection pool, the settings listener, the reranker, the
+ * embedder and the HTTP server, and takes them down again in order.
+ *
+ * Shutdown (SIGTERM / SIGINT, see cli/commands/serve.ts) is two-phase:
+ *   1. stop intake: close the listening socket; requests arriving on kept-alive connections get a
+ *      503 `shutting_down`; readiness turns 503 so a load balancer drains this instance;
+ *   2. drain: wait for the requests in flight (a write either commits and is answered, or never
+ *      started), then close the listener, the pool and the inference workers.
+ * A timer (MEMVAULT_SHUTDOWN_TIMEOUT_MS, unref'd so it never keeps the process alive by itself)
+ * forces the exit if draining hangs.
+ *
+ * Exit codes (serve / start):
+ *   0   clean shutdown after SIGTERM or SIGINT
+ *   1   unexpected fatal error
+ *   2   usage error (unknown arguments)
+ *   69  the database was unreachable at start (EX_UNAVAILABLE; systemd restarts and retries)
+ *   70  shutdown did not finish within MEMVAULT_SHUTDOWN_TIMEOUT_MS, or a second signal (forced)
+ *   78  configuration error (EX_CONFIG; the unit does not restart on it: fix the configuration)
+ */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { Counter } from 'prom-client';
+
+import {
+  ensureEmbeddedSecrets,
+  prepareEmbeddedDatabase,
+  readDaemonSettings,
+  readSecrets,
+  type DaemonSettings,
+  type EmbeddedDatabase,
+  type Secrets,
+} from './config.js';
+import { configureCrypto } from './crypto/index.js';
+import { DatabaseUnavailableError } from './db/errors.js';
+import { startSettingsListener, type MemoryEvent, type SettingsListener } from './db/listen.js';
+import { createPool, poolUsage, type Pool } from './db/pool.js';
+import { health } from './db/procedures.js';
+import { createEmbedder, type Embedder } from './embed/index.js';
+import { type Env } from './env.js';
+import { ConfigError } from './errors.js';
+import { bearerTokenCheck } from './http/auth.js';
+import { trackPool } from './http/metrics.js';
+import { memoryRoutes } from './http/routes/memory.js';
+import { opsRoutes, type Readiness } from './http/routes/ops.js';
+import { rerankRoutes } from './http/routes/rerank.js';
+import { createApiServer, type ApiServer } from './http/server.js';
+import { log } from './log.js';
+import type { MemoryContext } from './memory/context.js';
+import { collectProcessMetrics, registry } from './metrics.js';
+import { migrationsFolder } from './paths.js';
+import {
+  applyRerankSettings,
+  closeReranker,
+  currentRerankSettings,
+  getRerankerState,
+  getRerankMetrics,
+  readRerankConfig,
+  type RerankSettings,
+} from './rerank/index.js';
+
+export const EXIT = { ok: 0, fatal: 1, usage: 2, databaseUnavailable: 69, forced: 70, config: 78 } as const;
+
+export interface DaemonOptions {
+  settings: DaemonSettings;
+  secrets: Secrets;
+  databaseUrl: string;
+  /** Created by the caller (its dimension may have decided the embedded schema's). */
+  embedder?: Embedder | undefined;
+  /** Rerank variables (defaults for settings that memory.settings does not override). */
+  env?: Env;
+}
+
+export interface Daemon {
+  readonly url: string;
+  readonly port: number;
+  readonly host: string;
+  readonly embeddingDim: number;
+  readonly pool: Pool;
+  readonly listener: SettingsListener;
+  readonly api: ApiServer;
+  /** Two-phase graceful shutdown; resolves when everything is closed. Idempotent. */
+  close(): Promise<void>;
+}
+
+const eventCounter = new Counter({
+  name: 'memvault_memory_events_total',
+  help: 'memory_events notifications received, by event',
+  labelNames: ['event'],
+  registers: [registry],
+});
+
+export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
+  const { settings, secrets } = options;
+  collectProcessMetrics();
+  configureCrypto(secrets.crypto);
+  const pool = createPool({
+    connectionString: options.databaseUrl,
+    max: settings.poolMax,
+    connectionTimeoutMillis: settings.dbConnectTimeoutMs,
+    statementTimeoutMillis: settings.dbStatementTimeoutMs,
+    applicationName: 'memvault',
+  });
+  const untrackPool = trackPool(pool);
+  const cleanups: Array<() => Promise<void> | void> = [untrackPool, () => pool.end()];
+  const cleanUp = async () => {
+    for (const fn of cleanups.reverse()) await Promise.resolve(fn()).catch(() => {});
+  };
+
+  try {
+    const schema = await health(pool);
+    const embedder = options.embedder;
+    if (embedder && embedder.dimension !== schema.embeddingDim) {
+      throw new ConfigError(
+        'MEMVAULT_EMBED_MODEL',
+        `the model produces ${embedder.dimension}-dimensional embeddings but the schema was migrated with ${schema.embeddingDim}`,
+      );
+    }
+    const committedMigrations = countCommittedMigrations();
+    if (schema.migrationCount < committedMigrations) {
+      log.warn({ applied: schema.migrationCount, committed: committedMigrations }, 'the database is behind the committed migrations: run `memvault migrate`');
+    }
+
+    const rerankDefaults = readRerankConfig(options.env ?? process.env);
+    const listener = await startSettingsListener({
+      connectionString: options.databaseUrl,
+      pool,
+      connectTimeoutMs: settings.dbConnectTimeoutMs,
+      onSettings: (stored) => applyLiveSettings(stored, rerankDefaults),
+      onEvent: (event: MemoryEvent) => eventCounter.inc({ event: event.event }),
+    });
+    cleanups.push(() => listener.close());
+
+    const memory: MemoryContext = { pool, dim: schema.embeddingDim, embedder };
+    let shuttingDown = false;
+    const readiness = async (): Promise<Readiness> => {
+      const checks: Record<string, unknown> = {
+        listener: { ...listener.state },
+        reranker: getRerankerState(),
+        embedder: embedder ? { dimension: embedder.dimension, device: embedder.device } : null,
+      };
+      if (shuttingDown) return { ready: false, checks: { ...checks, shutting_down: true } };
+      try {
+        const now = await health(pool);
+        const current = now.migrationCount >= committedMigrations;
+        checks.database = { ok: true, migrations_current: current, migration_count: now.migrationCount, embedding_dim: now.embeddingDim, vector_version: now.vectorVersion };
+        return { ready: current, checks };
+      } catch (thrown) {
+        checks.database = { ok: false, code: (thrown as { code?: string }).code ?? 'error' };
+        return { ready: false, checks };
+      }
+    };
+    const api = createApiServer({
+      routes: [
+        ...opsRoutes({
+          readiness,
+          memoryMetrics: () => ({
+            rerank: getRerankMetrics(),
+            reranker: getRerankerState(),
+            settings: currentRerankSettings(),
+            listener: { ...listener.state },
+            pool: poolUsage(pool),
+          }),
+        }),
+        ...memoryRoutes(memory),
+        ...rerankRoutes(),
+      ],
+      checkToken: bearerTokenCheck(secrets.apiToken),
+      maxBodyBytes: settings.maxBodyBytes,
+      maxInFlight: settings.maxInFlight,
+      requestTimeoutMs: settings.requestTimeoutMs,
+    });
+    const address = await api.listen(settings.port, settings.host).catch((thrown: NodeJS.ErrnoException) => {
+      throw new ConfigError('MEMVAULT_PORT', `cannot listen on ${settings.host}:${settings.port} (${thrown.code ?? 'error'})`);
+    });
+    cleanups.push(() => api.destroyConnections());
+    log.info(
+      { host: address.host, port: address.port, embedding_dim: schema.embeddingDim, embedder: Boolean(embedder), pool_max: settings.poolMax },
+      'memvault listening',
+    );
+
+    let closing: Promise<void> | undefined;
+    return {
+      url: `http://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`,
+      port: address.port,
+      host: address.host,
+      embeddingDim: schema.embeddingDim,
+      pool,
+      listener,
+      api,
+      close() {
+        closing ??= (async () => {
+          shuttingDown = true;
+          log.info({ in_flight: api.inFlight }, 'shutting down: intake stopped, draining');
+          await api.stopIntake();
+          await api.drained();
+          await cleanUp();
+          await closeReranker();
+          await embedder?.close();
+          log.info('shutdown complete');
+        })();
+        return closing;
+      },
+    };
+  } catch (thrown) {
+    await cleanUp();
+    throw thrown;
+  }
+}
+
+/** Settings not stored in memory.settings fall back to the environment's values. */
+function applyLiveSettings(stored: Record<string, unknown>, defaults: RerankSettings): void {
+  const next: RerankSettings = {
+    enabled: typeof stored.rerank_enabled === 'boolean' ? stored.rerank_enabled : defaults.enabled,
+    circuitMs: typeof stored.rerank_circuit_ms === 'number' ? stored.rerank_circuit_ms : defaults.circuitMs,
+    rolloutPercent: typeof stored.rerank_rollout_percent === 'number' ? stored.rerank_rollout_percent : defaults.rolloutPercent,
+  };
+  try {
+    const applied = applyRerankSettings(next);
+    log.info({ settings: applied }, 'live settings applied');
+  } catch (thrown) {
+    log.warn({ field: (thrown as { field?: string }).field }, 'ignored an invalid live setting');
+  }
+}
+
+function countCommittedMigrations(): number {
+  try {
+    return readdirSync(join(migrationsFolder, 'committed')).filter((f) => f.endsWith('.sql')).length;
+  } catch {
+    return 0;
+  }
+}
+
+export interface StartFromEnvOptions {
+  /** For `memvault start`: an embedding model folder to use when MEMVAULT_EMBED_MODEL is unset. */
+  defaultEmbedModel?: string | undefined;
+  /** Override MEMVAULT_PORT etc. without touching the environment (demo: port 0). */
+  overrides?: Record<string, string>;
+}
+
+export interface StartedFromEnv {
+  daemon: Daemon;
+  settings: DaemonSettings;
+  embedded: EmbeddedDatabase | undefined;
+  /** Where generated secrets live (embedded mode), and which were generated now. */
+  secretsFile: string | undefined;
+  generatedSecrets: string[];
+  /** The token, for printing a curl example in `memvault start` (never logged). */
+  apiToken: string;
+}
+
+/**
+ * Reads the configuration, prepares the embedded database when DATABASE_URL is absent, loads the
+ * embedder and starts the daemon. Throws ConfigError for bad configuration and
+ * DatabaseUnavailableError when the database cannot be reached.
+ */
+export async function startDaemonFromEnv(baseEnv: Env = process.env, options: StartFromEnvOptions = {}): Promise<StartedFromEnv> {
+  let env: Env = { ...baseEnv, ...options.overrides };
+  if (!env.MEMVAULT_EMBED_MODEL && options.defaultEmbedModel) env = { ...env, MEMVAULT_EMBED_MODEL: options.defaultEmbedModel };
+  const settings = readDaemonSettings(env);
+
+  let embedded: EmbeddedDatabase | undefined;
+  let secretsFile: string | undefined;
+  let generatedSecrets: string[] = [];
+  if (settings.databaseUrl === undefined) {
+    const completed = await ensureEmbeddedSecrets(settings.home, env);
+    env = completed.env;
+    secretsFile = completed.file;
+    generatedSecrets = completed.generated;
+    if (generatedSecrets.length > 0) {
+      log.warn({ file: completed.file, generated: generatedSecrets }, 'generated secrets for the embedded database (values not shown; keep the file private and backed up)');
+    }
+  }
+  const secrets = readSecrets(env);
+
+  const embedder = settings.embed
+    ? await createEmbedder(settings.embed.model, {
+        device: settings.embed.device,
+        poolSize: settings.embed.poolSize,
+        ...(settings.embed.threads !== undefined ? { threads: settings.embed.threads } : {}),
+      })
+    : undefined;
+  try {
+    let databaseUrl = settings.databaseUrl;
+    if (databaseUrl === undefined) {
+      // A fresh embedded schema takes the embedder's dimension, so the one-command start works
+      // with server-side embeddings; an existing schema keeps its own (checked in startDaemon).
+      embedded = await prepareEmbeddedDatabase(settings.home, embedder?.dimension ?? settings.embeddingDim);
+      databaseUrl = embedded.databaseUrl;
+      log.info({ created: embedded.created, applied: embedded.applied }, 'embedded database ready');
+    }
+    const daemon = await startDaemon({ settings, secrets, databaseUrl, embedder, env }).catch((thrown: unknown) => {
+      throw asStartError(thrown);
+    });
+    return { daemon, settings, embedded, secretsFile, generatedSecrets, apiToken: secrets.apiToken };
+  } catch (thrown) {
+    await embedder?.close();
+    throw thrown;
+  }
+}
+
+function asStartError(thrown: unknown): unknown {
+  if (thrown instanceof ConfigError || thrown instanceof DatabaseUnavailableError) return thrown;
+  const code = (thrown as { code?: string }).code;
+  // pg's connection errors before mapping (e.g. from the listener's first connect).
+  if (code && /^(ECONN|ENOTFOUND|ETIMEDOUT|EHOSTUNREACH|ENOENT|08|57P|28)/.test(code)) {
+    return new DatabaseUnavailableError('database_unavailable', `the database is unavailable at start (${code})`, code, thrown);
+  }
+  return thrown;
+}
+
+/** Maps a start failure to the documented exit code. */
+export function exitCodeFor(thrown: unknown): number {
+  if (thrown instanceof ConfigError) return EXIT.config;
+  if (thrown instanceof DatabaseUnavailableError) return EXIT.databaseUnavailable;
+  return EXIT.fatal;
+}

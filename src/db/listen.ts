@@ -1,0 +1,172 @@
+/**
+ * LISTEN on a dedicated connection (never a pooled one): live settings (`memory_settings`) and
+ * chunk events (`memory_events`). NOTIFY is not reliable delivery — notifications sent while the
+ * connection is down are lost — so every (re)connect, and every settings notification, re-reads
+ * all settings through the pool; the notification itself only says "something changed".
+ *
+ * pg-listen's defaults are the wrong ones for a daemon: it gives up reconnecting after 3 s
+ * (retryTimeout) and turns a malformed payload into an `error` event. Here it retries forever
+ * with capped exponential backoff, and a bad payload is logged (without its content) and treated
+ * as a hint to re-read.
+ */
+import pgListen, { type Subscriber } from 'pg-listen';
+
+import { log } from '../log.js';
+import type { Pool } from './pool.js';
+import { getSettings } from './procedures.js';
+
+export const SETTINGS_CHANNEL = 'memory_settings';
+export const EVENTS_CHANNEL = 'memory_events';
+
+export interface MemoryEvent {
+  event: 'chunks_indexed' | 'doc_deleted' | 'tenant_forgotten' | string;
+  user_hash: string;
+  count: number;
+  ids?: string[] | null;
+  nonce: string;
+}
+
+export interface ListenerOptions {
+  connectionString: string;
+  /** The pool the settings are re-read through (memory_app may execute memory.get_settings). */
+  pool: Pool;
+  /** Called with every key → value read from memory.settings, after each (re)connect and change. */
+  onSettings(settings: Record<string, unknown>): void;
+  onEvent?(event: MemoryEvent): void;
+  /** Liveness probe interval on the listening connection (finds half-open TCP connections). */
+  probeIntervalMs?: number;
+  /** Backoff between reconnect attempts: base doubles per attempt up to max. */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  connectTimeoutMs?: number;
+}
+
+export interface ListenerState {
+  connected: boolean;
+  /** Completed reconnects since start. */
+  reconnects: number;
+  /** Settings re-reads that succeeded. */
+  settingsReads: number;
+  lastSettingsAt: string | null;
+}
+
+export interface SettingsListener {
+  readonly state: Readonly<ListenerState>;
+  /** Re-reads the settings now (also done automatically). */
+  refresh(): Promise<void>;
+  close(): Promise<void>;
+}
+
+class ListenerClosed extends Error {}
+
+export async function startSettingsListener(options: ListenerOptions): Promise<SettingsListener> {
+  const base = options.retryBaseMs ?? 100;
+  const max = options.retryMaxMs ?? 5_000;
+  let closed = false;
+  let everConnected = false;
+  const state: ListenerState = { connected: false, reconnects: 0, settingsReads: 0, lastSettingsAt: null };
+
+  // pg-listen is CommonJS with `exports.default`: from ESM the function sits on `.default`.
+  const subscriber: Subscriber = pgListen.default(
+    {
+      connectionString: options.connectionString,
+      application_name: 'memvault-listener',
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+    },
+    {
+      retryTimeout: 0, // 0 = no deadline: a daemon keeps trying until the database is back
+      retryLimit: Infinity,
+      retryInterval: (attempt: number) => {
+        // Throwing here is the only way to stop pg-listen's reconnect loop once we are closing.
+        if (closed) throw new ListenerClosed('listener closed');
+        return Math.min(max, base * 2 ** Math.min(attempt, 16)) * (0.5 + Math.random() / 2);
+      },
+      paranoidChecking: options.probeIntervalMs ?? 10_000,
+    },
+  );
+
+  // Re-reads are serialised, and a change that arrives during a read triggers one more read, so
+  // the last read always starts after the last notification.
+  let reading: Promise<void> | undefined;
+  let again = false;
+  const refresh = (): Promise<void> => {
+    if (reading) {
+      again = true;
+      return reading;
+    }
+    reading = (async () => {
+      do {
+        again = false;
+        try {
+          const settings = await getSettings(options.pool);
+          if (closed) return;
+          state.settingsReads++;
+          state.lastSettingsAt = new Date().toISOString();
+          options.onSettings(settings);
+        } catch (thrown) {
+          // The pool may be down too; the next (re)connect or notification retries.
+          log.warn({ code: (thrown as { code?: string }).code }, 'could not re-read memory.settings');
+        }
+      } while (again && !closed);
+    })().finally(() => {
+      reading = undefined;
+    });
+    return reading;
+  };
+
+  subscriber.events.on('connected', () => {
+    if (closed) {
+      // A reconnect that completed after close(): end that connection too.
+      void subscriber.close().catch(() => {});
+      return;
+    }
+    if (everConnected && !state.connected) {
+      state.reconnects++;
+      log.info({ reconnects: state.reconnects }, 'settings listener reconnected');
+    }
+    everConnected = true;
+    state.connected = true;
+    void refresh();
+  });
+  subscriber.events.on('reconnect', (attempt) => {
+    if (state.connected) log.warn('settings listener lost its connection; reconnecting');
+    state.connected = false;
+    if (attempt > 1 && attempt % 10 === 0) log.warn({ attempt }, 'settings listener still reconnecting');
+  });
+  subscriber.events.on('error', (error) => {
+    if (error instanceof ListenerClosed || closed) return;
+    if (/parsing PostgreSQL notification payload/.test(error.message)) {
+      // Never log the payload or the parser's message (it quotes the payload).
+      log.warn('ignored a notification with a malformed payload; re-reading settings');
+      void refresh();
+      return;
+    }
+    log.error({ err: { name: error.name } }, 'settings listener error');
+  });
+  subscriber.notifications.on(SETTINGS_CHANNEL, () => void refresh());
+  subscriber.notifications.on(EVENTS_CHANNEL, (payload: unknown) => {
+    if (options.onEvent && isMemoryEvent(payload)) options.onEvent(payload);
+  });
+
+  await subscriber.connect();
+  await subscriber.listenTo(SETTINGS_CHANNEL);
+  await subscriber.listenTo(EVENTS_CHANNEL);
+  await refresh(); // the 'connected' refresh ran before LISTEN; read once more after it
+
+  return {
+    state,
+    refresh,
+    async close() {
+      if (closed) return;
+      closed = true;
+      state.connected = false;
+      await subscriber.close().catch(() => {});
+      await reading;
+    },
+  };
+}
+
+function isMemoryEvent(payload: unknown): payload is MemoryEvent {
+  const p = payload as Partial<MemoryEvent> | null;
+  return typeof p === 'object' && p !== null && typeof p.event === 'string' && typeof p.user_hash === 'string';
+}

@@ -1,0 +1,155 @@
+/**
+ * The HTTP front door on node:http. Per request: a request id, the route, the in-flight limit
+ * (429), the bearer token on /v1 routes (401), the handler, and one structured log line with the
+ * route pattern, status and duration — never the path (it carries user ids), a parameter or a body.
+ *
+ * Shutdown is two-phase (see daemon.ts): `stopIntake()` closes the listening socket and answers
+ * requests that still arrive on kept-alive connections with 503; `drained()` resolves once the
+ * requests already being handled have been answered.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+
+import { log } from '../log.js';
+import type { TokenCheck } from './auth.js';
+import { readJsonObject } from './body.js';
+import { HttpError, toErrorResponse } from './errors.js';
+import { inFlightGauge, observeRequest } from './metrics.js';
+import { requestIdOf } from './request-id.js';
+import { sendJson, sendText } from './respond.js';
+import { Router, type Route, type RouteResult } from './router.js';
+
+export interface ApiServerOptions {
+  routes: Route[];
+  checkToken: TokenCheck;
+  maxBodyBytes: number;
+  /** Above this many concurrent /v1 requests, answer 429 instead of queueing without bound. */
+  maxInFlight: number;
+  requestTimeoutMs: number;
+}
+
+export interface ApiServer {
+  readonly server: Server;
+  listen(port: number, host: string): Promise<{ port: number; host: string }>;
+  /** Phase 1: stop accepting connections; later requests on open connections get 503. */
+  stopIntake(): Promise<void>;
+  /** Resolves when no request is in flight. */
+  drained(): Promise<void>;
+  /** Ends every connection (the force path). */
+  destroyConnections(): void;
+  readonly inFlight: number;
+}
+
+export function createApiServer(options: ApiServerOptions): ApiServer {
+  const router = new Router(options.routes);
+  let inFlight = 0;
+  let draining = false;
+  let closed: Promise<void> | undefined;
+  const idleWaiters: Array<() => void> = [];
+
+  const finished = (): void => {
+    inFlight--;
+    inFlightGauge.dec();
+    if (inFlight === 0) idleWaiters.splice(0).forEach((resolve) => resolve());
+  };
+
+  const server = createServer((req, res) => {
+    inFlight++;
+    inFlightGauge.inc();
+    void handle(req, res).finally(finished);
+  });
+  server.requestTimeout = options.requestTimeoutMs;
+  server.headersTimeout = Math.min(options.requestTimeoutMs, 60_000);
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const requestId = requestIdOf(req);
+    res.setHeader('x-request-id', requestId);
+    const method = req.method ?? 'GET';
+    let routeLabel = 'unmatched';
+    let status = 500;
+    const abort = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
+    try {
+      if (draining) {
+        throw new HttpError(503, 'shutting_down', 'the server is shutting down; retry on another instance', {
+          headers: { connection: 'close', 'retry-after': '1' },
+        });
+      }
+      const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+      const { route, params } = router.match(method, pathname);
+      routeLabel = route.pattern;
+      if (route.auth) {
+        if (inFlight > options.maxInFlight) {
+          throw new HttpError(429, 'too_many_requests', 'too many requests in flight; retry later', { headers: { 'retry-after': '1' } });
+        }
+        options.checkToken(req.headers.authorization);
+      }
+      const result = await route.handle({
+        req,
+        params,
+        requestId,
+        signal: abort.signal,
+        body: () => readJsonObject(req, options.maxBodyBytes),
+      });
+      status = result.status;
+      write(res, result);
+    } catch (thrown) {
+      const response = toErrorResponse(thrown);
+      status = response.status;
+      if (response.unexpected) {
+        const error = thrown as { name?: string; code?: string; reason?: string };
+        // Name and code only: messages of foreign errors may quote parameters.
+        log.error({ req_id: requestId, route: routeLabel, err: { name: error?.name, code: error?.code, reason: error?.reason } }, 'request failed');
+      }
+      sendJson(res, response.status, response.body, response.headers);
+    } finally {
+      const ms = performance.now() - started;
+      observeRequest(routeLabel, method, status, ms / 1000);
+      const line = { req_id: requestId, method, route: routeLabel, status, ms: Math.round(ms * 10) / 10 };
+      if (routeLabel.startsWith('/v1')) log.info(line, 'request');
+      else log.debug(line, 'request');
+      // A request whose body was never read (401, 404, 503...) must not leave the socket stuck.
+      if (!req.complete) req.resume();
+    }
+  }
+
+  return {
+    server,
+    get inFlight() {
+      return inFlight;
+    },
+    listen(port, host) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const address = server.address();
+          resolve({ port: typeof address === 'object' && address ? address.port : port, host });
+        });
+      });
+    },
+    stopIntake() {
+      draining = true;
+      closed ??= new Promise((resolve) => {
+        if (!server.listening) return resolve();
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      return Promise.resolve();
+    },
+    drained() {
+      if (inFlight === 0) return Promise.resolve();
+      return new Promise((resolve) => idleWaiters.push(resolve));
+    },
+    destroyConnections() {
+      server.closeAllConnections();
+    },
+  };
+}
+
+function write(res: ServerResponse, result: RouteResult): void {
+  if ('text' in result) sendText(res, result.status, result.text, result.contentType);
+  else sendJson(res, result.status, result.json, result.headers);
+}

@@ -1,0 +1,17 @@
+/** Use cases of the memory store (write, query, forget) and the read-path helpers. */
+export type { MemoryContext } from './context.js';
+export { DEFAULT_SOURCE, indexChunk, indexChunks, type NewChunk } from './write.js';
+export {
+  DEFAULT_CANDIDATES,
+  DEFAULT_K,
+  MAX_CANDIDATES,
+  MAX_K,
+  queryMemory,
+  validateQuery,
+  type QueryHit,
+  type QueryInput,
+  type QueryResult,
+} from './query.js';
+export { forgetDoc, forgetUser } from './forget.js';
+export { getMemoryChunks, openChunkRow, type MemoryChunk } from './read.js';
+export { openEmbedding, openMetadata, openText, sealChunk, type PlainChunk } from './seal-chunk.js';

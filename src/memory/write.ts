@@ -1,0 +1,87 @@
+/**
+ * The write path: validate, hash the user, choose chunk ids, embed what came without an
+ * embedding, seal text / metadata / embedding, and store the batch in one procedure call (one
+ * statement, so all or nothing).
+ */
+import { randomUUID } from 'node:crypto';
+
+import { hmacUser } from '../crypto/index.js';
+import { indexChunks as storeSealedChunks } from '../db/procedures.js';
+import { ValidationError } from '../errors.js';
+import type { MemoryContext } from './context.js';
+import { sealChunk } from './seal-chunk.js';
+import { MAX_BATCH_CHUNKS, validateChunkInput, validateId, type ValidChunk } from './validate.js';
+
+/** Source recorded when a caller names none (the schema allows '', but ids here must be non-empty). */
+export const DEFAULT_SOURCE = 'default';
+
+export interface NewChunk {
+  docId: unknown;
+  source?: unknown;
+  text: unknown;
+  metadata?: unknown;
+  /** Omitted (or null): embedded with the context's embedder, else a ValidationError. */
+  embedding?: unknown;
+}
+
+export async function indexChunk(ctx: MemoryContext, userId: unknown, chunk: NewChunk): Promise<string> {
+  const [id] = await store(ctx, userId, [chunk], () => undefined);
+  return id!;
+}
+
+/** All chunks or none: any invalid chunk rejects the batch before anything is written. */
+export async function indexChunks(ctx: MemoryContext, userId: unknown, chunks: unknown): Promise<string[]> {
+  if (!Array.isArray(chunks)) throw new ValidationError('chunks', 'must be an array');
+  if (chunks.length === 0) throw new ValidationError('chunks', 'must not be empty');
+  if (chunks.length > MAX_BATCH_CHUNKS) {
+    throw new ValidationError('chunks', `must hold at most ${MAX_BATCH_CHUNKS} chunks`, 'too_large');
+  }
+  return store(ctx, userId, chunks as NewChunk[], (i) => `chunks[${i}]`);
+}
+
+/** Where chunk i sits in the request, for field names (`chunks[3].text`); undefined for a single chunk. */
+type ChunkPath = (index: number) => string | undefined;
+
+async function store(ctx: MemoryContext, userId: unknown, inputs: NewChunk[], path: ChunkPath): Promise<string[]> {
+  const validUserId = validateId(userId, 'user_id');
+  const valid = await validateAndEmbed(ctx, validUserId, inputs, path);
+  const userHash = hmacUser(validUserId);
+  const sealed = valid.map((chunk) => sealChunk(userHash, { ...chunk, id: randomUUID() }));
+  await storeSealedChunks(ctx.pool, userHash, sealed, sealed[0]!.keyId);
+  return sealed.map((chunk) => chunk.id);
+}
+
+async function validateAndEmbed(ctx: MemoryContext, userId: string, inputs: NewChunk[], path: ChunkPath): Promise<ValidChunk[]> {
+  // Chunks without an embedding are validated against a placeholder, then embedded together in
+  // one call once the whole batch is known to be valid.
+  const placeholder = new Float32Array(ctx.dim);
+  const needsEmbedding: number[] = [];
+  const valid = inputs.map((input, i): ValidChunk => {
+    const prefix = path(i);
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+      throw new ValidationError(prefix ?? 'body', 'must be an object');
+    }
+    const missing = input.embedding === undefined || input.embedding === null;
+    if (missing && !ctx.embedder) {
+      const field = prefix ? `${prefix}.embedding` : 'embedding';
+      throw new ValidationError(field, 'is required: this server has no embedder (MEMVAULT_EMBED_MODEL)');
+    }
+    if (missing) needsEmbedding.push(i);
+    const candidate = {
+      userId,
+      docId: input.docId,
+      source: input.source ?? DEFAULT_SOURCE,
+      text: input.text,
+      metadata: input.metadata,
+      embedding: missing ? placeholder : input.embedding,
+    };
+    return validateChunkInput(candidate, prefix === undefined ? { dim: ctx.dim } : { dim: ctx.dim, path: prefix });
+  });
+  if (needsEmbedding.length > 0) {
+    const vectors = await ctx.embedder!.embed(needsEmbedding.map((i) => valid[i]!.text));
+    needsEmbedding.forEach((chunkIndex, j) => {
+      valid[chunkIndex] = { ...valid[chunkIndex]!, embedding: vectors[j]! };
+    });
+  }
+  return valid;
+}

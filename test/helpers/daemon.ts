@@ -1,0 +1,161 @@
+/**
+ * A real daemon for black-box tests: in-process (startTestDaemon) or as a child process
+ * (spawnTestDaemon, for signals and exit codes), listening on an ephemeral loopback port against
+ * a test database. Both are closed at teardown.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+
+import { readDaemonSettings, readSecrets } from '../../src/config.js';
+import { generateKeyBase64 } from '../../src/crypto/index.js';
+import { startDaemon, type Daemon } from '../../src/daemon.js';
+import type { Embedder } from '../../src/embed/index.js';
+import { log } from '../../src/log.js';
+import { repoRoot } from '../../src/models/repo-paths.js';
+
+// Request lines would drown the TAP output; MEMVAULT_LOG_LEVEL=info brings them back.
+if (!process.env.MEMVAULT_LOG_LEVEL) log.level = 'warn';
+
+interface Teardown {
+  teardown(fn: () => Promise<void> | void): void;
+}
+
+/** One set of keys per test process (the crypto configuration is process-wide). */
+export const TEST_SECRETS = {
+  MEMORY_ENCRYPTION_KEY: generateKeyBase64(),
+  MEMORY_TENANT_HMAC_KEY: generateKeyBase64(),
+  MEMVAULT_API_TOKEN: randomBytes(24).toString('base64url'),
+};
+
+export interface ApiResponse {
+  status: number;
+  headers: Headers;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  json: any;
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  /** Sent as is (with the JSON content type unless headers say otherwise). */
+  rawBody?: string | Buffer;
+  /** null: no Authorization header; a string: that token. Default: the right token. */
+  token?: string | null;
+  headers?: Record<string, string>;
+}
+
+export interface ApiClient {
+  readonly url: string;
+  readonly token: string;
+  request(method: string, path: string, options?: RequestOptions): Promise<ApiResponse>;
+}
+
+export function apiClient(url: string, token: string): ApiClient {
+  return {
+    url,
+    token,
+    async request(method, requestPath, options = {}) {
+      const headers: Record<string, string> = { ...options.headers };
+      const auth = options.token === undefined ? token : options.token;
+      if (auth !== null) headers.authorization = `Bearer ${auth}`;
+      let body: string | Buffer | undefined;
+      if (options.rawBody !== undefined) body = options.rawBody;
+      else if (options.body !== undefined) body = JSON.stringify(options.body);
+      if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
+        headers['content-type'] = 'application/json';
+      }
+      const res = await fetch(url + requestPath, { method, headers, ...(body !== undefined ? { body } : {}) });
+      const text = await res.text();
+      let json: unknown = undefined;
+      try {
+        json = text ? JSON.parse(text) : undefined;
+      } catch {
+        json = text;
+      }
+      return { status: res.status, headers: res.headers, json };
+    },
+  };
+}
+
+export interface TestDaemon extends ApiClient {
+  readonly daemon: Daemon;
+}
+
+export interface TestDaemonOptions {
+  databaseUrl: string;
+  env?: Record<string, string>;
+  embedder?: Embedder;
+}
+
+export async function startTestDaemon(t: Teardown, options: TestDaemonOptions): Promise<TestDaemon> {
+  const env = {
+    ...process.env,
+    ...TEST_SECRETS,
+    RERANK_ENABLED: 'false',
+    MEMVAULT_HOST: '127.0.0.1',
+    MEMVAULT_PORT: '0',
+    DATABASE_URL: options.databaseUrl,
+    ...options.env,
+  };
+  const daemon = await startDaemon({
+    settings: readDaemonSettings(env),
+    secrets: readSecrets(env),
+    databaseUrl: options.databaseUrl,
+    embedder: options.embedder,
+    env,
+  });
+  t.teardown(() => daemon.close());
+  return { ...apiClient(daemon.url, TEST_SECRETS.MEMVAULT_API_TOKEN), daemon };
+}
+
+export interface ChildDaemon extends ApiClient {
+  readonly child: ChildProcess;
+  /** Resolves with the exit code (or the signal's name). */
+  readonly exited: Promise<number | string>;
+  output(): string;
+}
+
+/**
+ * `memvault serve` in a child process, through the same TypeScript loader as this test. Resolves
+ * once the daemon logs that it is listening.
+ */
+export async function spawnTestDaemon(t: Teardown, options: TestDaemonOptions): Promise<ChildDaemon> {
+  const env = {
+    ...process.env,
+    ...TEST_SECRETS,
+    RERANK_ENABLED: 'false',
+    MEMVAULT_HOST: '127.0.0.1',
+    MEMVAULT_PORT: '0',
+    MEMVAULT_LOG_LEVEL: 'info',
+    DATABASE_URL: options.databaseUrl,
+    ...options.env,
+  };
+  const child = spawn(process.execPath, [...process.execArgv, path.join(repoRoot(), 'src', 'cli', 'main.ts'), 'serve'], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  t.teardown(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`daemon did not start:\n${output}`)), 60_000);
+    const onData = () => {
+      const match = /"port":(\d+)[^\n]*memvault listening/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    };
+    child.stdout!.on('data', onData);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`daemon exited with ${code} before listening:\n${output}`));
+    });
+  });
+  return { ...apiClient(`http://127.0.0.1:${port}`, TEST_SECRETS.MEMVAULT_API_TOKEN), child, exited, output: () => output };
+}
