@@ -26,7 +26,11 @@ export function openSealed(blob: Uint8Array, aad?: Uint8Array): Buffer {
  * Opens a blob of either scheme: version 1 with the key ring, version 2 with the tenant's DEK.
  * For read paths that meet rows from before and after the move to per-tenant keys.
  */
-export function openAnyScheme(blob: Uint8Array, aad: Uint8Array | undefined, dataKey?: DataKey | DataKeyLookup): Buffer {
+export function openAnyScheme(
+  blob: Uint8Array,
+  aad: Uint8Array | undefined,
+  dataKey?: DataKey | DataKeyLookup,
+): Buffer {
   if (envelopeInfo(blob).version === ENVELOPE_DATA_KEY && dataKey !== undefined) {
     return openWithDataKey(dataKey, blob, aad);
   }

@@ -58,7 +58,10 @@ export function defaultKeyRing(): KeyRing {
 
 /** The default tenant HMAC key; only MEMORY_TENANT_HMAC_KEY is needed for it. */
 export function defaultTenantKey(): TenantHmacKey {
-  return (tenantKey ??= TenantHmacKey.fromBase64(process.env[TENANT_HMAC_KEY_VARIABLE], TENANT_HMAC_KEY_VARIABLE));
+  return (tenantKey ??= TenantHmacKey.fromBase64(
+    process.env[TENANT_HMAC_KEY_VARIABLE],
+    TENANT_HMAC_KEY_VARIABLE,
+  ));
 }
 
 function isCryptoConfig(source: CryptoConfig | Env): source is CryptoConfig {

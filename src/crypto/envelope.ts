@@ -76,7 +76,9 @@ export function sealEnvelope(
   blob.writeUInt32BE(keyId, 1);
   randomFillSync(blob, HEADER_BYTES, NONCE_BYTES);
 
-  const cipher = createCipheriv(CIPHER, key, blob.subarray(HEADER_BYTES, BODY_START), { authTagLength: TAG_BYTES });
+  const cipher = createCipheriv(CIPHER, key, blob.subarray(HEADER_BYTES, BODY_START), {
+    authTagLength: TAG_BYTES,
+  });
   // Two setAAD calls feed GHASH exactly as one call on the concatenation would (a test pins
   // this), and save a copy of the caller's AAD on every seal.
   cipher.setAAD(blob.subarray(0, HEADER_BYTES));
@@ -84,7 +86,8 @@ export function sealEnvelope(
   const ciphertext = cipher.update(plaintext);
   const rest = cipher.final();
   // GCM is a stream mode: final() never yields bytes. If it ever did, the layout would be wrong.
-  if (ciphertext.length !== plaintext.length || rest.length !== 0) throw new Error('unexpected AES-GCM output length');
+  if (ciphertext.length !== plaintext.length || rest.length !== 0)
+    throw new Error('unexpected AES-GCM output length');
   ciphertext.copy(blob, BODY_START);
   cipher.getAuthTag().copy(blob, BODY_START + plaintext.length);
   return blob;
@@ -117,5 +120,10 @@ export function openEnvelope(key: KeyObject, blob: Uint8Array, aad: Uint8Array =
 }
 
 function readUint32BE(bytes: Uint8Array, offset: number): number {
-  return bytes[offset]! * 0x1000000 + bytes[offset + 1]! * 0x10000 + bytes[offset + 2]! * 0x100 + bytes[offset + 3]!;
+  return (
+    bytes[offset]! * 0x1000000 +
+    bytes[offset + 1]! * 0x10000 +
+    bytes[offset + 2]! * 0x100 +
+    bytes[offset + 3]!
+  );
 }

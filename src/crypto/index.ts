@@ -14,13 +14,7 @@ export {
   type EnvelopeVersion,
 } from './envelope.js';
 export { EncryptionKey, generateKeyBase64, KEY_BYTES, MAX_KEY_ID } from './keys.js';
-export {
-  ACTIVE_KEY_ID_VARIABLE,
-  KEY_ID_VARIABLE,
-  KEY_VARIABLE,
-  KEYS_VARIABLE,
-  KeyRing,
-} from './key-ring.js';
+export { ACTIVE_KEY_ID_VARIABLE, KEY_ID_VARIABLE, KEY_VARIABLE, KEYS_VARIABLE, KeyRing } from './key-ring.js';
 export { hmacUserWith, loadTenantHmacKey, TENANT_HMAC_KEY_VARIABLE, TenantHmacKey } from './hmac.js';
 export {
   DataKey,

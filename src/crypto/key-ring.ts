@@ -64,10 +64,16 @@ export class KeyRing {
       throw new ConfigError(KEYS_VARIABLE, `set either ${KEY_VARIABLE} or ${KEYS_VARIABLE}, not both`);
     }
     if (single === undefined && many === undefined) {
-      throw new ConfigError(KEY_VARIABLE, `is not set (base64 of ${KEY_BYTES} random bytes, or ${KEYS_VARIABLE})`);
+      throw new ConfigError(
+        KEY_VARIABLE,
+        `is not set (base64 of ${KEY_BYTES} random bytes, or ${KEYS_VARIABLE})`,
+      );
     }
     if (many !== undefined && envString(env, KEY_ID_VARIABLE) !== undefined) {
-      throw new ConfigError(KEY_ID_VARIABLE, `applies to ${KEY_VARIABLE} only; ${KEYS_VARIABLE} names its own ids`);
+      throw new ConfigError(
+        KEY_ID_VARIABLE,
+        `applies to ${KEY_VARIABLE} only; ${KEYS_VARIABLE} names its own ids`,
+      );
     }
     const keys = many !== undefined ? parseKeyList(many) : [parseSingleKey(env, single)];
     const duplicate = duplicateKeyProblem(keys);
@@ -150,7 +156,8 @@ function parseSingleKey(env: Env, base64: string | undefined): EncryptionKey {
 function parseKeyList(text: string): EncryptionKey[] {
   return text.split(',').map((entry, index) => {
     const colon = entry.indexOf(':');
-    if (colon < 0) throw new ConfigError(KEYS_VARIABLE, `entry ${index + 1} is not of the form <id>:<base64>`);
+    if (colon < 0)
+      throw new ConfigError(KEYS_VARIABLE, `entry ${index + 1} is not of the form <id>:<base64>`);
     const id = parseKeyId(entry.slice(0, colon), KEYS_VARIABLE);
     return EncryptionKey.fromBase64(id, entry.slice(colon + 1), KEYS_VARIABLE);
   });
@@ -171,7 +178,8 @@ function duplicateKeyProblem(keys: readonly EncryptionKey[]): string | undefined
   for (let i = 0; i < keys.length; i++) {
     for (let j = 0; j < i; j++) {
       if (keys[i]!.id === keys[j]!.id) return `key id ${keys[i]!.id} appears twice`;
-      if (keys[i]!.sameMaterialAs(keys[j]!)) return `key ids ${keys[j]!.id} and ${keys[i]!.id} hold the same key`;
+      if (keys[i]!.sameMaterialAs(keys[j]!))
+        return `key ids ${keys[j]!.id} and ${keys[i]!.id} hold the same key`;
     }
   }
   return undefined;

@@ -106,7 +106,8 @@ export function validateEmbedding(value: unknown, dim: number, field = 'embeddin
   if (!Array.isArray(value) && !(value instanceof Float32Array) && !(value instanceof Float64Array)) {
     throw new ValidationError(field, 'must be an array of numbers');
   }
-  if (value.length !== dim) throw new ValidationError(field, `must have exactly ${dim} dimensions (got ${value.length})`);
+  if (value.length !== dim)
+    throw new ValidationError(field, `must have exactly ${dim} dimensions (got ${value.length})`);
   const out = new Float32Array(dim);
   for (let i = 0; i < dim; i++) {
     const x: unknown = value[i];
@@ -131,7 +132,11 @@ export function validateMetadata(
   if (problem) throw new ValidationError(field, problem);
   const json = JSON.stringify(value);
   if (Buffer.byteLength(json, 'utf8') > MAX_METADATA_BYTES) {
-    throw new ValidationError(field, `must serialize to at most ${MAX_METADATA_BYTES} bytes of JSON`, 'too_large');
+    throw new ValidationError(
+      field,
+      `must serialize to at most ${MAX_METADATA_BYTES} bytes of JSON`,
+      'too_large',
+    );
   }
   return { value: value as Record<string, unknown>, json };
 }
@@ -142,14 +147,16 @@ export function validateMetadata(
  */
 function jsonProblem(value: unknown, enclosing: number): string | undefined {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return undefined;
-  if (typeof value === 'number') return Number.isFinite(value) ? undefined : 'must not contain NaN or Infinity';
+  if (typeof value === 'number')
+    return Number.isFinite(value) ? undefined : 'must not contain NaN or Infinity';
   const children = Array.isArray(value) ? value : isPlainObject(value) ? Object.values(value) : undefined;
   if (children === undefined) {
     const kind = typeof value === 'object' ? 'an object that is not a plain object' : typeof value;
     return `must contain only JSON values (found ${kind})`;
   }
   // Counting containers (the top-level object is level 1) also ends a walk over a cyclic object.
-  if (enclosing + 1 > MAX_METADATA_DEPTH) return `must not nest objects and arrays deeper than ${MAX_METADATA_DEPTH} levels`;
+  if (enclosing + 1 > MAX_METADATA_DEPTH)
+    return `must not nest objects and arrays deeper than ${MAX_METADATA_DEPTH} levels`;
   for (const child of children) {
     const problem = jsonProblem(child, enclosing + 1);
     if (problem) return problem;

@@ -35,7 +35,10 @@ const stored = sealRow(alice, row1);
 t.test('opens each field in its own tenant, row and column', async (t) => {
   t.equal(ring.open(stored.text, chunkAad(alice, row1, 'text')).toString(), 'I live in Lisbon');
   t.equal(ring.open(stored.meta, chunkAad(alice, row1, 'meta')).toString(), '{"tag":"home"}');
-  t.same([...bytesToEmbedding(ring.open(stored.embedding, chunkAad(alice, row1, 'embedding')))], [0.25, -1, 3.5]);
+  t.same(
+    [...bytesToEmbedding(ring.open(stored.embedding, chunkAad(alice, row1, 'embedding')))],
+    [0.25, -1, 3.5],
+  );
 });
 
 t.test('rejects a blob moved to another tenant (InvalidTag)', async (t) => {
@@ -71,12 +74,21 @@ t.test('encodes parts with length prefixes, so shifting a boundary changes the A
   const seen = new Set<string>();
   for (const user of [alice, bob]) {
     for (const id of ['a', 'ab', 'b', row1]) {
-      for (const field of ['text', 'meta', 'embedding'] as const) seen.add(chunkAad(user, id, field).toString('hex'));
+      for (const field of ['text', 'meta', 'embedding'] as const)
+        seen.add(chunkAad(user, id, field).toString('hex'));
     }
   }
   t.equal(seen.size, 2 * 4 * 3, 'every (tenant, row, column) gets its own AAD');
-  t.equal(chunkAad(alice, row1, 'text').toString('hex'), chunkAad(alice, row1, 'text').toString('hex'), 'deterministic');
-  t.match(chunkAad(alice, row1, 'text').toString('latin1'), /memvault:chunk:v1/, 'carries its context and layout version');
+  t.equal(
+    chunkAad(alice, row1, 'text').toString('hex'),
+    chunkAad(alice, row1, 'text').toString('hex'),
+    'deterministic',
+  );
+  t.match(
+    chunkAad(alice, row1, 'text').toString('latin1'),
+    /memvault:chunk:v1/,
+    'carries its context and layout version',
+  );
 });
 
 t.test('refuses a malformed user_hash, chunk id or field (TypeError)', async (t) => {

@@ -39,19 +39,51 @@ t.test('seals under a data key as envelope version 2 carrying the DEK id', async
   const blob = sealWithDataKey(dek, msg, aad);
   t.same(envelopeInfo(blob), { version: 2, keyId: 17 });
   t.same(openWithDataKey(dek, blob, aad), msg);
-  t.same(openWithDataKey((id) => (id === 17 ? dek : undefined), blob, aad), msg, 'through a lookup');
-  t.same(openWithDataKey(dek, sealWithDataKey(dek, new Uint8Array(0)), undefined).length, 0, 'empty plaintext');
+  t.same(
+    openWithDataKey((id) => (id === 17 ? dek : undefined), blob, aad),
+    msg,
+    'through a lookup',
+  );
+  t.same(
+    openWithDataKey(dek, sealWithDataKey(dek, new Uint8Array(0)), undefined).length,
+    0,
+    'empty plaintext',
+  );
 });
 
 t.test('rejects a data-key blob under the wrong DEK, id, AAD or scheme (InvalidTag)', async (t) => {
   const dek = generateDataKey(17);
   const blob = sealWithDataKey(dek, msg, aad);
-  t.throws(() => openWithDataKey(generateDataKey(17), blob, aad), new InvalidTag('auth_failed'), 'another DEK with the same id');
-  t.throws(() => openWithDataKey(generateDataKey(18), blob, aad), new InvalidTag('unknown_key'), 'a DEK with another id');
-  t.throws(() => openWithDataKey(() => undefined, blob, aad), new InvalidTag('unknown_key'), 'a lookup that finds nothing');
-  t.throws(() => openWithDataKey(dek, blob, chunkAad(bob, 'row-1', 'text')), new InvalidTag('auth_failed'), 'another tenant');
-  t.throws(() => ringV1.open(blob, aad), new InvalidTag('unknown_version'), 'the key ring refuses a version-2 blob');
-  t.throws(() => openWithDataKey(dek, ringV1.seal(msg, aad), aad), new InvalidTag('unknown_version'), 'a DEK refuses a version-1 blob');
+  t.throws(
+    () => openWithDataKey(generateDataKey(17), blob, aad),
+    new InvalidTag('auth_failed'),
+    'another DEK with the same id',
+  );
+  t.throws(
+    () => openWithDataKey(generateDataKey(18), blob, aad),
+    new InvalidTag('unknown_key'),
+    'a DEK with another id',
+  );
+  t.throws(
+    () => openWithDataKey(() => undefined, blob, aad),
+    new InvalidTag('unknown_key'),
+    'a lookup that finds nothing',
+  );
+  t.throws(
+    () => openWithDataKey(dek, blob, chunkAad(bob, 'row-1', 'text')),
+    new InvalidTag('auth_failed'),
+    'another tenant',
+  );
+  t.throws(
+    () => ringV1.open(blob, aad),
+    new InvalidTag('unknown_version'),
+    'the key ring refuses a version-2 blob',
+  );
+  t.throws(
+    () => openWithDataKey(dek, ringV1.seal(msg, aad), aad),
+    new InvalidTag('unknown_version'),
+    'a DEK refuses a version-1 blob',
+  );
   const relabelled = Buffer.from(blob);
   relabelled.writeUInt32BE(18, 1);
   t.throws(() => openWithDataKey(() => dek, relabelled, aad), InvalidTag, 'a relabelled DEK id');
@@ -69,7 +101,11 @@ t.test('wraps a DEK under the active ring key, bound to its tenant and id', asyn
   t.equal(wrapped.length, 32 + 33);
   const unwrapped = ringV1.unwrapDataKey(wrapped, alice, 3);
   t.equal(unwrapped.id, 3);
-  t.same(openWithDataKey(unwrapped, sealWithDataKey(dek, msg, aad), aad), msg, 'the unwrapped DEK opens what the original sealed');
+  t.same(
+    openWithDataKey(unwrapped, sealWithDataKey(dek, msg, aad), aad),
+    msg,
+    'the unwrapped DEK opens what the original sealed',
+  );
 });
 
 t.test('rejects a wrapped DEK offered for another tenant or another DEK id (InvalidTag)', async (t) => {
@@ -87,10 +123,14 @@ t.test('re-wraps under a new active key; the old key can then be retired', async
   const retired = new KeyRing([k2]);
   t.throws(() => retired.unwrapDataKey(wrappedOld, alice, 5), new InvalidTag('unknown_key'));
   const blob = sealWithDataKey(dek, msg, aad);
-  t.same(openWithDataKey(retired.unwrapDataKey(rewrapped, alice, 5), blob, aad), msg, 'chunk blobs are untouched');
+  t.same(
+    openWithDataKey(retired.unwrapDataKey(rewrapped, alice, 5), blob, aad),
+    msg,
+    'chunk blobs are untouched',
+  );
 });
 
-t.test('a shredded tenant\'s blob cannot be opened even with the whole key ring (InvalidTag)', async (t) => {
+t.test("a shredded tenant's blob cannot be opened even with the whole key ring (InvalidTag)", async (t) => {
   let dek: DataKey | undefined = generateDataKey(1);
   const blob = sealWithDataKey(dek, msg, aad);
   dek = undefined; // the wrapped DEK row is deleted: nothing can produce this key again
@@ -110,7 +150,10 @@ t.test('keeps DEK bytes out of inspect and JSON', async (t) => {
 
 t.test('module-level wrap/unwrap and openAnyScheme use the default ring', async (t) => {
   t.teardown(resetCryptoForTests);
-  configureCrypto({ MEMORY_ENCRYPTION_KEYS: `4:${generateKeyBase64()}`, MEMORY_TENANT_HMAC_KEY: generateKeyBase64() });
+  configureCrypto({
+    MEMORY_ENCRYPTION_KEYS: `4:${generateKeyBase64()}`,
+    MEMORY_TENANT_HMAC_KEY: generateKeyBase64(),
+  });
   const dek = generateDataKey(2);
   const wrapped = wrapDataKey(dek, alice);
   t.equal(wrappedKeyId(wrapped), 4);

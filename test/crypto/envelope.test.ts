@@ -18,9 +18,11 @@ const aad = Buffer.from('tenant-a/row-1/text');
 const plaintext = Buffer.from('the user prefers tea to coffee');
 
 /** Opens with loose types, as a caller with bad data would. */
-const openLoose = (blob: unknown, openAad: unknown) => (): Buffer => ring.open(blob as Uint8Array, openAad as Uint8Array);
+const openLoose = (blob: unknown, openAad: unknown) => (): Buffer =>
+  ring.open(blob as Uint8Array, openAad as Uint8Array);
 /** What t.throws should see: an InvalidTag, with the given reason when one is named. */
-const invalidTag = (reason?: string) => (reason ? { name: 'InvalidTag', code: 'invalid_tag', reason } : InvalidTag);
+const invalidTag = (reason?: string) =>
+  reason ? { name: 'InvalidTag', code: 'invalid_tag', reason } : InvalidTag;
 
 t.test('round trip', async (t) => {
   t.test('opens what it sealed, with and without AAD', async (t) => {
@@ -71,10 +73,22 @@ t.test('round trip', async (t) => {
 
 t.test('AAD binding', async (t) => {
   const blob = ring.seal(plaintext, Buffer.from('user_hash_a'));
-  t.throws(openLoose(blob, Buffer.from('user_hash_b')), invalidTag('auth_failed'), "rejects another tenant's AAD (InvalidTag)");
+  t.throws(
+    openLoose(blob, Buffer.from('user_hash_b')),
+    invalidTag('auth_failed'),
+    "rejects another tenant's AAD (InvalidTag)",
+  );
   t.throws(openLoose(blob, undefined), invalidTag('auth_failed'), 'rejects a missing AAD (InvalidTag)');
-  t.throws(openLoose(ring.seal(plaintext), Buffer.from('x')), invalidTag('auth_failed'), 'rejects an AAD where none was sealed (InvalidTag)');
-  t.throws(openLoose(blob, Buffer.from('user_hash_a\0')), invalidTag('auth_failed'), 'rejects an AAD with one byte appended (InvalidTag)');
+  t.throws(
+    openLoose(ring.seal(plaintext), Buffer.from('x')),
+    invalidTag('auth_failed'),
+    'rejects an AAD where none was sealed (InvalidTag)',
+  );
+  t.throws(
+    openLoose(blob, Buffer.from('user_hash_a\0')),
+    invalidTag('auth_failed'),
+    'rejects an AAD with one byte appended (InvalidTag)',
+  );
 });
 
 t.test('tamper detection', async (t) => {
@@ -95,15 +109,33 @@ t.test('tamper detection', async (t) => {
 
   t.test('rejects every truncation and every extension (InvalidTag)', async (t) => {
     const blob = ring.seal(plaintext, aad);
-    for (let length = 0; length < blob.length; length++) t.throws(openLoose(blob.subarray(0, length), aad), invalidTag());
-    t.throws(openLoose(Buffer.concat([blob, Buffer.from([0])]), aad), invalidTag('auth_failed'), 'one byte appended');
+    for (let length = 0; length < blob.length; length++)
+      t.throws(openLoose(blob.subarray(0, length), aad), invalidTag());
+    t.throws(
+      openLoose(Buffer.concat([blob, Buffer.from([0])]), aad),
+      invalidTag('auth_failed'),
+      'one byte appended',
+    );
   });
 
   t.test('rejects an empty blob and anything that is not a Uint8Array (InvalidTag)', async (t) => {
-    for (const blob of [new Uint8Array(0), undefined, null, 'a string', 42, [1, 2, 3], new Uint16Array(40), {}]) {
+    for (const blob of [
+      new Uint8Array(0),
+      undefined,
+      null,
+      'a string',
+      42,
+      [1, 2, 3],
+      new Uint16Array(40),
+      {},
+    ]) {
       t.throws(openLoose(blob, aad), invalidTag('malformed'));
     }
-    t.throws(openLoose(ring.seal(plaintext, aad), 'tenant-a/row-1/text'), invalidTag('malformed'), 'a string AAD');
+    t.throws(
+      openLoose(ring.seal(plaintext, aad), 'tenant-a/row-1/text'),
+      invalidTag('malformed'),
+      'a string AAD',
+    );
   });
 
   t.test('rejects an unknown envelope version, even with a valid tag for it (InvalidTag)', async (t) => {
@@ -114,7 +146,11 @@ t.test('tamper detection', async (t) => {
     }
     const relabelled = ring.seal(plaintext, aad);
     relabelled[0] = ENVELOPE_DATA_KEY;
-    t.throws(openLoose(relabelled, aad), invalidTag('unknown_version'), 'a version-2 label on a key-ring blob');
+    t.throws(
+      openLoose(relabelled, aad),
+      invalidTag('unknown_version'),
+      'a version-2 label on a key-ring blob',
+    );
   });
 
   t.test('rejects an unknown key id (InvalidTag)', async (t) => {
@@ -125,7 +161,10 @@ t.test('tamper detection', async (t) => {
 
   t.test('rejects a blob relabelled with another configured key id (InvalidTag)', async (t) => {
     const key = randomBytes(32);
-    const both = new KeyRing([EncryptionKey.fromBytes(1, key), EncryptionKey.fromBytes(2, randomBytes(32))], 1);
+    const both = new KeyRing(
+      [EncryptionKey.fromBytes(1, key), EncryptionKey.fromBytes(2, randomBytes(32))],
+      1,
+    );
     const blob = both.seal(plaintext, aad);
     blob.writeUInt32BE(2, 1);
     t.throws(() => both.open(blob, aad), { name: 'InvalidTag', reason: 'auth_failed' });
@@ -144,13 +183,25 @@ t.test('tamper detection', async (t) => {
 });
 
 t.test('header parsing', async (t) => {
-  t.throws(() => envelopeInfo(Buffer.alloc(10)), { name: 'InvalidTag', reason: 'malformed' }, 'rejects a short blob (InvalidTag)');
-  t.throws(() => envelopeInfo(Buffer.alloc(40)), { name: 'InvalidTag', reason: 'unknown_version' }, 'rejects version 0 (InvalidTag)');
+  t.throws(
+    () => envelopeInfo(Buffer.alloc(10)),
+    { name: 'InvalidTag', reason: 'malformed' },
+    'rejects a short blob (InvalidTag)',
+  );
+  t.throws(
+    () => envelopeInfo(Buffer.alloc(40)),
+    { name: 'InvalidTag', reason: 'unknown_version' },
+    'rejects version 0 (InvalidTag)',
+  );
   const v2 = Buffer.alloc(40);
   v2[0] = 2;
   v2.writeUInt32BE(0xffffffff, 1);
   t.same(envelopeInfo(v2), { version: 2, keyId: 0xffffffff }, 'reads the full uint32 key id');
-  t.throws(() => wrappedKeyId(v2), { name: 'InvalidTag', reason: 'unknown_version' }, 'wrappedKeyId refuses a data-key blob (InvalidTag)');
+  t.throws(
+    () => wrappedKeyId(v2),
+    { name: 'InvalidTag', reason: 'unknown_version' },
+    'wrappedKeyId refuses a data-key blob (InvalidTag)',
+  );
 });
 
 t.test('seal rejects a plaintext or AAD that is not bytes', async (t) => {

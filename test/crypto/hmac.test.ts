@@ -4,7 +4,13 @@ import { inspect } from 'node:util';
 
 import t from 'tap';
 
-import { hmacUser, hmacUserWith, loadTenantHmacKey, resetCryptoForTests, TenantHmacKey } from '../../src/crypto/index.js';
+import {
+  hmacUser,
+  hmacUserWith,
+  loadTenantHmacKey,
+  resetCryptoForTests,
+  TenantHmacKey,
+} from '../../src/crypto/index.js';
 import { ConfigError } from '../../src/errors.js';
 
 const keyBytes = randomBytes(32);
@@ -20,13 +26,25 @@ t.test('hashes a user id to 64 lowercase hex, deterministically', async (t) => {
 });
 
 t.test('hashes the UTF-8 bytes of non-ASCII ids', async (t) => {
-  t.equal(hmacUserWith(key, 'Zoë 🦊'), createHmac('sha256', keyBytes).update(Buffer.from('Zoë 🦊', 'utf8')).digest('hex'));
+  t.equal(
+    hmacUserWith(key, 'Zoë 🦊'),
+    createHmac('sha256', keyBytes).update(Buffer.from('Zoë 🦊', 'utf8')).digest('hex'),
+  );
 });
 
 t.test('matches the Wycheproof HMAC-SHA256 vectors that are UTF-8 text under 256-bit keys', async (t) => {
   const suite = JSON.parse(
-    readFileSync(new URL('../../../shared/testdata/wycheproof/hmac_sha256_test.json', import.meta.url), 'utf8'),
-  ) as { testGroups: { keySize: number; tagSize: number; tests: { key: string; msg: string; tag: string; result: string }[] }[] };
+    readFileSync(
+      new URL('../../../shared/testdata/wycheproof/hmac_sha256_test.json', import.meta.url),
+      'utf8',
+    ),
+  ) as {
+    testGroups: {
+      keySize: number;
+      tagSize: number;
+      tests: { key: string; msg: string; tag: string; result: string }[];
+    }[];
+  };
   let checked = 0;
   for (const group of suite.testGroups.filter((g) => g.keySize === 256 && g.tagSize === 256)) {
     for (const v of group.tests.filter((x) => x.result === 'valid')) {
@@ -41,14 +59,21 @@ t.test('matches the Wycheproof HMAC-SHA256 vectors that are UTF-8 text under 256
 
 t.test('rejects an empty, non-string or ill-formed user id (ValidationError user_id)', async (t) => {
   for (const bad of ['', undefined, null, 42, {}, ['a'], 'a\uD800b', '\uDC00']) {
-    t.throws(() => hmacUserWith(key, bad as string), { name: 'ValidationError', code: 'invalid_input', field: 'user_id' }, String(bad));
+    t.throws(
+      () => hmacUserWith(key, bad as string),
+      { name: 'ValidationError', code: 'invalid_input', field: 'user_id' },
+      String(bad),
+    );
   }
   t.ok(hmacUserWith(key, '\uD83E\uDD8A'), 'a proper surrogate pair is fine');
 });
 
 t.test('loads an explicit key, naming its variable on error and never echoing the value', async (t) => {
   const good = randomBytes(32).toString('base64');
-  t.equal(hmacUserWith(loadTenantHmacKey(good, 'MEMORY_TENANT_HMAC_KEY_OLD'), 'u'), hmacUserWith(loadTenantHmacKey(good, 'X'), 'u'));
+  t.equal(
+    hmacUserWith(loadTenantHmacKey(good, 'MEMORY_TENANT_HMAC_KEY_OLD'), 'u'),
+    hmacUserWith(loadTenantHmacKey(good, 'X'), 'u'),
+  );
   const short = randomBytes(16).toString('base64');
   for (const bad of [undefined, '', 'not base64!', short, randomBytes(32).toString('hex')]) {
     const error = t.throws(() => loadTenantHmacKey(bad, 'MEMORY_TENANT_HMAC_KEY_OLD')) as ConfigError;
@@ -62,7 +87,12 @@ t.test('loads an explicit key, naming its variable on error and never echoing th
 t.test('never shows key material in inspect or JSON output', async (t) => {
   const b64 = keyBytes.toString('base64');
   const hexKey = keyBytes.toString('hex');
-  for (const text of [inspect(key, { showHidden: true, depth: 9 }), JSON.stringify(key), JSON.stringify({ key }), String(Object.keys(key))]) {
+  for (const text of [
+    inspect(key, { showHidden: true, depth: 9 }),
+    JSON.stringify(key),
+    JSON.stringify({ key }),
+    String(Object.keys(key)),
+  ]) {
     t.notOk(text.includes(b64) || text.includes(hexKey), text);
   }
 });

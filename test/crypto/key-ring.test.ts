@@ -34,9 +34,12 @@ function configErrorVariable(env: Record<string, string>): string {
     loadCryptoConfig(env);
     return 'no error';
   } catch (error) {
-    if (!(error instanceof ConfigError) || error.code !== 'config_error') return `not a ConfigError: ${String(error)}`;
+    if (!(error instanceof ConfigError) || error.code !== 'config_error')
+      return `not a ConfigError: ${String(error)}`;
     const shown = `${error.message} ${inspect(error)} ${JSON.stringify(error)}`;
-    const secrets = Object.values(env).flatMap((value) => [value, ...value.split(/[,:]/)]).filter((v) => v.trim().length >= 8);
+    const secrets = Object.values(env)
+      .flatMap((value) => [value, ...value.split(/[,:]/)])
+      .filter((v) => v.trim().length >= 8);
     if (secrets.some((secret) => shown.includes(secret.trim()))) return 'value echoed';
     return error.variable;
   }
@@ -52,39 +55,129 @@ t.test('configuration from the environment', async (t) => {
     t.equal(ring9.seal(msg).readUInt32BE(1), 9);
   });
 
-  t.test('reads a key list, the highest id active unless MEMORY_ENCRYPTION_ACTIVE_KEY_ID says otherwise', async (t) => {
-    const ring = KeyRing.fromEnv({ MEMORY_ENCRYPTION_KEYS: ` 3:${k3} , 2:${k2}` });
-    t.same(ring.keyIds, [3, 2]);
-    t.equal(ring.activeKeyId, 3);
-    t.ok(ring.has(2) && ring.has(3) && !ring.has(1));
-    const pinned = KeyRing.fromEnv({ MEMORY_ENCRYPTION_KEYS: `3:${k3},2:${k2}`, MEMORY_ENCRYPTION_ACTIVE_KEY_ID: '2' });
-    t.equal(pinned.activeKeyId, 2);
-  });
+  t.test(
+    'reads a key list, the highest id active unless MEMORY_ENCRYPTION_ACTIVE_KEY_ID says otherwise',
+    async (t) => {
+      const ring = KeyRing.fromEnv({ MEMORY_ENCRYPTION_KEYS: ` 3:${k3} , 2:${k2}` });
+      t.same(ring.keyIds, [3, 2]);
+      t.equal(ring.activeKeyId, 3);
+      t.ok(ring.has(2) && ring.has(3) && !ring.has(1));
+      const pinned = KeyRing.fromEnv({
+        MEMORY_ENCRYPTION_KEYS: `3:${k3},2:${k2}`,
+        MEMORY_ENCRYPTION_ACTIVE_KEY_ID: '2',
+      });
+      t.equal(pinned.activeKeyId, 2);
+    },
+  );
 
   t.test('names the variable and never echoes its value (ConfigError)', async (t) => {
     const hmac = { MEMORY_TENANT_HMAC_KEY: hmacKey };
     t.equal(configErrorVariable({ ...hmac }), 'MEMORY_ENCRYPTION_KEY', 'missing key');
-    t.equal(configErrorVariable({ ...hmac, MEMORY_ENCRYPTION_KEY: '   ' }), 'MEMORY_ENCRYPTION_KEY', 'blank key');
-    t.equal(configErrorVariable({ ...hmac, MEMORY_ENCRYPTION_KEY: 'this is not base64 at all!' }), 'MEMORY_ENCRYPTION_KEY', 'not base64');
-    t.equal(configErrorVariable({ ...hmac, MEMORY_ENCRYPTION_KEY: randomBytes(16).toString('base64') }), 'MEMORY_ENCRYPTION_KEY', '16 bytes');
-    t.equal(configErrorVariable({ ...hmac, MEMORY_ENCRYPTION_KEY: randomBytes(33).toString('base64') }), 'MEMORY_ENCRYPTION_KEY', '33 bytes');
-    t.equal(configErrorVariable({ ...hmac, MEMORY_ENCRYPTION_KEY: randomBytes(32).toString('hex') }), 'MEMORY_ENCRYPTION_KEY', 'hex key');
-    t.equal(configErrorVariable({ ...hmac, MEMORY_ENCRYPTION_KEY: k1.replace(/=$/, '') }), 'MEMORY_ENCRYPTION_KEY', 'unpadded');
-    t.equal(configErrorVariable({ ...hmac, MEMORY_ENCRYPTION_KEY: k1, MEMORY_ENCRYPTION_KEY_ID: 'one' }), 'MEMORY_ENCRYPTION_KEY_ID', 'non-numeric id');
-    t.equal(configErrorVariable({ ...hmac, MEMORY_ENCRYPTION_KEY: k1, MEMORY_ENCRYPTION_KEY_ID: '0' }), 'MEMORY_ENCRYPTION_KEY_ID', 'id 0');
-    t.equal(configErrorVariable({ ...hmac, MEMORY_ENCRYPTION_KEY: k1, MEMORY_ENCRYPTION_KEY_ID: '4294967296' }), 'MEMORY_ENCRYPTION_KEY_ID', 'id over uint32');
-    t.equal(configErrorVariable({ ...hmac, MEMORY_ENCRYPTION_KEY: k1, MEMORY_ENCRYPTION_KEYS: `2:${k2}` }), 'MEMORY_ENCRYPTION_KEYS', 'both forms');
-    t.equal(configErrorVariable({ ...hmac, MEMORY_ENCRYPTION_KEYS: `2:${k2}`, MEMORY_ENCRYPTION_KEY_ID: '2' }), 'MEMORY_ENCRYPTION_KEY_ID', 'id with list');
-    t.equal(configErrorVariable({ ...hmac, MEMORY_ENCRYPTION_KEYS: k2 }), 'MEMORY_ENCRYPTION_KEYS', 'entry without id');
-    t.equal(configErrorVariable({ ...hmac, MEMORY_ENCRYPTION_KEYS: `2:${k2},x:${k3}` }), 'MEMORY_ENCRYPTION_KEYS', 'bad id in list');
-    t.equal(configErrorVariable({ ...hmac, MEMORY_ENCRYPTION_KEYS: `2:${k2},3:short` }), 'MEMORY_ENCRYPTION_KEYS', 'bad key in list');
-    t.equal(configErrorVariable({ ...hmac, MEMORY_ENCRYPTION_KEYS: `2:${k2},2:${k3}` }), 'MEMORY_ENCRYPTION_KEYS', 'repeated id');
-    t.equal(configErrorVariable({ ...hmac, MEMORY_ENCRYPTION_KEYS: `2:${k2},3:${k2}` }), 'MEMORY_ENCRYPTION_KEYS', 'one key under two ids');
-    t.equal(configErrorVariable({ ...hmac, MEMORY_ENCRYPTION_KEYS: `2:${k2},3:${k3}`, MEMORY_ENCRYPTION_ACTIVE_KEY_ID: '4' }), 'MEMORY_ENCRYPTION_ACTIVE_KEY_ID', 'unknown active id');
+    t.equal(
+      configErrorVariable({ ...hmac, MEMORY_ENCRYPTION_KEY: '   ' }),
+      'MEMORY_ENCRYPTION_KEY',
+      'blank key',
+    );
+    t.equal(
+      configErrorVariable({ ...hmac, MEMORY_ENCRYPTION_KEY: 'this is not base64 at all!' }),
+      'MEMORY_ENCRYPTION_KEY',
+      'not base64',
+    );
+    t.equal(
+      configErrorVariable({ ...hmac, MEMORY_ENCRYPTION_KEY: randomBytes(16).toString('base64') }),
+      'MEMORY_ENCRYPTION_KEY',
+      '16 bytes',
+    );
+    t.equal(
+      configErrorVariable({ ...hmac, MEMORY_ENCRYPTION_KEY: randomBytes(33).toString('base64') }),
+      'MEMORY_ENCRYPTION_KEY',
+      '33 bytes',
+    );
+    t.equal(
+      configErrorVariable({ ...hmac, MEMORY_ENCRYPTION_KEY: randomBytes(32).toString('hex') }),
+      'MEMORY_ENCRYPTION_KEY',
+      'hex key',
+    );
+    t.equal(
+      configErrorVariable({ ...hmac, MEMORY_ENCRYPTION_KEY: k1.replace(/=$/, '') }),
+      'MEMORY_ENCRYPTION_KEY',
+      'unpadded',
+    );
+    t.equal(
+      configErrorVariable({ ...hmac, MEMORY_ENCRYPTION_KEY: k1, MEMORY_ENCRYPTION_KEY_ID: 'one' }),
+      'MEMORY_ENCRYPTION_KEY_ID',
+      'non-numeric id',
+    );
+    t.equal(
+      configErrorVariable({ ...hmac, MEMORY_ENCRYPTION_KEY: k1, MEMORY_ENCRYPTION_KEY_ID: '0' }),
+      'MEMORY_ENCRYPTION_KEY_ID',
+      'id 0',
+    );
+    t.equal(
+      configErrorVariable({ ...hmac, MEMORY_ENCRYPTION_KEY: k1, MEMORY_ENCRYPTION_KEY_ID: '4294967296' }),
+      'MEMORY_ENCRYPTION_KEY_ID',
+      'id over uint32',
+    );
+    t.equal(
+      configErrorVariable({ ...hmac, MEMORY_ENCRYPTION_KEY: k1, MEMORY_ENCRYPTION_KEYS: `2:${k2}` }),
+      'MEMORY_ENCRYPTION_KEYS',
+      'both forms',
+    );
+    t.equal(
+      configErrorVariable({ ...hmac, MEMORY_ENCRYPTION_KEYS: `2:${k2}`, MEMORY_ENCRYPTION_KEY_ID: '2' }),
+      'MEMORY_ENCRYPTION_KEY_ID',
+      'id with list',
+    );
+    t.equal(
+      configErrorVariable({ ...hmac, MEMORY_ENCRYPTION_KEYS: k2 }),
+      'MEMORY_ENCRYPTION_KEYS',
+      'entry without id',
+    );
+    t.equal(
+      configErrorVariable({ ...hmac, MEMORY_ENCRYPTION_KEYS: `2:${k2},x:${k3}` }),
+      'MEMORY_ENCRYPTION_KEYS',
+      'bad id in list',
+    );
+    t.equal(
+      configErrorVariable({ ...hmac, MEMORY_ENCRYPTION_KEYS: `2:${k2},3:short` }),
+      'MEMORY_ENCRYPTION_KEYS',
+      'bad key in list',
+    );
+    t.equal(
+      configErrorVariable({ ...hmac, MEMORY_ENCRYPTION_KEYS: `2:${k2},2:${k3}` }),
+      'MEMORY_ENCRYPTION_KEYS',
+      'repeated id',
+    );
+    t.equal(
+      configErrorVariable({ ...hmac, MEMORY_ENCRYPTION_KEYS: `2:${k2},3:${k2}` }),
+      'MEMORY_ENCRYPTION_KEYS',
+      'one key under two ids',
+    );
+    t.equal(
+      configErrorVariable({
+        ...hmac,
+        MEMORY_ENCRYPTION_KEYS: `2:${k2},3:${k3}`,
+        MEMORY_ENCRYPTION_ACTIVE_KEY_ID: '4',
+      }),
+      'MEMORY_ENCRYPTION_ACTIVE_KEY_ID',
+      'unknown active id',
+    );
     t.equal(configErrorVariable({ MEMORY_ENCRYPTION_KEY: k1 }), 'MEMORY_TENANT_HMAC_KEY', 'missing HMAC key');
-    t.equal(configErrorVariable({ MEMORY_ENCRYPTION_KEY: k1, MEMORY_TENANT_HMAC_KEY: 'abc' }), 'MEMORY_TENANT_HMAC_KEY', 'bad HMAC key');
-    t.equal(configErrorVariable({ MEMORY_ENCRYPTION_KEYS: `2:${k2},3:${k3}`, MEMORY_TENANT_HMAC_KEY: k2 }), 'MEMORY_TENANT_HMAC_KEY', 'HMAC key reused');
-    t.throws(() => assertCryptoConfig({}), { name: 'ConfigError', variable: 'MEMORY_ENCRYPTION_KEY' }, 'assertCryptoConfig throws the same error');
+    t.equal(
+      configErrorVariable({ MEMORY_ENCRYPTION_KEY: k1, MEMORY_TENANT_HMAC_KEY: 'abc' }),
+      'MEMORY_TENANT_HMAC_KEY',
+      'bad HMAC key',
+    );
+    t.equal(
+      configErrorVariable({ MEMORY_ENCRYPTION_KEYS: `2:${k2},3:${k3}`, MEMORY_TENANT_HMAC_KEY: k2 }),
+      'MEMORY_TENANT_HMAC_KEY',
+      'HMAC key reused',
+    );
+    t.throws(
+      () => assertCryptoConfig({}),
+      { name: 'ConfigError', variable: 'MEMORY_ENCRYPTION_KEY' },
+      'assertCryptoConfig throws the same error',
+    );
   });
 });
 
@@ -109,7 +202,10 @@ t.test('key rotation', async (t) => {
   });
 
   t.test('can keep sealing with the old id during a staged roll-out', async (t) => {
-    const staged = KeyRing.fromEnv({ MEMORY_ENCRYPTION_KEYS: `1:${k1},2:${k2}`, MEMORY_ENCRYPTION_ACTIVE_KEY_ID: '1' });
+    const staged = KeyRing.fromEnv({
+      MEMORY_ENCRYPTION_KEYS: `1:${k1},2:${k2}`,
+      MEMORY_ENCRYPTION_ACTIVE_KEY_ID: '1',
+    });
     t.equal(staged.seal(msg).readUInt32BE(1), 1);
     t.same(rotated.open(staged.seal(msg, aad), aad), msg, 'and a fully rotated daemon opens its blobs');
   });
@@ -128,7 +224,10 @@ t.test('never shows key material in inspect, JSON, keys or errors', async (t) =>
   const bytes = randomBytes(32);
   const key = EncryptionKey.fromBytes(5, bytes);
   const ring = new KeyRing([key, EncryptionKey.fromBase64(6, k2, 'K')]);
-  const config = configureCrypto({ MEMORY_ENCRYPTION_KEYS: `1:${k1},2:${k2}`, MEMORY_TENANT_HMAC_KEY: hmacKey });
+  const config = configureCrypto({
+    MEMORY_ENCRYPTION_KEYS: `1:${k1},2:${k2}`,
+    MEMORY_TENANT_HMAC_KEY: hmacKey,
+  });
   t.teardown(resetCryptoForTests);
   const shown = [
     inspect(ring, { showHidden: true, depth: 9 }),
@@ -141,7 +240,14 @@ t.test('never shows key material in inspect, JSON, keys or errors', async (t) =>
   t.equal(inspect(ring), 'KeyRing { keyIds: [6, 5], activeKeyId: 6 }');
   t.equal(JSON.stringify(ring), '{"keyIds":[6,5],"activeKeyId":6}');
   t.equal(JSON.stringify(key), '{"id":5}');
-  for (const secret of [bytes.toString('base64'), bytes.toString('hex'), k1, k2, hmacKey, Buffer.from(k2, 'base64').toString('hex')]) {
+  for (const secret of [
+    bytes.toString('base64'),
+    bytes.toString('hex'),
+    k1,
+    k2,
+    hmacKey,
+    Buffer.from(k2, 'base64').toString('hex'),
+  ]) {
     t.notOk(shown.includes(secret), 'no key in output');
   }
 });
@@ -158,15 +264,27 @@ t.test('module-level seal/openSealed use the lazily loaded default ring', async 
   resetCryptoForTests();
   delete process.env.MEMORY_ENCRYPTION_KEY;
   delete process.env.MEMORY_ENCRYPTION_KEYS;
-  t.throws(() => seal(msg, aad), { name: 'ConfigError', variable: 'MEMORY_ENCRYPTION_KEY' }, 'names the variable at first use');
+  t.throws(
+    () => seal(msg, aad),
+    { name: 'ConfigError', variable: 'MEMORY_ENCRYPTION_KEY' },
+    'names the variable at first use',
+  );
   process.env.MEMORY_ENCRYPTION_KEY = k1;
   const blob = seal(msg, aad);
   t.same(openSealed(blob, aad), msg);
   t.same(new KeyRing([EncryptionKey.fromBase64(1, k1, 'K')]).open(blob, aad), msg, 'under key id 1');
   t.throws(() => openSealed(blob, Buffer.from('other')), InvalidTag);
-  t.throws(() => hmacUser('u'), { name: 'ConfigError', variable: 'MEMORY_TENANT_HMAC_KEY' }, 'the HMAC key is loaded separately');
+  t.throws(
+    () => hmacUser('u'),
+    { name: 'ConfigError', variable: 'MEMORY_TENANT_HMAC_KEY' },
+    'the HMAC key is loaded separately',
+  );
 
   configureCrypto({ MEMORY_ENCRYPTION_KEYS: `2:${k2}`, MEMORY_TENANT_HMAC_KEY: hmacKey });
-  t.throws(() => openSealed(blob, aad), new InvalidTag('unknown_key'), 'configureCrypto replaces the default');
+  t.throws(
+    () => openSealed(blob, aad),
+    new InvalidTag('unknown_key'),
+    'configureCrypto replaces the default',
+  );
   t.match(hmacUser('u'), /^[0-9a-f]{64}$/);
 });

@@ -8,10 +8,20 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import t from 'tap';
 
-import { EncryptionKey, generateDataKey, InvalidTag, KeyRing, openWithDataKey, sealWithDataKey } from '../../src/crypto/index.js';
+import {
+  EncryptionKey,
+  generateDataKey,
+  InvalidTag,
+  KeyRing,
+  openWithDataKey,
+  sealWithDataKey,
+} from '../../src/crypto/index.js';
 
 const RUNS = 2000;
-const ring = new KeyRing([EncryptionKey.fromBytes(1, randomBytes(32)), EncryptionKey.fromBytes(2, randomBytes(32))]);
+const ring = new KeyRing([
+  EncryptionKey.fromBytes(1, randomBytes(32)),
+  EncryptionKey.fromBytes(2, randomBytes(32)),
+]);
 const dek = generateDataKey(1);
 
 type Mutation =
@@ -27,7 +37,11 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('set' as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
   fc.record({ kind: fc.constant('truncate' as const), length: fc.nat() }),
   fc.record({ kind: fc.constant('append' as const), bytes: fc.uint8Array({ minLength: 1, maxLength: 20 }) }),
-  fc.record({ kind: fc.constant('splice' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 20 }) }),
+  fc.record({
+    kind: fc.constant('splice' as const),
+    at: fc.nat(),
+    bytes: fc.uint8Array({ minLength: 1, maxLength: 20 }),
+  }),
   fc.record({ kind: fc.constant('aad' as const), aad: fc.uint8Array({ maxLength: 40 }) }),
 );
 
@@ -41,13 +55,20 @@ function mutate(blob: Buffer, aad: Uint8Array, steps: Mutation[]): { blob: Buffe
     else if (m.kind === 'append') out = Buffer.concat([out, m.bytes]);
     else if (m.kind === 'splice') {
       const at = m.at % (out.length + 1);
-      out = Buffer.concat([out.subarray(0, at), m.bytes, out.subarray(Math.min(out.length, at + m.bytes.length))]);
+      out = Buffer.concat([
+        out.subarray(0, at),
+        m.bytes,
+        out.subarray(Math.min(out.length, at + m.bytes.length)),
+      ]);
     } else if (m.kind === 'aad') outAad = m.aad;
   }
   return { blob: out, aad: outAad };
 }
 
-function check(open: (blob: Buffer, aad: Uint8Array) => Buffer, seal: (pt: Uint8Array, aad: Uint8Array) => Buffer) {
+function check(
+  open: (blob: Buffer, aad: Uint8Array) => Buffer,
+  seal: (pt: Uint8Array, aad: Uint8Array) => Buffer,
+) {
   return fc.property(
     fc.uint8Array({ maxLength: 300 }),
     fc.uint8Array({ maxLength: 40 }),
@@ -68,14 +89,26 @@ function check(open: (blob: Buffer, aad: Uint8Array) => Buffer, seal: (pt: Uint8
 }
 
 t.test(`open never returns on a mutated key-ring blob (${RUNS} fast-check cases)`, async (t) => {
-  const details = fc.check(check((b, a) => ring.open(b, a), (p, a) => ring.seal(p, a)), { numRuns: RUNS });
+  const details = fc.check(
+    check(
+      (b, a) => ring.open(b, a),
+      (p, a) => ring.seal(p, a),
+    ),
+    { numRuns: RUNS },
+  );
   t.equal(details.failed, false, fc.defaultReportMessage(details) ?? 'ok');
   t.comment(`fast-check: ${details.numRuns} mutated key-ring blobs, none opened`);
   t.equal(details.numRuns, RUNS);
 });
 
 t.test(`open never returns on a mutated data-key blob (${RUNS} fast-check cases)`, async (t) => {
-  const details = fc.check(check((b, a) => openWithDataKey(dek, b, a), (p, a) => sealWithDataKey(dek, p, a)), { numRuns: RUNS });
+  const details = fc.check(
+    check(
+      (b, a) => openWithDataKey(dek, b, a),
+      (p, a) => sealWithDataKey(dek, p, a),
+    ),
+    { numRuns: RUNS },
+  );
   t.equal(details.failed, false, fc.defaultReportMessage(details) ?? 'ok');
   t.comment(`fast-check: ${details.numRuns} mutated data-key blobs, none opened`);
   t.equal(details.numRuns, RUNS);

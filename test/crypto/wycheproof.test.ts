@@ -70,7 +70,9 @@ t.test('AES-256-GCM: every Wycheproof vector with a 256-bit key, 96-bit nonce an
     counts[v.result]++;
   }
   const checked = counts.valid + counts.invalid + counts.acceptable;
-  t.comment(`Wycheproof AES-256-GCM: ${checked} vectors checked (${counts.valid} valid, ${counts.invalid} invalid, ${counts.acceptable} acceptable)`);
+  t.comment(
+    `Wycheproof AES-256-GCM: ${checked} vectors checked (${counts.valid} valid, ${counts.invalid} invalid, ${counts.acceptable} acceptable)`,
+  );
   t.equal(checked, 66, 'the 66 vectors of aes_gcm_test.json v0.9rc5 for these parameters');
 });
 
