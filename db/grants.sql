@@ -24,8 +24,8 @@ revoke all on all functions in schema memory from public;
 grant usage on schema memory to memory_app;
 grant execute on function
   memory.set_tenant(text),
-  memory.index_chunk(text, uuid, text, text, bytea, bytea, bytea, public.vector, integer),
-  memory.index_chunks(text, uuid[], text[], text[], bytea[], bytea[], bytea[], public.vector[], integer),
+  memory.index_chunk(text, uuid, text, text, bytea, bytea, bytea, public.vector, integer, smallint),
+  memory.index_chunks(text, uuid[], text[], text[], bytea[], bytea[], bytea[], public.vector[], integer, smallint),
   memory.search(text, public.vector, integer, text, text),
   memory.get_chunks(text, uuid[]),
   memory.delete_doc(text, text),
@@ -36,5 +36,30 @@ grant execute on function
   memory.embedding_dim(),
   memory.explain_search(text, public.vector, integer, boolean),
   memory.explain_lookup(text),
-  memory.verify_rls_isolation()
+  memory.verify_rls_isolation(),
+  memory.next_dek_id(),
+  memory.get_tenant_keys(text),
+  memory.add_tenant_key(text, integer, bytea, integer)
 to memory_app;
+
+-- The maintainer runs key rotation, re-sealing and re-hashing (cross-tenant, maintenance mode).
+grant usage on schema memory to memory_maintainer;
+grant execute on function
+  memory.get_settings(),
+  memory.set_setting(text, jsonb),
+  memory.health(),
+  memory.next_dek_id(),
+  memory.claim_dek_rewrap(integer, integer),
+  memory.store_rewrapped_deks(text[], integer[], bytea[], integer),
+  memory.key_usage(),
+  memory.claim_reseal(integer, text, text, uuid),
+  memory.store_resealed(text[], uuid[], bytea[], bytea[], bytea[], integer[]),
+  memory.rotate_tenant_key(text, integer, bytea, integer),
+  memory.drop_retired_tenant_keys(text),
+  memory.tenant_keys_of(text[]),
+  memory.rehash_read_chunks(text, integer, uuid),
+  memory.rehash_move_chunks(text, text, uuid[], bytea[], bytea[], bytea[]),
+  memory.rehash_move_keys(text, text, integer[], bytea[], integer),
+  memory.rehash_tenant_state(text)
+to memory_maintainer;
+grant usage on sequence memory.tenant_key_id_seq to memory_owner;

@@ -17,6 +17,30 @@ ALTER SCHEMA memory OWNER TO memory_owner;
 COMMENT ON SCHEMA memory IS 'memvault: sealed long-term memory; the procedures are the interface, tables are private';
 
 --
+-- Name: add_tenant_key(text, integer, bytea, integer); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.add_tenant_key(p_user_hash text, p_dek_id integer, p_wrapped_dek bytea, p_kek_id integer) RETURNS TABLE(dek_id integer, wrapped_dek bytea, kek_id integer)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  perform memory.set_tenant(p_user_hash);
+  if p_dek_id is null or p_wrapped_dek is null or p_kek_id is null then
+    raise exception 'dek_id, wrapped_dek and kek_id are required' using errcode = 'MV002';
+  end if;
+  insert into memory.tenant_keys (user_hash, dek_id, wrapped_dek, kek_id, active)
+  values (p_user_hash, p_dek_id, p_wrapped_dek, p_kek_id, true)
+  on conflict (user_hash) where active do nothing;
+  return query
+    select k.dek_id, k.wrapped_dek, k.kek_id from memory.tenant_keys k
+    where k.user_hash = p_user_hash and k.active;
+end;
+$$;
+
+ALTER FUNCTION memory.add_tenant_key(p_user_hash text, p_dek_id integer, p_wrapped_dek bytea, p_kek_id integer) OWNER TO memory_owner;
+
+--
 -- Name: apply_ann_settings(); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
@@ -37,6 +61,74 @@ end;
 $$;
 
 ALTER FUNCTION memory.apply_ann_settings() OWNER TO memory_owner;
+
+--
+-- Name: begin_maintenance(); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.begin_maintenance() RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  if not pg_has_role(session_user, 'memory_maintainer', 'member') then
+    raise exception 'maintenance procedures need a memory_maintainer session' using errcode = 'MV009';
+  end if;
+  if coalesce(current_setting('memory.user_hash', true), '') <> '' then
+    raise exception 'this transaction already acts for a tenant' using errcode = 'MV004';
+  end if;
+  perform set_config('memory.maintenance', 'on', true);
+end;
+$$;
+
+ALTER FUNCTION memory.begin_maintenance() OWNER TO memory_owner;
+
+--
+-- Name: claim_dek_rewrap(integer, integer); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.claim_dek_rewrap(p_target_kek_id integer, p_limit integer) RETURNS TABLE(user_hash text, dek_id integer, wrapped_dek bytea, kek_id integer)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  perform memory.begin_maintenance();
+  return query
+    select k.user_hash, k.dek_id, k.wrapped_dek, k.kek_id
+    from memory.tenant_keys k
+    where k.kek_id <> p_target_kek_id
+    limit p_limit
+    for update skip locked;
+end;
+$$;
+
+ALTER FUNCTION memory.claim_dek_rewrap(p_target_kek_id integer, p_limit integer) OWNER TO memory_owner;
+
+--
+-- Name: claim_reseal(integer, text, text, uuid); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.claim_reseal(p_limit integer, p_user_hash text DEFAULT NULL::text, p_after_hash text DEFAULT ''::text, p_after_id uuid DEFAULT '00000000-0000-0000-0000-000000000000'::uuid) RETURNS TABLE(user_hash text, id uuid, text_cipher bytea, meta_cipher bytea, emb_cipher bytea, key_scheme smallint, key_id integer)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  perform memory.begin_maintenance();
+  return query
+    select c.user_hash, c.id, c.text_cipher, c.meta_cipher, c.emb_cipher, c.key_scheme, c.key_id
+    from memory.memory_chunks c
+    where (p_user_hash is null or c.user_hash = p_user_hash)
+      and (c.user_hash, c.id) > (coalesce(p_after_hash, ''), coalesce(p_after_id, '00000000-0000-0000-0000-000000000000'::uuid))
+      and (c.key_scheme = 1 or not exists (
+            select from memory.tenant_keys k
+            where k.user_hash = c.user_hash and k.dek_id = c.key_id and k.active))
+    order by c.user_hash, c.id
+    limit p_limit
+    for update of c skip locked;
+end;
+$$;
+
+ALTER FUNCTION memory.claim_reseal(p_limit integer, p_user_hash text, p_after_hash text, p_after_id uuid) OWNER TO memory_owner;
 
 --
 -- Name: delete_doc(text, text); Type: FUNCTION; Schema: memory; Owner: memory_owner
@@ -63,6 +155,30 @@ end;
 $$;
 
 ALTER FUNCTION memory.delete_doc(p_user_hash text, p_doc_id text) OWNER TO memory_owner;
+
+--
+-- Name: drop_retired_tenant_keys(text); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.drop_retired_tenant_keys(p_user_hash text DEFAULT NULL::text) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+declare
+  v_n integer;
+begin
+  perform memory.begin_maintenance();
+  delete from memory.tenant_keys k
+   where not k.active
+     and (p_user_hash is null or k.user_hash = p_user_hash)
+     and not exists (select from memory.memory_chunks c
+                     where c.user_hash = k.user_hash and c.key_scheme = 2 and c.key_id = k.dek_id);
+  get diagnostics v_n = row_count;
+  return v_n;
+end;
+$$;
+
+ALTER FUNCTION memory.drop_retired_tenant_keys(p_user_hash text) OWNER TO memory_owner;
 
 --
 -- Name: embedding_dim(); Type: FUNCTION; Schema: memory; Owner: memory_owner
@@ -132,6 +248,7 @@ declare
   v_deleted integer;
 begin
   perform memory.set_tenant(p_user_hash);
+  delete from memory.tenant_keys k where k.user_hash = p_user_hash;
   delete from memory.memory_chunks c where c.user_hash = p_user_hash;
   get diagnostics v_deleted = row_count;
   perform memory.notify_event('tenant_forgotten', p_user_hash, v_deleted);
@@ -178,6 +295,26 @@ $$;
 ALTER FUNCTION memory.get_settings() OWNER TO memory_owner;
 
 --
+-- Name: get_tenant_keys(text); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.get_tenant_keys(p_user_hash text) RETURNS TABLE(dek_id integer, wrapped_dek bytea, kek_id integer, active boolean)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  perform memory.set_tenant(p_user_hash);
+  return query
+    select k.dek_id, k.wrapped_dek, k.kek_id, k.active
+    from memory.tenant_keys k
+    where k.user_hash = p_user_hash
+    order by k.active desc, k.dek_id desc;
+end;
+$$;
+
+ALTER FUNCTION memory.get_tenant_keys(p_user_hash text) OWNER TO memory_owner;
+
+--
 -- Name: health(); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
@@ -194,25 +331,39 @@ $$;
 ALTER FUNCTION memory.health() OWNER TO memory_owner;
 
 --
--- Name: index_chunk(text, uuid, text, text, bytea, bytea, bytea, public.vector, integer); Type: FUNCTION; Schema: memory; Owner: memory_owner
+-- Name: in_maintenance(); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
-CREATE FUNCTION memory.index_chunk(p_user_hash text, p_id uuid, p_doc_id text, p_source text, p_text_cipher bytea, p_meta_cipher bytea, p_emb_cipher bytea, p_embedding public.vector, p_key_id integer) RETURNS integer
+CREATE FUNCTION memory.in_maintenance() RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+  select coalesce(current_setting('memory.maintenance', true), '') = 'on'
+     and pg_has_role(session_user, 'memory_maintainer', 'member');
+$$;
+
+ALTER FUNCTION memory.in_maintenance() OWNER TO memory_owner;
+
+--
+-- Name: index_chunk(text, uuid, text, text, bytea, bytea, bytea, public.vector, integer, smallint); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.index_chunk(p_user_hash text, p_id uuid, p_doc_id text, p_source text, p_text_cipher bytea, p_meta_cipher bytea, p_emb_cipher bytea, p_embedding public.vector, p_key_id integer, p_key_scheme smallint DEFAULT 1) RETURNS integer
     LANGUAGE sql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
   select memory.index_chunks(
     p_user_hash, array[p_id], array[p_doc_id], array[p_source], array[p_text_cipher],
-    array[p_meta_cipher], array[p_emb_cipher], array[p_embedding], p_key_id);
+    array[p_meta_cipher], array[p_emb_cipher], array[p_embedding], p_key_id, p_key_scheme);
 $$;
 
-ALTER FUNCTION memory.index_chunk(p_user_hash text, p_id uuid, p_doc_id text, p_source text, p_text_cipher bytea, p_meta_cipher bytea, p_emb_cipher bytea, p_embedding public.vector, p_key_id integer) OWNER TO memory_owner;
+ALTER FUNCTION memory.index_chunk(p_user_hash text, p_id uuid, p_doc_id text, p_source text, p_text_cipher bytea, p_meta_cipher bytea, p_emb_cipher bytea, p_embedding public.vector, p_key_id integer, p_key_scheme smallint) OWNER TO memory_owner;
 
 --
--- Name: index_chunks(text, uuid[], text[], text[], bytea[], bytea[], bytea[], public.vector[], integer); Type: FUNCTION; Schema: memory; Owner: memory_owner
+-- Name: index_chunks(text, uuid[], text[], text[], bytea[], bytea[], bytea[], public.vector[], integer, smallint); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
-CREATE FUNCTION memory.index_chunks(p_user_hash text, p_ids uuid[], p_doc_ids text[], p_sources text[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_embeddings public.vector[], p_key_id integer) RETURNS integer
+CREATE FUNCTION memory.index_chunks(p_user_hash text, p_ids uuid[], p_doc_ids text[], p_sources text[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_embeddings public.vector[], p_key_id integer, p_key_scheme smallint DEFAULT 1) RETURNS integer
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -232,8 +383,8 @@ begin
      or coalesce(cardinality(p_embeddings), -1) <> v_count then
     raise exception 'batch arrays differ in length' using errcode = 'MV003';
   end if;
-  if p_key_id is null then
-    raise exception 'key_id is required' using errcode = 'MV002';
+  if p_key_id is null or p_key_scheme is null or p_key_scheme not in (1, 2) then
+    raise exception 'key_id and key_scheme (1 or 2) are required' using errcode = 'MV002';
   end if;
   if array_position(p_ids, null) is not null
      or exists (select from unnest(p_doc_ids) d where d is null or length(d) not between 1 and 256)
@@ -249,8 +400,8 @@ begin
   end if;
 
   insert into memory.memory_chunks
-    (user_hash, id, doc_id, source, text_cipher, meta_cipher, emb_cipher, embedding, key_id)
-  select p_user_hash, u.id, u.doc_id, u.source, u.text_cipher, u.meta_cipher, u.emb_cipher, u.embedding, p_key_id
+    (user_hash, id, doc_id, source, text_cipher, meta_cipher, emb_cipher, embedding, key_id, key_scheme)
+  select p_user_hash, u.id, u.doc_id, u.source, u.text_cipher, u.meta_cipher, u.emb_cipher, u.embedding, p_key_id, p_key_scheme
   from unnest(p_ids, p_doc_ids, p_sources, p_text_ciphers, p_meta_ciphers, p_emb_ciphers, p_embeddings)
     as u(id, doc_id, source, text_cipher, meta_cipher, emb_cipher, embedding);
   get diagnostics v_inserted = row_count;
@@ -258,7 +409,44 @@ begin
 end;
 $$;
 
-ALTER FUNCTION memory.index_chunks(p_user_hash text, p_ids uuid[], p_doc_ids text[], p_sources text[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_embeddings public.vector[], p_key_id integer) OWNER TO memory_owner;
+ALTER FUNCTION memory.index_chunks(p_user_hash text, p_ids uuid[], p_doc_ids text[], p_sources text[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_embeddings public.vector[], p_key_id integer, p_key_scheme smallint) OWNER TO memory_owner;
+
+--
+-- Name: key_usage(); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.key_usage() RETURNS TABLE(kek_id integer, wrapped_deks bigint, legacy_chunks bigint)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  perform memory.begin_maintenance();
+  return query
+    select u.kek_id, sum(u.deks)::bigint, sum(u.chunks)::bigint
+    from (
+      select k.kek_id, count(*) as deks, 0::bigint as chunks from memory.tenant_keys k group by k.kek_id
+      union all
+      select c.key_id, 0, count(*) from memory.memory_chunks c where c.key_scheme = 1 group by c.key_id
+    ) u
+    group by u.kek_id
+    order by u.kek_id;
+end;
+$$;
+
+ALTER FUNCTION memory.key_usage() OWNER TO memory_owner;
+
+--
+-- Name: next_dek_id(); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.next_dek_id() RETURNS integer
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+  select nextval('memory.tenant_key_id_seq')::integer;
+$$;
+
+ALTER FUNCTION memory.next_dek_id() OWNER TO memory_owner;
 
 --
 -- Name: notify_event(text, text, integer, uuid[]); Type: FUNCTION; Schema: memory; Owner: memory_owner
@@ -281,6 +469,99 @@ $$;
 ALTER FUNCTION memory.notify_event(p_event text, p_user_hash text, p_count integer, p_ids uuid[]) OWNER TO memory_owner;
 
 --
+-- Name: rehash_move_chunks(text, text, uuid[], bytea[], bytea[], bytea[]); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.rehash_move_chunks(p_old_hash text, p_new_hash text, p_ids uuid[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[]) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+declare
+  v_n integer;
+begin
+  perform memory.begin_maintenance();
+  if p_new_hash !~ '^[0-9a-f]{64}$' or p_old_hash = p_new_hash then
+    raise exception 'new user_hash must be 64 lowercase hex characters and differ from the old' using errcode = 'MV001';
+  end if;
+  insert into memory.memory_chunks
+    (user_hash, id, doc_id, source, text_cipher, meta_cipher, emb_cipher, embedding, key_id, key_scheme, created_at)
+  select p_new_hash, c.id, c.doc_id, c.source, u.text_cipher, u.meta_cipher, u.emb_cipher, c.embedding, c.key_id, c.key_scheme, c.created_at
+  from unnest(p_ids, p_text_ciphers, p_meta_ciphers, p_emb_ciphers) as u(id, text_cipher, meta_cipher, emb_cipher)
+  join memory.memory_chunks c on c.user_hash = p_old_hash and c.id = u.id;
+  get diagnostics v_n = row_count;
+  delete from memory.memory_chunks c where c.user_hash = p_old_hash and c.id = any (p_ids);
+  return v_n;
+end;
+$_$;
+
+ALTER FUNCTION memory.rehash_move_chunks(p_old_hash text, p_new_hash text, p_ids uuid[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[]) OWNER TO memory_owner;
+
+--
+-- Name: rehash_move_keys(text, text, integer[], bytea[], integer); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.rehash_move_keys(p_old_hash text, p_new_hash text, p_dek_ids integer[], p_wrapped bytea[], p_kek_id integer) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+declare
+  v_n integer;
+begin
+  perform memory.begin_maintenance();
+  insert into memory.tenant_keys (user_hash, dek_id, wrapped_dek, kek_id, active, created_at)
+  select p_new_hash, k.dek_id, u.wrapped, p_kek_id, k.active, k.created_at
+  from unnest(p_dek_ids, p_wrapped) as u(dek_id, wrapped)
+  join memory.tenant_keys k on k.user_hash = p_old_hash and k.dek_id = u.dek_id;
+  get diagnostics v_n = row_count;
+  delete from memory.tenant_keys k where k.user_hash = p_old_hash;
+  return v_n;
+end;
+$$;
+
+ALTER FUNCTION memory.rehash_move_keys(p_old_hash text, p_new_hash text, p_dek_ids integer[], p_wrapped bytea[], p_kek_id integer) OWNER TO memory_owner;
+
+--
+-- Name: rehash_read_chunks(text, integer, uuid); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.rehash_read_chunks(p_old_hash text, p_limit integer, p_after_id uuid DEFAULT NULL::uuid) RETURNS TABLE(id uuid, text_cipher bytea, meta_cipher bytea, emb_cipher bytea, key_scheme smallint, key_id integer)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  perform memory.begin_maintenance();
+  return query
+    select c.id, c.text_cipher, c.meta_cipher, c.emb_cipher, c.key_scheme, c.key_id
+    from memory.memory_chunks c
+    where c.user_hash = p_old_hash
+      and c.id > coalesce(p_after_id, '00000000-0000-0000-0000-000000000000'::uuid)
+    order by c.id
+    limit p_limit
+    for update;
+end;
+$$;
+
+ALTER FUNCTION memory.rehash_read_chunks(p_old_hash text, p_limit integer, p_after_id uuid) OWNER TO memory_owner;
+
+--
+-- Name: rehash_tenant_state(text); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.rehash_tenant_state(p_user_hash text) RETURNS TABLE(chunks bigint, keys bigint)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  perform memory.begin_maintenance();
+  return query
+    select (select count(*) from memory.memory_chunks c where c.user_hash = p_user_hash),
+           (select count(*) from memory.tenant_keys k where k.user_hash = p_user_hash);
+end;
+$$;
+
+ALTER FUNCTION memory.rehash_tenant_state(p_user_hash text) OWNER TO memory_owner;
+
+--
 -- Name: reset_setting(text); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
@@ -295,6 +576,24 @@ end;
 $$;
 
 ALTER FUNCTION memory.reset_setting(p_key text) OWNER TO memory_owner;
+
+--
+-- Name: rotate_tenant_key(text, integer, bytea, integer); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.rotate_tenant_key(p_user_hash text, p_dek_id integer, p_wrapped_dek bytea, p_kek_id integer) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  perform memory.begin_maintenance();
+  update memory.tenant_keys k set active = false, updated_at = now() where k.user_hash = p_user_hash and k.active;
+  insert into memory.tenant_keys (user_hash, dek_id, wrapped_dek, kek_id, active)
+  values (p_user_hash, p_dek_id, p_wrapped_dek, p_kek_id, true);
+end;
+$$;
+
+ALTER FUNCTION memory.rotate_tenant_key(p_user_hash text, p_dek_id integer, p_wrapped_dek bytea, p_kek_id integer) OWNER TO memory_owner;
 
 --
 -- Name: search(text, public.vector, integer, text, text); Type: FUNCTION; Schema: memory; Owner: memory_owner
@@ -378,6 +677,9 @@ begin
   if p_user_hash is null or p_user_hash !~ '^[0-9a-f]{64}$' then
     raise exception 'user_hash must be 64 lowercase hex characters' using errcode = 'MV001';
   end if;
+  if coalesce(current_setting('memory.maintenance', true), '') = 'on' then
+    raise exception 'this transaction is in maintenance mode' using errcode = 'MV004';
+  end if;
   if v_current <> '' and v_current <> p_user_hash then
     raise exception 'this transaction already acts for another tenant' using errcode = 'MV004';
   end if;
@@ -386,6 +688,72 @@ end;
 $_$;
 
 ALTER FUNCTION memory.set_tenant(p_user_hash text) OWNER TO memory_owner;
+
+--
+-- Name: store_resealed(text[], uuid[], bytea[], bytea[], bytea[], integer[]); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.store_resealed(p_user_hashes text[], p_ids uuid[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_key_ids integer[]) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+declare
+  v_n integer;
+begin
+  perform memory.begin_maintenance();
+  update memory.memory_chunks c
+     set text_cipher = u.text_cipher, meta_cipher = u.meta_cipher, emb_cipher = u.emb_cipher,
+         key_id = u.key_id, key_scheme = 2
+    from unnest(p_user_hashes, p_ids, p_text_ciphers, p_meta_ciphers, p_emb_ciphers, p_key_ids)
+      as u(user_hash, id, text_cipher, meta_cipher, emb_cipher, key_id)
+   where c.user_hash = u.user_hash and c.id = u.id;
+  get diagnostics v_n = row_count;
+  return v_n;
+end;
+$$;
+
+ALTER FUNCTION memory.store_resealed(p_user_hashes text[], p_ids uuid[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_key_ids integer[]) OWNER TO memory_owner;
+
+--
+-- Name: store_rewrapped_deks(text[], integer[], bytea[], integer); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.store_rewrapped_deks(p_user_hashes text[], p_dek_ids integer[], p_wrapped bytea[], p_kek_id integer) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+declare
+  v_n integer;
+begin
+  perform memory.begin_maintenance();
+  update memory.tenant_keys k
+     set wrapped_dek = u.wrapped, kek_id = p_kek_id, updated_at = now()
+    from unnest(p_user_hashes, p_dek_ids, p_wrapped) as u(user_hash, dek_id, wrapped)
+   where k.user_hash = u.user_hash and k.dek_id = u.dek_id;
+  get diagnostics v_n = row_count;
+  return v_n;
+end;
+$$;
+
+ALTER FUNCTION memory.store_rewrapped_deks(p_user_hashes text[], p_dek_ids integer[], p_wrapped bytea[], p_kek_id integer) OWNER TO memory_owner;
+
+--
+-- Name: tenant_keys_of(text[]); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.tenant_keys_of(p_user_hashes text[]) RETURNS TABLE(user_hash text, dek_id integer, wrapped_dek bytea, kek_id integer, active boolean)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  perform memory.begin_maintenance();
+  return query
+    select k.user_hash, k.dek_id, k.wrapped_dek, k.kek_id, k.active
+    from memory.tenant_keys k where k.user_hash = any (p_user_hashes);
+end;
+$$;
+
+ALTER FUNCTION memory.tenant_keys_of(p_user_hashes text[]) OWNER TO memory_owner;
 
 --
 -- Name: tenant_stats(text); Type: FUNCTION; Schema: memory; Owner: memory_owner
@@ -473,6 +841,10 @@ begin
     when 'rerank_enabled' then
       if jsonb_typeof(p_value) <> 'boolean' then
         raise exception 'rerank_enabled must be true or false' using errcode = 'MV006';
+      end if;
+    when 'active_kek_id' then
+      if jsonb_typeof(p_value) <> 'number' or (p_value #>> '{}') !~ '^\d+$' or p_value::bigint < 1 or p_value::bigint > 2147483647 then
+        raise exception 'active_kek_id must be a key id (a positive integer)' using errcode = 'MV006';
       end if;
     when 'rerank_circuit_ms', 'ann_ef_search', 'rerank_rollout_percent' then
       if jsonb_typeof(p_value) <> 'number' or (p_value #>> '{}') !~ '^\d+$'
@@ -573,7 +945,9 @@ CREATE TABLE memory.memory_chunks (
     key_id integer NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    key_scheme smallint DEFAULT 1 NOT NULL,
     CONSTRAINT memory_chunks_doc_id_length CHECK (((length(doc_id) >= 1) AND (length(doc_id) <= 256))),
+    CONSTRAINT memory_chunks_key_scheme CHECK ((key_scheme = ANY (ARRAY[1, 2]))),
     CONSTRAINT memory_chunks_source_length CHECK ((length(source) <= 256)),
     CONSTRAINT memory_chunks_user_hash_format CHECK ((user_hash ~ '^[0-9a-f]{64}$'::text))
 );
@@ -587,6 +961,12 @@ ALTER TABLE memory.memory_chunks OWNER TO memory_owner;
 --
 
 COMMENT ON TABLE memory.memory_chunks IS 'One sealed memory chunk per row. text/meta/emb ciphers are AES-256-GCM envelopes bound to (tenant, row, column); embedding is plaintext for ANN.';
+
+--
+-- Name: COLUMN memory_chunks.key_scheme; Type: COMMENT; Schema: memory; Owner: memory_owner
+--
+
+COMMENT ON COLUMN memory.memory_chunks.key_scheme IS '1: blobs sealed directly under key-ring key key_id (legacy); 2: sealed under the tenant''s data key key_id';
 
 --
 -- Name: settings; Type: TABLE; Schema: memory; Owner: memory_owner
@@ -609,6 +989,45 @@ ALTER TABLE memory.settings OWNER TO memory_owner;
 COMMENT ON TABLE memory.settings IS 'Live overrides (rerank_enabled, rerank_circuit_ms, rerank_rollout_percent, ann_ef_search, ann_iterative_scan); changes NOTIFY memory_settings.';
 
 --
+-- Name: tenant_key_id_seq; Type: SEQUENCE; Schema: memory; Owner: memory_owner
+--
+
+CREATE SEQUENCE memory.tenant_key_id_seq
+    AS integer
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER TABLE memory.tenant_key_id_seq OWNER TO memory_owner;
+
+--
+-- Name: tenant_keys; Type: TABLE; Schema: memory; Owner: memory_owner
+--
+
+CREATE TABLE memory.tenant_keys (
+    user_hash text NOT NULL,
+    dek_id integer NOT NULL,
+    wrapped_dek bytea NOT NULL,
+    kek_id integer NOT NULL,
+    active boolean DEFAULT true NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT tenant_keys_user_hash_format CHECK ((user_hash ~ '^[0-9a-f]{64}$'::text))
+);
+
+ALTER TABLE ONLY memory.tenant_keys FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE memory.tenant_keys OWNER TO memory_owner;
+
+--
+-- Name: TABLE tenant_keys; Type: COMMENT; Schema: memory; Owner: memory_owner
+--
+
+COMMENT ON TABLE memory.tenant_keys IS 'Per-tenant data keys, stored only wrapped (sealed) by key-ring key kek_id with AAD bound to the tenant and dek_id.';
+
+--
 -- Name: memory_chunks memory_chunks_pkey; Type: CONSTRAINT; Schema: memory; Owner: memory_owner
 --
 
@@ -623,16 +1042,41 @@ ALTER TABLE ONLY memory.settings
     ADD CONSTRAINT settings_pkey PRIMARY KEY (key);
 
 --
+-- Name: tenant_keys tenant_keys_pkey; Type: CONSTRAINT; Schema: memory; Owner: memory_owner
+--
+
+ALTER TABLE ONLY memory.tenant_keys
+    ADD CONSTRAINT tenant_keys_pkey PRIMARY KEY (user_hash, dek_id);
+
+--
 -- Name: memory_chunks_embedding_hnsw_idx; Type: INDEX; Schema: memory; Owner: memory_owner
 --
 
 CREATE INDEX memory_chunks_embedding_hnsw_idx ON memory.memory_chunks USING hnsw (embedding public.vector_cosine_ops);
 
 --
+-- Name: memory_chunks_key_idx; Type: INDEX; Schema: memory; Owner: memory_owner
+--
+
+CREATE INDEX memory_chunks_key_idx ON memory.memory_chunks USING btree (key_scheme, key_id);
+
+--
 -- Name: memory_chunks_user_doc_idx; Type: INDEX; Schema: memory; Owner: memory_owner
 --
 
 CREATE INDEX memory_chunks_user_doc_idx ON memory.memory_chunks USING btree (user_hash, doc_id);
+
+--
+-- Name: tenant_keys_kek_idx; Type: INDEX; Schema: memory; Owner: memory_owner
+--
+
+CREATE INDEX tenant_keys_kek_idx ON memory.tenant_keys USING btree (kek_id);
+
+--
+-- Name: tenant_keys_one_active_idx; Type: INDEX; Schema: memory; Owner: memory_owner
+--
+
+CREATE UNIQUE INDEX tenant_keys_one_active_idx ON memory.tenant_keys USING btree (user_hash) WHERE active;
 
 --
 -- Name: memory_chunks _100_touch_updated_at; Type: TRIGGER; Schema: memory; Owner: memory_owner
@@ -645,6 +1089,12 @@ CREATE TRIGGER _100_touch_updated_at BEFORE UPDATE ON memory.memory_chunks FOR E
 --
 
 CREATE TRIGGER _100_touch_updated_at BEFORE UPDATE ON memory.settings FOR EACH ROW EXECUTE FUNCTION memory.tg__touch_updated_at();
+
+--
+-- Name: tenant_keys _100_touch_updated_at; Type: TRIGGER; Schema: memory; Owner: memory_owner
+--
+
+CREATE TRIGGER _100_touch_updated_at BEFORE UPDATE ON memory.tenant_keys FOR EACH ROW EXECUTE FUNCTION memory.tg__touch_updated_at();
 
 --
 -- Name: settings _900_notify_changed; Type: TRIGGER; Schema: memory; Owner: memory_owner
@@ -668,7 +1118,7 @@ ALTER TABLE memory.memory_chunks ENABLE ROW LEVEL SECURITY;
 -- Name: memory_chunks memory_tenant_isolation; Type: POLICY; Schema: memory; Owner: memory_owner
 --
 
-CREATE POLICY memory_tenant_isolation ON memory.memory_chunks USING ((user_hash = ( SELECT current_setting('memory.user_hash'::text, true) AS current_setting))) WITH CHECK ((user_hash = ( SELECT current_setting('memory.user_hash'::text, true) AS current_setting)));
+CREATE POLICY memory_tenant_isolation ON memory.memory_chunks USING (((user_hash = ( SELECT current_setting('memory.user_hash'::text, true) AS current_setting)) OR ( SELECT memory.in_maintenance() AS in_maintenance))) WITH CHECK (((user_hash = ( SELECT current_setting('memory.user_hash'::text, true) AS current_setting)) OR ( SELECT memory.in_maintenance() AS in_maintenance)));
 
 --
 -- Name: settings; Type: ROW SECURITY; Schema: memory; Owner: memory_owner
@@ -683,10 +1133,30 @@ ALTER TABLE memory.settings ENABLE ROW LEVEL SECURITY;
 CREATE POLICY settings_owner_access ON memory.settings USING (true) WITH CHECK (true);
 
 --
+-- Name: tenant_keys; Type: ROW SECURITY; Schema: memory; Owner: memory_owner
+--
+
+ALTER TABLE memory.tenant_keys ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: tenant_keys tenant_keys_isolation; Type: POLICY; Schema: memory; Owner: memory_owner
+--
+
+CREATE POLICY tenant_keys_isolation ON memory.tenant_keys USING (((user_hash = ( SELECT current_setting('memory.user_hash'::text, true) AS current_setting)) OR ( SELECT memory.in_maintenance() AS in_maintenance))) WITH CHECK (((user_hash = ( SELECT current_setting('memory.user_hash'::text, true) AS current_setting)) OR ( SELECT memory.in_maintenance() AS in_maintenance)));
+
+--
 -- Name: SCHEMA memory; Type: ACL; Schema: -; Owner: memory_owner
 --
 
 GRANT USAGE ON SCHEMA memory TO memory_app;
+GRANT USAGE ON SCHEMA memory TO memory_maintainer;
+
+--
+-- Name: FUNCTION add_tenant_key(p_user_hash text, p_dek_id integer, p_wrapped_dek bytea, p_kek_id integer); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.add_tenant_key(p_user_hash text, p_dek_id integer, p_wrapped_dek bytea, p_kek_id integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.add_tenant_key(p_user_hash text, p_dek_id integer, p_wrapped_dek bytea, p_kek_id integer) TO memory_app;
 
 --
 -- Name: FUNCTION apply_ann_settings(); Type: ACL; Schema: memory; Owner: memory_owner
@@ -695,11 +1165,38 @@ GRANT USAGE ON SCHEMA memory TO memory_app;
 REVOKE ALL ON FUNCTION memory.apply_ann_settings() FROM PUBLIC;
 
 --
+-- Name: FUNCTION begin_maintenance(); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.begin_maintenance() FROM PUBLIC;
+
+--
+-- Name: FUNCTION claim_dek_rewrap(p_target_kek_id integer, p_limit integer); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.claim_dek_rewrap(p_target_kek_id integer, p_limit integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.claim_dek_rewrap(p_target_kek_id integer, p_limit integer) TO memory_maintainer;
+
+--
+-- Name: FUNCTION claim_reseal(p_limit integer, p_user_hash text, p_after_hash text, p_after_id uuid); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.claim_reseal(p_limit integer, p_user_hash text, p_after_hash text, p_after_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.claim_reseal(p_limit integer, p_user_hash text, p_after_hash text, p_after_id uuid) TO memory_maintainer;
+
+--
 -- Name: FUNCTION delete_doc(p_user_hash text, p_doc_id text); Type: ACL; Schema: memory; Owner: memory_owner
 --
 
 REVOKE ALL ON FUNCTION memory.delete_doc(p_user_hash text, p_doc_id text) FROM PUBLIC;
 GRANT ALL ON FUNCTION memory.delete_doc(p_user_hash text, p_doc_id text) TO memory_app;
+
+--
+-- Name: FUNCTION drop_retired_tenant_keys(p_user_hash text); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.drop_retired_tenant_keys(p_user_hash text) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.drop_retired_tenant_keys(p_user_hash text) TO memory_maintainer;
 
 --
 -- Name: FUNCTION embedding_dim(); Type: ACL; Schema: memory; Owner: memory_owner
@@ -742,6 +1239,14 @@ GRANT ALL ON FUNCTION memory.get_chunks(p_user_hash text, p_ids uuid[]) TO memor
 
 REVOKE ALL ON FUNCTION memory.get_settings() FROM PUBLIC;
 GRANT ALL ON FUNCTION memory.get_settings() TO memory_app;
+GRANT ALL ON FUNCTION memory.get_settings() TO memory_maintainer;
+
+--
+-- Name: FUNCTION get_tenant_keys(p_user_hash text); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.get_tenant_keys(p_user_hash text) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.get_tenant_keys(p_user_hash text) TO memory_app;
 
 --
 -- Name: FUNCTION health(); Type: ACL; Schema: memory; Owner: memory_owner
@@ -749,20 +1254,42 @@ GRANT ALL ON FUNCTION memory.get_settings() TO memory_app;
 
 REVOKE ALL ON FUNCTION memory.health() FROM PUBLIC;
 GRANT ALL ON FUNCTION memory.health() TO memory_app;
+GRANT ALL ON FUNCTION memory.health() TO memory_maintainer;
 
 --
--- Name: FUNCTION index_chunk(p_user_hash text, p_id uuid, p_doc_id text, p_source text, p_text_cipher bytea, p_meta_cipher bytea, p_emb_cipher bytea, p_embedding public.vector, p_key_id integer); Type: ACL; Schema: memory; Owner: memory_owner
+-- Name: FUNCTION in_maintenance(); Type: ACL; Schema: memory; Owner: memory_owner
 --
 
-REVOKE ALL ON FUNCTION memory.index_chunk(p_user_hash text, p_id uuid, p_doc_id text, p_source text, p_text_cipher bytea, p_meta_cipher bytea, p_emb_cipher bytea, p_embedding public.vector, p_key_id integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION memory.index_chunk(p_user_hash text, p_id uuid, p_doc_id text, p_source text, p_text_cipher bytea, p_meta_cipher bytea, p_emb_cipher bytea, p_embedding public.vector, p_key_id integer) TO memory_app;
+REVOKE ALL ON FUNCTION memory.in_maintenance() FROM PUBLIC;
 
 --
--- Name: FUNCTION index_chunks(p_user_hash text, p_ids uuid[], p_doc_ids text[], p_sources text[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_embeddings public.vector[], p_key_id integer); Type: ACL; Schema: memory; Owner: memory_owner
+-- Name: FUNCTION index_chunk(p_user_hash text, p_id uuid, p_doc_id text, p_source text, p_text_cipher bytea, p_meta_cipher bytea, p_emb_cipher bytea, p_embedding public.vector, p_key_id integer, p_key_scheme smallint); Type: ACL; Schema: memory; Owner: memory_owner
 --
 
-REVOKE ALL ON FUNCTION memory.index_chunks(p_user_hash text, p_ids uuid[], p_doc_ids text[], p_sources text[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_embeddings public.vector[], p_key_id integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION memory.index_chunks(p_user_hash text, p_ids uuid[], p_doc_ids text[], p_sources text[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_embeddings public.vector[], p_key_id integer) TO memory_app;
+REVOKE ALL ON FUNCTION memory.index_chunk(p_user_hash text, p_id uuid, p_doc_id text, p_source text, p_text_cipher bytea, p_meta_cipher bytea, p_emb_cipher bytea, p_embedding public.vector, p_key_id integer, p_key_scheme smallint) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.index_chunk(p_user_hash text, p_id uuid, p_doc_id text, p_source text, p_text_cipher bytea, p_meta_cipher bytea, p_emb_cipher bytea, p_embedding public.vector, p_key_id integer, p_key_scheme smallint) TO memory_app;
+
+--
+-- Name: FUNCTION index_chunks(p_user_hash text, p_ids uuid[], p_doc_ids text[], p_sources text[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_embeddings public.vector[], p_key_id integer, p_key_scheme smallint); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.index_chunks(p_user_hash text, p_ids uuid[], p_doc_ids text[], p_sources text[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_embeddings public.vector[], p_key_id integer, p_key_scheme smallint) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.index_chunks(p_user_hash text, p_ids uuid[], p_doc_ids text[], p_sources text[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_embeddings public.vector[], p_key_id integer, p_key_scheme smallint) TO memory_app;
+
+--
+-- Name: FUNCTION key_usage(); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.key_usage() FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.key_usage() TO memory_maintainer;
+
+--
+-- Name: FUNCTION next_dek_id(); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.next_dek_id() FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.next_dek_id() TO memory_app;
+GRANT ALL ON FUNCTION memory.next_dek_id() TO memory_maintainer;
 
 --
 -- Name: FUNCTION notify_event(p_event text, p_user_hash text, p_count integer, p_ids uuid[]); Type: ACL; Schema: memory; Owner: memory_owner
@@ -771,10 +1298,45 @@ GRANT ALL ON FUNCTION memory.index_chunks(p_user_hash text, p_ids uuid[], p_doc_
 REVOKE ALL ON FUNCTION memory.notify_event(p_event text, p_user_hash text, p_count integer, p_ids uuid[]) FROM PUBLIC;
 
 --
+-- Name: FUNCTION rehash_move_chunks(p_old_hash text, p_new_hash text, p_ids uuid[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[]); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.rehash_move_chunks(p_old_hash text, p_new_hash text, p_ids uuid[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.rehash_move_chunks(p_old_hash text, p_new_hash text, p_ids uuid[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[]) TO memory_maintainer;
+
+--
+-- Name: FUNCTION rehash_move_keys(p_old_hash text, p_new_hash text, p_dek_ids integer[], p_wrapped bytea[], p_kek_id integer); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.rehash_move_keys(p_old_hash text, p_new_hash text, p_dek_ids integer[], p_wrapped bytea[], p_kek_id integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.rehash_move_keys(p_old_hash text, p_new_hash text, p_dek_ids integer[], p_wrapped bytea[], p_kek_id integer) TO memory_maintainer;
+
+--
+-- Name: FUNCTION rehash_read_chunks(p_old_hash text, p_limit integer, p_after_id uuid); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.rehash_read_chunks(p_old_hash text, p_limit integer, p_after_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.rehash_read_chunks(p_old_hash text, p_limit integer, p_after_id uuid) TO memory_maintainer;
+
+--
+-- Name: FUNCTION rehash_tenant_state(p_user_hash text); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.rehash_tenant_state(p_user_hash text) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.rehash_tenant_state(p_user_hash text) TO memory_maintainer;
+
+--
 -- Name: FUNCTION reset_setting(p_key text); Type: ACL; Schema: memory; Owner: memory_owner
 --
 
 REVOKE ALL ON FUNCTION memory.reset_setting(p_key text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION rotate_tenant_key(p_user_hash text, p_dek_id integer, p_wrapped_dek bytea, p_kek_id integer); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.rotate_tenant_key(p_user_hash text, p_dek_id integer, p_wrapped_dek bytea, p_kek_id integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.rotate_tenant_key(p_user_hash text, p_dek_id integer, p_wrapped_dek bytea, p_kek_id integer) TO memory_maintainer;
 
 --
 -- Name: FUNCTION search(p_user_hash text, p_embedding public.vector, p_limit integer, p_doc_id text, p_source text); Type: ACL; Schema: memory; Owner: memory_owner
@@ -794,6 +1356,7 @@ REVOKE ALL ON FUNCTION memory.search_sql(p_has_doc_id boolean, p_has_source bool
 --
 
 REVOKE ALL ON FUNCTION memory.set_setting(p_key text, p_value jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.set_setting(p_key text, p_value jsonb) TO memory_maintainer;
 
 --
 -- Name: FUNCTION set_tenant(p_user_hash text); Type: ACL; Schema: memory; Owner: memory_owner
@@ -801,6 +1364,27 @@ REVOKE ALL ON FUNCTION memory.set_setting(p_key text, p_value jsonb) FROM PUBLIC
 
 REVOKE ALL ON FUNCTION memory.set_tenant(p_user_hash text) FROM PUBLIC;
 GRANT ALL ON FUNCTION memory.set_tenant(p_user_hash text) TO memory_app;
+
+--
+-- Name: FUNCTION store_resealed(p_user_hashes text[], p_ids uuid[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_key_ids integer[]); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.store_resealed(p_user_hashes text[], p_ids uuid[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_key_ids integer[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.store_resealed(p_user_hashes text[], p_ids uuid[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_key_ids integer[]) TO memory_maintainer;
+
+--
+-- Name: FUNCTION store_rewrapped_deks(p_user_hashes text[], p_dek_ids integer[], p_wrapped bytea[], p_kek_id integer); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.store_rewrapped_deks(p_user_hashes text[], p_dek_ids integer[], p_wrapped bytea[], p_kek_id integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.store_rewrapped_deks(p_user_hashes text[], p_dek_ids integer[], p_wrapped bytea[], p_kek_id integer) TO memory_maintainer;
+
+--
+-- Name: FUNCTION tenant_keys_of(p_user_hashes text[]); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.tenant_keys_of(p_user_hashes text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.tenant_keys_of(p_user_hashes text[]) TO memory_maintainer;
 
 --
 -- Name: FUNCTION tenant_stats(p_user_hash text); Type: ACL; Schema: memory; Owner: memory_owner

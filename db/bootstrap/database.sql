@@ -4,7 +4,7 @@ create extension if not exists vector;
 -- The app connects; it gets nothing else on the database.
 do $grant$
 begin
-  execute format('grant connect on database %I to memory_app', current_database());
+  execute format('grant connect on database %I to memory_app, memory_maintainer', current_database());
 end
 $grant$;
 -- Since PostgreSQL 15 PUBLIC has no CREATE on schema public; revoke for older servers too.

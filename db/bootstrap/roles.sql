@@ -6,6 +6,8 @@
 --                 has FORCE ROW LEVEL SECURITY, so even the owner (and so every SECURITY DEFINER
 --                 procedure) only sees the tenant set in memory.user_hash.
 --   memory_app    LOGIN; the daemon. EXECUTE on procedures and USAGE on the schema only.
+--   memory_maintainer  LOGIN; key rotation, re-sealing and re-hashing jobs. EXECUTE on the
+--                 maintenance procedures, which may work across tenants (docs/KEYS.md).
 do $bootstrap$
 begin
   if not exists (select from pg_catalog.pg_roles where rolname = 'memory_owner') then
@@ -14,9 +16,13 @@ begin
   if not exists (select from pg_catalog.pg_roles where rolname = 'memory_app') then
     create role memory_app login;
   end if;
+  if not exists (select from pg_catalog.pg_roles where rolname = 'memory_maintainer') then
+    create role memory_maintainer login;
+  end if;
 end
 $bootstrap$;
 
 -- Re-assert the attributes every time, so a role altered by hand is put back.
 alter role memory_owner nologin nosuperuser nocreatedb nocreaterole nobypassrls noreplication;
 alter role memory_app login nosuperuser nocreatedb nocreaterole nobypassrls noreplication;
+alter role memory_maintainer login nosuperuser nocreatedb nocreaterole nobypassrls noreplication;

@@ -1,4 +1,6 @@
--- Forgets a tenant entirely: deletes all its chunks; returns how many.
+-- Forgets a tenant entirely: destroys its data keys first (crypto-shredding: any copy of its blobs
+-- that survives elsewhere can no longer be opened), then deletes all its chunks, in one transaction.
+-- Returns how many chunks were deleted.
 create or replace function memory.forget_tenant(p_user_hash text)
 returns integer
 language plpgsql
@@ -10,6 +12,7 @@ declare
   v_deleted integer;
 begin
   perform memory.set_tenant(p_user_hash);
+  delete from memory.tenant_keys k where k.user_hash = p_user_hash;
   delete from memory.memory_chunks c where c.user_hash = p_user_hash;
   get diagnostics v_deleted = row_count;
   perform memory.notify_event('tenant_forgotten', p_user_hash, v_deleted);

@@ -8,7 +8,8 @@ create or replace function memory.index_chunk(
   p_meta_cipher bytea,
   p_emb_cipher bytea,
   p_embedding public.vector,
-  p_key_id integer
+  p_key_id integer,
+  p_key_scheme smallint default 1
 )
 returns integer
 language sql
@@ -18,5 +19,5 @@ set search_path = pg_catalog, pg_temp
 as $$
   select memory.index_chunks(
     p_user_hash, array[p_id], array[p_doc_id], array[p_source], array[p_text_cipher],
-    array[p_meta_cipher], array[p_emb_cipher], array[p_embedding], p_key_id);
+    array[p_meta_cipher], array[p_emb_cipher], array[p_embedding], p_key_id, p_key_scheme);
 $$;

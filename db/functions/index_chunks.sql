@@ -1,6 +1,7 @@
 -- Stores a batch of sealed chunks for one tenant in one statement (all or nothing). The arrays are
 -- parallel: element i of each describes chunk i. Ciphertexts are opaque here; the embedding is the
--- plaintext vector the HNSW index needs.
+-- plaintext vector the HNSW index needs. p_key_scheme/p_key_id say what sealed the blobs: 1 = a
+-- key-ring key (legacy), 2 = the tenant's data key; rotation and retire checks read them.
 create or replace function memory.index_chunks(
   p_user_hash text,
   p_ids uuid[],
@@ -10,7 +11,8 @@ create or replace function memory.index_chunks(
   p_meta_ciphers bytea[],
   p_emb_ciphers bytea[],
   p_embeddings public.vector[],
-  p_key_id integer
+  p_key_id integer,
+  p_key_scheme smallint default 1
 )
 returns integer
 language plpgsql
@@ -34,8 +36,8 @@ begin
      or coalesce(cardinality(p_embeddings), -1) <> v_count then
     raise exception 'batch arrays differ in length' using errcode = 'MV003';
   end if;
-  if p_key_id is null then
-    raise exception 'key_id is required' using errcode = 'MV002';
+  if p_key_id is null or p_key_scheme is null or p_key_scheme not in (1, 2) then
+    raise exception 'key_id and key_scheme (1 or 2) are required' using errcode = 'MV002';
   end if;
   if array_position(p_ids, null) is not null
      or exists (select from unnest(p_doc_ids) d where d is null or length(d) not between 1 and 256)
@@ -51,8 +53,8 @@ begin
   end if;
 
   insert into memory.memory_chunks
-    (user_hash, id, doc_id, source, text_cipher, meta_cipher, emb_cipher, embedding, key_id)
-  select p_user_hash, u.id, u.doc_id, u.source, u.text_cipher, u.meta_cipher, u.emb_cipher, u.embedding, p_key_id
+    (user_hash, id, doc_id, source, text_cipher, meta_cipher, emb_cipher, embedding, key_id, key_scheme)
+  select p_user_hash, u.id, u.doc_id, u.source, u.text_cipher, u.meta_cipher, u.emb_cipher, u.embedding, p_key_id, p_key_scheme
   from unnest(p_ids, p_doc_ids, p_sources, p_text_ciphers, p_meta_ciphers, p_emb_ciphers, p_embeddings)
     as u(id, doc_id, source, text_cipher, meta_cipher, emb_cipher, embedding);
   get diagnostics v_inserted = row_count;

@@ -14,6 +14,9 @@ begin
   if p_user_hash is null or p_user_hash !~ '^[0-9a-f]{64}$' then
     raise exception 'user_hash must be 64 lowercase hex characters' using errcode = 'MV001';
   end if;
+  if coalesce(current_setting('memory.maintenance', true), '') = 'on' then
+    raise exception 'this transaction is in maintenance mode' using errcode = 'MV004';
+  end if;
   if v_current <> '' and v_current <> p_user_hash then
     raise exception 'this transaction already acts for another tenant' using errcode = 'MV004';
   end if;

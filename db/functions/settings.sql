@@ -12,6 +12,10 @@ begin
       if jsonb_typeof(p_value) <> 'boolean' then
         raise exception 'rerank_enabled must be true or false' using errcode = 'MV006';
       end if;
+    when 'active_kek_id' then
+      if jsonb_typeof(p_value) <> 'number' or (p_value #>> '{}') !~ '^\d+$' or p_value::bigint < 1 or p_value::bigint > 2147483647 then
+        raise exception 'active_kek_id must be a key id (a positive integer)' using errcode = 'MV006';
+      end if;
     when 'rerank_circuit_ms', 'ann_ef_search', 'rerank_rollout_percent' then
       if jsonb_typeof(p_value) <> 'number' or (p_value #>> '{}') !~ '^\d+$'
          or (p_key = 'rerank_circuit_ms' and (p_value::int < 1 or p_value::int > 60000))

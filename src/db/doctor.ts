@@ -20,8 +20,8 @@ type Check = (db: pg.ClientBase) => Promise<Omit<CheckResult, 'name'>>;
 
 /** The procedures the daemon calls; memory_app must be able to execute each. */
 export const INTERFACE_PROCEDURES = [
-  'memory.index_chunk(text,uuid,text,text,bytea,bytea,bytea,vector,integer)',
-  'memory.index_chunks(text,uuid[],text[],text[],bytea[],bytea[],bytea[],vector[],integer)',
+  'memory.index_chunk(text,uuid,text,text,bytea,bytea,bytea,vector,integer,smallint)',
+  'memory.index_chunks(text,uuid[],text[],text[],bytea[],bytea[],bytea[],vector[],integer,smallint)',
   'memory.search(text,vector,integer,text,text)',
   'memory.get_chunks(text,uuid[])',
   'memory.delete_doc(text,text)',
@@ -29,6 +29,9 @@ export const INTERFACE_PROCEDURES = [
   'memory.tenant_stats(text)',
   'memory.get_settings()',
   'memory.health()',
+  'memory.next_dek_id()',
+  'memory.get_tenant_keys(text)',
+  'memory.add_tenant_key(text,integer,bytea,integer)',
 ];
 
 const REQUIRED_INDEXES = ['memory_chunks_pkey', 'memory_chunks_user_doc_idx', 'memory_chunks_embedding_hnsw_idx'];

@@ -14,6 +14,7 @@ export const SQLSTATE = {
   invalidSettingValue: 'MV006',
   limitOutOfRange: 'MV007',
   dimensionMismatch: 'MV008',
+  maintenanceForbidden: 'MV009',
 } as const;
 
 export class DatabaseError extends MemvaultError {
@@ -28,6 +29,8 @@ export class DatabaseError extends MemvaultError {
 export class ProcedureArgumentError extends DatabaseError {}
 /** The transaction already acts for another tenant (MV004): a programming error in the caller. */
 export class TenantContextError extends DatabaseError {}
+/** A maintenance procedure called from a session that is not memory_maintainer (MV009). */
+export class MaintenanceForbiddenError extends DatabaseError {}
 /** A chunk id that already exists for this tenant (unique violation). */
 export class DuplicateChunkError extends DatabaseError {}
 /** The database could not be reached or the connection broke; safe to retry idempotent work. */
@@ -60,6 +63,7 @@ export function mapDatabaseError(thrown: unknown): Error {
     return new ProcedureArgumentError(argumentCodes[code]!, err.message ?? 'invalid argument', code, thrown);
   }
   if (code === 'MV004') return new TenantContextError('tenant_context_conflict', err.message ?? '', code, thrown);
+  if (code === 'MV009') return new MaintenanceForbiddenError('maintenance_forbidden', err.message ?? '', code, thrown);
   if (code === '23505') return new DuplicateChunkError('duplicate_chunk', 'a chunk with this id already exists', code, thrown);
   if ((code && (connectionErrnos.has(code) || code.startsWith('08') || code.startsWith('57P'))) || isConnectionLoss(err)) {
     return new DatabaseUnavailableError('database_unavailable', 'the database is unavailable', code, thrown);

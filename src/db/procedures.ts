@@ -14,7 +14,8 @@ export function vectorLiteral(values: ArrayLike<number>): string {
   return `[${Array.prototype.join.call(values, ',')}]`;
 }
 
-async function call<R extends pg.QueryResultRow>(db: Queryable, text: string, values: unknown[]): Promise<R[]> {
+/** Runs one procedure call, mapping failures to typed errors. Shared by the db layer's modules. */
+export async function call<R extends pg.QueryResultRow>(db: Queryable, text: string, values: unknown[]): Promise<R[]> {
   try {
     const result = await db.query<R>(text, values);
     return result.rows;
@@ -34,11 +35,20 @@ export interface SealedChunk {
   embedding: ArrayLike<number>;
 }
 
+/** How a batch's blobs were sealed: 1 = directly under key-ring key keyId, 2 = under the tenant's DEK keyId. */
+export type KeyScheme = 1 | 2;
+
 /** Stores a batch of sealed chunks in one round trip; all or nothing. Returns the number stored. */
-export async function indexChunks(db: Queryable, userHash: string, chunks: SealedChunk[], keyId: number): Promise<number> {
+export async function indexChunks(
+  db: Queryable,
+  userHash: string,
+  chunks: SealedChunk[],
+  keyId: number,
+  keyScheme: KeyScheme = 1,
+): Promise<number> {
   const rows = await call<{ n: number }>(
     db,
-    'select memory.index_chunks($1::text, $2::uuid[], $3::text[], $4::text[], $5::bytea[], $6::bytea[], $7::bytea[], $8::public.vector[], $9::integer) as n',
+    'select memory.index_chunks($1::text, $2::uuid[], $3::text[], $4::text[], $5::bytea[], $6::bytea[], $7::bytea[], $8::public.vector[], $9::integer, $10::smallint) as n',
     [
       userHash,
       chunks.map((c) => c.id),
@@ -49,6 +59,7 @@ export async function indexChunks(db: Queryable, userHash: string, chunks: Seale
       chunks.map((c) => c.embCipher),
       chunks.map((c) => vectorLiteral(c.embedding)),
       keyId,
+      keyScheme,
     ],
   );
   return rows[0]!.n;

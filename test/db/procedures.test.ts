@@ -24,21 +24,21 @@ t.test('rejects a malformed user_hash (MV001)', async (t) => {
   for (const hash of ['', 'abc', 'A'.repeat(64), 'g'.repeat(64), `${'a'.repeat(63)}'`]) {
     await t.rejects(procedures.search(db.app, hash, testVector(1), { limit: 5 }), { name: 'ProcedureArgumentError', sqlstate: 'MV001' });
   }
-  await t.rejects(procedures.indexChunks(db.app, 'nope', [chunk()], 1), { sqlstate: 'MV001' });
-  await t.rejects(procedures.forgetTenant(db.app, 'nope'), { sqlstate: 'MV001' });
+  await t.rejects(procedures.indexChunks(db.app, 'nope', [chunk()], 1), { name: 'ProcedureArgumentError', sqlstate: 'MV001' });
+  await t.rejects(procedures.forgetTenant(db.app, 'nope'), { name: 'ProcedureArgumentError', sqlstate: 'MV001' });
 });
 
 t.test('rejects an empty batch and a batch over 1000 (MV002)', async (t) => {
   await t.rejects(procedures.indexChunks(db.app, tenant, [], 1), { sqlstate: 'MV002', code: 'invalid_argument' });
   const many = Array.from({ length: 1001 }, () => chunk());
-  await t.rejects(procedures.indexChunks(db.app, tenant, many, 1), { sqlstate: 'MV002' });
+  await t.rejects(procedures.indexChunks(db.app, tenant, many, 1), { name: 'ProcedureArgumentError', sqlstate: 'MV002' });
 });
 
 t.test('rejects empty or over-long doc ids and over-long sources (MV002)', async (t) => {
-  await t.rejects(procedures.indexChunks(db.app, tenant, [chunk({ docId: '' })], 1), { sqlstate: 'MV002' });
-  await t.rejects(procedures.indexChunks(db.app, tenant, [chunk({ docId: 'x'.repeat(257) })], 1), { sqlstate: 'MV002' });
-  await t.rejects(procedures.indexChunks(db.app, tenant, [chunk({ source: 'x'.repeat(257) })], 1), { sqlstate: 'MV002' });
-  await t.rejects(procedures.deleteDoc(db.app, tenant, ''), { sqlstate: 'MV002' });
+  await t.rejects(procedures.indexChunks(db.app, tenant, [chunk({ docId: '' })], 1), { name: 'ProcedureArgumentError', sqlstate: 'MV002' });
+  await t.rejects(procedures.indexChunks(db.app, tenant, [chunk({ docId: 'x'.repeat(257) })], 1), { name: 'ProcedureArgumentError', sqlstate: 'MV002' });
+  await t.rejects(procedures.indexChunks(db.app, tenant, [chunk({ source: 'x'.repeat(257) })], 1), { name: 'ProcedureArgumentError', sqlstate: 'MV002' });
+  await t.rejects(procedures.deleteDoc(db.app, tenant, ''), { name: 'ProcedureArgumentError', sqlstate: 'MV002' });
 });
 
 t.test('rejects parallel arrays of different lengths (MV003)', async (t) => {
@@ -59,15 +59,15 @@ t.test('rejects a search limit outside 1..1000 (MV007)', async (t) => {
 
 t.test('rejects an embedding of the wrong dimension (MV008)', async (t) => {
   await t.rejects(procedures.search(db.app, tenant, [1, 0, 0], { limit: 5 }), { sqlstate: 'MV008', code: 'dimension_mismatch' });
-  await t.rejects(procedures.indexChunks(db.app, tenant, [chunk({ embedding: testVector(1, 512) })], 1), { sqlstate: 'MV008' });
+  await t.rejects(procedures.indexChunks(db.app, tenant, [chunk({ embedding: testVector(1, 512) })], 1), { name: 'ProcedureArgumentError', sqlstate: 'MV008' });
 });
 
 t.test('rejects unknown settings (MV005) and out-of-range values (MV006)', async (t) => {
   await t.rejects(procedures.setSetting(db.admin, 'rerank_enable', true), { sqlstate: 'MV005', code: 'unknown_setting' });
-  await t.rejects(procedures.setSetting(db.admin, 'rerank_enabled', 'yes'), { sqlstate: 'MV006' });
-  await t.rejects(procedures.setSetting(db.admin, 'rerank_circuit_ms', 0), { sqlstate: 'MV006' });
-  await t.rejects(procedures.setSetting(db.admin, 'rerank_rollout_percent', 101), { sqlstate: 'MV006' });
-  await t.rejects(procedures.setSetting(db.admin, 'ann_iterative_scan', 'sideways'), { sqlstate: 'MV006' });
+  await t.rejects(procedures.setSetting(db.admin, 'rerank_enabled', 'yes'), { name: 'ProcedureArgumentError', sqlstate: 'MV006' });
+  await t.rejects(procedures.setSetting(db.admin, 'rerank_circuit_ms', 0), { name: 'ProcedureArgumentError', sqlstate: 'MV006' });
+  await t.rejects(procedures.setSetting(db.admin, 'rerank_rollout_percent', 101), { name: 'ProcedureArgumentError', sqlstate: 'MV006' });
+  await t.rejects(procedures.setSetting(db.admin, 'ann_iterative_scan', 'sideways'), { name: 'ProcedureArgumentError', sqlstate: 'MV006' });
   await procedures.setSetting(db.admin, 'rerank_rollout_percent', 5);
   t.same(await procedures.getSettings(db.app), { rerank_rollout_percent: 5 });
 });
