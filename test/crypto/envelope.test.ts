@@ -40,6 +40,11 @@ t.test('round trip', async (t) => {
   t.test('round-trips a 1 MiB plaintext and a plain Uint8Array', async (t) => {
     const large = randomBytes(1024 * 1024);
     t.ok(ring.open(ring.seal(large, aad), aad).equals(large));
+    t.same(
+      ring.open(new Uint8Array(ring.seal(plaintext, aad)), aad),
+      plaintext,
+      'opens a blob given as a plain Uint8Array',
+    );
     const view = new Uint8Array([1, 2, 3]);
     t.same([...ring.open(ring.seal(view, new Uint8Array(aad)), aad)], [1, 2, 3]);
   });
