@@ -3,20 +3,21 @@
  * p50/p95/p99, throughput, and the overhead of rerank() against a bare session.run on the same
  * pre-tokenized batch in the same process and run (interleaved, medians over rounds).
  *
- * Run: TS_NODE_TRANSPILE_ONLY=1 node --loader @isaacs/ts-node-temp-fork-for-pr-2009/esm bench/rerank.ts [--quick]
+ * Run: memvault bench rerank [--quick] [--json <file>]
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import * as ort from 'onnxruntime-node';
 
-import { writeDirAtomically } from '../src/models/atomic-dir.js';
-import { writeFixtureFiles } from '../src/models/fixture.js';
-import { loadTokenizer } from '../src/models/tokenizer.js';
-import { repoRoot } from '../src/models/repo-paths.js';
-import { closeReranker, getCrossEncoder, rerankDetailed, resetRerankMetrics } from '../src/rerank/index.js';
-import { BertPairEncoder } from '../src/rerank/pair-encoder.js';
+import { writeDirAtomically } from '../models/atomic-dir.js';
+import { writeFixtureFiles } from '../models/fixture.js';
+import { repoRoot } from '../models/repo-paths.js';
+import { loadTokenizer } from '../models/tokenizer.js';
+import { closeReranker, getCrossEncoder, rerankDetailed, resetRerankMetrics } from '../rerank/index.js';
+import { BertPairEncoder } from '../rerank/pair-encoder.js';
+import type { Metric } from './result.js';
+import { buildResult, type Suite } from './suite.js';
 
 const WORDS = (
   'memory retrieval encrypted tenant vector search ranking passage query assistant model latency ' +
@@ -62,7 +63,8 @@ export interface RerankBenchResult {
   rows: RerankBenchRow[];
 }
 
-async function fixtureDir(): Promise<string> {
+/** The synthetic TinyBERT-L-2-shaped cross-encoder (written once, shared with the tests). */
+export async function fixtureDir(): Promise<string> {
   const dir = path.join(repoRoot(), '.memvault-test', 'models', 'fixture-tinybert-l2');
   if (!existsSync(path.join(dir, 'onnx', 'model.onnx'))) await writeDirAtomically(dir, (tmp) => writeFixtureFiles(tmp));
   return dir;
@@ -173,7 +175,56 @@ export function formatRerankBench(result: RerankBenchResult): string {
   return lines.join('\n');
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const result = await runRerankBench({ quick: process.argv.includes('--quick') });
-  console.log(formatRerankBench(result));
+function rerankMetrics(result: RerankBenchResult): Metric[] {
+  return result.rows.flatMap((row): Metric[] => {
+    const key = row.config.replace(/ /g, '');
+    return [
+      { name: `${key}.single_p50_ms`, value: row.single.p50, unit: 'ms', better: 'lower' },
+      { name: `${key}.single_p95_ms`, value: row.single.p95, unit: 'ms', better: 'lower', goal: { op: '<=', value: 150 } },
+      { name: `${key}.single_p99_ms`, value: row.single.p99, unit: 'ms', better: 'lower', goal: { op: '<=', value: 250 } },
+      { name: `${key}.concurrent_p95_ms`, value: row.concurrent.p95, unit: 'ms', better: 'lower' },
+      { name: `${key}.pairs_per_s`, value: row.pairsPerSecond, unit: 'pairs/s', better: 'higher' },
+      { name: `${key}.overhead_vs_bare_run`, value: row.overheadRatio, unit: 'x', better: 'lower', goal: { op: '<=', value: 1.15 } },
+    ];
+  });
 }
+
+export const suite: Suite = {
+  name: 'rerank',
+  summary: 'cross-encoder p50/p95/p99 for 24 candidates, pairs/s, overhead vs bare session.run',
+  async run(ctx) {
+    const startedAt = new Date();
+    // The bench configures the reranker through the environment; restore it for later suites.
+    const saved = { ...process.env };
+    ctx.progress.stage('loading the fixture cross-encoder and measuring');
+    let result: RerankBenchResult;
+    try {
+      result = await runRerankBench({ quick: ctx.quick });
+    } finally {
+      for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+      Object.assign(process.env, saved);
+    }
+    const [title] = formatRerankBench(result).split('\n');
+    return buildResult('rerank', ctx, startedAt, {
+      settings: { candidates: result.candidates, tokensPerPair: Math.round(result.tokensPerPair), rounds: result.rounds, model: 'synthetic TinyBERT-L-2 fixture' },
+      metrics: rerankMetrics(result),
+      tables: [
+        {
+          title: title!,
+          header: ['config', 'p50', 'p95', 'p99', '4 callers p50', 'p95', 'p99', 'pairs/s', 'bare run', 'tokenize', 'rerank/bare', 'rerank/(bare+tok)', 'skips'],
+          rows: result.rows.map((r) => [
+            r.config,
+            ...[r.single.p50, r.single.p95, r.single.p99, r.concurrent.p50, r.concurrent.p95, r.concurrent.p99].map((v) => v.toFixed(1)),
+            r.pairsPerSecond.toFixed(0),
+            r.bareRunMs.toFixed(1),
+            r.tokenizeMs.toFixed(1),
+            r.overheadRatio.toFixed(2),
+            r.machineryRatio.toFixed(2),
+            String(r.skips),
+          ]),
+          note: 'times in ms; bare run = session.run on the same pre-tokenized batch in this thread, interleaved with rerank() round by round',
+        },
+      ],
+    });
+  },
+};

@@ -7,12 +7,13 @@
  * createCipheriv/createDecipheriv with a 16-byte tag, the same AAD, and `iv | ct | tag` joined
  * with Buffer.concat. Ours additionally writes and authenticates the 5-byte version/key-id header.
  *
- * Run: node --loader ts-node/esm bench/crypto.ts [--quick]
+ * Run: memvault bench crypto [--quick] [--json <file>]
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { pathToFileURL } from 'node:url';
 
-import { chunkAad, EncryptionKey, KeyRing } from '../src/crypto/index.js';
+import { chunkAad, EncryptionKey, KeyRing } from '../crypto/index.js';
+import type { Metric } from './result.js';
+import { buildResult, type Suite } from './suite.js';
 
 export interface BenchRow {
   /** e.g. "seal 1 KiB" */
@@ -141,7 +142,41 @@ export function formatCryptoBench(result: BenchResult): string {
   ].join('\n');
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const result = await runCryptoBench({ quick: process.argv.includes('--quick') });
-  console.log(formatCryptoBench(result));
+/** Each case as metrics: ops/s of ours (informative) and the ratio (goal >= 0.9x, issue 3). */
+function cryptoMetrics(result: BenchResult): Metric[] {
+  return result.rows.flatMap((row): Metric[] => {
+    const key = row.case.replace(/\s+/g, '_');
+    return [
+      { name: `${key}.ops_per_s`, value: row.opsPerSec, unit: 'ops/s', better: 'higher', goal: { op: '>=', value: 5_000 } },
+      { name: `${key}.ratio_vs_node_crypto`, value: row.ratio, unit: 'x', better: 'higher', goal: { op: '>=', value: 0.9 } },
+    ];
+  });
 }
+
+export const suite: Suite = {
+  name: 'crypto',
+  summary: 'seal/open ops/s vs bare node:crypto AES-256-GCM (64 B, 1 KiB, 16 KiB)',
+  async run(ctx) {
+    const startedAt = new Date();
+    ctx.progress.stage('interleaved seal/open rounds');
+    const result = await runCryptoBench({ quick: ctx.quick });
+    const text = formatCryptoBench(result).split('\n');
+    return buildResult('crypto', ctx, startedAt, {
+      settings: result.settings,
+      metrics: cryptoMetrics(result),
+      tables: [
+        {
+          title: text[0]!,
+          header: ['case', 'memvault ops/s', 'node:crypto ops/s', 'ratio'],
+          rows: result.rows.map((row) => [
+            row.case,
+            Math.round(row.opsPerSec).toLocaleString('en-US'),
+            Math.round(row.baselineOpsPerSec).toLocaleString('en-US'),
+            `${row.ratio.toFixed(2)}x`,
+          ]),
+          note: 'ratio = median over rounds of (memvault / node:crypto) in the same round',
+        },
+      ],
+    });
+  },
+};

@@ -1,0 +1,17 @@
+/**
+ * The suite registry, loaded lazily so `bench crypto` never loads onnxruntime or pg.
+ * `all` runs them in this order; suites that need the daemon come last.
+ */
+import type { Suite } from './suite.js';
+
+export const SUITES: Record<string, () => Promise<Suite>> = {
+  crypto: async () => (await import('./crypto.js')).suite,
+  rerank: async () => (await import('./rerank.js')).suite,
+  ann: async () => (await import('./ann.js')).suite,
+
+
+
+};
+
+/** `faults` is not part of `all`: it restarts PostgreSQL and kills processes on purpose. */
+export const ALL_SUITES = ['crypto', 'rerank', 'ann', 'ingest', 'query', 'load'];
