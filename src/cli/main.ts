@@ -17,7 +17,6 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   models: () => import('./commands/models.js'),
   eval: () => import('./commands/eval.js'),
   bench: () => import('./commands/bench.js'),
-  bench: () => import('./commands/bench.js'),
 };
 
 async function usage(): Promise<void> {
