@@ -1,0 +1,76 @@
+/**
+ * Tenant isolation through the API: one tenant's query, filters or deletes never reach another
+ * tenant's chunks, whatever the filters say.
+ */
+import t from 'tap';
+
+import { createTestDatabase, testVector } from '../helpers/db.js';
+import { startTestDaemon } from '../helpers/daemon.js';
+
+const db = await createTestDatabase(t);
+const api = await startTestDaemon(t, { databaseUrl: db.appUrl });
+
+// Alice and Bob store chunks with the same doc ids, sources and embeddings: only the tenant differs.
+const SECRET = 'alice-secret-7f3a: the vault code is 1234';
+for (const [user, text] of [
+  ['alice', SECRET],
+  ['bob', 'bob public note'],
+] as const) {
+  const res = await api.request('POST', '/v1/chunks/batch', {
+    body: {
+      user_id: user,
+      chunks: [
+        { doc_id: 'shared-doc', source: 'shared-source', text, embedding: testVector(1) },
+        { doc_id: `${user}-only`, source: `${user}-source`, text: `${text} (2)`, embedding: testVector(2) },
+      ],
+    },
+  });
+  if (res.status !== 201) throw new Error(`setup failed: ${res.status}`);
+}
+
+const queryAs = (user: string, extra: Record<string, unknown> = {}) =>
+  api.request('POST', '/v1/query', { body: { user_id: user, query: 'vault code', embedding: testVector(1), k: 100, candidates: 256, ...extra } });
+
+const leaks = (results: Array<{ text: string }>) => results.filter((r) => r.text.includes('alice-secret'));
+
+t.test("bob's query never returns alice's chunks, even with an identical embedding", async (t) => {
+  const res = await queryAs('bob');
+  t.equal(res.status, 200);
+  t.equal(res.json.results.length, 2);
+  t.same(leaks(res.json.results), []);
+});
+
+t.test("crafted doc_id and source filters do not reach alice's rows", async (t) => {
+  const crafted = [
+    { doc_id: 'alice-only' },
+    { source: 'alice-source' },
+    { doc_id: 'shared-doc', source: 'shared-source' },
+    { doc_id: "' or '1'='1" },
+    { doc_id: "alice-only' --" },
+    { source: '%' },
+    { doc_id: '*' },
+    { doc_id: 'alice-only\u0000' },
+    { source: "shared-source'; set memory.user_hash = 'x" },
+  ];
+  for (const filter of crafted) {
+    const res = await queryAs('bob', filter);
+    t.ok(res.status === 200 || res.status === 400, `${JSON.stringify(filter)} -> ${res.status}`);
+    if (res.status === 200) t.same(leaks(res.json.results), [], JSON.stringify(filter));
+  }
+});
+
+t.test('user ids that differ only by case or whitespace are different tenants', async (t) => {
+  for (const user of ['Alice', 'alice ', ' alice', 'ALICE', 'alice\t']) {
+    const res = await queryAs(user);
+    t.same(res.json.results, [], JSON.stringify(user));
+  }
+});
+
+t.test("bob cannot delete alice's document or forget alice", async (t) => {
+  t.same((await api.request('DELETE', '/v1/users/bob/docs/alice-only')).json, { deleted: 0 });
+  t.same((await api.request('DELETE', '/v1/users/bob/docs/shared-doc')).json, { deleted: 1 }, "deletes bob's own shared-doc only");
+  const alice = await queryAs('alice');
+  t.equal(alice.json.results.length, 2, 'alice still has both chunks');
+  t.same((await api.request('DELETE', '/v1/users/bob')).json, { deleted: 1 });
+  t.equal((await queryAs('alice')).json.results.length, 2, 'forgetting bob left alice untouched');
+});
