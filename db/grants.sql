@@ -49,6 +49,8 @@ grant execute on function
   memory.set_setting(text, jsonb),
   memory.health(),
   memory.next_dek_id(),
+  memory.get_tenant_keys(text),
+  memory.add_tenant_key(text, integer, bytea, integer),
   memory.claim_dek_rewrap(integer, integer),
   memory.store_rewrapped_deks(text[], integer[], bytea[], integer),
   memory.key_usage(),

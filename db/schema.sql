@@ -1157,6 +1157,7 @@ GRANT USAGE ON SCHEMA memory TO memory_maintainer;
 
 REVOKE ALL ON FUNCTION memory.add_tenant_key(p_user_hash text, p_dek_id integer, p_wrapped_dek bytea, p_kek_id integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION memory.add_tenant_key(p_user_hash text, p_dek_id integer, p_wrapped_dek bytea, p_kek_id integer) TO memory_app;
+GRANT ALL ON FUNCTION memory.add_tenant_key(p_user_hash text, p_dek_id integer, p_wrapped_dek bytea, p_kek_id integer) TO memory_maintainer;
 
 --
 -- Name: FUNCTION apply_ann_settings(); Type: ACL; Schema: memory; Owner: memory_owner
@@ -1247,6 +1248,7 @@ GRANT ALL ON FUNCTION memory.get_settings() TO memory_maintainer;
 
 REVOKE ALL ON FUNCTION memory.get_tenant_keys(p_user_hash text) FROM PUBLIC;
 GRANT ALL ON FUNCTION memory.get_tenant_keys(p_user_hash text) TO memory_app;
+GRANT ALL ON FUNCTION memory.get_tenant_keys(p_user_hash text) TO memory_maintainer;
 
 --
 -- Name: FUNCTION health(); Type: ACL; Schema: memory; Owner: memory_owner

@@ -1,5 +1,5 @@
 --! Previous: sha1:d3538ca26032e36c65ab040f66db3f9f1bfe6f20
---! Hash: sha1:b4227ff7d437cca3843229b4495ac9063426ad16
+--! Hash: sha1:0a694472fbbd0e55fedcf98cd21ef8c480fac4cf
 --! Message: per-tenant data keys, maintenance mode, rotation procedures
 
 -- Per-tenant data keys (envelope encryption), maintenance mode, and the key-rotation, re-sealing
@@ -697,6 +697,8 @@ grant execute on function
   memory.set_setting(text, jsonb),
   memory.health(),
   memory.next_dek_id(),
+  memory.get_tenant_keys(text),
+  memory.add_tenant_key(text, integer, bytea, integer),
   memory.claim_dek_rewrap(integer, integer),
   memory.store_rewrapped_deks(text[], integer[], bytea[], integer),
   memory.key_usage(),

@@ -17,6 +17,9 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   models: () => import('./commands/models.js'),
   eval: () => import('./commands/eval.js'),
   bench: () => import('./commands/bench.js'),
+  keys: () => import('./commands/keys.js'),
+  reseal: () => import('./commands/reseal.js'),
+  tenants: () => import('./commands/tenants.js'),
 };
 
 async function usage(): Promise<void> {

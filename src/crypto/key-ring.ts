@@ -37,6 +37,7 @@ export class KeyRing {
   readonly activeKeyId: number;
   readonly #keys: ReadonlyMap<number, KeyObject>;
   readonly #active: KeyObject;
+  readonly #source: readonly EncryptionKey[];
 
   static {
     keysOf = (ring) => [...ring.#keys.values()];
@@ -51,6 +52,7 @@ export class KeyRing {
     const list = [...keys];
     const problem = ringProblem(list, activeKeyId);
     if (problem) throw new RangeError(`key ring: ${problem}`);
+    this.#source = list;
     this.#keys = new Map(list.map((key) => [key.id, encryptionKeyMaterial(key)]));
     this.activeKeyId = activeKeyId ?? Math.max(...this.#keys.keys());
     this.#active = this.#keys.get(this.activeKeyId)!;
@@ -85,6 +87,14 @@ export class KeyRing {
       throw new ConfigError(ACTIVE_KEY_ID_VARIABLE, `key id ${activeKeyId} is not among the configured ids`);
     }
     return new KeyRing(keys, activeKeyId);
+  }
+
+  /**
+   * The same keys with another one active: a rotation decided at run time (the active_kek_id
+   * setting) rather than by restarting with a new MEMORY_ENCRYPTION_ACTIVE_KEY_ID.
+   */
+  withActiveKey(keyId: number): KeyRing {
+    return keyId === this.activeKeyId ? this : new KeyRing(this.#source, keyId);
   }
 
   /** Configured ids, highest first. */

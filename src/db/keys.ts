@@ -184,3 +184,17 @@ export async function rehashTenantState(db: Queryable, userHash: string): Promis
   const row = (await call<{ chunks: string; keys: string }>(db, 'select * from memory.rehash_tenant_state($1::text)', [userHash]))[0]!;
   return { chunks: Number(row.chunks), keys: Number(row.keys) };
 }
+
+/** Tells every daemon to drop its cached keys of this tenant (channel memory_events). */
+export async function notifyTenantKeyRotated(db: Queryable, userHash: string): Promise<void> {
+  await call(
+    db,
+    "select pg_notify('memory_events', json_build_object('event', 'tenant_key_rotated', 'user_hash', $1::text, 'nonce', gen_random_uuid())::text)",
+    [userHash],
+  );
+}
+
+/** Wakes key workers (`memvault keys worker`) in every process listening on memory_jobs. */
+export async function notifyKeyJobs(db: Queryable, job: 'rewrap' | 'reseal'): Promise<void> {
+  await call(db, "select pg_notify('memory_jobs', json_build_object('job', $1::text, 'nonce', gen_random_uuid())::text)", [job]);
+}

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
 import { createPool } from '../../src/db/pool.js';
-import { TEMPLATE_DB, TEST_DB_PREFIX, testCluster } from './cluster.js';
+import { TEMPLATE_DB, testCluster, testDatabaseName } from './cluster.js';
 
 interface Teardown {
   teardown(fn: () => Promise<void> | void): void;
@@ -25,7 +25,7 @@ export interface TestDatabase {
 
 export async function createTestDatabase(t: Teardown): Promise<TestDatabase> {
   const cluster = await testCluster();
-  const name = `${TEST_DB_PREFIX}${randomBytes(6).toString('hex')}`;
+  const name = testDatabaseName(randomBytes(6).toString('hex'));
   const root = new pg.Client({ connectionString: cluster.adminUrl('postgres') });
   await root.connect();
   try {

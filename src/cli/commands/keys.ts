@@ -1,0 +1,118 @@
+/**
+ * `memvault keys status | rotate [--to ID] | retire ID | worker`: the key-encryption keys (the key
+ * ring) over time. See docs/KEYS.md.
+ */
+import pgListen from 'pg-listen';
+
+import { KeyRing } from '../../crypto/index.js';
+import { notifyKeyJobs } from '../../db/keys.js';
+import { getSettings } from '../../db/procedures.js';
+import { coerceError } from '../../errors.js';
+import { log } from '../../log.js';
+import type { Pool } from '../../db/pool.js';
+import { maintenancePool, maintenanceUrl } from '../../keys/connection.js';
+import { resealChunks } from '../../keys/reseal.js';
+import { assertRetirable, rewrapPending, rotateKek, usage } from '../../keys/rotate.js';
+import { progressBar } from '../progress.js';
+
+export const summary = 'key ring over time: status | rotate [--to ID] | retire ID | worker';
+
+function flag(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+function parseId(text: string | undefined, what: string): number {
+  const id = Number(text);
+  if (!Number.isInteger(id) || id < 1) throw new RangeError(`${what} must be a key id (a positive integer)`);
+  return id;
+}
+
+export async function run(args: string[]): Promise<number> {
+  const [action = 'status'] = args;
+  const ring = KeyRing.fromEnv(process.env);
+  const pool = await maintenancePool();
+  try {
+    switch (action) {
+      case 'status': {
+        const settings = await getSettings(pool);
+        console.log(`key ring ids: ${ring.keyIds.join(', ')}; active here: ${ring.activeKeyId}; active_kek_id setting: ${settings.active_kek_id ?? 'unset'}`);
+        for (const u of await usage(pool)) {
+          console.log(`key ${u.kekId}: wraps ${u.wrappedDeks} tenant key(s); seals ${u.legacyChunks} legacy chunk(s)`);
+        }
+        return 0;
+      }
+      case 'rotate': {
+        const target = flag(args, '--to');
+        const rotated = target === undefined ? ring : ring.withActiveKey(parseId(target, '--to'));
+        const batchSize = flag(args, '--batch') ? parseId(flag(args, '--batch'), '--batch') : undefined;
+        const done = await rotateKek(pool, rotated, { batchSize, onProgress: progressBar('rewrap') });
+        await notifyKeyJobs(pool, 'rewrap');
+        console.log(`key ${rotated.activeKeyId} is active; re-wrapped ${done} tenant key(s)`);
+        return 0;
+      }
+      case 'retire': {
+        const id = parseId(args[1], 'the key id to retire');
+        const settings = await getSettings(pool);
+        const active = typeof settings.active_kek_id === 'number' ? settings.active_kek_id : ring.activeKeyId;
+        await assertRetirable(pool, id, active);
+        console.log(`key ${id} is no longer needed by any row: remove it from MEMORY_ENCRYPTION_KEYS on every host, then destroy it`);
+        return 0;
+      }
+      case 'worker':
+        return await worker(pool, ring);
+      default:
+        console.error(`memvault keys: unknown action '${action}' (status, rotate, retire, worker)`);
+        return 2;
+    }
+  } finally {
+    await pool.end();
+  }
+}
+
+/**
+ * Processes pending re-wrap and re-seal work whenever a NOTIFY on memory_jobs arrives (and once at
+ * start, and every minute as a safety net since NOTIFY is not reliable delivery). Run one per host
+ * or several: claims are SKIP LOCKED.
+ */
+async function worker(pool: Pool, envRing: KeyRing): Promise<number> {
+  // pg-listen is CommonJS with `exports.default`; retry forever (its default gives up after 3 s).
+  const subscriber = pgListen.default({ connectionString: await maintenanceUrl() }, { retryTimeout: 0, retryLimit: Infinity, retryInterval: 1000 });
+  let running = false;
+  let again = false;
+  const runOnce = async () => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    try {
+      do {
+        again = false;
+        const settings = await getSettings(pool);
+        const target = typeof settings.active_kek_id === 'number' && envRing.has(settings.active_kek_id) ? settings.active_kek_id : envRing.activeKeyId;
+        const ring = envRing.withActiveKey(target);
+        const rewrapped = await rewrapPending(pool, ring, 0);
+        const resealed = await resealChunks(pool, ring);
+        if (rewrapped || resealed) log.info({ rewrapped, resealed }, 'key worker pass');
+      } while (again);
+    } catch (thrown) {
+      log.error({ err: coerceError(thrown).message }, 'key worker pass failed; will retry');
+    } finally {
+      running = false;
+    }
+  };
+  subscriber.events.on('error', (error: Error) => log.warn({ err: error.message }, 'key worker listener error'));
+  subscriber.events.on('connected', () => void runOnce());
+  subscriber.notifications.on('memory_jobs', () => void runOnce());
+  await subscriber.connect();
+  await subscriber.listenTo('memory_jobs');
+  const timer = setInterval(() => void runOnce(), 60_000);
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  clearInterval(timer);
+  await subscriber.close();
+  return 0;
+}

@@ -1,0 +1,33 @@
+/** `memvault reseal [--tenant USER_ID] [--batch N]`: re-seal chunk blobs under their tenants' DEKs. */
+import { hmacUser, KeyRing } from '../../crypto/index.js';
+import { getSettings } from '../../db/procedures.js';
+import { maintenancePool } from '../../keys/connection.js';
+import { replaceTenantKey, resealChunks } from '../../keys/reseal.js';
+import { usage } from '../../keys/rotate.js';
+import { progressBar } from '../progress.js';
+
+export const summary = 're-seal chunks under per-tenant keys; --tenant USER_ID replaces that tenant\'s key';
+
+export async function run(args: string[]): Promise<number> {
+  const flag = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+  const batchSize = flag('--batch') ? Number(flag('--batch')) : undefined;
+  const pool = await maintenancePool();
+  try {
+    const settings = await getSettings(pool);
+    const envRing = KeyRing.fromEnv(process.env);
+    const active = settings.active_kek_id;
+    const ring = typeof active === 'number' && envRing.has(active) ? envRing.withActiveKey(active) : envRing;
+    const tenantId = flag('--tenant');
+    if (tenantId !== undefined) {
+      const { resealed, destroyed } = await replaceTenantKey(pool, ring, hmacUser(tenantId), { batchSize, onProgress: progressBar('reseal') });
+      console.log(`tenant key replaced: ${resealed} chunk(s) re-sealed, ${destroyed} old key(s) destroyed`);
+      return 0;
+    }
+    const legacy = (await usage(pool)).reduce((n, u) => n + u.legacyChunks, 0);
+    const done = await resealChunks(pool, ring, { batchSize, total: legacy, onProgress: progressBar('reseal') });
+    console.log(`re-sealed ${done} chunk(s)`);
+    return 0;
+  } finally {
+    await pool.end();
+  }
+}

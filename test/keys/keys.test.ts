@@ -1,0 +1,232 @@
+/**
+ * Keys over time (docs/KEYS.md): per-tenant DEKs, KEK rotation under load, crash + resume, retire
+ * refusal, re-sealing, HMAC re-hashing and crypto-shredding — against a real database.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+
+import t from 'tap';
+
+import {
+  chunkAad,
+  EncryptionKey,
+  envelopeInfo,
+  generateKeyBase64,
+  hmacUserWith,
+  InvalidTag,
+  KeyRing,
+  openAnyScheme,
+  sealWithDataKey,
+  TenantHmacKey,
+} from '../../src/crypto/index.js';
+import { getTenantKeys, keyUsage } from '../../src/db/keys.js';
+import * as procedures from '../../src/db/procedures.js';
+import { inTransaction } from '../../src/keys/maintenance.js';
+import { rehashTenants } from '../../src/keys/rehash.js';
+import { replaceTenantKey, resealChunks } from '../../src/keys/reseal.js';
+import { assertRetirable, rotateKek } from '../../src/keys/rotate.js';
+import { TenantKeyStore } from '../../src/keys/tenant-key-store.js';
+import { packageRoot } from '../../src/paths.js';
+import { createTestDatabase, randomUserHash, testVector } from '../helpers/db.js';
+
+const db = await createTestDatabase(t);
+const keyB64 = { 1: generateKeyBase64(), 2: generateKeyBase64(), 3: generateKeyBase64() };
+const ringOf = (ids: number[], active: number) =>
+  new KeyRing(ids.map((id) => EncryptionKey.fromBase64(id, keyB64[id as 1 | 2 | 3], 'test')), active);
+const ring1 = ringOf([1], 1);
+const ring12 = ringOf([1, 2], 2);
+
+/** Writes `count` chunks for a tenant the way the daemon does: sealed under the tenant's DEK. */
+async function writeChunks(store: TenantKeyStore, userHash: string, count: number, tag = 'x') {
+  const dek = await store.activeKey(userHash);
+  const chunks = Array.from({ length: count }, (_, i) => {
+    const id = randomUUID();
+    return {
+      id,
+      docId: `doc-${tag}-${i}`,
+      source: 'test',
+      textCipher: sealWithDataKey(dek, Buffer.from(`text ${tag} ${i}`), chunkAad(userHash, id, 'text')),
+      metaCipher: sealWithDataKey(dek, Buffer.from('{}'), chunkAad(userHash, id, 'meta')),
+      embCipher: sealWithDataKey(dek, Buffer.from([i % 256]), chunkAad(userHash, id, 'embedding')),
+      embedding: testVector(i),
+    };
+  });
+  await procedures.indexChunks(db.app, userHash, chunks, dek.id, 2);
+  return chunks.map((c) => c.id);
+}
+
+/** Opens every field of every chunk of the tenant through its stored, wrapped DEKs; returns the texts. */
+async function openAll(ring: KeyRing, userHash: string, ids: string[]): Promise<string[]> {
+  const store = new TenantKeyStore(db.app, () => ring);
+  const lookup = await store.lookup(userHash);
+  const rows = await procedures.getChunks(db.app, userHash, ids);
+  return rows.map((row) => {
+    openAnyScheme(row.meta_cipher, chunkAad(userHash, row.id, 'meta'), lookup);
+    openAnyScheme(row.emb_cipher, chunkAad(userHash, row.id, 'embedding'), lookup);
+    return openAnyScheme(row.text_cipher, chunkAad(userHash, row.id, 'text'), lookup).toString();
+  });
+}
+
+t.test('a tenant\'s first write creates one DEK, stored only wrapped, and concurrent writers agree on it', async (t) => {
+  const tenant = randomUserHash();
+  const stores = [new TenantKeyStore(db.app, () => ring1), new TenantKeyStore(db.app, () => ring1)];
+  const keys = await Promise.all([...stores, ...stores].map((s) => s.activeKey(tenant)));
+  t.equal(new Set(keys.map((k) => k.id)).size, 1, 'every writer uses the same DEK id');
+  const stored = await getTenantKeys(db.app, tenant);
+  t.equal(stored.length, 1);
+  t.equal(envelopeInfo(stored[0]!.wrappedDek).keyId, 1, 'wrapped under key-ring key 1');
+  t.notOk(stored[0]!.wrappedDek.includes(Buffer.from(JSON.stringify(keys[0]))), 'no key material in clear');
+});
+
+t.test('the key cache is bounded in size', async (t) => {
+  const store = new TenantKeyStore(db.app, () => ring1, { maxTenants: 3 });
+  for (let i = 0; i < 6; i++) await store.activeKey(randomUserHash());
+  t.equal(store.size, 3);
+});
+
+t.test('maintenance is refused to the app role (no EXECUTE) and to any non-maintainer session (MV009)', async (t) => {
+  await t.rejects(inTransaction(db.app, (c) => keyUsage(c)), { name: 'DatabaseError', sqlstate: '42501' });
+  // A role that was (wrongly) granted EXECUTE still cannot enter maintenance mode.
+  const role = `mv_intruder_${db.name}`;
+  await db.admin.query(`create role ${role} login; grant usage on schema memory to ${role}; grant execute on function memory.key_usage() to ${role}`);
+  t.teardown(() => db.admin.query(`drop owned by ${role}; drop role ${role}`).then(() => undefined));
+  const { createPool } = await import('../../src/db/pool.js');
+  const intruder = createPool({ connectionString: db.appUrl.replace('memory_app@', `${role}@`), max: 1 });
+  t.teardown(() => intruder.end());
+  await t.rejects(inTransaction(intruder, (c) => keyUsage(c)), { name: 'MaintenanceForbiddenError', sqlstate: 'MV009' });
+});
+
+t.test('KEK rotation under a write and query load loses nothing, and every row opens afterwards', async (t) => {
+  const writer = new TenantKeyStore(db.app, () => ring1);
+  const tenants = Array.from({ length: 40 }, () => randomUserHash());
+  const written = new Map<string, string[]>();
+  for (const tenant of tenants) written.set(tenant, await writeChunks(writer, tenant, 3, 'before'));
+
+  let stop = false;
+  const load = (async () => {
+    let round = 0;
+    while (!stop) {
+      const tenant = tenants[round++ % tenants.length]!;
+      written.get(tenant)!.push(...(await writeChunks(writer, tenant, 1, `during${round}`)));
+      await procedures.search(db.app, tenant, testVector(round), { limit: 5 });
+    }
+    return round;
+  })();
+  const rewrapped = await rotateKek(db.admin, ring12, { batchSize: 7 });
+  stop = true;
+  const rounds = await load;
+  t.ok(rounds > 0, `load ran ${rounds} rounds during the rotation`);
+  t.ok(rewrapped >= tenants.length, `re-wrapped ${rewrapped} DEKs`);
+
+  const usage = await inTransaction(db.admin, (c) => keyUsage(c));
+  t.equal(usage.find((u) => u.kekId === 1)?.wrappedDeks ?? 0, 0, 'no DEK left under key 1');
+  t.same((await procedures.getSettings(db.app)).active_kek_id, 2, 'active_kek_id is set for every daemon');
+  for (const tenant of tenants) {
+    const texts = await openAll(ringOf([2], 2), tenant, written.get(tenant)!);
+    t.equal(texts.length, written.get(tenant)!.length);
+  }
+});
+
+t.test('retire refuses while a key is in use, and allows it once nothing needs it', async (t) => {
+  await t.rejects(assertRetirable(db.admin, 2, 2), { code: 'key_in_use' }, 'the active key');
+  const legacyTenant = randomUserHash();
+  const id = randomUUID();
+  await procedures.indexChunks(db.app, legacyTenant, [{
+    id, docId: 'legacy', source: '', embedding: testVector(1),
+    textCipher: ring12.withActiveKey(1).seal(Buffer.from('legacy'), chunkAad(legacyTenant, id, 'text')),
+    metaCipher: ring12.withActiveKey(1).seal(Buffer.from('{}'), chunkAad(legacyTenant, id, 'meta')),
+    embCipher: ring12.withActiveKey(1).seal(Buffer.from([1]), chunkAad(legacyTenant, id, 'embedding')),
+  }], 1, 1);
+  await t.rejects(assertRetirable(db.admin, 1, 2), { code: 'key_in_use' }, 'a legacy chunk still needs key 1');
+
+  const resealed = await resealChunks(db.admin, ring12);
+  t.ok(resealed >= 1, `re-sealed ${resealed} chunk(s)`);
+  await assertRetirable(db.admin, 1, 2);
+  t.same(await openAll(ringOf([2], 2), legacyTenant, [id]), ['legacy'], 'the re-sealed chunk opens without key 1');
+});
+
+t.test('a crash mid-rotation (SIGKILL) resumes and completes on the next run', async (t) => {
+  const writer = new TenantKeyStore(db.app, () => ring12);
+  const tenants = Array.from({ length: 120 }, () => randomUserHash());
+  for (const tenant of tenants) await writeChunks(writer, tenant, 1);
+  const env = {
+    ...process.env,
+    MEMVAULT_MAINTENANCE_URL: db.adminUrl,
+    MEMORY_ENCRYPTION_KEYS: `1:${keyB64[1]},2:${keyB64[2]},3:${keyB64[3]}`,
+    MEMORY_ENCRYPTION_ACTIVE_KEY_ID: '3',
+  };
+  const cli = join(packageRoot, 'dist/cli/main.js');
+  const child = spawn(process.execPath, [cli, 'keys', 'rotate', '--batch', '5'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  await new Promise<void>((resolve) => {
+    child.stderr.on('data', (d: Buffer) => {
+      if (/rewrap \[/.test(d.toString())) resolve();
+    });
+    child.on('exit', () => resolve());
+  });
+  child.kill('SIGKILL');
+  await new Promise((resolve) => child.on('exit', resolve));
+  const midway = await inTransaction(db.admin, (c) => keyUsage(c));
+  t.ok((midway.find((u) => u.kekId === 2)?.wrappedDeks ?? 0) > 0, 'the killed run left work behind');
+
+  await new Promise<void>((resolve, reject) =>
+    execFile(process.execPath, [cli, 'keys', 'rotate'], { env }, (error) => (error ? reject(error) : resolve())),
+  );
+  const after = await inTransaction(db.admin, (c) => keyUsage(c));
+  t.same(after.filter((u) => u.wrappedDeks > 0).map((u) => u.kekId), [3], 'every DEK is under key 3 after the resumed run');
+});
+
+t.test('replacing one tenant\'s DEK re-seals its chunks and destroys the old DEK', async (t) => {
+  const ring = ringOf([1, 2, 3], 3);
+  const tenant = randomUserHash();
+  const writer = new TenantKeyStore(db.app, () => ring);
+  const ids = await writeChunks(writer, tenant, 12);
+  const before = (await getTenantKeys(db.app, tenant))[0]!.dekId;
+  const { resealed, destroyed } = await replaceTenantKey(db.admin, ring, tenant, { batchSize: 5 });
+  t.equal(resealed, 12);
+  t.equal(destroyed, 1);
+  const keys = await getTenantKeys(db.app, tenant);
+  t.equal(keys.length, 1);
+  t.not(keys[0]!.dekId, before, 'a new DEK is active');
+  t.equal((await openAll(ring, tenant, ids)).length, 12, 'every chunk opens under the new DEK');
+});
+
+t.test('rehash moves tenants to the new HMAC key: readable under the new hash, nothing under the old', async (t) => {
+  const ring = ringOf([1, 2, 3], 3);
+  const oldKey = TenantHmacKey.fromBase64(generateKeyBase64(), 'old');
+  const newKey = TenantHmacKey.fromBase64(generateKeyBase64(), 'new');
+  const users = ['alice', 'bob', 'carol'];
+  const writer = new TenantKeyStore(db.app, () => ring);
+  const ids = new Map<string, string[]>();
+  for (const user of users) ids.set(user, await writeChunks(writer, hmacUserWith(oldKey, user), 4, user));
+
+  const report = await rehashTenants(db.admin, ring, { oldKey, newKey }, [...users, 'nobody']);
+  t.same([report.moved, report.chunks, report.notFound], [3, 12, ['entry 4']]);
+  for (const user of users) {
+    const oldHash = hmacUserWith(oldKey, user);
+    const newHash = hmacUserWith(newKey, user);
+    t.equal((await procedures.tenantStats(db.app, oldHash)).chunks, 0, `${user}: nothing under the old hash`);
+    t.equal((await getTenantKeys(db.app, oldHash)).length, 0);
+    const texts = await openAll(ring, newHash, ids.get(user)!);
+    t.equal(texts.length, 4);
+    t.ok(texts.every((x) => x.startsWith(`text ${user}`)), `${user}: every chunk opens under the new hash`);
+  }
+  const again = await rehashTenants(db.admin, ring, { oldKey, newKey }, users);
+  t.equal(again.alreadyMoved, 3, 'a re-run skips tenants already moved');
+});
+
+t.test('a forgotten tenant\'s leftover blob cannot be opened, even with the whole key ring', async (t) => {
+  const ring = ringOf([1, 2, 3], 3);
+  const tenant = randomUserHash();
+  const writer = new TenantKeyStore(db.app, () => ring);
+  const [id] = await writeChunks(writer, tenant, 1);
+  const [row] = await procedures.getChunks(db.app, tenant, [id!]);
+  const leftover = Buffer.from(row!.text_cipher); // a copy that survives elsewhere (backup, replica, log)
+  t.equal(await procedures.forgetTenant(db.app, tenant), 1);
+  t.equal((await getTenantKeys(db.app, tenant)).length, 0, 'the DEK is destroyed with the rows');
+
+  const fresh = new TenantKeyStore(db.app, () => ring);
+  const lookup = await fresh.lookup(tenant);
+  t.throws(() => openAnyScheme(leftover, chunkAad(tenant, id!, 'text'), lookup), InvalidTag);
+  t.throws(() => ring.open(leftover, chunkAad(tenant, id!, 'text')), InvalidTag, 'the key ring alone cannot open it');
+});
