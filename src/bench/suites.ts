@@ -8,6 +8,9 @@ export const SUITES: Record<string, () => Promise<Suite>> = {
   crypto: async () => (await import('./crypto.js')).suite,
   rerank: async () => (await import('./rerank.js')).suite,
   ann: async () => (await import('./ann.js')).suite,
+  ingest: async () => (await import('./ingest.js')).suite,
+  query: async () => (await import('./query.js')).suite,
+  load: async () => (await import('./load.js')).suite,
 
 
 
