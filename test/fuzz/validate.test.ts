@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import t from 'tap';
 
 import { ValidationError } from '../../src/errors.js';
-import { validateQuery } from '../../src/memory/query.js';
+import { validateQuery, type QueryInput } from '../../src/memory/query.js';
 import { MAX_ID_LENGTH, MAX_TEXT_BYTES, validateChunkBatch, validateChunkInput } from '../../src/memory/validate.js';
 import { anyJson, edgeNumber, embeddingLike, nastyString, runs } from './arbitraries.js';
 
@@ -88,7 +88,7 @@ t.test('validateQuery accepts only integers in range for k and candidates, and o
       cases++;
       let q;
       try {
-        q = validateQuery(input, DIM);
+        q = validateQuery(input as QueryInput, DIM);
       } catch (thrown) {
         if (!(thrown instanceof ValidationError)) throw thrown;
         return;
