@@ -74,3 +74,16 @@ t.test("bob cannot delete alice's document or forget alice", async (t) => {
   t.same((await api.request('DELETE', '/v1/users/bob')).json, { deleted: 1 });
   t.equal((await queryAs('alice')).json.results.length, 2, 'forgetting bob left alice untouched');
 });
+
+t.test("a blob copied from alice's row into bob's is refused with 500 integrity_error, leaking nothing", async (t) => {
+  await api.request('POST', '/v1/chunks', { body: { user_id: 'carol', doc_id: 'c', text: 'carol text', embedding: testVector(3) } });
+  await api.request('POST', '/v1/chunks', { body: { user_id: 'dave', doc_id: 'd', text: 'dave text', embedding: testVector(3) } });
+  const { rows } = await db.admin.query("select id, doc_id, text_cipher from memory.memory_chunks where doc_id in ('c', 'd')");
+  const carol = rows.find((r: { doc_id: string }) => r.doc_id === 'c');
+  const dave = rows.find((r: { doc_id: string }) => r.doc_id === 'd');
+  await db.admin.query('update memory.memory_chunks set text_cipher = $2 where id = $1', [dave.id, carol.text_cipher]);
+  const res = await api.request('POST', '/v1/query', { body: { user_id: 'dave', query: 'q', embedding: testVector(3) } });
+  t.equal(res.status, 500);
+  t.equal(res.json.error.code, 'integrity_error');
+  t.notMatch(JSON.stringify(res.json), /carol|dave text/);
+});
