@@ -1,0 +1,85 @@
+/**
+ * Reranking through the API with the fixture cross-encoder: POST /v1/rerank, the query path's
+ * `reranked` flag, the per-request opt-out, and the live flag and canary.
+ */
+import t from 'tap';
+
+import { setSetting } from '../../src/db/procedures.js';
+import { createTestDatabase, testVector } from '../helpers/db.js';
+import { startTestDaemon } from '../helpers/daemon.js';
+import { ensureFixtureModel, rerankEnv, withEnv } from '../helpers/models.js';
+
+// The reranker reads its model settings from process.env on first use.
+const env = rerankEnv(await ensureFixtureModel(), { RERANK_CIRCUIT_MS: '10000' });
+t.teardown(withEnv(env));
+const db = await createTestDatabase(t);
+const api = await startTestDaemon(t, { databaseUrl: db.appUrl, env });
+
+const texts = ['the cat sat on the mat', 'stock markets fell sharply', 'a kitten sleeps on a rug', 'rain is expected tomorrow'];
+await api.request('POST', '/v1/chunks/batch', {
+  body: { user_id: 'u', chunks: texts.map((text, i) => ({ doc_id: 'd', text, embedding: testVector(i) })) },
+});
+const query = (extra: Record<string, unknown> = {}) =>
+  api.request('POST', '/v1/query', { body: { user_id: 'u', query: 'where is the cat?', embedding: testVector(0), k: 3, ...extra } });
+
+async function settle(predicate: (s: { enabled: boolean; rolloutPercent: number }) => boolean) {
+  for (let i = 0; i < 200; i++) {
+    const s = (await api.request('GET', '/metrics/memory', { token: null })).json.settings;
+    if (predicate(s)) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error('setting did not arrive');
+}
+
+t.test('POST /v1/rerank scores every text and answers them best first, cut to top_n', async (t) => {
+  const res = await api.request('POST', '/v1/rerank', { body: { query: 'where is the cat?', texts, top_n: 2 } });
+  t.equal(res.status, 200, JSON.stringify(res.json));
+  t.equal(res.json.results.length, 2);
+  for (const r of res.json.results) {
+    t.ok(Number.isInteger(r.index) && r.index >= 0 && r.index < texts.length);
+    t.ok(r.score >= 0 && r.score <= 1);
+  }
+  t.ok(res.json.results[0].score >= res.json.results[1].score, 'best first');
+  const all = await api.request('POST', '/v1/rerank', { body: { query: 'q', texts } });
+  t.same(all.json.results.map((r: { index: number }) => r.index).sort(), [0, 1, 2, 3], 'without top_n: every text once');
+});
+
+t.test('queries are reranked when enabled, with ann_rank kept', async (t) => {
+  const res = await query();
+  t.equal(res.status, 200);
+  t.equal(res.json.reranked, true);
+  t.equal(res.json.results.length, 3);
+  t.same(res.json.results.map((r: { ann_rank: number }) => r.ann_rank).sort().length, 3);
+  t.type(res.json.timings_ms.rerank, 'number');
+});
+
+t.test('rerank:false in the request answers in ANN order', async (t) => {
+  const res = await query({ rerank: false });
+  t.equal(res.json.reranked, false);
+  t.same(res.json.results.map((r: { ann_rank: number }) => r.ann_rank), [1, 2, 3]);
+});
+
+t.test('a rollout of 0% keeps every tenant on ANN order; 100% reranks again', async (t) => {
+  await setSetting(db.admin, 'rerank_rollout_percent', 0);
+  await settle((s) => s.rolloutPercent === 0);
+  t.equal((await query()).json.reranked, false);
+  await setSetting(db.admin, 'rerank_rollout_percent', 100);
+  await settle((s) => s.rolloutPercent === 100);
+  t.equal((await query()).json.reranked, true);
+});
+
+t.test('with rerank_enabled off, queries use ANN order and /v1/rerank answers 503', async (t) => {
+  await setSetting(db.admin, 'rerank_enabled', false);
+  await settle((s) => !s.enabled);
+  t.equal((await query()).json.reranked, false);
+  const res = await api.request('POST', '/v1/rerank', { body: { query: 'q', texts } });
+  t.equal(res.status, 503);
+  t.equal(res.json.error.code, 'rerank_disabled');
+});
+
+t.test('GET /metrics/memory counts reranked and skipped calls', async (t) => {
+  const m = (await api.request('GET', '/metrics/memory', { token: null })).json;
+  t.ok(m.rerank.reranked >= 2);
+  t.ok(m.rerank.skips >= 2);
+  t.match(m.rerank.skipsByReason, { rollout: Number, disabled: Number });
+});
