@@ -217,8 +217,10 @@ function applyLiveSettings(stored: Record<string, unknown>, defaults: RerankSett
     rolloutPercent: typeof stored.rerank_rollout_percent === 'number' ? stored.rerank_rollout_percent : defaults.rolloutPercent,
   };
   try {
+    const before = JSON.stringify(currentRerankSettings());
     const applied = applyRerankSettings(next);
-    log.info({ settings: applied }, 'live settings applied');
+    // Re-reads happen on every notification and reconnect; log only actual changes.
+    if (JSON.stringify(applied) !== before) log.info({ settings: applied }, 'live settings applied');
   } catch (thrown) {
     log.warn({ field: (thrown as { field?: string }).field }, 'ignored an invalid live setting');
   }
@@ -260,19 +262,12 @@ export async function startDaemonFromEnv(baseEnv: Env = process.env, options: St
   if (!env.MEMVAULT_EMBED_MODEL && options.defaultEmbedModel) env = { ...env, MEMVAULT_EMBED_MODEL: options.defaultEmbedModel };
   const settings = readDaemonSettings(env);
 
+  // Production fails fast on missing secrets; the embedded default completes them after the
+  // cluster exists (it creates MEMVAULT_HOME with the permissions its server user needs).
+  let secrets = settings.databaseUrl === undefined ? undefined : readSecrets(env);
   let embedded: EmbeddedDatabase | undefined;
   let secretsFile: string | undefined;
   let generatedSecrets: string[] = [];
-  if (settings.databaseUrl === undefined) {
-    const completed = await ensureEmbeddedSecrets(settings.home, env);
-    env = completed.env;
-    secretsFile = completed.file;
-    generatedSecrets = completed.generated;
-    if (generatedSecrets.length > 0) {
-      log.warn({ file: completed.file, generated: generatedSecrets }, 'generated secrets for the embedded database (values not shown; keep the file private and backed up)');
-    }
-  }
-  const secrets = readSecrets(env);
 
   const embedder = settings.embed
     ? await createEmbedder(settings.embed.model, {
@@ -289,11 +284,19 @@ export async function startDaemonFromEnv(baseEnv: Env = process.env, options: St
       embedded = await prepareEmbeddedDatabase(settings.home, embedder?.dimension ?? settings.embeddingDim);
       databaseUrl = embedded.databaseUrl;
       log.info({ created: embedded.created, applied: embedded.applied }, 'embedded database ready');
+      const completed = await ensureEmbeddedSecrets(settings.home, env);
+      env = completed.env;
+      secretsFile = completed.file;
+      generatedSecrets = completed.generated;
+      if (generatedSecrets.length > 0) {
+        log.warn({ file: completed.file, generated: generatedSecrets }, 'generated secrets for the embedded database (values not shown; keep the file private and backed up)');
+      }
+      secrets = readSecrets(env);
     }
-    const daemon = await startDaemon({ settings, secrets, databaseUrl, embedder, env }).catch((thrown: unknown) => {
+    const daemon = await startDaemon({ settings, secrets: secrets!, databaseUrl, embedder, env }).catch((thrown: unknown) => {
       throw asStartError(thrown);
     });
-    return { daemon, settings, embedded, secretsFile, generatedSecrets, apiToken: secrets.apiToken };
+    return { daemon, settings, embedded, secretsFile, generatedSecrets, apiToken: secrets!.apiToken };
   } catch (thrown) {
     await embedder?.close();
     throw thrown;
