@@ -48,6 +48,9 @@ export interface DaemonSettings {
   embed: EmbedSettings | undefined;
   /** Dimension for a fresh embedded schema when no embedder decides it. */
   embeddingDim: number;
+  /** Unwrapped tenant data keys kept in memory: how many tenants, for how long (docs/KEYS.md). */
+  dekCacheTenants: number;
+  dekCacheTtlMs: number;
 }
 
 export interface Secrets {
@@ -84,6 +87,8 @@ export function readDaemonSettings(env: Env = process.env): DaemonSettings {
         }
       : undefined,
     embeddingDim: envInt(env, 'MEMVAULT_EMBEDDING_DIM', DEFAULT_EMBEDDING_DIM, { min: 1, max: 16000 }),
+    dekCacheTenants: envInt(env, 'MEMVAULT_DEK_CACHE_TENANTS', 10_000, { min: 1, max: 10_000_000 }),
+    dekCacheTtlMs: envInt(env, 'MEMVAULT_DEK_CACHE_TTL_MS', 300_000, { min: 1_000, max: 86_400_000 }),
   };
 }
 

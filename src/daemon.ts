@@ -47,6 +47,8 @@ import { opsRoutes, type Readiness } from './http/routes/ops.js';
 import { rerankRoutes } from './http/routes/rerank.js';
 import { createApiServer, type ApiServer } from './http/server.js';
 import { log } from './log.js';
+import { activeKeyRing, setActiveKekOverride } from './keys/active-ring.js';
+import { TenantKeyStore } from './keys/tenant-key-store.js';
 import type { MemoryContext } from './memory/context.js';
 import { collectProcessMetrics, registry } from './metrics.js';
 import { migrationsFolder } from './paths.js';
@@ -122,17 +124,25 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       log.warn({ applied: schema.migrationCount, committed: committedMigrations }, 'the database is behind the committed migrations: run `memvault migrate`');
     }
 
+    const keys = new TenantKeyStore(pool, activeKeyRing, { maxTenants: settings.dekCacheTenants, ttlMs: settings.dekCacheTtlMs });
     const rerankDefaults = readRerankConfig(options.env ?? process.env);
     const listener = await startSettingsListener({
       connectionString: options.databaseUrl,
       pool,
       connectTimeoutMs: settings.dbConnectTimeoutMs,
-      onSettings: (stored) => applyLiveSettings(stored, rerankDefaults),
-      onEvent: (event: MemoryEvent) => eventCounter.inc({ event: event.event }),
+      onSettings: (stored) => {
+        applyLiveSettings(stored, rerankDefaults);
+        setActiveKekOverride(typeof stored.active_kek_id === 'number' ? stored.active_kek_id : undefined);
+      },
+      onEvent: (event: MemoryEvent) => {
+        eventCounter.inc({ event: event.event });
+        // Another process destroyed or replaced this tenant's keys: do not keep using a cached copy.
+        if (event.event === 'tenant_forgotten' || event.event === 'tenant_key_rotated') keys.forget(event.user_hash);
+      },
     });
     cleanups.push(() => listener.close());
 
-    const memory: MemoryContext = { pool, dim: schema.embeddingDim, embedder };
+    const memory: MemoryContext = { pool, dim: schema.embeddingDim, embedder, keys };
     let shuttingDown = false;
     const readiness = async (): Promise<Readiness> => {
       const checks: Record<string, unknown> = {

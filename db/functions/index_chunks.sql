@@ -48,6 +48,12 @@ begin
     raise exception 'ids, doc_ids (1-256 chars), sources (0-256 chars) and ciphertexts must be present'
       using errcode = 'MV002';
   end if;
+  -- A writer holding a cached DEK that was destroyed meanwhile (tenant forgotten, key replaced
+  -- elsewhere) must not seal rows nobody could open: refuse, and it re-reads the tenant's keys.
+  if p_key_scheme = 2 and not exists (
+       select from memory.tenant_keys k where k.user_hash = p_user_hash and k.dek_id = p_key_id and k.active) then
+    raise exception 'data key % is not the tenant''s active key', p_key_id using errcode = 'MV010';
+  end if;
   if exists (select from unnest(p_embeddings) e where e is null or public.vector_dims(e) <> memory.embedding_dim()) then
     raise exception 'every embedding must have % dimensions', memory.embedding_dim() using errcode = 'MV008';
   end if;

@@ -1,5 +1,5 @@
 --! Previous: sha1:d3538ca26032e36c65ab040f66db3f9f1bfe6f20
---! Hash: sha1:0a694472fbbd0e55fedcf98cd21ef8c480fac4cf
+--! Hash: sha1:b22531ab5482476d6fd084632ec274a04c39b810
 --! Message: per-tenant data keys, maintenance mode, rotation procedures
 
 -- Per-tenant data keys (envelope encryption), maintenance mode, and the key-rotation, re-sealing
@@ -180,6 +180,12 @@ begin
      or array_position(p_emb_ciphers, null) is not null then
     raise exception 'ids, doc_ids (1-256 chars), sources (0-256 chars) and ciphertexts must be present'
       using errcode = 'MV002';
+  end if;
+  -- A writer holding a cached DEK that was destroyed meanwhile (tenant forgotten, key replaced
+  -- elsewhere) must not seal rows nobody could open: refuse, and it re-reads the tenant's keys.
+  if p_key_scheme = 2 and not exists (
+       select from memory.tenant_keys k where k.user_hash = p_user_hash and k.dek_id = p_key_id and k.active) then
+    raise exception 'data key % is not the tenant''s active key', p_key_id using errcode = 'MV010';
   end if;
   if exists (select from unnest(p_embeddings) e where e is null or public.vector_dims(e) <> memory.embedding_dim()) then
     raise exception 'every embedding must have % dimensions', memory.embedding_dim() using errcode = 'MV008';

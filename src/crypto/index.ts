@@ -34,6 +34,7 @@ export {
 export {
   assertCryptoConfig,
   configureCrypto,
+  defaultKeyRing,
   loadCryptoConfig,
   resetCryptoForTests,
   type CryptoConfig,

@@ -15,6 +15,7 @@ export const SQLSTATE = {
   limitOutOfRange: 'MV007',
   dimensionMismatch: 'MV008',
   maintenanceForbidden: 'MV009',
+  staleDataKey: 'MV010',
 } as const;
 
 export class DatabaseError extends MemvaultError {
@@ -31,6 +32,8 @@ export class ProcedureArgumentError extends DatabaseError {}
 export class TenantContextError extends DatabaseError {}
 /** A maintenance procedure called from a session that is not memory_maintainer (MV009). */
 export class MaintenanceForbiddenError extends DatabaseError {}
+/** A write sealed under a data key that is no longer the tenant's active one (MV010): re-read keys, retry. */
+export class StaleDataKeyError extends DatabaseError {}
 /** A chunk id that already exists for this tenant (unique violation). */
 export class DuplicateChunkError extends DatabaseError {}
 /** The database could not be reached or the connection broke; safe to retry idempotent work. */
@@ -63,6 +66,7 @@ export function mapDatabaseError(thrown: unknown): Error {
     return new ProcedureArgumentError(argumentCodes[code]!, err.message ?? 'invalid argument', code, thrown);
   }
   if (code === 'MV004') return new TenantContextError('tenant_context_conflict', err.message ?? '', code, thrown);
+  if (code === 'MV010') return new StaleDataKeyError('stale_data_key', err.message ?? '', code, thrown);
   if (code === 'MV009') return new MaintenanceForbiddenError('maintenance_forbidden', err.message ?? '', code, thrown);
   if (code === '23505') return new DuplicateChunkError('duplicate_chunk', 'a chunk with this id already exists', code, thrown);
   if ((code && (connectionErrnos.has(code) || code.startsWith('08') || code.startsWith('57P'))) || isConnectionLoss(err)) {

@@ -2,8 +2,19 @@
  * What the use cases need from the outside world, passed in rather than imported, so that the
  * daemon, the CLI and the tests can each supply their own pool and embedder.
  */
+import type { DataKey, DataKeyLookup } from '../crypto/index.js';
 import type { Pool } from '../db/pool.js';
 import type { Embedder } from '../embed/index.js';
+import { activeKeyRing } from '../keys/active-ring.js';
+import { TenantKeyStore } from '../keys/tenant-key-store.js';
+
+/** Per-tenant data keys: the active one for writing, all of the tenant's for reading. */
+export interface TenantKeys {
+  activeKey(userHash: string): Promise<DataKey>;
+  lookup(userHash: string): Promise<DataKeyLookup>;
+  /** Drops cached keys of the tenant (they were destroyed or replaced). */
+  forget(userHash: string): void;
+}
 
 export interface MemoryContext {
   readonly pool: Pool;
@@ -11,4 +22,18 @@ export interface MemoryContext {
   readonly dim: number;
   /** Embeds texts when a request carries no embedding; absent: embeddings are required. */
   readonly embedder?: Pick<Embedder, 'embed' | 'dimension'> | undefined;
+  /** The tenant key store; absent: one per pool with default limits (the daemon passes its own). */
+  readonly keys?: TenantKeys | undefined;
+}
+
+const defaultStores = new WeakMap<Pool, TenantKeyStore>();
+
+export function tenantKeys(ctx: MemoryContext): TenantKeys {
+  if (ctx.keys) return ctx.keys;
+  let store = defaultStores.get(ctx.pool);
+  if (!store) {
+    store = new TenantKeyStore(ctx.pool, activeKeyRing);
+    defaultStores.set(ctx.pool, store);
+  }
+  return store;
 }

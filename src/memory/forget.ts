@@ -1,7 +1,7 @@
 /** Deletion use cases. Both answer with the number of chunks removed (0 when nothing matched). */
 import { hmacUser } from '../crypto/index.js';
 import { deleteDoc, forgetTenant } from '../db/procedures.js';
-import type { MemoryContext } from './context.js';
+import { type MemoryContext, tenantKeys } from './context.js';
 import { validateId } from './validate.js';
 
 export function forgetDoc(ctx: MemoryContext, userId: unknown, docId: unknown): Promise<number> {
@@ -10,7 +10,13 @@ export function forgetDoc(ctx: MemoryContext, userId: unknown, docId: unknown): 
   return deleteDoc(ctx.pool, hmacUser(validUserId), validDocId);
 }
 
-/** Removes every chunk of the user: the tenant is gone from the database afterwards. */
-export function forgetUser(ctx: MemoryContext, userId: unknown): Promise<number> {
-  return forgetTenant(ctx.pool, hmacUser(validateId(userId, 'user_id')));
+/**
+ * Removes every chunk of the user and destroys its data keys (crypto-shredding, docs/KEYS.md):
+ * the tenant is gone from the database afterwards, and so is our cached copy of its keys.
+ */
+export async function forgetUser(ctx: MemoryContext, userId: unknown): Promise<number> {
+  const userHash = hmacUser(validateId(userId, 'user_id'));
+  const deleted = await forgetTenant(ctx.pool, userHash);
+  tenantKeys(ctx).forget(userHash);
+  return deleted;
 }

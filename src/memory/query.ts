@@ -7,7 +7,7 @@ import { hmacUser } from '../crypto/index.js';
 import { search } from '../db/procedures.js';
 import { ValidationError } from '../errors.js';
 import { maybeRerank } from '../rerank/index.js';
-import type { MemoryContext } from './context.js';
+import { type MemoryContext, tenantKeys } from './context.js';
 import { countQuery, observeStage, type QueryStage } from './metrics.js';
 import { openMetadata, openText } from './seal-chunk.js';
 import { validateEmbedding, validateId, validateText } from './validate.js';
@@ -97,9 +97,12 @@ export async function queryMemory(ctx: MemoryContext, input: QueryInput, options
     lap('embed');
   }
   const userHash = hmacUser(q.userId);
-  const rows = await search(ctx.pool, userHash, embedding!, { limit: q.candidates, docId: q.docId, source: q.source });
+  const [rows, keys] = await Promise.all([
+    search(ctx.pool, userHash, embedding!, { limit: q.candidates, docId: q.docId, source: q.source }),
+    tenantKeys(ctx).lookup(userHash),
+  ]);
   lap('search');
-  const texts = rows.map((row) => openText(userHash, row.id, row.text_cipher));
+  const texts = rows.map((row) => openText(userHash, row.id, row.text_cipher, keys));
   lap('open_text');
 
   let reranked = false;
@@ -122,7 +125,7 @@ export async function queryMemory(ctx: MemoryContext, input: QueryInput, options
       docId: row.doc_id,
       source: row.source,
       text: texts[index]!,
-      metadata: openMetadata(userHash, row.id, row.meta_cipher),
+      metadata: openMetadata(userHash, row.id, row.meta_cipher, keys),
       score,
       annRank: index + 1,
     };

@@ -3,10 +3,10 @@
  * from the row it was read from, so a blob that was moved there fails with InvalidTag; there is
  * no fallback and no partial result.
  */
-import { hmacUser } from '../crypto/index.js';
+import { type DataKeyLookup, hmacUser } from '../crypto/index.js';
 import { getChunks, type StoredChunkRow } from '../db/procedures.js';
 import { ValidationError } from '../errors.js';
-import type { MemoryContext } from './context.js';
+import { type MemoryContext, tenantKeys } from './context.js';
 import { openEmbedding, openMetadata, openText } from './seal-chunk.js';
 import { validateId } from './validate.js';
 
@@ -21,14 +21,14 @@ export interface MemoryChunk {
   updatedAt: Date;
 }
 
-export function openChunkRow(userHash: string, row: StoredChunkRow): MemoryChunk {
+export function openChunkRow(userHash: string, row: StoredChunkRow, keys: DataKeyLookup): MemoryChunk {
   return {
     id: row.id,
     docId: row.doc_id,
     source: row.source,
-    text: openText(userHash, row.id, row.text_cipher),
-    metadata: openMetadata(userHash, row.id, row.meta_cipher),
-    embedding: openEmbedding(userHash, row.id, row.emb_cipher),
+    text: openText(userHash, row.id, row.text_cipher, keys),
+    metadata: openMetadata(userHash, row.id, row.meta_cipher, keys),
+    embedding: openEmbedding(userHash, row.id, row.emb_cipher, keys),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -43,6 +43,6 @@ export async function getMemoryChunks(ctx: MemoryContext, userId: unknown, ids: 
     throw new ValidationError('ids', 'must be an array of chunk ids (UUIDs)');
   }
   const userHash = hmacUser(validUserId);
-  const rows = await getChunks(ctx.pool, userHash, ids as string[]);
-  return rows.map((row) => openChunkRow(userHash, row));
+  const [rows, keys] = await Promise.all([getChunks(ctx.pool, userHash, ids as string[]), tenantKeys(ctx).lookup(userHash)]);
+  return rows.map((row) => openChunkRow(userHash, row, keys));
 }

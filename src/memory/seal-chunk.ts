@@ -1,10 +1,20 @@
 /**
  * How one chunk is sealed and opened. Each field gets its own AAD (tenant, row id, column), so a
  * blob copied to another tenant, another row or another column of the same row fails to open
- * (InvalidTag). The write path and every read path go through here, and nowhere else builds AADs.
+ * (InvalidTag). New chunks are sealed under the tenant's data key (envelope version 2); blobs from
+ * before per-tenant keys (version 1, key ring) still open. The write path and every read path go
+ * through here, and nowhere else builds chunk AADs.
  */
-import { bytesToEmbedding, chunkAad, embeddingToBytes, envelopeInfo, openSealed, seal } from '../crypto/index.js';
-import type { SealedChunk } from '../db/procedures.js';
+import {
+  bytesToEmbedding,
+  chunkAad,
+  type DataKey,
+  type DataKeyLookup,
+  embeddingToBytes,
+  openAnyScheme,
+  sealWithDataKey,
+} from '../crypto/index.js';
+import type { KeyScheme, SealedChunk } from '../db/procedures.js';
 
 export interface PlainChunk {
   id: string;
@@ -16,30 +26,32 @@ export interface PlainChunk {
   embedding: Float32Array;
 }
 
-export function sealChunk(userHash: string, chunk: PlainChunk): SealedChunk & { keyId: number } {
-  const textCipher = seal(Buffer.from(chunk.text, 'utf8'), chunkAad(userHash, chunk.id, 'text'));
+export function sealChunk(userHash: string, chunk: PlainChunk, dek: DataKey): SealedChunk & { keyId: number; keyScheme: KeyScheme } {
+  const sealField = (plaintext: Buffer, field: 'text' | 'meta' | 'embedding') =>
+    sealWithDataKey(dek, plaintext, chunkAad(userHash, chunk.id, field));
   return {
     id: chunk.id,
     docId: chunk.docId,
     source: chunk.source,
-    textCipher,
-    metaCipher: seal(Buffer.from(chunk.metadataJson, 'utf8'), chunkAad(userHash, chunk.id, 'meta')),
-    embCipher: seal(embeddingToBytes(chunk.embedding), chunkAad(userHash, chunk.id, 'embedding')),
+    textCipher: sealField(Buffer.from(chunk.text, 'utf8'), 'text'),
+    metaCipher: sealField(Buffer.from(chunk.metadataJson, 'utf8'), 'meta'),
+    embCipher: sealField(embeddingToBytes(chunk.embedding), 'embedding'),
     embedding: chunk.embedding,
-    // The key that sealed it; the procedure stores it so a rotation job can find old rows.
-    keyId: envelopeInfo(textCipher).keyId,
+    // The key that sealed it; the procedure stores it so key jobs can find rows by key.
+    keyId: dek.id,
+    keyScheme: 2,
   };
 }
 
-export function openText(userHash: string, chunkId: string, blob: Buffer): string {
-  return openSealed(blob, chunkAad(userHash, chunkId, 'text')).toString('utf8');
+export function openText(userHash: string, chunkId: string, blob: Buffer, keys: DataKeyLookup): string {
+  return openAnyScheme(blob, chunkAad(userHash, chunkId, 'text'), keys).toString('utf8');
 }
 
-export function openMetadata(userHash: string, chunkId: string, blob: Buffer): Record<string, unknown> {
+export function openMetadata(userHash: string, chunkId: string, blob: Buffer, keys: DataKeyLookup): Record<string, unknown> {
   // The JSON was validated before sealing and the tag proves it is unchanged, so parsing cannot fail.
-  return JSON.parse(openSealed(blob, chunkAad(userHash, chunkId, 'meta')).toString('utf8')) as Record<string, unknown>;
+  return JSON.parse(openAnyScheme(blob, chunkAad(userHash, chunkId, 'meta'), keys).toString('utf8')) as Record<string, unknown>;
 }
 
-export function openEmbedding(userHash: string, chunkId: string, blob: Buffer): Float32Array {
-  return bytesToEmbedding(openSealed(blob, chunkAad(userHash, chunkId, 'embedding')));
+export function openEmbedding(userHash: string, chunkId: string, blob: Buffer, keys: DataKeyLookup): Float32Array {
+  return bytesToEmbedding(openAnyScheme(blob, chunkAad(userHash, chunkId, 'embedding'), keys));
 }

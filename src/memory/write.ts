@@ -6,9 +6,10 @@
 import { randomUUID } from 'node:crypto';
 
 import { hmacUser } from '../crypto/index.js';
+import { StaleDataKeyError } from '../db/errors.js';
 import { indexChunks as storeSealedChunks } from '../db/procedures.js';
 import { ValidationError } from '../errors.js';
-import type { MemoryContext } from './context.js';
+import { type MemoryContext, tenantKeys } from './context.js';
 import { sealChunk } from './seal-chunk.js';
 import { MAX_BATCH_CHUNKS, validateChunkInput, validateId, type ValidChunk } from './validate.js';
 
@@ -46,9 +47,22 @@ async function store(ctx: MemoryContext, userId: unknown, inputs: NewChunk[], pa
   const validUserId = validateId(userId, 'user_id');
   const valid = await validateAndEmbed(ctx, validUserId, inputs, path);
   const userHash = hmacUser(validUserId);
-  const sealed = valid.map((chunk) => sealChunk(userHash, { ...chunk, id: randomUUID() }));
-  await storeSealedChunks(ctx.pool, userHash, sealed, sealed[0]!.keyId);
-  return sealed.map((chunk) => chunk.id);
+  const keys = tenantKeys(ctx);
+  const ids = valid.map(() => randomUUID());
+  const sealAndStore = async () => {
+    const dek = await keys.activeKey(userHash);
+    const sealed = valid.map((chunk, i) => sealChunk(userHash, { ...chunk, id: ids[i]! }, dek));
+    await storeSealedChunks(ctx.pool, userHash, sealed, dek.id, 2);
+  };
+  try {
+    await sealAndStore();
+  } catch (thrown) {
+    // Our cached DEK was destroyed or replaced by another process: re-read the keys, seal again.
+    if (!(thrown instanceof StaleDataKeyError)) throw thrown;
+    keys.forget(userHash);
+    await sealAndStore();
+  }
+  return ids;
 }
 
 async function validateAndEmbed(ctx: MemoryContext, userId: string, inputs: NewChunk[], path: ChunkPath): Promise<ValidChunk[]> {

@@ -230,3 +230,16 @@ t.test('a forgotten tenant\'s leftover blob cannot be opened, even with the whol
   t.throws(() => openAnyScheme(leftover, chunkAad(tenant, id!, 'text'), lookup), InvalidTag);
   t.throws(() => ring.open(leftover, chunkAad(tenant, id!, 'text')), InvalidTag, 'the key ring alone cannot open it');
 });
+
+t.test('a writer whose cached DEK was destroyed elsewhere re-reads the keys instead of sealing unreadable rows', async (t) => {
+  const { configureCrypto, loadCryptoConfig } = await import('../../src/crypto/index.js');
+  configureCrypto(loadCryptoConfig({ MEMORY_ENCRYPTION_KEY: keyB64[1], MEMORY_TENANT_HMAC_KEY: generateKeyBase64() }));
+  const { indexChunk, getMemoryChunks, forgetUser } = await import('../../src/memory/index.js');
+  const daemonA = { pool: db.app, dim: 384, keys: new TenantKeyStore(db.app, () => ring1) };
+  const daemonB = { pool: db.app, dim: 384, keys: new TenantKeyStore(db.app, () => ring1) };
+  await indexChunk(daemonA, 'dora', { docId: 'd', text: 'first life', embedding: testVector(1) });
+  await forgetUser(daemonB, 'dora'); // destroys the DEK daemon A still has cached
+  const id = await indexChunk(daemonA, 'dora', { docId: 'd', text: 'second life', embedding: testVector(2) });
+  const [chunk] = await getMemoryChunks(daemonB, 'dora', [id]);
+  t.equal(chunk?.text, 'second life', 'the new chunk is sealed under a live DEK and opens elsewhere');
+});
