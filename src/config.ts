@@ -15,8 +15,8 @@ import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { generateKeyBase64, loadCryptoConfig, type CryptoConfig } from './crypto/index.js';
-import { adminUrl, appUrl, defaultHome, startCluster } from './db/cluster.js';
-import { DEFAULT_EMBEDDING_DIM, migrateDatabase } from './db/migrate.js';
+import { defaultHome } from './db/cluster.js';
+import { DEFAULT_EMBEDDING_DIM } from './db/migrate.js';
 import { envEnum, envInt, envString, type Env } from './env.js';
 import { ConfigError } from './errors.js';
 import { readRerankConfig } from './rerank/index.js';
@@ -167,34 +167,4 @@ async function writeEnvFile(file: string, values: Record<string, string>): Promi
   await chmod(file, 0o600); // mode applies only when the file is created
 }
 
-export interface EmbeddedDatabase {
-  /** memory_app over the private socket: what the daemon uses. */
-  databaseUrl: string;
-  adminUrl: string;
-  created: boolean;
-  applied: string[];
-}
-
-/** Starts (first time: creates) the embedded cluster, creates its database and migrates it. */
-export async function prepareEmbeddedDatabase(home: string, embeddingDim: number): Promise<EmbeddedDatabase> {
-  const { paths, state, created } = await startCluster(home);
-  await ensureDatabase(adminUrl(paths, state, 'postgres'), state.database);
-  const report = await migrateDatabase(adminUrl(paths, state), { embeddingDim, quiet: true });
-  return { databaseUrl: appUrl(paths, state), adminUrl: adminUrl(paths, state), created, applied: report.applied };
-}
-
-/**
- * CREATE DATABASE cannot be made conditional in SQL. The db layer has this in the `db up` command
- * only (not exported), hence this copy; see the note in docs/OPERATIONS.md.
- */
-async function ensureDatabase(maintenanceUrl: string, database: string): Promise<void> {
-  const { default: pg } = await import('pg');
-  const client = new pg.Client({ connectionString: maintenanceUrl });
-  await client.connect();
-  try {
-    const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [database]);
-    if (!rowCount) await client.query(`create database ${client.escapeIdentifier(database)}`);
-  } finally {
-    await client.end();
-  }
-}
+export { type EmbeddedDatabase, prepareEmbeddedDatabase } from './db/embedded.js';

@@ -1,0 +1,38 @@
+/**
+ * The embedded default in one call: start (first time: create) the private cluster, create its
+ * database, run the bootstrap and migrations. Used by `memvault db up` and by the daemon when no
+ * DATABASE_URL is configured.
+ */
+import pg from 'pg';
+
+import { adminUrl, appUrl, startCluster } from './cluster.js';
+import { migrateDatabase } from './migrate.js';
+
+export interface EmbeddedDatabase {
+  /** memory_app over the private socket: what the daemon uses (no password: safe to print). */
+  databaseUrl: string;
+  /** The cluster superuser over the same socket: migrations, maintenance jobs. */
+  adminUrl: string;
+  dataDir: string;
+  created: boolean;
+  applied: string[];
+}
+
+export async function prepareEmbeddedDatabase(home: string, embeddingDim: number): Promise<EmbeddedDatabase> {
+  const { paths, state, created } = await startCluster(home);
+  await ensureDatabase(adminUrl(paths, state, 'postgres'), state.database);
+  const report = await migrateDatabase(adminUrl(paths, state), { embeddingDim, quiet: true });
+  return { databaseUrl: appUrl(paths, state), adminUrl: adminUrl(paths, state), dataDir: paths.dataDir, created, applied: report.applied };
+}
+
+/** Creates the database on first use (CREATE DATABASE cannot be made conditional in SQL itself). */
+export async function ensureDatabase(adminConnection: string, database: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminConnection });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [database]);
+    if (!rowCount) await client.query(`create database ${client.escapeIdentifier(database)}`);
+  } finally {
+    await client.end();
+  }
+}
