@@ -59,18 +59,35 @@ export interface SettingsListener {
 
 class ListenerClosed extends Error {}
 
-export async function startSettingsListener(options: ListenerOptions): Promise<SettingsListener> {
+export interface ResilientSubscriberOptions {
+  connectionString: string;
+  applicationName: string;
+  connectTimeoutMs?: number;
+  probeIntervalMs?: number;
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+}
+
+export interface ResilientSubscriber {
+  readonly subscriber: Subscriber;
+  readonly closed: boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * A pg-listen subscriber on its own connection that keeps reconnecting (capped, jittered
+ * exponential backoff) until close(): pg-listen's defaults give up after 3 s. Used by the daemon's
+ * settings listener and by `memvault keys worker`.
+ */
+export function createResilientSubscriber(options: ResilientSubscriberOptions): ResilientSubscriber {
   const base = options.retryBaseMs ?? 100;
   const max = options.retryMaxMs ?? 5_000;
   let closed = false;
-  let everConnected = false;
-  const state: ListenerState = { connected: false, reconnects: 0, settingsReads: 0, lastSettingsAt: null };
-
   // pg-listen is CommonJS with `exports.default`: from ESM the function sits on `.default`.
   const subscriber: Subscriber = pgListen.default(
     {
       connectionString: options.connectionString,
-      application_name: 'memvault-listener',
+      application_name: options.applicationName,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
     },
     {
@@ -84,6 +101,40 @@ export async function startSettingsListener(options: ListenerOptions): Promise<S
       paranoidChecking: options.probeIntervalMs ?? 10_000,
     },
   );
+  subscriber.events.on('connected', () => {
+    // A reconnect that completed after close(): end that connection too.
+    if (closed) void subscriber.close().catch(() => {});
+  });
+  return {
+    subscriber,
+    get closed() {
+      return closed;
+    },
+    async close() {
+      closed = true;
+      await subscriber.close().catch(() => {});
+    },
+  };
+}
+
+/** True for the error pg-listen raises from our retry callback once the subscriber is closed. */
+export function isListenerClosedError(error: Error): boolean {
+  return error instanceof ListenerClosed;
+}
+
+export async function startSettingsListener(options: ListenerOptions): Promise<SettingsListener> {
+  let closed = false;
+  let everConnected = false;
+  const state: ListenerState = { connected: false, reconnects: 0, settingsReads: 0, lastSettingsAt: null };
+  const resilient = createResilientSubscriber({
+    connectionString: options.connectionString,
+    applicationName: 'memvault-listener',
+    connectTimeoutMs: options.connectTimeoutMs,
+    probeIntervalMs: options.probeIntervalMs,
+    retryBaseMs: options.retryBaseMs,
+    retryMaxMs: options.retryMaxMs,
+  });
+  const { subscriber } = resilient;
 
   // Re-reads are serialised, and a change that arrives during a read triggers one more read, so
   // the last read always starts after the last notification.
@@ -115,11 +166,7 @@ export async function startSettingsListener(options: ListenerOptions): Promise<S
   };
 
   subscriber.events.on('connected', () => {
-    if (closed) {
-      // A reconnect that completed after close(): end that connection too.
-      void subscriber.close().catch(() => {});
-      return;
-    }
+    if (closed) return;
     if (everConnected && !state.connected) {
       state.reconnects++;
       log.info({ reconnects: state.reconnects }, 'settings listener reconnected');
@@ -134,7 +181,7 @@ export async function startSettingsListener(options: ListenerOptions): Promise<S
     if (attempt > 1 && attempt % 10 === 0) log.warn({ attempt }, 'settings listener still reconnecting');
   });
   subscriber.events.on('error', (error) => {
-    if (error instanceof ListenerClosed || closed) return;
+    if (isListenerClosedError(error) || closed) return;
     if (/parsing PostgreSQL notification payload/.test(error.message)) {
       // Never log the payload or the parser's message (it quotes the payload).
       log.warn('ignored a notification with a malformed payload; re-reading settings');
@@ -160,7 +207,7 @@ export async function startSettingsListener(options: ListenerOptions): Promise<S
       if (closed) return;
       closed = true;
       state.connected = false;
-      await subscriber.close().catch(() => {});
+      await resilient.close();
       await reading;
     },
   };

@@ -243,3 +243,39 @@ t.test('a writer whose cached DEK was destroyed elsewhere re-reads the keys inst
   const [chunk] = await getMemoryChunks(daemonB, 'dora', [id]);
   t.equal(chunk?.text, 'second life', 'the new chunk is sealed under a live DEK and opens elsewhere');
 });
+
+t.test('`keys worker` wakes on NOTIFY memory_jobs and re-seals pending chunks', async (t) => {
+  const { notifyKeyJobs } = await import('../../src/db/keys.js');
+  const env = {
+    ...process.env,
+    MEMVAULT_MAINTENANCE_URL: db.adminUrl,
+    MEMORY_ENCRYPTION_KEYS: `1:${keyB64[1]},2:${keyB64[2]},3:${keyB64[3]}`,
+    MEMORY_ENCRYPTION_ACTIVE_KEY_ID: '3',
+  };
+  const worker = spawn(process.execPath, [join(packageRoot, 'dist/cli/main.js'), 'keys', 'worker'], { env, stdio: 'ignore' });
+  t.teardown(() => {
+    worker.kill('SIGTERM');
+  });
+  // Let the worker connect and finish its start-up pass before there is work to find.
+  await new Promise((r) => setTimeout(r, 1500));
+  const tenant = randomUserHash();
+  const id = randomUUID();
+  const ring = ringOf([3], 3);
+  await procedures.indexChunks(db.app, tenant, [{
+    id, docId: 'late', source: '', embedding: testVector(9),
+    textCipher: ring.seal(Buffer.from('late legacy'), chunkAad(tenant, id, 'text')),
+    metaCipher: ring.seal(Buffer.from('{}'), chunkAad(tenant, id, 'meta')),
+    embCipher: ring.seal(Buffer.from([9]), chunkAad(tenant, id, 'embedding')),
+  }], 3, 1);
+  await notifyKeyJobs(db.admin, 'reseal');
+  let legacy = 1;
+  for (let i = 0; i < 50 && legacy > 0; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    legacy = (await inTransaction(db.admin, (c) => keyUsage(c))).reduce((n, u) => n + u.legacyChunks, 0);
+  }
+  t.equal(legacy, 0, 'the worker re-sealed the legacy chunk after the notification');
+  t.same(await openAll(ring, tenant, [id]), ['late legacy']);
+  const exited = new Promise<number | null>((resolve) => worker.on('exit', resolve));
+  worker.kill('SIGTERM');
+  t.equal(await exited, 0, 'the worker exits cleanly on SIGTERM');
+});

@@ -2,10 +2,9 @@
  * `memvault keys status | rotate [--to ID] | retire ID | worker`: the key-encryption keys (the key
  * ring) over time. See docs/KEYS.md.
  */
-import pgListen from 'pg-listen';
-
 import { KeyRing } from '../../crypto/index.js';
 import { notifyKeyJobs } from '../../db/keys.js';
+import { createResilientSubscriber, isListenerClosedError } from '../../db/listen.js';
 import { getSettings } from '../../db/procedures.js';
 import { coerceError } from '../../errors.js';
 import { log } from '../../log.js';
@@ -76,8 +75,8 @@ export async function run(args: string[]): Promise<number> {
  * or several: claims are SKIP LOCKED.
  */
 async function worker(pool: Pool, envRing: KeyRing): Promise<number> {
-  // pg-listen is CommonJS with `exports.default`; retry forever (its default gives up after 3 s).
-  const subscriber = pgListen.default({ connectionString: await maintenanceUrl() }, { retryTimeout: 0, retryLimit: Infinity, retryInterval: 1000 });
+  const listener = createResilientSubscriber({ connectionString: await maintenanceUrl(), applicationName: 'memvault-keys-worker' });
+  const { subscriber } = listener;
   let running = false;
   let again = false;
   const runOnce = async () => {
@@ -102,7 +101,9 @@ async function worker(pool: Pool, envRing: KeyRing): Promise<number> {
       running = false;
     }
   };
-  subscriber.events.on('error', (error: Error) => log.warn({ err: error.message }, 'key worker listener error'));
+  subscriber.events.on('error', (error: Error) => {
+    if (!isListenerClosedError(error)) log.warn({ err: error.name }, 'key worker listener error');
+  });
   subscriber.events.on('connected', () => void runOnce());
   subscriber.notifications.on('memory_jobs', () => void runOnce());
   await subscriber.connect();
@@ -113,6 +114,6 @@ async function worker(pool: Pool, envRing: KeyRing): Promise<number> {
     process.once('SIGINT', resolve);
   });
   clearInterval(timer);
-  await subscriber.close();
+  await listener.close();
   return 0;
 }
