@@ -5,16 +5,11 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../paths.js';
 
+/** The package root (where package.json, models/ and migrations/ live). */
 export function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(path.join(dir, 'package.json'))) return dir;
-    const parent = path.dirname(dir);
-    if (parent === dir) return process.cwd();
-    dir = parent;
-  }
+  return packageRoot;
 }
 
 /** The first existing `<shared>/models/<name>` folder, or undefined. */
@@ -22,6 +17,8 @@ export function sharedModelDir(name: string, env: NodeJS.ProcessEnv = process.en
   const root = repoRoot();
   const candidates = [
     env.MEMVAULT_SHARED_DIR ? path.join(env.MEMVAULT_SHARED_DIR, 'models', name) : undefined,
+    // Bundled with the package (models/README.md), so a fresh checkout has an embedder.
+    path.join(root, 'models', name),
     path.join(root, 'shared', 'models', name),
     path.join(root, '..', 'shared', 'models', name),
   ];
