@@ -1,10 +1,13 @@
 /**
- * The PostgreSQL the database suites run against: a private embedded cluster under its own home
- * (MEMVAULT_BENCH_HOME, default <tmpdir>/memvault-bench), never the user's memvault data nor the
- * test suite's cluster. Each suite gets a fresh migrated database that it drops at the end; the
- * cluster is stopped at the end of the command if the command started it.
+ * The PostgreSQL the database suites run against: a private embedded cluster, never the user's
+ * memvault data nor the test suite's cluster. By default a fresh one per command under a new
+ * temporary home, on a random port, removed at the end: a fixed home and port would collide with
+ * other runs on a shared machine (a port taken while the cluster was stopped makes it unable to
+ * start again). MEMVAULT_BENCH_HOME names a persistent home instead (kept, stopped at the end if
+ * this command started it). Each suite gets a fresh migrated database that it drops at the end.
  */
 import { randomBytes } from 'node:crypto';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -25,13 +28,28 @@ export class BenchCluster {
   private constructor(
     readonly home: string,
     private readonly startedHere: boolean,
+    private readonly temporary: boolean,
     private readonly url: (database: string, app: boolean) => string,
   ) {}
 
-  static async start(home = process.env.MEMVAULT_BENCH_HOME ?? join(tmpdir(), 'memvault-bench')): Promise<BenchCluster> {
+  static async start(persistentHome = process.env.MEMVAULT_BENCH_HOME): Promise<BenchCluster> {
+    let home = persistentHome;
+    if (home === undefined) {
+      home = await mkdtemp(join(tmpdir(), 'memvault-bench-'));
+      // When run as root the server runs as `postgres`, which must be able to pass through.
+      await chmod(home, 0o711);
+    }
     const wasRunning = await isRunning(clusterPaths(home)).catch(() => false);
-    const { paths, state } = await startCluster(home);
-    return new BenchCluster(home, !wasRunning, (database, app) => (app ? appUrl(paths, state, database) : adminUrl(paths, state, database)));
+    const saved = process.env.MEMVAULT_PG_PORT;
+    process.env.MEMVAULT_PG_PORT ??= String(20_000 + Math.floor(Math.random() * 30_000));
+    try {
+      const { paths, state } = await startCluster(home);
+      return new BenchCluster(home, !wasRunning, persistentHome === undefined, (database, app) =>
+        app ? appUrl(paths, state, database) : adminUrl(paths, state, database),
+      );
+    } finally {
+      if (saved === undefined) delete process.env.MEMVAULT_PG_PORT;
+    }
   }
 
   adminUrl(database = 'postgres'): string {
@@ -54,6 +72,7 @@ export class BenchCluster {
 
   async stop(): Promise<void> {
     if (this.startedHere) await stopCluster(this.home);
+    if (this.temporary) await rm(this.home, { recursive: true, force: true });
   }
 
   private async admin<T>(fn: (db: Pool) => Promise<T>): Promise<T> {
