@@ -7,10 +7,10 @@ import type pg from 'pg';
 import { mapDatabaseError, TRANSIENT_SQLSTATES } from './errors.js';
 
 /**
- * Runs fn inside one transaction pinned to userHash: the first statement sets the context, and
- * any procedure called for another tenant in the same transaction fails with MV004.
+ * Runs fn inside one transaction on one checked-out client: commit on success, rollback on any
+ * error. A client whose rollback fails (its connection is gone) is destroyed, not pooled again.
  */
-export async function withTenant<T>(pool: pg.Pool, userHash: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   let client: pg.PoolClient;
   try {
     client = await pool.connect();
@@ -20,18 +20,28 @@ export async function withTenant<T>(pool: pg.Pool, userHash: string, fn: (client
   let broken = false;
   try {
     await client.query('begin');
-    await client.query('select memory.set_tenant($1::text)', [userHash]);
     const result = await fn(client);
     await client.query('commit');
     return result;
   } catch (thrown) {
     await client.query('rollback').catch(() => {
-      broken = true; // the connection is gone; do not return it to the pool
+      broken = true;
     });
     throw mapDatabaseError(thrown);
   } finally {
     client.release(broken);
   }
+}
+
+/**
+ * Runs fn inside one transaction pinned to userHash: the first statement sets the context, and
+ * any procedure called for another tenant in the same transaction fails with MV004.
+ */
+export function withTenant<T>(pool: pg.Pool, userHash: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  return inTransaction(pool, async (client) => {
+    await client.query('select memory.set_tenant($1::text)', [userHash]);
+    return fn(client);
+  });
 }
 
 /**
