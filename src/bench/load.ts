@@ -124,10 +124,11 @@ async function runLoad(ctx: SuiteContext) {
     };
     const stepTable: Table = {
       title: `load: rerank on, ${stepS} s per step, budget p95 <= ${budgetMs} ms, no errors, >= 95% reranked`,
-      header: ['rate', 'p50 ms', 'p95 ms', 'p99 ms', 'reranked', 'errors', 'pool p95', 'ok'],
+      header: ['rate', 'p50 ms', 'p95 ms', 'p99 ms', 'reranked', 'errors', 'statuses', 'pool p95', 'ok'],
       rows: steps.map((s) => {
         const p = percentiles([...s.queries, ...s.writes]);
-        return [String(s.rate), ms(p.p50), ms(p.p95), ms(p.p99), `${s.reranked}/${s.queryCount}`, String(s.errors), fmtPct(percentiles(s.poolUse).p95), withinBudget(s, budgetMs) ? 'yes' : 'no'];
+        const statuses = Object.entries(s.statuses).filter(([code]) => code !== '200' && code !== '201').map(([code, n]) => `${code}x${n}`).join(' ') || '-';
+        return [String(s.rate), ms(p.p50), ms(p.p95), ms(p.p99), `${s.reranked}/${s.queryCount}`, String(s.errors), statuses, fmtPct(percentiles(s.poolUse).p95), withinBudget(s, budgetMs) ? 'yes' : 'no'];
       }),
       note: `highest sustainable rate with rerank on: ${sustainable} RPS (steps stop at the first failure)`,
     };
