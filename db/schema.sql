@@ -55,7 +55,7 @@ begin
   select (select value #>> '{}' from memory.settings where key = 'ann_ef_search'),
          (select value #>> '{}' from memory.settings where key = 'ann_iterative_scan')
     into v_ef, v_mode;
-  perform set_config('hnsw.ef_search', coalesce(v_ef, '100'), true);
+  perform set_config('hnsw.ef_search', coalesce(v_ef, '200'), true);
   perform set_config('hnsw.iterative_scan', coalesce(v_mode, 'relaxed_order'), true);
 end;
 $$;
@@ -227,7 +227,7 @@ declare
 begin
   perform memory.set_tenant(p_user_hash);
   perform memory.apply_ann_settings();
-  execute 'explain (format json, analyze ' || case when p_analyze then 'true' else 'false' end || ') ' || memory.search_sql(false, false)
+  execute 'explain (format json, analyze ' || case when p_analyze then 'true' else 'false' end || ') ' || memory.search_sql(false, false, memory.search_is_exact(p_user_hash))
     into v_plan
     using p_user_hash, p_embedding, p_limit, null::text, null::text;
   return v_plan;
@@ -622,7 +622,7 @@ begin
     raise exception 'limit must be between 1 and 1000' using errcode = 'MV007';
   end if;
   perform memory.apply_ann_settings();
-  return query execute memory.search_sql(p_doc_id is not null, p_source is not null)
+  return query execute memory.search_sql(p_doc_id is not null, p_source is not null, memory.search_is_exact(p_user_hash))
     using p_user_hash, p_embedding, p_limit, p_doc_id, p_source;
 end;
 $$;
@@ -630,27 +630,56 @@ $$;
 ALTER FUNCTION memory.search(p_user_hash text, p_embedding public.vector, p_limit integer, p_doc_id text, p_source text) OWNER TO memory_owner;
 
 --
--- Name: search_sql(boolean, boolean); Type: FUNCTION; Schema: memory; Owner: memory_owner
+-- Name: search_is_exact(text); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
-CREATE FUNCTION memory.search_sql(p_has_doc_id boolean, p_has_source boolean) RETURNS text
+CREATE FUNCTION memory.search_is_exact(p_user_hash text) RETURNS boolean
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+declare
+  v_max integer := coalesce((select (s.value #>> '{}')::integer from memory.settings s where s.key = 'ann_exact_max_rows'), 5000);
+  v_rows integer;
+begin
+  if v_max = 0 then
+    return false;
+  end if;
+  select count(*) into v_rows
+  from (select 1 from memory.memory_chunks c where c.user_hash = p_user_hash limit v_max + 1) t;
+  return v_rows <= v_max;
+end;
+$$;
+
+ALTER FUNCTION memory.search_is_exact(p_user_hash text) OWNER TO memory_owner;
+
+--
+-- Name: search_sql(boolean, boolean, boolean); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.search_sql(p_has_doc_id boolean, p_has_source boolean, p_exact boolean) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $_$
-  select 'with candidates as materialized ('
-    || ' select c.id, c.doc_id, c.source, c.text_cipher, c.meta_cipher, c.key_id,'
-    || ' c.embedding operator(public.<=>) $2 as distance'
+  with distance(expr) as (
+    -- In the exact shape `+ 0` makes the sort key an expression no index provides; the select list
+    -- and ORDER BY use the same expression, so it is computed once per row.
+    select case when p_exact then '(c.embedding operator(public.<=>) $2) + 0' else 'c.embedding operator(public.<=>) $2' end
+  )
+  select 'with nearest as materialized ('
+    || ' select c.id, ' || d.expr || ' as distance'
     || ' from memory.memory_chunks c'
     || ' where c.user_hash = $1'
     || case when p_has_doc_id then ' and c.doc_id = $4' else '' end
     || case when p_has_source then ' and c.source = $5' else '' end
-    || ' order by c.embedding operator(public.<=>) $2'
+    || ' order by ' || d.expr
     || ' limit $3)'
-    || ' select id, doc_id, source, text_cipher, meta_cipher, key_id, distance::float8'
-    || ' from candidates order by distance, id';
+    || ' select c.id, c.doc_id, c.source, c.text_cipher, c.meta_cipher, c.key_id, n.distance::float8'
+    || ' from nearest n join memory.memory_chunks c on c.user_hash = $1 and c.id = n.id'
+    || ' order by n.distance, n.id'
+  from distance d;
 $_$;
 
-ALTER FUNCTION memory.search_sql(p_has_doc_id boolean, p_has_source boolean) OWNER TO memory_owner;
+ALTER FUNCTION memory.search_sql(p_has_doc_id boolean, p_has_source boolean, p_exact boolean) OWNER TO memory_owner;
 
 --
 -- Name: set_setting(text, jsonb); Type: FUNCTION; Schema: memory; Owner: memory_owner
@@ -852,12 +881,13 @@ begin
       if jsonb_typeof(p_value) <> 'number' or (p_value #>> '{}') !~ '^\d+$' or p_value::bigint < 1 or p_value::bigint > 2147483647 then
         raise exception 'active_kek_id must be a key id (a positive integer)' using errcode = 'MV006';
       end if;
-    when 'rerank_circuit_ms', 'ann_ef_search', 'rerank_rollout_percent' then
+    when 'rerank_circuit_ms', 'ann_ef_search', 'rerank_rollout_percent', 'ann_exact_max_rows' then
       if jsonb_typeof(p_value) <> 'number' or (p_value #>> '{}') !~ '^\d+$'
+         or (p_key = 'ann_exact_max_rows' and p_value::bigint > 1000000)
          or (p_key = 'rerank_circuit_ms' and (p_value::int < 1 or p_value::int > 60000))
          or (p_key = 'ann_ef_search' and (p_value::int < 10 or p_value::int > 1000))
          or (p_key = 'rerank_rollout_percent' and p_value::int > 100) then
-        raise exception '% must be an integer in its range (rerank_circuit_ms 1-60000, ann_ef_search 10-1000, rerank_rollout_percent 0-100)', p_key
+        raise exception '% must be an integer in its range (rerank_circuit_ms 1-60000, ann_ef_search 10-1000, rerank_rollout_percent 0-100, ann_exact_max_rows 0-1000000)', p_key
           using errcode = 'MV006';
       end if;
     when 'ann_iterative_scan' then
@@ -1354,10 +1384,16 @@ REVOKE ALL ON FUNCTION memory.search(p_user_hash text, p_embedding public.vector
 GRANT ALL ON FUNCTION memory.search(p_user_hash text, p_embedding public.vector, p_limit integer, p_doc_id text, p_source text) TO memory_app;
 
 --
--- Name: FUNCTION search_sql(p_has_doc_id boolean, p_has_source boolean); Type: ACL; Schema: memory; Owner: memory_owner
+-- Name: FUNCTION search_is_exact(p_user_hash text); Type: ACL; Schema: memory; Owner: memory_owner
 --
 
-REVOKE ALL ON FUNCTION memory.search_sql(p_has_doc_id boolean, p_has_source boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION memory.search_is_exact(p_user_hash text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION search_sql(p_has_doc_id boolean, p_has_source boolean, p_exact boolean); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.search_sql(p_has_doc_id boolean, p_has_source boolean, p_exact boolean) FROM PUBLIC;
 
 --
 -- Name: FUNCTION set_setting(p_key text, p_value jsonb); Type: ACL; Schema: memory; Owner: memory_owner

@@ -18,7 +18,7 @@ declare
 begin
   perform memory.set_tenant(p_user_hash);
   perform memory.apply_ann_settings();
-  execute 'explain (format json, analyze ' || case when p_analyze then 'true' else 'false' end || ') ' || memory.search_sql(false, false)
+  execute 'explain (format json, analyze ' || case when p_analyze then 'true' else 'false' end || ') ' || memory.search_sql(false, false, memory.search_is_exact(p_user_hash))
     into v_plan
     using p_user_hash, p_embedding, p_limit, null::text, null::text;
   return v_plan;

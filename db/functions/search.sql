@@ -1,6 +1,6 @@
 -- Top-N chunks of one tenant by cosine distance to p_embedding, optionally filtered by doc_id and
--- source. Returns ciphertexts; the daemon opens them. Planned per call (EXECUTE) so the planner sees
--- the tenant and picks the HNSW index for large tenants and the tenant B-tree for small ones.
+-- source. Returns ciphertexts; the daemon opens them. Exact for small and medium tenants, HNSW for
+-- large ones (memory.search_sql explains why); planned per call (EXECUTE) with the tenant known.
 create or replace function memory.search(
   p_user_hash text,
   p_embedding public.vector,
@@ -35,7 +35,7 @@ begin
     raise exception 'limit must be between 1 and 1000' using errcode = 'MV007';
   end if;
   perform memory.apply_ann_settings();
-  return query execute memory.search_sql(p_doc_id is not null, p_source is not null)
+  return query execute memory.search_sql(p_doc_id is not null, p_source is not null, memory.search_is_exact(p_user_hash))
     using p_user_hash, p_embedding, p_limit, p_doc_id, p_source;
 end;
 $$;

@@ -16,12 +16,13 @@ begin
       if jsonb_typeof(p_value) <> 'number' or (p_value #>> '{}') !~ '^\d+$' or p_value::bigint < 1 or p_value::bigint > 2147483647 then
         raise exception 'active_kek_id must be a key id (a positive integer)' using errcode = 'MV006';
       end if;
-    when 'rerank_circuit_ms', 'ann_ef_search', 'rerank_rollout_percent' then
+    when 'rerank_circuit_ms', 'ann_ef_search', 'rerank_rollout_percent', 'ann_exact_max_rows' then
       if jsonb_typeof(p_value) <> 'number' or (p_value #>> '{}') !~ '^\d+$'
+         or (p_key = 'ann_exact_max_rows' and p_value::bigint > 1000000)
          or (p_key = 'rerank_circuit_ms' and (p_value::int < 1 or p_value::int > 60000))
          or (p_key = 'ann_ef_search' and (p_value::int < 10 or p_value::int > 1000))
          or (p_key = 'rerank_rollout_percent' and p_value::int > 100) then
-        raise exception '% must be an integer in its range (rerank_circuit_ms 1-60000, ann_ef_search 10-1000, rerank_rollout_percent 0-100)', p_key
+        raise exception '% must be an integer in its range (rerank_circuit_ms 1-60000, ann_ef_search 10-1000, rerank_rollout_percent 0-100, ann_exact_max_rows 0-1000000)', p_key
           using errcode = 'MV006';
       end if;
     when 'ann_iterative_scan' then

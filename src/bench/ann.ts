@@ -16,6 +16,8 @@ import { ms, ratio, type Metric, type Table } from './result.js';
 import { mean, median, percentiles, seededRandom } from './stats.js';
 import { buildResult, intOption, type Suite, type SuiteContext } from './suite.js';
 
+/** memory.search's default (db/functions/apply_ann_settings.sql). */
+const DEFAULT_EF_SEARCH = 200;
 const DIM = 384;
 const CLASSES: TenantClass[] = ['small', 'medium', 'large'];
 type Mode = 'relaxed_order' | 'off';
@@ -65,7 +67,7 @@ async function runAnn(ctx: SuiteContext) {
     for (const mode of ['relaxed_order', 'off'] as Mode[]) {
       ctx.progress.stage(`memory.search with iterative scan ${mode}`);
       await setSetting(admin, 'ann_iterative_scan', mode);
-      await setSetting(admin, 'ann_ef_search', 100);
+      await setSetting(admin, 'ann_ef_search', DEFAULT_EF_SEARCH);
       runs[mode] = {} as Record<TenantClass, ClassRun>;
       for (const cls of CLASSES) runs[mode][cls] = await measureClass(app, queries[cls], ctx, `${mode} ${cls}`);
     }
@@ -89,7 +91,7 @@ async function runAnn(ctx: SuiteContext) {
       sweep.push({ label: `${cls}, iterative ${mode}`, points });
     }
     await setSetting(admin, 'ann_iterative_scan', 'relaxed_order');
-    await setSetting(admin, 'ann_ef_search', 100);
+    await setSetting(admin, 'ann_ef_search', DEFAULT_EF_SEARCH);
 
     const sizes = Object.fromEntries(CLASSES.map((cls) => [cls, plans.filter((p) => p.cls === cls).map((p) => p.size)]));
     return buildResult('ann', ctx, startedAt, {
@@ -202,13 +204,25 @@ interface Overhead {
  * query's tenant (session-level on a throwaway bench connection).
  */
 async function measureOverhead(admin: Pool, app: Pool, queries: Query[]): Promise<Overhead> {
-  const { rows } = await admin.query<{ sql: string }>('select memory.search_sql(false, false) as sql');
-  const sql = rows[0]!.sql;
+  // The shape memory.search would pick differs by tenant size (exact or HNSW): build both texts and
+  // use, per query, the one the procedure would use for that tenant.
+  const { rows } = await admin.query<{ exact: string; ann: string }>(
+    'select memory.search_sql(false, false, true) as exact, memory.search_sql(false, false, false) as ann',
+  );
+  const shapes = rows[0]!;
+  const exactFor = new Map<string, boolean>();
+  for (const q of queries) {
+    if (!exactFor.has(q.plan.userHash)) {
+      const r = await admin.query<{ exact: boolean }>('select memory.search_is_exact($1) as exact', [q.plan.userHash]);
+      exactFor.set(q.plan.userHash, r.rows[0]!.exact);
+    }
+  }
+  const sqlFor = (q: Query) => (exactFor.get(q.plan.userHash) ? shapes.exact : shapes.ann);
   const bare = await admin.connect();
   const owner = await admin.connect();
   try {
     // The values apply_ann_settings sets per call inside memory.search.
-    const ann = "set hnsw.ef_search = 100; set hnsw.iterative_scan = 'relaxed_order'";
+    const ann = "set hnsw.ef_search = 200; set hnsw.iterative_scan = 'relaxed_order'";
     await bare.query(ann);
     await owner.query(`${ann}; set role memory_owner`);
     const timed = async (fn: () => Promise<unknown>): Promise<number> => {
@@ -222,10 +236,10 @@ async function measureOverhead(admin: Pool, app: Pool, queries: Query[]): Promis
         'rls',
         async (q) => {
           await owner.query("select set_config('memory.user_hash', $1, false)", [q.plan.userHash]);
-          return timed(() => owner.query(sql, [q.plan.userHash, q.vector, 24]));
+          return timed(() => owner.query(sqlFor(q), [q.plan.userHash, q.vector, 24]));
         },
       ],
-      ['bare', (q) => timed(() => bare.query(sql, [q.plan.userHash, q.vector, 24]))],
+      ['bare', (q) => timed(() => bare.query(sqlFor(q), [q.plan.userHash, q.vector, 24]))],
     ];
     for (const [, side] of sides) await side(queries[0]!);
     const out: Overhead = { procedure: [], rls: [], bare: [] };
@@ -313,7 +327,7 @@ function annTables(
       title: `ann: memory.search vs exact search, ${load.rows.toLocaleString('en-US')} chunks x ${DIM} dims (load ${round1(load.insertS)} s, HNSW build ${round1(load.indexS)} s)`,
       header: ['tenants', 'iterative scan', 'recall@10', 'min', 'recall@24', 'short', 'p50 ms', 'p95 ms', 'p99 ms'],
       rows,
-      note: 'recall = mean over queries; min = worst single query; short = results with fewer than 24 rows; latency of the limit-24 call as memory_app, ef_search 100',
+      note: `recall = mean over queries; min = worst single query; short = results with fewer than 24 rows; latency of the limit-24 call as memory_app, ef_search ${DEFAULT_EF_SEARCH}, exact shape up to 5,000 rows per tenant`,
     },
     {
       title: 'ann: RLS overhead (same search SQL: as table owner under RLS vs as superuser with RLS bypassed) and whole-procedure overhead',
@@ -322,7 +336,7 @@ function annTables(
         const o = rls[cls];
         return [cls, ms(median(o.bare)), ms(median(o.rls)), ms(median(o.procedure)), ratio(median(o.rls) / median(o.bare)), ratio(median(o.procedure) / median(o.bare))];
       }),
-      note: 'ratios of medians; 3 repetitions per query, order rotated; ef_search 100, relaxed iterative scan; memory.search adds set_tenant, checks, the settings lookup and plpgsql EXECUTE',
+      note: `ratios of medians; 3 repetitions per query, order rotated; ef_search ${DEFAULT_EF_SEARCH}, relaxed iterative scan; memory.search adds set_tenant, checks, the settings lookup and plpgsql EXECUTE`,
     },
     {
       title: 'ann: ef_search sweep (recall@10 / p50 ms of the limit-10 call)',

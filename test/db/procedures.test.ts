@@ -104,3 +104,22 @@ t.test('health reports the applied migrations and the schema dimension', async (
   t.ok(h.migrationCount >= 1);
   t.match(h.vectorVersion, /^\d+\.\d+/);
 });
+
+t.test('search takes the exact shape for small tenants and the HNSW shape above ann_exact_max_rows, with the same answers', async (t) => {
+  const owner = randomUserHash();
+  const chunks = Array.from({ length: 12 }, (_, i) => chunk({ docId: `s${i}`, embedding: testVector(100 + i) }));
+  await procedures.indexChunks(db.app, owner, chunks, 1);
+  // The exact shape sorts by `distance + 0`, a key no index provides; the HNSW shape orders by the
+  // bare operator, which the planner may serve from the index (on 12 rows it may still sort).
+  const sortKeys = async (): Promise<string> => JSON.stringify(await procedures.explainSearch(db.app, owner, testVector(105), 5));
+  const exact = await procedures.search(db.app, owner, testVector(105), { limit: 5 });
+  t.match(await sortKeys(), /\+ '0'::double precision/, 'exact shape below the threshold');
+  t.ok(procedures.indexesInPlan(await procedures.explainSearch(db.app, owner, testVector(105), 5)).includes('memory_chunks_user_doc_idx'));
+
+  await procedures.setSetting(db.admin, 'ann_exact_max_rows', 3);
+  t.teardown(() => db.admin.query("select memory.reset_setting('ann_exact_max_rows')").then(() => undefined));
+  t.notMatch(await sortKeys(), /\+ '0'::double precision/, 'HNSW shape above it');
+  const ann = await procedures.search(db.app, owner, testVector(105), { limit: 5 });
+  t.same(ann.map((r) => r.doc_id), exact.map((r) => r.doc_id), 'both shapes find the same nearest chunks here');
+  t.equal(exact[0]!.doc_id, 's5');
+});
