@@ -105,9 +105,17 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     applicationName: 'memvault',
   });
   const untrackPool = trackPool(pool);
-  const cleanups: Array<() => Promise<void> | void> = [untrackPool, () => pool.end()];
+  const cleanups: Array<[string, () => Promise<void> | void]> = [
+    ['pool metrics', untrackPool],
+    ['database pool', () => pool.end()],
+  ];
+  // Each step is bounded: a step that hangs (a connection stuck on a dying server, say) is logged
+  // by name and skipped, so shutdown always finishes and the next steps still run.
   const cleanUp = async () => {
-    for (const fn of cleanups.reverse()) await Promise.resolve(fn()).catch(() => {});
+    for (const [name, fn] of cleanups.reverse()) {
+      const outcome = await boundedStep(Promise.resolve().then(fn), CLEANUP_STEP_TIMEOUT_MS);
+      if (outcome === 'timeout') log.warn({ step: name }, 'shutdown step timed out; continuing');
+    }
   };
 
   try {
@@ -140,7 +148,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         if (event.event === 'tenant_forgotten' || event.event === 'tenant_key_rotated') keys.forget(event.user_hash);
       },
     });
-    cleanups.push(() => listener.close());
+    cleanups.push(['settings listener', () => listener.close()]);
 
     const memory: MemoryContext = { pool, dim: schema.embeddingDim, embedder, keys };
     let shuttingDown = false;
@@ -184,7 +192,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const address = await api.listen(settings.port, settings.host).catch((thrown: NodeJS.ErrnoException) => {
       throw new ConfigError('MEMVAULT_PORT', `cannot listen on ${settings.host}:${settings.port} (${thrown.code ?? 'error'})`);
     });
-    cleanups.push(() => api.destroyConnections());
+    cleanups.push(['http connections', () => api.destroyConnections()]);
     log.info(
       { host: address.host, port: address.port, embedding_dim: schema.embeddingDim, embedder: Boolean(embedder), pool_max: settings.poolMax },
       'memvault listening',
@@ -204,6 +212,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           shuttingDown = true;
           log.info({ in_flight: api.inFlight }, 'shutting down: intake stopped, draining');
           await api.stopIntake();
+          // Unbounded here: `serve` forces the exit (code 70) when the drain outlasts
+          // MEMVAULT_SHUTDOWN_TIMEOUT_MS, so a forced shutdown is reported as one.
           await api.drained();
           await cleanUp();
           await closeReranker();
@@ -216,6 +226,22 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
   } catch (thrown) {
     await cleanUp();
     throw thrown;
+  }
+}
+
+const CLEANUP_STEP_TIMEOUT_MS = 5_000;
+
+/** Waits for `work` at most `ms`; never rejects (a failed step is as finished as a done one). */
+async function boundedStep(work: Promise<unknown>, ms: number): Promise<'done' | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([work.then(() => 'done' as const, () => 'done' as const), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
