@@ -10,11 +10,9 @@ export const SUITES: Record<string, () => Promise<Suite>> = {
   ann: async () => (await import('./ann.js')).suite,
   ingest: async () => (await import('./ingest.js')).suite,
   query: async () => (await import('./query.js')).suite,
+  keys: async () => (await import('./keys.js')).suite,
   load: async () => (await import('./load.js')).suite,
-
-
-
 };
 
-/** `faults` is not part of `all`: it restarts PostgreSQL and kills processes on purpose. */
-export const ALL_SUITES = ['crypto', 'rerank', 'ann', 'ingest', 'query', 'load'];
+/** The fault scenarios are tests (test/faults), not a suite: they restart PostgreSQL and kill processes. */
+export const ALL_SUITES = ['crypto', 'rerank', 'ann', 'ingest', 'query', 'keys', 'load'];
