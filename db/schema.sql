@@ -55,7 +55,7 @@ begin
   select (select value #>> '{}' from memory.settings where key = 'ann_ef_search'),
          (select value #>> '{}' from memory.settings where key = 'ann_iterative_scan')
     into v_ef, v_mode;
-  perform set_config('hnsw.ef_search', coalesce(v_ef, '200'), true);
+  perform set_config('hnsw.ef_search', coalesce(v_ef, '400'), true);
   perform set_config('hnsw.iterative_scan', coalesce(v_mode, 'relaxed_order'), true);
 end;
 $$;

@@ -17,7 +17,7 @@ import { mean, median, percentiles, seededRandom } from './stats.js';
 import { buildResult, intOption, type Suite, type SuiteContext } from './suite.js';
 
 /** memory.search's default (db/functions/apply_ann_settings.sql). */
-const DEFAULT_EF_SEARCH = 200;
+const DEFAULT_EF_SEARCH = 400;
 const DIM = 384;
 const CLASSES: TenantClass[] = ['small', 'medium', 'large'];
 type Mode = 'relaxed_order' | 'off';
@@ -222,7 +222,7 @@ async function measureOverhead(admin: Pool, app: Pool, queries: Query[]): Promis
   const owner = await admin.connect();
   try {
     // The values apply_ann_settings sets per call inside memory.search.
-    const ann = "set hnsw.ef_search = 200; set hnsw.iterative_scan = 'relaxed_order'";
+    const ann = `set hnsw.ef_search = ${DEFAULT_EF_SEARCH}; set hnsw.iterative_scan = 'relaxed_order'`;
     await bare.query(ann);
     await owner.query(`${ann}; set role memory_owner`);
     const timed = async (fn: () => Promise<unknown>): Promise<number> => {
