@@ -80,10 +80,10 @@ async function benchConfig(dir: string, poolSize: number, threads: number, round
   });
   await closeReranker();
   await getCrossEncoder();
-  const cores = poolSize * threads;
-  // The bare baseline: same model, same cores, same pre-tokenized batch, no pool, in this thread.
+  // The bare baseline: same model, same pre-tokenized batch, no pool, in this thread, with the
+  // threads ONE pool worker has — a single request runs on one worker, so that is like for like.
   const session = await ort.InferenceSession.create(path.join(dir, 'onnx', 'model.onnx'), {
-    intraOpNumThreads: cores,
+    intraOpNumThreads: threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
