@@ -47,10 +47,19 @@ export class TenantKeyStore {
     return entry.keys.get(entry.activeId!)!;
   }
 
-  /** Resolves DEK ids found in blob headers to the tenant's keys (for the read path). */
-  async lookup(userHash: string): Promise<DataKeyLookup> {
-    const entry = await this.#entry(userHash);
-    return (dekId) => entry.keys.get(dekId);
+  /**
+   * Resolves DEK ids found in blob headers to the tenant's keys (for the read path). `needed` are
+   * the ids the caller is about to open: if the cached entry lacks one — the DEK was created by
+   * another process after we cached the tenant — the tenant's keys are fetched again once.
+   */
+  async lookup(userHash: string, needed: Iterable<number> = []): Promise<DataKeyLookup> {
+    let entry = await this.#entry(userHash);
+    if ([...needed].some((id) => !entry.keys.has(id))) {
+      this.#entries.delete(userHash);
+      entry = await this.#entry(userHash);
+    }
+    const keys = entry.keys;
+    return (dekId) => keys.get(dekId);
   }
 
   /** Drops a tenant's cached keys (its DEK was rotated or destroyed elsewhere). */

@@ -11,7 +11,8 @@ import { TenantKeyStore } from '../keys/tenant-key-store.js';
 /** Per-tenant data keys: the active one for writing, all of the tenant's for reading. */
 export interface TenantKeys {
   activeKey(userHash: string): Promise<DataKey>;
-  lookup(userHash: string): Promise<DataKeyLookup>;
+  /** `needed`: DEK ids about to be opened; a missing one makes the store re-read the tenant's keys. */
+  lookup(userHash: string, needed?: Iterable<number>): Promise<DataKeyLookup>;
   /** Drops cached keys of the tenant (they were destroyed or replaced). */
   forget(userHash: string): void;
 }

@@ -9,7 +9,7 @@ import { ValidationError } from '../errors.js';
 import { maybeRerank } from '../rerank/index.js';
 import { type MemoryContext, tenantKeys } from './context.js';
 import { countQuery, observeStage, type QueryStage } from './metrics.js';
-import { openMetadata, openText } from './seal-chunk.js';
+import { dataKeyIds, openMetadata, openText } from './seal-chunk.js';
 import { validateEmbedding, validateId, validateText } from './validate.js';
 
 export const DEFAULT_K = 8;
@@ -97,10 +97,8 @@ export async function queryMemory(ctx: MemoryContext, input: QueryInput, options
     lap('embed');
   }
   const userHash = hmacUser(q.userId);
-  const [rows, keys] = await Promise.all([
-    search(ctx.pool, userHash, embedding!, { limit: q.candidates, docId: q.docId, source: q.source }),
-    tenantKeys(ctx).lookup(userHash),
-  ]);
+  const rows = await search(ctx.pool, userHash, embedding!, { limit: q.candidates, docId: q.docId, source: q.source });
+  const keys = await tenantKeys(ctx).lookup(userHash, dataKeyIds(rows.map((row) => row.text_cipher)));
   lap('search');
   const texts = rows.map((row) => openText(userHash, row.id, row.text_cipher, keys));
   lap('open_text');

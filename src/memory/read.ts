@@ -7,7 +7,7 @@ import { type DataKeyLookup, hmacUser } from '../crypto/index.js';
 import { getChunks, type StoredChunkRow } from '../db/procedures.js';
 import { ValidationError } from '../errors.js';
 import { type MemoryContext, tenantKeys } from './context.js';
-import { openEmbedding, openMetadata, openText } from './seal-chunk.js';
+import { dataKeyIds, openEmbedding, openMetadata, openText } from './seal-chunk.js';
 import { validateId } from './validate.js';
 
 export interface MemoryChunk {
@@ -43,6 +43,7 @@ export async function getMemoryChunks(ctx: MemoryContext, userId: unknown, ids: 
     throw new ValidationError('ids', 'must be an array of chunk ids (UUIDs)');
   }
   const userHash = hmacUser(validUserId);
-  const [rows, keys] = await Promise.all([getChunks(ctx.pool, userHash, ids as string[]), tenantKeys(ctx).lookup(userHash)]);
+  const rows = await getChunks(ctx.pool, userHash, ids as string[]);
+  const keys = await tenantKeys(ctx).lookup(userHash, dataKeyIds(rows.flatMap((row) => [row.text_cipher, row.meta_cipher, row.emb_cipher])));
   return rows.map((row) => openChunkRow(userHash, row, keys));
 }

@@ -11,6 +11,8 @@ import {
   type DataKey,
   type DataKeyLookup,
   embeddingToBytes,
+  ENVELOPE_DATA_KEY,
+  envelopeInfo,
   openAnyScheme,
   sealWithDataKey,
 } from '../crypto/index.js';
@@ -41,6 +43,23 @@ export function sealChunk(userHash: string, chunk: PlainChunk, dek: DataKey): Se
     keyId: dek.id,
     keyScheme: 2,
   };
+}
+
+/** The data-key ids named by these blobs' headers (key-ring blobs name none). */
+export function dataKeyIds(blobs: Iterable<Buffer>): Set<number> {
+  const ids = new Set<number>();
+  for (const blob of blobs) {
+    // A malformed header is left for the open call to report as InvalidTag.
+    const info = (() => {
+      try {
+        return envelopeInfo(blob);
+      } catch {
+        return undefined;
+      }
+    })();
+    if (info?.version === ENVELOPE_DATA_KEY) ids.add(info.keyId);
+  }
+  return ids;
 }
 
 export function openText(userHash: string, chunkId: string, blob: Buffer, keys: DataKeyLookup): string {

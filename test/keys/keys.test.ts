@@ -279,3 +279,16 @@ t.test('`keys worker` wakes on NOTIFY memory_jobs and re-seals pending chunks', 
   worker.kill('SIGTERM');
   t.equal(await exited, 0, 'the worker exits cleanly on SIGTERM');
 });
+
+t.test('a reader that cached a tenant before another process created its DEK re-reads the keys', async (t) => {
+  const { configureCrypto, loadCryptoConfig } = await import('../../src/crypto/index.js');
+  configureCrypto(loadCryptoConfig({ MEMORY_ENCRYPTION_KEY: keyB64[1], MEMORY_TENANT_HMAC_KEY: generateKeyBase64() }));
+  const { indexChunk, queryMemory } = await import('../../src/memory/index.js');
+  const reader = { pool: db.app, dim: 384, keys: new TenantKeyStore(db.app, () => ring1) };
+  const writer = { pool: db.app, dim: 384, keys: new TenantKeyStore(db.app, () => ring1) };
+  const empty = await queryMemory(reader, { userId: 'erin', query: 'anything', embedding: testVector(4), rerank: false });
+  t.equal(empty.results.length, 0, 'the reader caches erin with no keys yet');
+  await indexChunk(writer, 'erin', { docId: 'd', text: 'written elsewhere', embedding: testVector(4) });
+  const found = await queryMemory(reader, { userId: 'erin', query: 'anything', embedding: testVector(4), rerank: false });
+  t.equal(found.results[0]?.text, 'written elsewhere', 'the new DEK id makes the reader fetch the keys again');
+});
