@@ -1,16 +1,19 @@
 /**
  * Keys suite (issue 7): time to rotate the key-encryption key for N tenants (re-wrapping one DEK
- * each) and to re-seal M legacy chunks onto per-tenant DEKs, each while a steady query load runs
- * against the same database; the load's p95 before vs during is the cost users would notice.
+ * each) and to re-seal M legacy chunks onto per-tenant DEKs, each while a real daemon (child
+ * process) serves a steady `/v1/query` load on the same database; the load's p95 before vs during
+ * is the cost users would notice.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 
-import { chunkAad, EncryptionKey, generateDataKey, generateKeyBase64, KeyRing } from '../crypto/index.js';
-import { createPool, type Pool } from '../db/pool.js';
-import { indexChunks, search } from '../db/procedures.js';
+import { chunkAad, EncryptionKey, generateDataKey, generateKeyBase64, KeyRing, TenantHmacKey } from '../crypto/index.js';
+import { createPool } from '../db/pool.js';
+import { indexChunks } from '../db/procedures.js';
 import { resealChunks } from '../keys/reseal.js';
 import { rotateKek } from '../keys/rotate.js';
-import { planTenants, samplePoint, topicCentres } from './corpus.js';
+import { planTenants, samplePoint, topicCentres, type TenantPlan } from './corpus.js';
+import { spawnDaemon } from './daemon.js';
+import type { HttpClient } from './http.js';
 import type { Metric, Table } from './result.js';
 import { percentiles, seededRandom } from './stats.js';
 import { buildResult, intOption, type Suite, type SuiteContext } from './suite.js';
@@ -24,8 +27,8 @@ export const suite: Suite = {
   run: runKeys,
 };
 
-/** Open-loop query load: one search every `intervalMs` on a rotating tenant, latencies recorded. */
-function queryLoad(app: Pool, tenants: string[], intervalMs: number) {
+/** Open-loop query load: one `/v1/query` every `intervalMs` on a rotating user, latencies recorded. */
+function queryLoad(client: HttpClient, users: Array<{ userId: string; plan: TenantPlan }>, intervalMs: number) {
   const latencies: number[] = [];
   let errors = 0;
   let i = 0;
@@ -33,11 +36,15 @@ function queryLoad(app: Pool, tenants: string[], intervalMs: number) {
   const centres = topicCentres(DIM, 3);
   const inFlight = new Set<Promise<void>>();
   const timer = setInterval(() => {
-    const tenant = tenants[i++ % tenants.length]!;
-    const query = samplePoint({ userHash: tenant, size: 1, cls: 'small', topics: [i % 8] }, centres, random);
+    const { userId, plan } = users[i++ % users.length]!;
+    const embedding = Array.from(samplePoint(plan, centres, random));
     const started = performance.now();
-    const p = search(app, tenant, query, { limit: 24 })
-      .then(() => void latencies.push(performance.now() - started))
+    const p = client
+      .request('POST', '/v1/query', { user_id: userId, query: 'what do I remember?', embedding, k: 8, candidates: 24, rerank: false })
+      .then((res) => {
+        if (res.status === 200) latencies.push(performance.now() - started);
+        else errors++;
+      })
       .catch(() => void errors++)
       .finally(() => inFlight.delete(p));
     inFlight.add(p);
@@ -63,6 +70,8 @@ async function runKeys(ctx: SuiteContext) {
   const qps = intOption(ctx, 'qps', 20, 1, 500);
 
   const b64 = [generateKeyBase64(), generateKeyBase64()];
+  const hmacB64 = generateKeyBase64();
+  const tenantKey = TenantHmacKey.fromBase64(hmacB64, 'bench');
   const ring1 = new KeyRing([EncryptionKey.fromBase64(1, b64[0]!, 'bench')], 1);
   const ring12 = new KeyRing([EncryptionKey.fromBase64(1, b64[0]!, 'bench'), EncryptionKey.fromBase64(2, b64[1]!, 'bench')], 2);
 
@@ -70,9 +79,15 @@ async function runKeys(ctx: SuiteContext) {
   const db = await cluster.createDatabase('keys', DIM);
   const admin = createPool({ connectionString: db.adminUrl, max: 4, applicationName: 'memvault-bench', statementTimeoutMillis: 600_000 });
   const app = createPool({ connectionString: db.appUrl, max: 4, applicationName: 'memvault-bench' });
+  let stopDaemon: (() => Promise<unknown>) | undefined;
   try {
+    // Users whose hashes the daemon computes with the same HMAC key; each owns a planned tenant.
+    const users = planTenants(chunkCount, 7).map((plan, i) => {
+      const userId = `keys-user-${i}`;
+      return { userId, plan: { ...plan, userHash: tenantKey.hash(userId) } };
+    });
+    const plans = users.map((u) => u.plan);
     // Tenants with one wrapped DEK each, inserted in bulk as the superuser (setup, not measured).
-    const plans = planTenants(chunkCount, 7);
     const tenants = [...plans.map((p) => p.userHash)];
     while (tenants.length < tenantCount) tenants.push(randomBytes(32).toString('hex'));
     ctx.progress.stage(`creating ${tenants.length.toLocaleString('en-US')} tenant keys wrapped under key 1`);
@@ -115,8 +130,16 @@ async function runKeys(ctx: SuiteContext) {
     }
     await admin.query('analyze memory.memory_chunks');
 
+    ctx.progress.stage('starting the daemon (memvault serve, child process)');
+    const daemon = await spawnDaemon({
+      databaseUrl: db.appUrl,
+      keys: { MEMORY_ENCRYPTION_KEY: '', MEMORY_TENANT_HMAC_KEY: hmacB64 },
+      env: { MEMORY_ENCRYPTION_KEYS: `1:${b64[0]},2:${b64[1]}`, MEMORY_ENCRYPTION_ACTIVE_KEY_ID: '1' },
+    });
+    stopDaemon = daemon.stop;
     const intervalMs = 1000 / qps;
-    const load = queryLoad(app, plans.map((p) => p.userHash), intervalMs);
+    // Only users with chunks are queried (the padding tenants hold a DEK but no rows).
+    const load = queryLoad(daemon.client, users, intervalMs);
     const phases: Record<string, { latencies: number[]; errors: number }> = {};
     ctx.progress.stage(`query load ${qps}/s: ${baselineMs} ms baseline`);
     await new Promise((r) => setTimeout(r, baselineMs));
@@ -156,7 +179,7 @@ async function runKeys(ctx: SuiteContext) {
         ],
       },
       {
-        title: `memory.search (24 candidates) at ${qps}/s, latency in ms`,
+        title: `POST /v1/query (k 8, 24 candidates, rerank off) at ${qps}/s to the daemon, latency in ms`,
         header: ['phase', 'n', 'p50', 'p95', 'p99', 'errors', 'p95 vs before'],
         rows: Object.entries(stats).map(([phase, s]) => [
           phase,
@@ -177,6 +200,7 @@ async function runKeys(ctx: SuiteContext) {
       series: { latencies: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, v.latencies])) },
     });
   } finally {
+    await stopDaemon?.();
     await Promise.all([admin.end(), app.end()]);
     await db.drop();
   }
