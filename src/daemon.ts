@@ -47,7 +47,7 @@ import { opsRoutes, type Readiness } from './http/routes/ops.js';
 import { rerankRoutes } from './http/routes/rerank.js';
 import { createApiServer, type ApiServer } from './http/server.js';
 import { log } from './log.js';
-import { activeKeyRing, setActiveKekOverride } from './keys/active-ring.js';
+import { activeKeyRing, setActiveKekOverride, storedActiveKekId } from './keys/active-ring.js';
 import { TenantKeyStore } from './keys/tenant-key-store.js';
 import type { MemoryContext } from './memory/context.js';
 import { collectProcessMetrics, registry } from './metrics.js';
@@ -140,7 +140,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       connectTimeoutMs: settings.dbConnectTimeoutMs,
       onSettings: (stored) => {
         applyLiveSettings(stored, rerankDefaults);
-        setActiveKekOverride(typeof stored.active_kek_id === 'number' ? stored.active_kek_id : undefined);
+        setActiveKekOverride(storedActiveKekId(stored));
       },
       onEvent: (event: MemoryEvent) => {
         eventCounter.inc({ event: event.event });

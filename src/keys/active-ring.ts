@@ -1,12 +1,26 @@
 /**
- * The key ring new DEKs are wrapped with: the process's configured ring, with the active key
- * possibly overridden live by the `active_kek_id` setting (`memvault keys rotate`). An override
- * naming a key this process does not hold is ignored (and logged), so a daemon never wraps with a
- * key it could not unwrap.
+ * Which key-ring key wraps new DEKs: the configured active key, unless the live setting
+ * `active_kek_id` (set by `memvault keys rotate`) names another key this process holds. An
+ * override naming a key the process does not hold is ignored (and logged), so nothing is ever
+ * wrapped with a key that could not unwrap it here.
  */
 import { defaultKeyRing, type KeyRing } from '../crypto/index.js';
 import { log } from '../log.js';
 
+/** The `active_kek_id` stored in memory.settings, if any. */
+export function storedActiveKekId(settings: Readonly<Record<string, unknown>>): number | undefined {
+  return typeof settings.active_kek_id === 'number' ? settings.active_kek_id : undefined;
+}
+
+/** `ring` with `keyId` active when the ring holds it; otherwise `ring` unchanged. */
+export function withActiveKek(ring: KeyRing, keyId: number | undefined): KeyRing {
+  if (keyId === undefined || keyId === ring.activeKeyId) return ring;
+  if (ring.has(keyId)) return ring.withActiveKey(keyId);
+  log.error({ keyId }, 'active_kek_id names a key this process does not hold; keeping the configured active key');
+  return ring;
+}
+
+// The daemon's process-wide view, updated by the settings listener.
 let override: number | undefined;
 let cached: { base: KeyRing; ring: KeyRing } | undefined;
 
@@ -18,12 +32,6 @@ export function setActiveKekOverride(keyId: number | undefined): void {
 
 export function activeKeyRing(): KeyRing {
   const base = defaultKeyRing();
-  if (cached?.base === base) return cached.ring;
-  let ring = base;
-  if (override !== undefined) {
-    if (base.has(override)) ring = base.withActiveKey(override);
-    else log.error({ keyId: override }, 'active_kek_id names a key this process does not hold; keeping the configured active key');
-  }
-  cached = { base, ring };
-  return ring;
+  if (cached?.base !== base) cached = { base, ring: withActiveKek(base, override) };
+  return cached.ring;
 }

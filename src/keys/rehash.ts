@@ -16,7 +16,7 @@ import {
   type TenantHmacKey,
 } from '../crypto/index.js';
 import { rehashMoveChunks, rehashMoveKeys, rehashReadChunks, rehashTenantState, type RehashChunkRow, tenantKeysOf } from '../db/keys.js';
-import { openWithRing } from './open-blob.js';
+import { fieldBlob, openWithRing } from './open-blob.js';
 import { inTransaction, type ProgressListener } from './maintenance.js';
 import { keyJobItems } from './metrics.js';
 
@@ -39,8 +39,7 @@ async function moveTenant(client: pg.PoolClient, ring: KeyRing, oldHash: string,
 
   const reseal = (row: RehashChunkRow) => {
     const [textCipher, metaCipher, embCipher] = CHUNK_FIELDS.map((field) => {
-      const blob = field === 'text' ? row.textCipher : field === 'meta' ? row.metaCipher : row.embCipher;
-      const plaintext = openWithRing(ring, blob, chunkAad(oldHash, row.id, field), lookup);
+      const plaintext = openWithRing(ring, fieldBlob(row, field), chunkAad(oldHash, row.id, field), lookup);
       const aad = chunkAad(newHash, row.id, field);
       // Keep the scheme and key the row had; only the tenant binding changes.
       return row.keyScheme === 2 ? sealWithDataKey(deks.get(row.keyId)!, plaintext, aad) : ring.seal(plaintext, aad);

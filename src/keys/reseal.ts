@@ -26,7 +26,7 @@ import {
   storeResealed,
   tenantKeysOf,
 } from '../db/keys.js';
-import { openWithRing } from './open-blob.js';
+import { fieldBlob, openWithRing } from './open-blob.js';
 import { inTransaction, type ProgressListener } from './maintenance.js';
 import { keyJobItems, keyJobRemaining } from './metrics.js';
 
@@ -69,9 +69,8 @@ async function keysForBatch(pool: pg.Pool, client: pg.PoolClient, ring: KeyRing,
 function resealRow(ring: KeyRing, row: ResealRow, keys: TenantKeys) {
   const lookup = (dekId: number) => keys.byId.get(dekId);
   const [textCipher, metaCipher, embCipher] = CHUNK_FIELDS.map((field) => {
-    const blob = field === 'text' ? row.textCipher : field === 'meta' ? row.metaCipher : row.embCipher;
     const aad = chunkAad(row.userHash, row.id, field);
-    return sealWithDataKey(keys.active, openWithRing(ring, blob, aad, lookup), aad);
+    return sealWithDataKey(keys.active, openWithRing(ring, fieldBlob(row, field), aad, lookup), aad);
   }) as [Buffer, Buffer, Buffer];
   return { userHash: row.userHash, id: row.id, textCipher, metaCipher, embCipher, dekId: keys.active.id };
 }

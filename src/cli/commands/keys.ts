@@ -9,6 +9,7 @@ import { getSettings } from '../../db/procedures.js';
 import { coerceError } from '../../errors.js';
 import { log } from '../../log.js';
 import type { Pool } from '../../db/pool.js';
+import { storedActiveKekId, withActiveKek } from '../../keys/active-ring.js';
 import { maintenancePool, maintenanceUrl } from '../../keys/connection.js';
 import { resealChunks } from '../../keys/reseal.js';
 import { assertRetirable, rewrapPending, rotateKek, usage } from '../../keys/rotate.js';
@@ -52,8 +53,7 @@ export async function run(args: string[]): Promise<number> {
       }
       case 'retire': {
         const id = parseId(args[1], 'the key id to retire');
-        const settings = await getSettings(pool);
-        const active = typeof settings.active_kek_id === 'number' ? settings.active_kek_id : ring.activeKeyId;
+        const active = storedActiveKekId(await getSettings(pool)) ?? ring.activeKeyId;
         await assertRetirable(pool, id, active);
         console.log(`key ${id} is no longer needed by any row: remove it from MEMORY_ENCRYPTION_KEYS on every host, then destroy it`);
         return 0;
@@ -88,9 +88,7 @@ async function worker(pool: Pool, envRing: KeyRing): Promise<number> {
     try {
       do {
         again = false;
-        const settings = await getSettings(pool);
-        const target = typeof settings.active_kek_id === 'number' && envRing.has(settings.active_kek_id) ? settings.active_kek_id : envRing.activeKeyId;
-        const ring = envRing.withActiveKey(target);
+        const ring = withActiveKek(envRing, storedActiveKekId(await getSettings(pool)));
         const rewrapped = await rewrapPending(pool, ring, 0);
         const resealed = await resealChunks(pool, ring);
         if (rewrapped || resealed) log.info({ rewrapped, resealed }, 'key worker pass');
