@@ -51,5 +51,6 @@ export async function createTask(options: TaskOptions<EmbedTaskConfig>): Promise
   return {
     info: { device, deviceReason, loadMs: performance.now() - started, dimension: probe[0]?.length ?? 0 },
     run,
+    dispose: () => session.release(),
   };
 }

@@ -12,6 +12,7 @@
  *   (backpressure; the daemon maps it to 429). Aborted or expired requests are dropped before
  *   they run, never computed for nobody.
  * - A worker that exits is replaced; the requests of its batch fail fast (WorkerCrashedError).
+ * - Workers are stopped by asking (see worker.ts for why terminate() is only a last resort).
  */
 import { Worker } from 'node:worker_threads';
 
@@ -88,6 +89,13 @@ interface Slot<I, O> {
 /** Startup failures in a row after which the pool stops respawning and reports itself failed. */
 const MAX_CONSECUTIVE_START_FAILURES = 3;
 
+/**
+ * How long a worker asked to stop may take to finish its batch (or its model load) before it is
+ * terminated anyway. A batch takes milliseconds; only a hung session gets here, and terminating
+ * a thread inside ONNX Runtime may abort the process, which is then the lesser evil.
+ */
+const SHUTDOWN_GRACE_MS = 10_000;
+
 export class InferencePool<I, O> {
   private readonly slots = new Set<Slot<I, O>>();
   private readonly queue: Request<I, O>[] = [];
@@ -101,6 +109,7 @@ export class InferencePool<I, O> {
   private restarts = 0;
   private batches = 0;
   private info: TaskInfo | undefined;
+  private crashNextBatch: number | undefined;
   private readyWaiters: { resolve(info: TaskInfo): void; reject(error: Error): void }[] = [];
 
   constructor(private readonly options: PoolOptions) {}
@@ -162,9 +171,13 @@ export class InferencePool<I, O> {
     };
   }
 
-  /** The live Worker objects, for fault-injection tests (terminate one to simulate a crash). */
-  workersForTesting(): Worker[] {
-    return [...this.slots].map((slot) => slot.worker);
+  /**
+   * Fault injection for tests: the worker that receives the next batch exits with `exitCode` on
+   * receipt, as a crashed worker would, with the batch's requests in hand. (Killing it from
+   * outside with terminate() would risk aborting the process; see worker.ts.)
+   */
+  crashNextBatchForTesting(exitCode = 70): void {
+    this.crashNextBatch = exitCode;
   }
 
   async close(): Promise<void> {
@@ -178,7 +191,7 @@ export class InferencePool<I, O> {
     const slots = [...this.slots];
     this.slots.clear();
     for (const slot of slots) for (const part of slot.batch?.parts ?? []) this.settle(part.request, error);
-    await Promise.all(slots.map((slot) => slot.worker.terminate()));
+    await Promise.all(slots.map((slot) => stopWorker(slot.worker, this.options.name)));
   }
 
   private spawn(): void {
@@ -268,7 +281,7 @@ export class InferencePool<I, O> {
     this.queuedItems = 0;
     const slots = [...this.slots];
     this.slots.clear();
-    for (const slot of slots) void slot.worker.terminate();
+    for (const slot of slots) void stopWorker(slot.worker, this.options.name);
   }
 
   private schedule(): void {
@@ -297,7 +310,8 @@ export class InferencePool<I, O> {
       slot.worker.ref();
       const items: unknown[] = [];
       for (const part of parts) items.push(...part.request.items.slice(part.offset, part.offset + part.count));
-      const message: ToWorker = { type: 'run', id, items };
+      const message: ToWorker = { type: 'run', id, items, exitCode: this.crashNextBatch };
+      this.crashNextBatch = undefined;
       slot.worker.postMessage(message);
       const busy = [...this.slots].filter((s) => s.batch).length;
       this.peakBusy = Math.max(this.peakBusy, busy);
@@ -344,4 +358,22 @@ export class InferencePool<I, O> {
     request.cleanup();
     request.reject(coerceError(error));
   }
+}
+
+/** Asks a worker to leave and waits for it; terminates it only after SHUTDOWN_GRACE_MS. */
+function stopWorker(worker: Worker, pool: string): Promise<void> {
+  // threadId is -1 once the thread has exited; its 'exit' event has then already fired.
+  if (worker.threadId < 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      log.warn({ pool, graceMs: SHUTDOWN_GRACE_MS }, 'inference worker did not stop when asked; terminating it');
+      void worker.terminate().then(() => resolve());
+    }, SHUTDOWN_GRACE_MS);
+    worker.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    const message: ToWorker = { type: 'shutdown' };
+    worker.postMessage(message);
+  });
 }

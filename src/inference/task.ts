@@ -23,6 +23,8 @@ export interface TaskInfo {
 export interface InferenceTask<I, O> {
   info: TaskInfo;
   run(items: I[]): Promise<O[]>;
+  /** Frees the native session before the worker exits. */
+  dispose(): Promise<void>;
 }
 
 export type CreateTask<I = unknown, O = unknown, C = unknown> = (options: TaskOptions<C>) => Promise<InferenceTask<I, O>>;

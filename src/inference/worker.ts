@@ -2,6 +2,12 @@
  * Worker-thread entry: imports the task module named in workerData, builds its task (one ONNX
  * session), then runs one batch per message. The pool sends a worker at most one batch at a time,
  * so there is no queue here.
+ *
+ * Leaving is always the worker's own act, at a point where no ONNX call is in flight: the pool
+ * asks with 'shutdown' and never terminate()s a worker that might be inside session.run().
+ * onnxruntime-node's run() is synchronous native code; a terminate() that lands during it makes
+ * the binding throw a C++ Napi::Error into the terminating thread, which aborts the whole process
+ * ("terminate called after throwing an instance of 'Napi::Error'", onnxruntime-node 1.30).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 
@@ -13,7 +19,11 @@ export interface WorkerData {
   options: TaskOptions;
 }
 
-export type ToWorker = { type: 'run'; id: number; items: unknown[] };
+export type ToWorker =
+  /** `exitCode` is fault injection for tests: the worker dies on receipt, with the batch unrun. */
+  | { type: 'run'; id: number; items: unknown[]; exitCode?: number }
+  /** Finish the batch in hand, free the session, exit 0. */
+  | { type: 'shutdown' };
 export type FromWorker =
   | { type: 'ready'; info: InferenceTask<unknown, unknown>['info'] }
   | { type: 'init-error'; message: string }
@@ -25,7 +35,7 @@ if (!port) throw new Error('inference worker must run in a worker thread');
 const data = workerData as WorkerData;
 const post = (message: FromWorker): void => port.postMessage(message);
 
-let task: InferenceTask<unknown, unknown>;
+let task: InferenceTask<unknown, unknown> | undefined;
 try {
   const module = (await import(data.taskUrl)) as { createTask: CreateTask };
   task = await module.createTask(data.options);
@@ -36,9 +46,19 @@ try {
   setImmediate(() => process.exit(1));
 }
 
+let inFlight: Promise<void> = Promise.resolve();
+
 port.on('message', (message: ToWorker) => {
-  if (message.type !== 'run') return;
-  task.run(message.items).then(
+  if (message.type === 'shutdown') {
+    void inFlight
+      .then(() => task?.dispose())
+      .catch(() => undefined)
+      .finally(() => process.exit(0));
+    return;
+  }
+  if (message.type !== 'run' || !task) return;
+  if (message.exitCode !== undefined) process.exit(message.exitCode);
+  inFlight = task.run(message.items).then(
     (outputs) => post({ type: 'result', id: message.id, outputs }),
     (thrown: unknown) => post({ type: 'error', id: message.id, message: coerceError(thrown).message }),
   );

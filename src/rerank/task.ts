@@ -42,5 +42,6 @@ export async function createTask(options: TaskOptions<CrossEncoderTaskConfig>): 
   return {
     info: { device, deviceReason, loadMs: performance.now() - started, threads: options.threads, inputs: signature.inputs },
     run,
+    dispose: () => session.release(),
   };
 }

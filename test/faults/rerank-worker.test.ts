@@ -1,6 +1,6 @@
 /**
  * The reranker failing under a running daemon, seen through /v1/query:
- *   - its worker killed mid-request: the query still answers 200 in ANN order, fast;
+ *   - its worker dying mid-request: the query still answers 200 in ANN order, fast;
  *   - stalled (every rerank misses its budget; simulated with a 1 ms budget set live through
  *     memory.settings, since a worker cannot be paused from outside): queries answer in ANN order
  *     within the budget, the breaker opens after consecutive failures, and once the reranker can
@@ -49,20 +49,17 @@ t.test('the reranker works before the faults', async (t) => {
   t.equal(res.json.reranked, true);
 });
 
-t.test('worker killed mid-request: 200 in ANN order, fast', async (t) => {
+t.test('worker dies mid-request: 200 in ANN order, fast', async (t) => {
   const pool = (await getCrossEncoder()).poolForTesting()!;
-  const pending = query();
-  await new Promise((resolve) => setTimeout(resolve, 5));
+  // The worker that takes the query's batch exits on receipt (terminate() from outside could
+  // abort the process while ONNX Runtime is running; see src/inference/worker.ts).
+  pool.crashNextBatchForTesting();
   const started = performance.now();
-  await Promise.all(pool.workersForTesting().map((w) => w.terminate()));
-  const res = await pending;
+  const res = await query();
   t.equal(res.status, 200);
-  if (res.json.reranked === false) {
-    t.ok(inAnnOrder(res.json), 'ANN order with scores 1 - i/n');
-    t.ok(performance.now() - started < 2_000, 'failed open fast, not at the 5 s budget');
-  } else {
-    t.comment('the rerank finished before the worker died; the kill hit an idle worker');
-  }
+  t.equal(res.json.reranked, false);
+  t.ok(inAnnOrder(res.json), 'ANN order with scores 1 - i/n');
+  t.ok(performance.now() - started < 2_000, 'failed open fast, not at the 5 s budget');
   await waitFor('a replacement worker', async () => pool.stats().live > 0);
   await waitFor('reranking again', async () => (await query()).json.reranked === true);
   t.pass('a replacement worker serves');

@@ -69,7 +69,9 @@ t.test('a budget too small: ANN order within budget, skip counted (timeout)', as
   t.equal(out.reranked, false);
   t.equal(out.skipped, 'timeout');
   t.same(out.results.map((r) => r.rank), passages.map((_, i) => i + 1));
-  t.ok(elapsed < 3 + 40, `returned after ${elapsed.toFixed(1)} ms`);
+  // 'timeout' above already says the caller was not kept for the rerank; this is a sanity bound
+  // loose enough for timers that run late on a loaded CI machine.
+  t.ok(elapsed < 3 + 250, `returned after ${elapsed.toFixed(1)} ms`);
   t.equal(getRerankMetrics().skipsByReason.timeout, 1);
   const ok = await rerankDetailed('what is a cat', passages);
   t.equal(ok.reranked, true, 'the next call with a normal budget reranks');
@@ -83,7 +85,7 @@ t.test('consecutive failures open the breaker; a probe closes it', async (t) => 
   t.equal(getRerankerState().breaker, 'open');
   const fast = await rerankDetailed('q', passages);
   t.equal(fast.skipped, 'breaker_open');
-  t.ok(fast.ms < 5, 'an open breaker answers at once');
+  t.ok(fast.ms < 50, `an open breaker answers at once (${fast.ms.toFixed(1)} ms)`);
   await new Promise((resolve) => setTimeout(resolve, 120));
   t.equal((await rerankDetailed('q', passages)).reranked, true, 'half-open probe succeeds');
   t.equal(getRerankerState().breaker, 'closed');
@@ -94,11 +96,9 @@ t.test('a worker that dies is replaced; its requests fail open fast', async (t) 
   const ce = await getCrossEncoder();
   const pool = ce.poolForTesting()!;
   const before = pool.stats().restarts;
-  const pending = rerankDetailed('what is a cat', passages, { timeoutMs: 5000 });
-  await new Promise((resolve) => setTimeout(resolve, 5));
+  pool.crashNextBatchForTesting();
   const started = performance.now();
-  await Promise.all(pool.workersForTesting().map((w) => w.terminate()));
-  const out = await pending;
+  const out = await rerankDetailed('what is a cat', passages, { timeoutMs: 5000 });
   t.equal(out.reranked, false);
   t.equal(out.skipped, 'error');
   t.ok(performance.now() - started < 1000, 'failed fast, not at the 5 s budget');
@@ -134,4 +134,32 @@ t.test('a full queue rejects at once with QueueFullError (backpressure)', async 
   await t.rejects(dropped, { code: 'inference_aborted' });
   await t.rejects(pool.run(pairs(2), { deadline: performance.now() - 1 }), { code: 'inference_aborted' });
   t.equal(pool.stats().queuedItems, 0);
+});
+
+t.test('closing a pool with batches in flight lets them finish natively, then stops (no process abort)', async (t) => {
+  // Regression: terminate()ing a worker inside ONNX Runtime's run() aborted the whole process.
+  // Reaching the assertions after each close is the test.
+  const files = { modelPath: `${dir}/onnx/model.onnx`, tokenizerPath: `${dir}/tokenizer.json`, tokenizerConfigPath: `${dir}/tokenizer_config.json`, maxTokens: 256 };
+  const pairs = passages.map((passage) => ({ query: 'what is a cat', passage }));
+  for (let round = 0; round < 4; round++) {
+    const pool = new InferencePool<Pair, number>({
+      name: 'test',
+      taskUrl: siblingModule(new URL('../../src/rerank/reranker.ts', import.meta.url).href, 'task'),
+      taskConfig: files,
+      size: 1,
+      threads: 1,
+      device: 'cpu',
+      batchSize: 32,
+      maxWaitMs: 0,
+      queueMax: 100,
+    });
+    await pool.start();
+    const inFlight = [pool.run(pairs), pool.run(pairs)].map((p) => p.then(() => 'ok', (e: { code?: string }) => e.code));
+    await new Promise((resolve) => setTimeout(resolve, round * 3));
+    const started = performance.now();
+    await pool.close();
+    t.ok(performance.now() - started < 5_000, `round ${round}: closed in ${(performance.now() - started).toFixed(0)} ms`);
+    t.same(await Promise.all(inFlight), ['inference_closed', 'inference_closed'], 'requests still pending at close are rejected');
+    t.equal(pool.stats().live, 0);
+  }
 });
