@@ -14,10 +14,10 @@ import { randomBytes } from 'node:crypto';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { generateKeyBase64, loadCryptoConfig, type CryptoConfig } from './crypto/index.js';
+import { type CryptoConfig, generateKeyBase64, loadCryptoConfig } from './crypto/index.js';
 import { defaultHome } from './db/cluster.js';
 import { DEFAULT_EMBEDDING_DIM } from './db/migrate.js';
-import { envEnum, envInt, envString, type Env } from './env.js';
+import { type Env, envEnum, envInt, envString } from './env.js';
 import { ConfigError } from './errors.js';
 import { readRerankConfig } from './rerank/index.js';
 
@@ -73,8 +73,14 @@ export function readDaemonSettings(env: Env = process.env): DaemonSettings {
     home: defaultHome(env as NodeJS.ProcessEnv),
     poolMax: envInt(env, 'MEMVAULT_DB_POOL_MAX', 10, { min: 1, max: 1000 }),
     dbConnectTimeoutMs: envInt(env, 'MEMVAULT_DB_CONNECT_TIMEOUT_MS', 2_000, { min: 100, max: 120_000 }),
-    dbStatementTimeoutMs: envInt(env, 'MEMVAULT_DB_STATEMENT_TIMEOUT_MS', 15_000, { min: 100, max: 3_600_000 }),
-    maxBodyBytes: envInt(env, 'MEMVAULT_MAX_BODY_BYTES', 16 * 1024 * 1024, { min: 1024, max: 256 * 1024 * 1024 }),
+    dbStatementTimeoutMs: envInt(env, 'MEMVAULT_DB_STATEMENT_TIMEOUT_MS', 15_000, {
+      min: 100,
+      max: 3_600_000,
+    }),
+    maxBodyBytes: envInt(env, 'MEMVAULT_MAX_BODY_BYTES', 16 * 1024 * 1024, {
+      min: 1024,
+      max: 256 * 1024 * 1024,
+    }),
     maxInFlight: envInt(env, 'MEMVAULT_MAX_IN_FLIGHT', 256, { min: 1, max: 100_000 }),
     requestTimeoutMs: envInt(env, 'MEMVAULT_REQUEST_TIMEOUT_MS', 30_000, { min: 1_000, max: 600_000 }),
     shutdownTimeoutMs: envInt(env, 'MEMVAULT_SHUTDOWN_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }),
@@ -83,7 +89,9 @@ export function readDaemonSettings(env: Env = process.env): DaemonSettings {
           model,
           device: envEnum(env, 'MEMVAULT_EMBED_DEVICE', ['auto', 'cpu', 'cuda'] as const, 'auto'),
           poolSize: envInt(env, 'MEMVAULT_EMBED_POOL_SIZE', 1, { min: 1, max: 64 }),
-          threads: envString(env, 'MEMVAULT_EMBED_THREADS') ? envInt(env, 'MEMVAULT_EMBED_THREADS', 1, { min: 1, max: 256 }) : undefined,
+          threads: envString(env, 'MEMVAULT_EMBED_THREADS')
+            ? envInt(env, 'MEMVAULT_EMBED_THREADS', 1, { min: 1, max: 256 })
+            : undefined,
         }
       : undefined,
     embeddingDim: envInt(env, 'MEMVAULT_EMBEDDING_DIM', DEFAULT_EMBEDDING_DIM, { min: 1, max: 16000 }),
@@ -96,8 +104,10 @@ export function readDaemonSettings(env: Env = process.env): DaemonSettings {
 export function readSecrets(env: Env): Secrets {
   const crypto = loadCryptoConfig(env);
   const token = envString(env, API_TOKEN_VARIABLE);
-  if (token === undefined) throw new ConfigError(API_TOKEN_VARIABLE, 'is not set (the bearer token clients must send)');
-  if (token.length < MIN_TOKEN_LENGTH) throw new ConfigError(API_TOKEN_VARIABLE, `must be at least ${MIN_TOKEN_LENGTH} characters`);
+  if (token === undefined)
+    throw new ConfigError(API_TOKEN_VARIABLE, 'is not set (the bearer token clients must send)');
+  if (token.length < MIN_TOKEN_LENGTH)
+    throw new ConfigError(API_TOKEN_VARIABLE, `must be at least ${MIN_TOKEN_LENGTH} characters`);
   if (/\s/.test(token)) throw new ConfigError(API_TOKEN_VARIABLE, 'must not contain whitespace');
   const secrets = { crypto } as Secrets;
   Object.defineProperty(secrets, 'apiToken', { value: token, enumerable: false });
@@ -106,9 +116,15 @@ export function readSecrets(env: Env): Secrets {
 
 /** Each group is taken whole from the environment or whole from the file, never mixed. */
 const SECRET_GROUPS: ReadonlyArray<{ variables: string[]; generate: () => [string, string] }> = [
-  { variables: ['MEMORY_ENCRYPTION_KEY', 'MEMORY_ENCRYPTION_KEYS'], generate: () => ['MEMORY_ENCRYPTION_KEY', generateKeyBase64()] },
+  {
+    variables: ['MEMORY_ENCRYPTION_KEY', 'MEMORY_ENCRYPTION_KEYS'],
+    generate: () => ['MEMORY_ENCRYPTION_KEY', generateKeyBase64()],
+  },
   { variables: ['MEMORY_TENANT_HMAC_KEY'], generate: () => ['MEMORY_TENANT_HMAC_KEY', generateKeyBase64()] },
-  { variables: [API_TOKEN_VARIABLE], generate: () => [API_TOKEN_VARIABLE, randomBytes(32).toString('base64url')] },
+  {
+    variables: [API_TOKEN_VARIABLE],
+    generate: () => [API_TOKEN_VARIABLE, randomBytes(32).toString('base64url')],
+  },
 ];
 
 export function secretsFile(home: string): string {
@@ -119,7 +135,10 @@ export function secretsFile(home: string): string {
  * For the embedded default: the environment completed with MEMVAULT_HOME/secrets.env, after
  * generating whatever neither holds. Returns the names generated (never the values).
  */
-export async function ensureEmbeddedSecrets(home: string, env: Env): Promise<{ env: Env; generated: string[]; file: string }> {
+export async function ensureEmbeddedSecrets(
+  home: string,
+  env: Env,
+): Promise<{ env: Env; generated: string[]; file: string }> {
   const file = secretsFile(home);
   const stored = await readEnvFile(file);
   const merged: Record<string, string | undefined> = { ...env };

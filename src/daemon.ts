@@ -24,18 +24,18 @@ import { join } from 'node:path';
 import { Counter } from 'prom-client';
 
 import {
+  type DaemonSettings,
+  type EmbeddedDatabase,
   ensureEmbeddedSecrets,
   prepareEmbeddedDatabase,
   readDaemonSettings,
   readSecrets,
-  type DaemonSettings,
-  type EmbeddedDatabase,
   type Secrets,
 } from './config.js';
 import { configureCrypto } from './crypto/index.js';
 import { DatabaseUnavailableError } from './db/errors.js';
-import { startSettingsListener, type MemoryEvent, type SettingsListener } from './db/listen.js';
-import { createPool, poolUsage, type Pool } from './db/pool.js';
+import { type MemoryEvent, type SettingsListener, startSettingsListener } from './db/listen.js';
+import { createPool, type Pool, poolUsage } from './db/pool.js';
 import { health } from './db/procedures.js';
 import { createEmbedder, type Embedder } from './embed/index.js';
 import { type Env } from './env.js';
@@ -45,10 +45,10 @@ import { trackPool } from './http/metrics.js';
 import { memoryRoutes } from './http/routes/memory.js';
 import { opsRoutes, type Readiness } from './http/routes/ops.js';
 import { rerankRoutes } from './http/routes/rerank.js';
-import { createApiServer, type ApiServer } from './http/server.js';
-import { log } from './log.js';
+import { type ApiServer, createApiServer } from './http/server.js';
 import { activeKeyRing, setActiveKekOverride, storedActiveKekId } from './keys/active-ring.js';
 import { TenantKeyStore } from './keys/tenant-key-store.js';
+import { log } from './log.js';
 import type { MemoryContext } from './memory/context.js';
 import { collectProcessMetrics, registry } from './metrics.js';
 import { migrationsFolder } from './paths.js';
@@ -129,10 +129,16 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     }
     const committedMigrations = countCommittedMigrations();
     if (schema.migrationCount < committedMigrations) {
-      log.warn({ applied: schema.migrationCount, committed: committedMigrations }, 'the database is behind the committed migrations: run `memvault migrate`');
+      log.warn(
+        { applied: schema.migrationCount, committed: committedMigrations },
+        'the database is behind the committed migrations: run `memvault migrate`',
+      );
     }
 
-    const keys = new TenantKeyStore(pool, activeKeyRing, { maxTenants: settings.dekCacheTenants, ttlMs: settings.dekCacheTtlMs });
+    const keys = new TenantKeyStore(pool, activeKeyRing, {
+      maxTenants: settings.dekCacheTenants,
+      ttlMs: settings.dekCacheTtlMs,
+    });
     const rerankDefaults = readRerankConfig(options.env ?? process.env);
     const listener = await startSettingsListener({
       connectionString: options.databaseUrl,
@@ -145,7 +151,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       onEvent: (event: MemoryEvent) => {
         eventCounter.inc({ event: event.event });
         // Another process destroyed or replaced this tenant's keys: do not keep using a cached copy.
-        if (event.event === 'tenant_forgotten' || event.event === 'tenant_key_rotated') keys.forget(event.user_hash);
+        if (event.event === 'tenant_forgotten' || event.event === 'tenant_key_rotated')
+          keys.forget(event.user_hash);
       },
     });
     cleanups.push(['settings listener', () => listener.close()]);
@@ -162,7 +169,13 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       try {
         const now = await health(pool);
         const current = now.migrationCount >= committedMigrations;
-        checks.database = { ok: true, migrations_current: current, migration_count: now.migrationCount, embedding_dim: now.embeddingDim, vector_version: now.vectorVersion };
+        checks.database = {
+          ok: true,
+          migrations_current: current,
+          migration_count: now.migrationCount,
+          embedding_dim: now.embeddingDim,
+          vector_version: now.vectorVersion,
+        };
         return { ready: current, checks };
       } catch (thrown) {
         checks.database = { ok: false, code: (thrown as { code?: string }).code ?? 'error' };
@@ -190,11 +203,20 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       requestTimeoutMs: settings.requestTimeoutMs,
     });
     const address = await api.listen(settings.port, settings.host).catch((thrown: NodeJS.ErrnoException) => {
-      throw new ConfigError('MEMVAULT_PORT', `cannot listen on ${settings.host}:${settings.port} (${thrown.code ?? 'error'})`);
+      throw new ConfigError(
+        'MEMVAULT_PORT',
+        `cannot listen on ${settings.host}:${settings.port} (${thrown.code ?? 'error'})`,
+      );
     });
     cleanups.push(['http connections', () => api.destroyConnections()]);
     log.info(
-      { host: address.host, port: address.port, embedding_dim: schema.embeddingDim, embedder: Boolean(embedder), pool_max: settings.poolMax },
+      {
+        host: address.host,
+        port: address.port,
+        embedding_dim: schema.embeddingDim,
+        embedder: Boolean(embedder),
+        pool_max: settings.poolMax,
+      },
       'memvault listening',
     );
 
@@ -239,7 +261,13 @@ async function boundedStep(work: Promise<unknown>, ms: number): Promise<'done' |
     timer.unref();
   });
   try {
-    return await Promise.race([work.then(() => 'done' as const, () => 'done' as const), timeout]);
+    return await Promise.race([
+      work.then(
+        () => 'done' as const,
+        () => 'done' as const,
+      ),
+      timeout,
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -250,7 +278,10 @@ function applyLiveSettings(stored: Record<string, unknown>, defaults: RerankSett
   const next: RerankSettings = {
     enabled: typeof stored.rerank_enabled === 'boolean' ? stored.rerank_enabled : defaults.enabled,
     circuitMs: typeof stored.rerank_circuit_ms === 'number' ? stored.rerank_circuit_ms : defaults.circuitMs,
-    rolloutPercent: typeof stored.rerank_rollout_percent === 'number' ? stored.rerank_rollout_percent : defaults.rolloutPercent,
+    rolloutPercent:
+      typeof stored.rerank_rollout_percent === 'number'
+        ? stored.rerank_rollout_percent
+        : defaults.rolloutPercent,
   };
   try {
     const before = JSON.stringify(currentRerankSettings());
@@ -293,9 +324,13 @@ export interface StartedFromEnv {
  * embedder and starts the daemon. Throws ConfigError for bad configuration and
  * DatabaseUnavailableError when the database cannot be reached.
  */
-export async function startDaemonFromEnv(baseEnv: Env = process.env, options: StartFromEnvOptions = {}): Promise<StartedFromEnv> {
+export async function startDaemonFromEnv(
+  baseEnv: Env = process.env,
+  options: StartFromEnvOptions = {},
+): Promise<StartedFromEnv> {
   let env: Env = { ...baseEnv, ...options.overrides };
-  if (!env.MEMVAULT_EMBED_MODEL && options.defaultEmbedModel) env = { ...env, MEMVAULT_EMBED_MODEL: options.defaultEmbedModel };
+  if (!env.MEMVAULT_EMBED_MODEL && options.defaultEmbedModel)
+    env = { ...env, MEMVAULT_EMBED_MODEL: options.defaultEmbedModel };
   const settings = readDaemonSettings(env);
 
   // Production fails fast on missing secrets; the embedded default completes them after the
@@ -325,13 +360,18 @@ export async function startDaemonFromEnv(baseEnv: Env = process.env, options: St
       secretsFile = completed.file;
       generatedSecrets = completed.generated;
       if (generatedSecrets.length > 0) {
-        log.warn({ file: completed.file, generated: generatedSecrets }, 'generated secrets for the embedded database (values not shown; keep the file private and backed up)');
+        log.warn(
+          { file: completed.file, generated: generatedSecrets },
+          'generated secrets for the embedded database (values not shown; keep the file private and backed up)',
+        );
       }
       secrets = readSecrets(env);
     }
-    const daemon = await startDaemon({ settings, secrets: secrets!, databaseUrl, embedder, env }).catch((thrown: unknown) => {
-      throw asStartError(thrown);
-    });
+    const daemon = await startDaemon({ settings, secrets: secrets!, databaseUrl, embedder, env }).catch(
+      (thrown: unknown) => {
+        throw asStartError(thrown);
+      },
+    );
     return { daemon, settings, embedded, secretsFile, generatedSecrets, apiToken: secrets!.apiToken };
   } catch (thrown) {
     await embedder?.close();
@@ -344,7 +384,12 @@ function asStartError(thrown: unknown): unknown {
   const code = (thrown as { code?: string }).code;
   // pg's connection errors before mapping (e.g. from the listener's first connect).
   if (code && /^(ECONN|ENOTFOUND|ETIMEDOUT|EHOSTUNREACH|ENOENT|08|57P|28)/.test(code)) {
-    return new DatabaseUnavailableError('database_unavailable', `the database is unavailable at start (${code})`, code, thrown);
+    return new DatabaseUnavailableError(
+      'database_unavailable',
+      `the database is unavailable at start (${code})`,
+      code,
+      thrown,
+    );
   }
   return thrown;
 }

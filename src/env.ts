@@ -18,7 +18,12 @@ export function envString(env: Env, name: string, fallback?: string): string | u
   return raw(env, name) ?? fallback;
 }
 
-export function envInt(env: Env, name: string, fallback: number, range: { min?: number; max?: number } = {}): number {
+export function envInt(
+  env: Env,
+  name: string,
+  fallback: number,
+  range: { min?: number; max?: number } = {},
+): number {
   const value = raw(env, name);
   if (value === undefined) return fallback;
   if (!/^-?\d+$/.test(value)) throw new ConfigError(name, 'must be an integer');

@@ -3,7 +3,13 @@
  */
 export { MemvaultError, ValidationError, ConfigError } from './errors.js';
 export * from './rerank/index.js';
-export { closeEmbedder, createEmbedder, getEmbedder, type Embedder, type EmbedderOptions } from './embed/index.js';
+export {
+  closeEmbedder,
+  createEmbedder,
+  getEmbedder,
+  type Embedder,
+  type EmbedderOptions,
+} from './embed/index.js';
 export * from './crypto/index.js';
 export * from './memory/index.js';
 export { createPool, type Pool, type PoolOptions } from './db/pool.js';

@@ -7,12 +7,19 @@
  * distance, which no index can serve, so PostgreSQL computes every distance of the tenant and
  * sorts. The suite checks the exact plan really avoids the HNSW index before trusting it.
  */
-import { search, setSetting, indexesInPlan, type PlanNode } from '../db/procedures.js';
 import { createPool, type Pool } from '../db/pool.js';
-import { planTenants, samplePoint, topicCentres, vectorText, type TenantClass, type TenantPlan } from './corpus.js';
+import { indexesInPlan, type PlanNode, search, setSetting } from '../db/procedures.js';
+import {
+  planTenants,
+  samplePoint,
+  type TenantClass,
+  type TenantPlan,
+  topicCentres,
+  vectorText,
+} from './corpus.js';
 import { HNSW_INDEX, loadCorpus } from './loader.js';
 import type { SweepSeries } from './plots.js';
-import { ms, ratio, type Metric, type Table } from './result.js';
+import { type Metric, ms, ratio, type Table } from './result.js';
 import { mean, median, percentiles, seededRandom } from './stats.js';
 import { buildResult, intOption, type Suite, type SuiteContext } from './suite.js';
 
@@ -39,7 +46,8 @@ interface ClassRun {
 
 export const suite: Suite = {
   name: 'ann',
-  summary: 'recall@10/@24 and latency of memory.search vs exact search; iterative scans on/off; ef_search sweep; RLS overhead',
+  summary:
+    'recall@10/@24 and latency of memory.search vs exact search; iterative scans on/off; ef_search sweep; RLS overhead',
   run: runAnn,
 };
 
@@ -51,7 +59,12 @@ async function runAnn(ctx: SuiteContext) {
   const cluster = await ctx.cluster();
   ctx.progress.stage(`creating a database and loading ${chunks.toLocaleString('en-US')} chunks`);
   const db = await cluster.createDatabase('ann', DIM);
-  const admin = createPool({ connectionString: db.adminUrl, max: 3, applicationName: 'memvault-bench', statementTimeoutMillis: 600_000 });
+  const admin = createPool({
+    connectionString: db.adminUrl,
+    max: 3,
+    applicationName: 'memvault-bench',
+    statementTimeoutMillis: 600_000,
+  });
   const app = createPool({ connectionString: db.appUrl, max: 1, applicationName: 'memvault-bench' });
   try {
     const plans = planTenants(chunks, seed);
@@ -69,7 +82,8 @@ async function runAnn(ctx: SuiteContext) {
       await setSetting(admin, 'ann_iterative_scan', mode);
       await setSetting(admin, 'ann_ef_search', DEFAULT_EF_SEARCH);
       runs[mode] = {} as Record<TenantClass, ClassRun>;
-      for (const cls of CLASSES) runs[mode][cls] = await measureClass(app, queries[cls], ctx, `${mode} ${cls}`);
+      for (const cls of CLASSES)
+        runs[mode][cls] = await measureClass(app, queries[cls], ctx, `${mode} ${cls}`);
     }
 
     ctx.progress.stage('RLS overhead: memory.search / SQL under RLS / SQL as superuser');
@@ -80,7 +94,11 @@ async function runAnn(ctx: SuiteContext) {
     ctx.progress.stage('ef_search sweep');
     const efs = ctx.quick ? [20, 40, 100, 200] : [10, 20, 40, 64, 100, 200, 400];
     const sweep: SweepSeries[] = [];
-    for (const [cls, mode] of [['large', 'relaxed_order'], ['medium', 'relaxed_order'], ['large', 'off']] as Array<[TenantClass, Mode]>) {
+    for (const [cls, mode] of [
+      ['large', 'relaxed_order'],
+      ['medium', 'relaxed_order'],
+      ['large', 'off'],
+    ] as Array<[TenantClass, Mode]>) {
       await setSetting(admin, 'ann_iterative_scan', mode);
       const points: SweepSeries['points'] = [];
       for (const ef of efs) {
@@ -93,22 +111,42 @@ async function runAnn(ctx: SuiteContext) {
     await setSetting(admin, 'ann_iterative_scan', 'relaxed_order');
     await setSetting(admin, 'ann_ef_search', DEFAULT_EF_SEARCH);
 
-    const sizes = Object.fromEntries(CLASSES.map((cls) => [cls, plans.filter((p) => p.cls === cls).map((p) => p.size)]));
+    const sizes = Object.fromEntries(
+      CLASSES.map((cls) => [cls, plans.filter((p) => p.cls === cls).map((p) => p.size)]),
+    );
     return buildResult('ann', ctx, startedAt, {
       settings: {
         chunks,
         dim: DIM,
         seed,
         queriesPerClass: perClass,
-        tenants: Object.fromEntries(CLASSES.map((cls) => [cls, { count: sizes[cls]!.length, minSize: Math.min(...sizes[cls]!), maxSize: Math.max(...sizes[cls]!) }])),
+        tenants: Object.fromEntries(
+          CLASSES.map((cls) => [
+            cls,
+            {
+              count: sizes[cls]!.length,
+              minSize: Math.min(...sizes[cls]!),
+              maxSize: Math.max(...sizes[cls]!),
+            },
+          ]),
+        ),
         efSearchDefault: 100,
         candidates: 24,
-        load: { insertS: round1(load.insertS), indexBuildS: round1(load.indexS), rowsPerS: Math.round(load.rows / load.insertS) },
+        load: {
+          insertS: round1(load.insertS),
+          indexBuildS: round1(load.indexS),
+          rowsPerS: Math.round(load.rows / load.insertS),
+        },
       },
       metrics: annMetrics(runs, rls, load),
       tables: annTables(runs, rls, sweep, plans, load),
       series: {
-        latency: Object.fromEntries(CLASSES.flatMap((cls) => [[`${cls}, iterative on`, runs.relaxed_order[cls].latencyMs], [`${cls}, iterative off`, runs.off[cls].latencyMs]])),
+        latency: Object.fromEntries(
+          CLASSES.flatMap((cls) => [
+            [`${cls}, iterative on`, runs.relaxed_order[cls].latencyMs],
+            [`${cls}, iterative off`, runs.off[cls].latencyMs],
+          ]),
+        ),
         sweep,
       },
     });
@@ -119,16 +157,22 @@ async function runAnn(ctx: SuiteContext) {
 }
 
 /** perClass queries per class, spread over that class's tenants, with exact top-10/24 ids. */
-async function buildQueries(admin: Pool, plans: TenantPlan[], centres: Float32Array[], perClass: number, seed: number, ctx: SuiteContext) {
+async function buildQueries(
+  admin: Pool,
+  plans: TenantPlan[],
+  centres: Float32Array[],
+  perClass: number,
+  seed: number,
+  ctx: SuiteContext,
+) {
   const random = seededRandom(seed * 101 + 3);
   const out = {} as Record<TenantClass, Query[]>;
   const exactSql =
     'select id from memory.memory_chunks where user_hash = $1 order by (embedding operator(public.<=>) $2::public.vector) + 0, id limit $3';
-  const plan = await admin.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(`explain (format json) ${exactSql}`, [
-    plans[0]!.userHash,
-    vectorText(samplePoint(plans[0]!, centres, random)),
-    24,
-  ]);
+  const plan = await admin.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(
+    `explain (format json) ${exactSql}`,
+    [plans[0]!.userHash, vectorText(samplePoint(plans[0]!, centres, random)), 24],
+  );
   if (indexesInPlan(plan.rows[0]!['QUERY PLAN'][0]!.Plan).includes(HNSW_INDEX)) {
     throw new Error('the exact-search query uses the HNSW index: ground truth would not be exact');
   }
@@ -154,7 +198,13 @@ function recall(found: string[], exact: string[]): number {
   return found.filter((id) => truth.has(id)).length / exact.length;
 }
 
-async function measureClass(app: Pool, queries: Query[], ctx: SuiteContext, label: string, both = true): Promise<ClassRun> {
+async function measureClass(
+  app: Pool,
+  queries: Query[],
+  ctx: SuiteContext,
+  label: string,
+  both = true,
+): Promise<ClassRun> {
   const run: ClassRun = { recall10: [], recall24: [], latencyMs: [], short: 0 };
   // One untimed call first: the connection's first plan of the procedure is not what we measure.
   await search(app, queries[0]!.plan.userHash, vecOf(queries[0]!), { limit: 24 });
@@ -163,12 +213,22 @@ async function measureClass(app: Pool, queries: Query[], ctx: SuiteContext, labe
     const t0 = performance.now();
     const rows10 = await search(app, q.plan.userHash, vecOf(q), { limit: 10 });
     const t10 = performance.now() - t0;
-    run.recall10.push(recall(rows10.map((r) => r.id), q.exact10));
+    run.recall10.push(
+      recall(
+        rows10.map((r) => r.id),
+        q.exact10,
+      ),
+    );
     if (both) {
       const t1 = performance.now();
       const rows24 = await search(app, q.plan.userHash, vecOf(q), { limit: 24 });
       run.latencyMs.push(performance.now() - t1);
-      run.recall24.push(recall(rows24.map((r) => r.id), q.exact24));
+      run.recall24.push(
+        recall(
+          rows24.map((r) => r.id),
+          q.exact24,
+        ),
+      );
       if (rows24.length < 24) run.short++;
     } else {
       run.latencyMs.push(t10);
@@ -213,7 +273,9 @@ async function measureOverhead(admin: Pool, app: Pool, queries: Query[]): Promis
   const exactFor = new Map<string, boolean>();
   for (const q of queries) {
     if (!exactFor.has(q.plan.userHash)) {
-      const r = await admin.query<{ exact: boolean }>('select memory.search_is_exact($1) as exact', [q.plan.userHash]);
+      const r = await admin.query<{ exact: boolean }>('select memory.search_is_exact($1) as exact', [
+        q.plan.userHash,
+      ]);
       exactFor.set(q.plan.userHash, r.rows[0]!.exact);
     }
   }
@@ -276,8 +338,19 @@ function annMetrics(
     for (const cls of CLASSES) {
       const r = runs[mode][cls];
       const goal = mode === 'relaxed_order' ? { goal: { op: '>=' as const, value: 0.95 } } : {};
-      metrics.push({ name: `${cls}.${tag}.recall_at_10`, value: mean(r.recall10), unit: '', better: 'higher', ...goal });
-      metrics.push({ name: `${cls}.${tag}.recall_at_24`, value: mean(r.recall24), unit: '', better: 'higher' });
+      metrics.push({
+        name: `${cls}.${tag}.recall_at_10`,
+        value: mean(r.recall10),
+        unit: '',
+        better: 'higher',
+        ...goal,
+      });
+      metrics.push({
+        name: `${cls}.${tag}.recall_at_24`,
+        value: mean(r.recall24),
+        unit: '',
+        better: 'higher',
+      });
       const p = percentiles(r.latencyMs);
       metrics.push({ name: `${cls}.${tag}.p50_ms`, value: p.p50, unit: 'ms', better: 'lower' });
       metrics.push({ name: `${cls}.${tag}.p95_ms`, value: p.p95, unit: 'ms', better: 'lower' });
@@ -285,10 +358,26 @@ function annMetrics(
   }
   for (const cls of CLASSES) {
     const o = rls[cls];
-    metrics.push({ name: `${cls}.rls_overhead`, value: median(o.rls) / median(o.bare), unit: 'x', better: 'lower', goal: { op: '<=', value: 1.1 } });
-    metrics.push({ name: `${cls}.procedure_overhead`, value: median(o.procedure) / median(o.bare), unit: 'x', better: 'lower' });
+    metrics.push({
+      name: `${cls}.rls_overhead`,
+      value: median(o.rls) / median(o.bare),
+      unit: 'x',
+      better: 'lower',
+      goal: { op: '<=', value: 1.1 },
+    });
+    metrics.push({
+      name: `${cls}.procedure_overhead`,
+      value: median(o.procedure) / median(o.bare),
+      unit: 'x',
+      better: 'lower',
+    });
   }
-  metrics.push({ name: 'load.rows_per_s', value: load.rows / load.insertS, unit: 'rows/s', better: 'higher' });
+  metrics.push({
+    name: 'load.rows_per_s',
+    value: load.rows / load.insertS,
+    unit: 'rows/s',
+    better: 'higher',
+  });
   metrics.push({ name: 'load.index_build_s', value: load.indexS, unit: 's', better: 'lower' });
   return metrics;
 }
@@ -325,16 +414,41 @@ function annTables(
   return [
     {
       title: `ann: memory.search vs exact search, ${load.rows.toLocaleString('en-US')} chunks x ${DIM} dims (load ${round1(load.insertS)} s, HNSW build ${round1(load.indexS)} s)`,
-      header: ['tenants', 'iterative scan', 'recall@10', 'min', 'recall@24', 'short', 'p50 ms', 'p95 ms', 'p99 ms'],
+      header: [
+        'tenants',
+        'iterative scan',
+        'recall@10',
+        'min',
+        'recall@24',
+        'short',
+        'p50 ms',
+        'p95 ms',
+        'p99 ms',
+      ],
       rows,
       note: `recall = mean over queries; min = worst single query; short = results with fewer than 24 rows; latency of the limit-24 call as memory_app, ef_search ${DEFAULT_EF_SEARCH}, exact shape up to 5,000 rows per tenant`,
     },
     {
-      title: 'ann: RLS overhead (same search SQL: as table owner under RLS vs as superuser with RLS bypassed) and whole-procedure overhead',
-      header: ['tenants', 'bare SQL p50', 'SQL under RLS p50', 'memory.search p50', 'RLS / bare', 'memory.search / bare'],
+      title:
+        'ann: RLS overhead (same search SQL: as table owner under RLS vs as superuser with RLS bypassed) and whole-procedure overhead',
+      header: [
+        'tenants',
+        'bare SQL p50',
+        'SQL under RLS p50',
+        'memory.search p50',
+        'RLS / bare',
+        'memory.search / bare',
+      ],
       rows: CLASSES.map((cls) => {
         const o = rls[cls];
-        return [cls, ms(median(o.bare)), ms(median(o.rls)), ms(median(o.procedure)), ratio(median(o.rls) / median(o.bare)), ratio(median(o.procedure) / median(o.bare))];
+        return [
+          cls,
+          ms(median(o.bare)),
+          ms(median(o.rls)),
+          ms(median(o.procedure)),
+          ratio(median(o.rls) / median(o.bare)),
+          ratio(median(o.procedure) / median(o.bare)),
+        ];
       }),
       note: `ratios of medians; 3 repetitions per query, order rotated; ef_search ${DEFAULT_EF_SEARCH}, relaxed iterative scan; memory.search adds set_tenant, checks, the settings lookup and plpgsql EXECUTE`,
     },

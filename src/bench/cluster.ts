@@ -66,7 +66,8 @@ export class BenchCluster {
       name,
       adminUrl: this.url(name, false),
       appUrl: this.url(name, true),
-      drop: () => this.admin((db) => db.query(`drop database if exists "${name}" with (force)`)).then(() => undefined),
+      drop: () =>
+        this.admin((db) => db.query(`drop database if exists "${name}" with (force)`)).then(() => undefined),
     };
   }
 
@@ -76,7 +77,11 @@ export class BenchCluster {
   }
 
   private async admin<T>(fn: (db: Pool) => Promise<T>): Promise<T> {
-    const pool = createPool({ connectionString: this.url('postgres', false), max: 1, applicationName: 'memvault-bench' });
+    const pool = createPool({
+      connectionString: this.url('postgres', false),
+      max: 1,
+      applicationName: 'memvault-bench',
+    });
     try {
       return await fn(pool);
     } finally {

@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 
-import { fmt, type BenchFile, type Metric, type SuiteResult, type Table } from './result.js';
+import { type BenchFile, fmt, type Metric, type SuiteResult, type Table } from './result.js';
 
 export interface Comparison {
   key: string;
@@ -31,13 +31,15 @@ export async function readBenchFile(file: string): Promise<BenchFile> {
   const parsed = JSON.parse(await readFile(file, 'utf8')) as Partial<BenchFile> & Partial<SuiteResult>;
   // A single suite's result is accepted too, as written by `bench <suite> --json`.
   if (parsed.format === 'memvault-bench/1' && Array.isArray(parsed.results)) return parsed as BenchFile;
-  if (typeof parsed.suite === 'string' && Array.isArray(parsed.metrics)) return { format: 'memvault-bench/1', results: [parsed as SuiteResult] };
+  if (typeof parsed.suite === 'string' && Array.isArray(parsed.metrics))
+    return { format: 'memvault-bench/1', results: [parsed as SuiteResult] };
   throw new Error(`${file}: not a memvault bench result`);
 }
 
 function flatten(file: BenchFile): Map<string, Metric> {
   const out = new Map<string, Metric>();
-  for (const result of file.results) for (const metric of result.metrics) out.set(`${result.suite}.${metric.name}`, metric);
+  for (const result of file.results)
+    for (const metric of result.metrics) out.set(`${result.suite}.${metric.name}`, metric);
   return out;
 }
 
@@ -48,10 +50,25 @@ export function compareBench(baseline: BenchFile, candidate: BenchFile, toleranc
   for (const [key, base] of a) {
     const cand = b.get(key);
     if (!cand || !Number.isFinite(base.value) || !Number.isFinite(cand.value)) continue;
-    const change = base.value === 0 ? (cand.value === 0 ? 1 : Number.POSITIVE_INFINITY) : cand.value / base.value;
-    const worse = base.better === 'higher' ? cand.value < base.value * (1 - tolerance) : cand.value > base.value * (1 + tolerance);
-    const better = base.better === 'higher' ? cand.value > base.value * (1 + tolerance) : cand.value < base.value * (1 - tolerance);
-    rows.push({ key, unit: base.unit, better: base.better, baseline: base.value, candidate: cand.value, change, verdict: worse ? 'regression' : better ? 'better' : 'ok' });
+    const change =
+      base.value === 0 ? (cand.value === 0 ? 1 : Number.POSITIVE_INFINITY) : cand.value / base.value;
+    const worse =
+      base.better === 'higher'
+        ? cand.value < base.value * (1 - tolerance)
+        : cand.value > base.value * (1 + tolerance);
+    const better =
+      base.better === 'higher'
+        ? cand.value > base.value * (1 + tolerance)
+        : cand.value < base.value * (1 - tolerance);
+    rows.push({
+      key,
+      unit: base.unit,
+      better: base.better,
+      baseline: base.value,
+      candidate: cand.value,
+      change,
+      verdict: worse ? 'regression' : better ? 'better' : 'ok',
+    });
   }
   return {
     tolerance,

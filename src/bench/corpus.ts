@@ -36,9 +36,16 @@ export function planTenants(total: number, seed = 1): TenantPlan[] {
   const plans: TenantPlan[] = [];
   const pickTopics = (n: number): number[] => Array.from({ length: n }, () => Math.floor(random() * TOPICS));
   let next = 0;
-  for (const share of LARGE_SHARES) plans.push({ userHash: benchHash(seed, next++), size: Math.round(total * share), cls: 'large', topics: pickTopics(8) });
+  for (const share of LARGE_SHARES)
+    plans.push({
+      userHash: benchHash(seed, next++),
+      size: Math.round(total * share),
+      cls: 'large',
+      topics: pickTopics(8),
+    });
   const mediumSize = Math.round((total * MEDIUM_SHARE) / MEDIUM_TENANTS);
-  for (let i = 0; i < MEDIUM_TENANTS; i++) plans.push({ userHash: benchHash(seed, next++), size: mediumSize, cls: 'medium', topics: pickTopics(5) });
+  for (let i = 0; i < MEDIUM_TENANTS; i++)
+    plans.push({ userHash: benchHash(seed, next++), size: mediumSize, cls: 'medium', topics: pickTopics(5) });
   // Small tenants: sizes 10..200, skewed towards the low end (most users have little memory).
   let left = total - plans.reduce((sum, p) => sum + p.size, 0);
   while (left > 0) {
@@ -52,7 +59,9 @@ export function planTenants(total: number, seed = 1): TenantPlan[] {
 /** Unit-norm topic centres in `dim` dimensions. */
 export function topicCentres(dim: number, seed = 1): Float32Array[] {
   const random = seededRandom(seed * 7919 + 17);
-  return Array.from({ length: TOPICS }, () => normalize(Float32Array.from({ length: dim }, () => gaussian(random))));
+  return Array.from({ length: TOPICS }, () =>
+    normalize(Float32Array.from({ length: dim }, () => gaussian(random))),
+  );
 }
 
 function normalize(v: Float32Array): Float32Array {

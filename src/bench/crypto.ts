@@ -60,7 +60,13 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-function compare(name: string, ours: () => unknown, baseline: () => unknown, rounds: number, ms: number): BenchRow {
+function compare(
+  name: string,
+  ours: () => unknown,
+  baseline: () => unknown,
+  rounds: number,
+  ms: number,
+): BenchRow {
   rate(ours, ms); // warm-up: let V8 optimize both paths before anything counts
   rate(baseline, ms);
   const oursRates: number[] = [];
@@ -81,7 +87,12 @@ function compare(name: string, ours: () => unknown, baseline: () => unknown, rou
     baseRates.push(base);
     ratios.push(o / base);
   }
-  return { case: name, opsPerSec: median(oursRates), baselineOpsPerSec: median(baseRates), ratio: median(ratios) };
+  return {
+    case: name,
+    opsPerSec: median(oursRates),
+    baselineOpsPerSec: median(baseRates),
+    ratio: median(ratios),
+  };
 }
 
 export async function runCryptoBench(opts: { quick: boolean }): Promise<BenchResult> {
@@ -117,8 +128,24 @@ export async function runCryptoBench(opts: { quick: boolean }): Promise<BenchRes
     if (!ring.open(ours, aad).equals(plaintext) || !bareOpen(bare).equals(plaintext)) {
       throw new Error('bench self-check failed: a round trip did not return the plaintext');
     }
-    rows.push(compare(`seal ${label}`, () => ring.seal(plaintext, aad), () => bareSeal(plaintext), rounds, ms));
-    rows.push(compare(`open ${label}`, () => ring.open(ours, aad), () => bareOpen(bare), rounds, ms));
+    rows.push(
+      compare(
+        `seal ${label}`,
+        () => ring.seal(plaintext, aad),
+        () => bareSeal(plaintext),
+        rounds,
+        ms,
+      ),
+    );
+    rows.push(
+      compare(
+        `open ${label}`,
+        () => ring.open(ours, aad),
+        () => bareOpen(bare),
+        rounds,
+        ms,
+      ),
+    );
   }
   return { name: 'crypto', settings: { rounds, msPerSide: ms, node: process.version }, rows };
 }
@@ -132,7 +159,8 @@ export function formatCryptoBench(result: BenchResult): string {
     `${row.ratio.toFixed(2)}x`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((line) => line[i]!.length)));
-  const render = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const render = (cells: string[]): string =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   const { rounds, msPerSide, node } = result.settings;
   return [
     `crypto: AES-256-GCM seal/open, median of ${rounds} interleaved rounds x ${msPerSide} ms per side, node ${node}, one thread`,
@@ -147,8 +175,20 @@ function cryptoMetrics(result: BenchResult): Metric[] {
   return result.rows.flatMap((row): Metric[] => {
     const key = row.case.replace(/\s+/g, '_');
     return [
-      { name: `${key}.ops_per_s`, value: row.opsPerSec, unit: 'ops/s', better: 'higher', goal: { op: '>=', value: 5_000 } },
-      { name: `${key}.ratio_vs_node_crypto`, value: row.ratio, unit: 'x', better: 'higher', goal: { op: '>=', value: 0.9 } },
+      {
+        name: `${key}.ops_per_s`,
+        value: row.opsPerSec,
+        unit: 'ops/s',
+        better: 'higher',
+        goal: { op: '>=', value: 5_000 },
+      },
+      {
+        name: `${key}.ratio_vs_node_crypto`,
+        value: row.ratio,
+        unit: 'x',
+        better: 'higher',
+        goal: { op: '>=', value: 0.9 },
+      },
     ];
   });
 }

@@ -4,7 +4,7 @@
  * It runs `memvault serve` from the built package against a bench database, with generated keys
  * (returned, so a suite can compute tenant hashes for its baselines) and the fixture reranker.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -56,7 +56,10 @@ export async function spawnDaemon(options: {
 }): Promise<DaemonChild> {
   const port = await freePort();
   const token = randomBytes(24).toString('base64url');
-  const keys = options.keys ?? { MEMORY_ENCRYPTION_KEY: generateKeyBase64(), MEMORY_TENANT_HMAC_KEY: generateKeyBase64() };
+  const keys = options.keys ?? {
+    MEMORY_ENCRYPTION_KEY: generateKeyBase64(),
+    MEMORY_TENANT_HMAC_KEY: generateKeyBase64(),
+  };
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: process.env.HOME ?? '/tmp',

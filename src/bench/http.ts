@@ -21,7 +21,12 @@ export class HttpClient {
     this.agent = new http.Agent({ keepAlive: true, maxSockets });
   }
 
-  request(method: string, path: string, body?: unknown, options: { timeoutMs?: number; token?: string | null } = {}): Promise<HttpResponse> {
+  request(
+    method: string,
+    path: string,
+    body?: unknown,
+    options: { timeoutMs?: number; token?: string | null } = {},
+  ): Promise<HttpResponse> {
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     const started = performance.now();
     const token = options.token === undefined ? this.token : options.token;
@@ -33,7 +38,9 @@ export class HttpClient {
           agent: this.agent,
           headers: {
             ...(token ? { authorization: `Bearer ${token}` } : {}),
-            ...(payload !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+            ...(payload !== undefined
+              ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+              : {}),
           },
           timeout: options.timeoutMs ?? 30_000,
         },
@@ -53,7 +60,9 @@ export class HttpClient {
           res.on('error', reject);
         },
       );
-      req.on('timeout', () => req.destroy(new Error(`request timed out after ${options.timeoutMs ?? 30_000} ms`)));
+      req.on('timeout', () =>
+        req.destroy(new Error(`request timed out after ${options.timeoutMs ?? 30_000} ms`)),
+      );
       req.on('error', reject);
       if (payload !== undefined) req.write(payload);
       req.end();

@@ -7,22 +7,32 @@
  */
 import { randomUUID } from 'node:crypto';
 
-import { configureCrypto, generateDataKey, generateKeyBase64, hmacUser, loadCryptoConfig } from '../crypto/index.js';
+import {
+  configureCrypto,
+  generateDataKey,
+  generateKeyBase64,
+  hmacUser,
+  loadCryptoConfig,
+} from '../crypto/index.js';
 import { createPool, type Pool } from '../db/pool.js';
 import { indexChunks, type NewChunk } from '../memory/index.js';
 import { sealChunk } from '../memory/seal-chunk.js';
-import { planTenants, samplePoint, topicCentres, vectorText, type TenantPlan } from './corpus.js';
+import { planTenants, samplePoint, type TenantPlan, topicCentres, vectorText } from './corpus.js';
 import { loadCorpus } from './loader.js';
-import { ratio, type Metric, type Table } from './result.js';
+import { type Metric, ratio, type Table } from './result.js';
 import { median, seededRandom } from './stats.js';
 import { buildResult, intOption, type Suite, type SuiteContext } from './suite.js';
 
 const DIM = 384;
-const WORDS = 'the patient reported that memory retrieval of encrypted notes about the project meeting went well and the follow up is next week'.split(' ');
+const WORDS =
+  'the patient reported that memory retrieval of encrypted notes about the project meeting went well and the follow up is next week'.split(
+    ' ',
+  );
 
 export const suite: Suite = {
   name: 'ingest',
-  summary: 'chunks/s through the write path (sealing, procedure, RLS) vs a plain multi-row INSERT of the same rows',
+  summary:
+    'chunks/s through the write path (sealing, procedure, RLS) vs a plain multi-row INSERT of the same rows',
   run: runIngest,
 };
 
@@ -44,10 +54,20 @@ async function runIngest(ctx: SuiteContext) {
         { batch: 100, rounds: 20 },
         { batch: 1000, rounds: 8 },
       ];
-  configureCrypto(loadCryptoConfig({ MEMORY_ENCRYPTION_KEY: generateKeyBase64(), MEMORY_TENANT_HMAC_KEY: generateKeyBase64() }));
+  configureCrypto(
+    loadCryptoConfig({
+      MEMORY_ENCRYPTION_KEY: generateKeyBase64(),
+      MEMORY_TENANT_HMAC_KEY: generateKeyBase64(),
+    }),
+  );
   const cluster = await ctx.cluster();
   const db = await cluster.createDatabase('ingest', DIM);
-  const admin = createPool({ connectionString: db.adminUrl, max: 3, applicationName: 'memvault-bench', statementTimeoutMillis: 600_000 });
+  const admin = createPool({
+    connectionString: db.adminUrl,
+    max: 3,
+    applicationName: 'memvault-bench',
+    statementTimeoutMillis: 600_000,
+  });
   const app = createPool({ connectionString: db.appUrl, max: 1, applicationName: 'memvault-bench' });
   try {
     const centres = topicCentres(DIM, 2);
@@ -109,10 +129,32 @@ async function runIngest(ctx: SuiteContext) {
         ctx.progress.tick(round + 1, c.rounds, `batch ${c.batch}`);
       }
       const r = median(ratios);
-      rows.push([String(c.batch), String(c.rounds), Math.round(median(ours)).toLocaleString('en-US'), Math.round(median(bare)).toLocaleString('en-US'), ratio(r)]);
-      metrics.push({ name: `batch_${c.batch}.write_path_chunks_per_s`, value: median(ours), unit: 'chunks/s', better: 'higher' });
-      metrics.push({ name: `batch_${c.batch}.plain_insert_rows_per_s`, value: median(bare), unit: 'rows/s', better: 'higher' });
-      metrics.push({ name: `batch_${c.batch}.ratio_vs_plain_insert`, value: r, unit: 'x', better: 'higher', ...(c.batch >= 100 ? { goal: { op: '>=' as const, value: 0.7 } } : {}) });
+      rows.push([
+        String(c.batch),
+        String(c.rounds),
+        Math.round(median(ours)).toLocaleString('en-US'),
+        Math.round(median(bare)).toLocaleString('en-US'),
+        ratio(r),
+      ]);
+      metrics.push({
+        name: `batch_${c.batch}.write_path_chunks_per_s`,
+        value: median(ours),
+        unit: 'chunks/s',
+        better: 'higher',
+      });
+      metrics.push({
+        name: `batch_${c.batch}.plain_insert_rows_per_s`,
+        value: median(bare),
+        unit: 'rows/s',
+        better: 'higher',
+      });
+      metrics.push({
+        name: `batch_${c.batch}.ratio_vs_plain_insert`,
+        value: r,
+        unit: 'x',
+        better: 'higher',
+        ...(c.batch >= 100 ? { goal: { op: '>=' as const, value: 0.7 } } : {}),
+      });
     }
     const table: Table = {
       title: `ingest: write path vs plain INSERT into the same table and indexes (table pre-loaded with ${base.toLocaleString('en-US')} chunks, ${DIM} dims)`,
@@ -120,7 +162,11 @@ async function runIngest(ctx: SuiteContext) {
       rows,
       note: 'medians over rounds; ratio = median of per-round ratios; write path = validate + HMAC + tenant data key (cached) + 3 seals + memory.index_chunks as memory_app; plain = one multi-row INSERT as superuser, pre-sealed bytes',
     };
-    return buildResult('ingest', ctx, startedAt, { settings: { base, dim: DIM, cases }, metrics, tables: [table] });
+    return buildResult('ingest', ctx, startedAt, {
+      settings: { base, dim: DIM, cases },
+      metrics,
+      tables: [table],
+    });
   } finally {
     await Promise.all([admin.end(), app.end()]);
     await db.drop();
@@ -146,8 +192,28 @@ function baselineRows(userId: string, chunks: NewChunk[]): Row[] {
   return chunks.map((c) => {
     const id = randomUUID();
     const embedding = Float32Array.from(c.embedding as number[]);
-    const sealed = sealChunk(userHash, { id, docId: c.docId as string, source: c.source as string, text: c.text as string, metadataJson: JSON.stringify(c.metadata), embedding }, baselineKey);
-    return { userHash, id, docId: sealed.docId, source: sealed.source, text: sealed.textCipher, meta: sealed.metaCipher, emb: sealed.embCipher, vector: vectorText(embedding) };
+    const sealed = sealChunk(
+      userHash,
+      {
+        id,
+        docId: c.docId as string,
+        source: c.source as string,
+        text: c.text as string,
+        metadataJson: JSON.stringify(c.metadata),
+        embedding,
+      },
+      baselineKey,
+    );
+    return {
+      userHash,
+      id,
+      docId: sealed.docId,
+      source: sealed.source,
+      text: sealed.textCipher,
+      meta: sealed.metaCipher,
+      emb: sealed.embCipher,
+      vector: vectorText(embedding),
+    };
   });
 }
 

@@ -6,12 +6,19 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 
-import { chunkAad, EncryptionKey, generateDataKey, generateKeyBase64, KeyRing, TenantHmacKey } from '../crypto/index.js';
+import {
+  chunkAad,
+  EncryptionKey,
+  generateDataKey,
+  generateKeyBase64,
+  KeyRing,
+  TenantHmacKey,
+} from '../crypto/index.js';
 import { createPool } from '../db/pool.js';
 import { indexChunks } from '../db/procedures.js';
 import { resealChunks } from '../keys/reseal.js';
 import { rotateKek } from '../keys/rotate.js';
-import { planTenants, samplePoint, topicCentres, type TenantPlan } from './corpus.js';
+import { planTenants, samplePoint, type TenantPlan, topicCentres } from './corpus.js';
 import { spawnDaemon } from './daemon.js';
 import type { HttpClient } from './http.js';
 import type { Metric, Table } from './result.js';
@@ -28,7 +35,11 @@ export const suite: Suite = {
 };
 
 /** Open-loop query load: one `/v1/query` every `intervalMs` on a rotating user, latencies recorded. */
-function queryLoad(client: HttpClient, users: Array<{ userId: string; plan: TenantPlan }>, intervalMs: number) {
+function queryLoad(
+  client: HttpClient,
+  users: Array<{ userId: string; plan: TenantPlan }>,
+  intervalMs: number,
+) {
   const latencies: number[] = [];
   let errors = 0;
   let i = 0;
@@ -40,7 +51,14 @@ function queryLoad(client: HttpClient, users: Array<{ userId: string; plan: Tena
     const embedding = Array.from(samplePoint(plan, centres, random));
     const started = performance.now();
     const p = client
-      .request('POST', '/v1/query', { user_id: userId, query: 'what do I remember?', embedding, k: 8, candidates: 24, rerank: false })
+      .request('POST', '/v1/query', {
+        user_id: userId,
+        query: 'what do I remember?',
+        embedding,
+        k: 8,
+        candidates: 24,
+        rerank: false,
+      })
       .then((res) => {
         if (res.status === 200) latencies.push(performance.now() - started);
         else errors++;
@@ -73,11 +91,19 @@ async function runKeys(ctx: SuiteContext) {
   const hmacB64 = generateKeyBase64();
   const tenantKey = TenantHmacKey.fromBase64(hmacB64, 'bench');
   const ring1 = new KeyRing([EncryptionKey.fromBase64(1, b64[0]!, 'bench')], 1);
-  const ring12 = new KeyRing([EncryptionKey.fromBase64(1, b64[0]!, 'bench'), EncryptionKey.fromBase64(2, b64[1]!, 'bench')], 2);
+  const ring12 = new KeyRing(
+    [EncryptionKey.fromBase64(1, b64[0]!, 'bench'), EncryptionKey.fromBase64(2, b64[1]!, 'bench')],
+    2,
+  );
 
   const cluster = await ctx.cluster();
   const db = await cluster.createDatabase('keys', DIM);
-  const admin = createPool({ connectionString: db.adminUrl, max: 4, applicationName: 'memvault-bench', statementTimeoutMillis: 600_000 });
+  const admin = createPool({
+    connectionString: db.adminUrl,
+    max: 4,
+    applicationName: 'memvault-bench',
+    statementTimeoutMillis: 600_000,
+  });
   const app = createPool({ connectionString: db.appUrl, max: 4, applicationName: 'memvault-bench' });
   let stopDaemon: (() => Promise<unknown>) | undefined;
   try {
@@ -97,7 +123,12 @@ async function runKeys(ctx: SuiteContext) {
       await admin.query(
         `insert into memory.tenant_keys (user_hash, dek_id, wrapped_dek, kek_id)
          select * from unnest($1::text[], $2::int[], $3::bytea[], $4::int[])`,
-        [slice, deks.map((d) => d.id), deks.map((d, j) => ring1.wrapDataKey(d, slice[j]!)), deks.map(() => 1)],
+        [
+          slice,
+          deks.map((d) => d.id),
+          deks.map((d, j) => ring1.wrapDataKey(d, slice[j]!)),
+          deks.map(() => 1),
+        ],
       );
       ctx.progress.tick(Math.min(start + 2_000, tenants.length), tenants.length, 'tenant keys');
     }
@@ -147,26 +178,45 @@ async function runKeys(ctx: SuiteContext) {
 
     ctx.progress.stage(`rotating the KEK for ${tenants.length.toLocaleString('en-US')} tenants`);
     let t0 = performance.now();
-    const rewrapped = await rotateKek(admin, ring12, { batchSize: 1_000, onProgress: (p) => ctx.progress.tick(p.done, p.total, 'rewrap') });
+    const rewrapped = await rotateKek(admin, ring12, {
+      batchSize: 1_000,
+      onProgress: (p) => ctx.progress.tick(p.done, p.total, 'rewrap'),
+    });
     const rotateS = (performance.now() - t0) / 1000;
     phases.rotate = load.take();
 
     ctx.progress.stage(`re-sealing ${chunkCount.toLocaleString('en-US')} chunks`);
     t0 = performance.now();
-    const resealed = await resealChunks(admin, ring12, { batchSize: 1_000, total: chunkCount, onProgress: (p) => ctx.progress.tick(p.done, p.total, 'reseal') });
+    const resealed = await resealChunks(admin, ring12, {
+      batchSize: 1_000,
+      total: chunkCount,
+      onProgress: (p) => ctx.progress.tick(p.done, p.total, 'reseal'),
+    });
     const resealS = (performance.now() - t0) / 1000;
     phases.reseal = load.take();
     await load.stop();
 
-    const stats = Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, { ...percentiles(v.latencies), errors: v.errors }]));
+    const stats = Object.fromEntries(
+      Object.entries(phases).map(([k, v]) => [k, { ...percentiles(v.latencies), errors: v.errors }]),
+    );
     const metrics: Metric[] = [
       { name: 'kek_rotate_s', value: rotateS, unit: 's', better: 'lower' },
       { name: 'kek_rotate_tenants_per_s', value: rewrapped / rotateS, unit: 'tenants/s', better: 'higher' },
       { name: 'reseal_s', value: resealS, unit: 's', better: 'lower' },
       { name: 'reseal_chunks_per_s', value: resealed / resealS, unit: 'chunks/s', better: 'higher' },
       { name: 'query_p95_before_ms', value: stats.before!.p95, unit: 'ms', better: 'lower' },
-      { name: 'query_p95_during_rotate_ratio', value: ratio(stats.rotate!.p95, stats.before!.p95), unit: 'x', better: 'lower' },
-      { name: 'query_p95_during_reseal_ratio', value: ratio(stats.reseal!.p95, stats.before!.p95), unit: 'x', better: 'lower' },
+      {
+        name: 'query_p95_during_rotate_ratio',
+        value: ratio(stats.rotate!.p95, stats.before!.p95),
+        unit: 'x',
+        better: 'lower',
+      },
+      {
+        name: 'query_p95_during_reseal_ratio',
+        value: ratio(stats.reseal!.p95, stats.before!.p95),
+        unit: 'x',
+        better: 'lower',
+      },
     ];
     const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
     const tables: Table[] = [

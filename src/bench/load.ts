@@ -10,11 +10,11 @@
  * within the latency budget with no errors and at least 95% of queries actually reranked.
  */
 import { createPool } from '../db/pool.js';
-import { planTenants, samplePoint, topicCentres, type TenantPlan } from './corpus.js';
-import { spawnDaemon, type DaemonChild } from './daemon.js';
+import { planTenants, samplePoint, type TenantPlan, topicCentres } from './corpus.js';
+import { type DaemonChild, spawnDaemon } from './daemon.js';
 import { loadCorpus } from './loader.js';
 import { fixtureDir } from './rerank.js';
-import { ms, type Metric, type Table } from './result.js';
+import { type Metric, ms, type Table } from './result.js';
 import { benchKeys, passage, randomUserId, seedTenant } from './seed.js';
 import { percentiles, seededRandom } from './stats.js';
 import { buildResult, intOption, type Suite, type SuiteContext } from './suite.js';
@@ -24,7 +24,8 @@ const WRITE_SHARE = 0.2;
 
 export const suite: Suite = {
   name: 'load',
-  summary: 'open-loop 100 RPS mixed queries+writes over many tenants: p50/p95/p99, errors, DB pool use; max sustainable rate with rerank on',
+  summary:
+    'open-loop 100 RPS mixed queries+writes over many tenants: p50/p95/p99, errors, DB pool use; max sustainable rate with rerank on',
   run: runLoad,
 };
 
@@ -56,7 +57,12 @@ async function runLoad(ctx: SuiteContext) {
   const poolMax = intOption(ctx, 'pool-max', 10, 1);
   const cluster = await ctx.cluster();
   const db = await cluster.createDatabase('load', DIM);
-  const admin = createPool({ connectionString: db.adminUrl, max: 3, applicationName: 'memvault-bench', statementTimeoutMillis: 600_000 });
+  const admin = createPool({
+    connectionString: db.adminUrl,
+    max: 3,
+    applicationName: 'memvault-bench',
+    statementTimeoutMillis: 600_000,
+  });
   const app = createPool({ connectionString: db.appUrl, max: 2, applicationName: 'memvault-bench' });
   let daemon: DaemonChild | undefined;
   try {
@@ -67,17 +73,29 @@ async function runLoad(ctx: SuiteContext) {
     const keys = benchKeys();
     const users: Array<{ id: string; shape: TenantPlan }> = [];
     for (let i = 0; i < tenants; i++) {
-      const shape: TenantPlan = { userHash: '', size: perTenant, cls: 'small', topics: [i % 64, (i * 7) % 64] };
+      const shape: TenantPlan = {
+        userHash: '',
+        size: perTenant,
+        cls: 'small',
+        topics: [i % 64, (i * 7) % 64],
+      };
       const id = randomUserId(`load-${i}`);
       await seedTenant(app, DIM, id, shape, perTenant, centres, random);
       users.push({ id, shape });
       ctx.progress.tick(i + 1, tenants, 'tenants seeded');
     }
     await admin.query('analyze memory.memory_chunks');
-    daemon = await spawnDaemon({ databaseUrl: db.appUrl, rerankModel: await fixtureDir(), keys, env: { MEMVAULT_DB_POOL_MAX: String(poolMax) } });
+    daemon = await spawnDaemon({
+      databaseUrl: db.appUrl,
+      rerankModel: await fixtureDir(),
+      keys,
+      env: { MEMVAULT_DB_POOL_MAX: String(poolMax) },
+    });
 
     const step = (r: number, seconds: number, rerank: boolean, label: string) =>
-      openLoop(daemon!, users, centres, random, r, seconds, rerank, (done, total) => ctx.progress.tick(done, total, label));
+      openLoop(daemon!, users, centres, random, r, seconds, rerank, (done, total) =>
+        ctx.progress.tick(done, total, label),
+      );
 
     // Warm-up (model load, plans), not reported.
     await step(10, 2, true, 'warm-up');
@@ -102,13 +120,25 @@ async function runLoad(ctx: SuiteContext) {
     const pool = percentiles(main.poolUse);
     const metrics: Metric[] = [
       { name: 'mixed.p50_ms', value: pAll.p50, unit: 'ms', better: 'lower' },
-      { name: 'mixed.p95_ms', value: pAll.p95, unit: 'ms', better: 'lower', goal: { op: '<=', value: budgetMs } },
+      {
+        name: 'mixed.p95_ms',
+        value: pAll.p95,
+        unit: 'ms',
+        better: 'lower',
+        goal: { op: '<=', value: budgetMs },
+      },
       { name: 'mixed.p99_ms', value: pAll.p99, unit: 'ms', better: 'lower' },
       { name: 'mixed.query_p95_ms', value: pQ.p95, unit: 'ms', better: 'lower' },
       { name: 'mixed.write_p95_ms', value: pW.p95, unit: 'ms', better: 'lower' },
       { name: 'mixed.errors', value: main.errors, unit: '', better: 'lower', goal: { op: '<=', value: 0 } },
       { name: 'mixed.achieved_rps', value: main.sent / main.durationS, unit: 'req/s', better: 'higher' },
-      { name: 'mixed.pool_use_p95', value: pool.p95, unit: '', better: 'lower', goal: { op: '<=', value: 0.8 } },
+      {
+        name: 'mixed.pool_use_p95',
+        value: pool.p95,
+        unit: '',
+        better: 'lower',
+        goal: { op: '<=', value: 0.8 },
+      },
       { name: 'mixed.pool_use_max', value: pool.max, unit: '', better: 'lower' },
       { name: 'rerank_on.max_sustainable_rps', value: sustainable, unit: 'req/s', better: 'higher' },
     ];
@@ -117,7 +147,14 @@ async function runLoad(ctx: SuiteContext) {
       header: ['requests', 'count', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms'],
       rows: [
         ['all', String(all.length), ms(pAll.p50), ms(pAll.p95), ms(pAll.p99), ms(pAll.max)],
-        ['queries (k=8, 24 cand.)', String(main.queries.length), ms(pQ.p50), ms(pQ.p95), ms(pQ.p99), ms(pQ.max)],
+        [
+          'queries (k=8, 24 cand.)',
+          String(main.queries.length),
+          ms(pQ.p50),
+          ms(pQ.p95),
+          ms(pQ.p99),
+          ms(pQ.max),
+        ],
         ['writes (1 chunk)', String(main.writes.length), ms(pW.p50), ms(pW.p95), ms(pW.p99), ms(pW.max)],
       ],
       note: `errors ${main.errors} ${JSON.stringify(main.statuses)}; pool busy/max p50 ${fmtPct(percentiles(main.poolUse).p50)}, p95 ${fmtPct(pool.p95)}, max ${fmtPct(pool.max)} (${main.poolUse.length} samples, 10/s), waiting max ${main.poolWaiting}; generator lateness p99 ${ms(percentiles(main.lateness).p99)} ms`,
@@ -127,16 +164,46 @@ async function runLoad(ctx: SuiteContext) {
       header: ['rate', 'p50 ms', 'p95 ms', 'p99 ms', 'reranked', 'errors', 'statuses', 'pool p95', 'ok'],
       rows: steps.map((s) => {
         const p = percentiles([...s.queries, ...s.writes]);
-        const statuses = Object.entries(s.statuses).filter(([code]) => code !== '200' && code !== '201').map(([code, n]) => `${code}x${n}`).join(' ') || '-';
-        return [String(s.rate), ms(p.p50), ms(p.p95), ms(p.p99), `${s.reranked}/${s.queryCount}`, String(s.errors), statuses, fmtPct(percentiles(s.poolUse).p95), withinBudget(s, budgetMs) ? 'yes' : 'no'];
+        const statuses =
+          Object.entries(s.statuses)
+            .filter(([code]) => code !== '200' && code !== '201')
+            .map(([code, n]) => `${code}x${n}`)
+            .join(' ') || '-';
+        return [
+          String(s.rate),
+          ms(p.p50),
+          ms(p.p95),
+          ms(p.p99),
+          `${s.reranked}/${s.queryCount}`,
+          String(s.errors),
+          statuses,
+          fmtPct(percentiles(s.poolUse).p95),
+          withinBudget(s, budgetMs) ? 'yes' : 'no',
+        ];
       }),
       note: `highest sustainable rate with rerank on: ${sustainable} RPS (steps stop at the first failure)`,
     };
     return buildResult('load', ctx, startedAt, {
-      settings: { rate, durationS, writeShare: WRITE_SHARE, tenants, chunksPerTenant: perTenant, stepS, budgetMs, poolMax, rates },
+      settings: {
+        rate,
+        durationS,
+        writeShare: WRITE_SHARE,
+        tenants,
+        chunksPerTenant: perTenant,
+        stepS,
+        budgetMs,
+        poolMax,
+        rates,
+      },
       metrics,
       tables: [mainTable, stepTable],
-      series: { latency: { [`${rate} RPS rerank off, queries`]: main.queries, [`${rate} RPS rerank off, writes`]: main.writes, ...Object.fromEntries(steps.map((s) => [`${s.rate} RPS rerank on`, [...s.queries, ...s.writes]])) } },
+      series: {
+        latency: {
+          [`${rate} RPS rerank off, queries`]: main.queries,
+          [`${rate} RPS rerank off, writes`]: main.writes,
+          ...Object.fromEntries(steps.map((s) => [`${s.rate} RPS rerank on`, [...s.queries, ...s.writes]])),
+        },
+      },
     });
   } finally {
     await daemon?.stop();
@@ -166,12 +233,27 @@ async function openLoop(
 ): Promise<StepResult> {
   const total = Math.max(1, Math.round(rate * seconds));
   const interval = 1000 / rate;
-  const result: StepResult = { rate, durationS: seconds, sent: 0, queries: [], writes: [], errors: 0, statuses: {}, reranked: 0, queryCount: 0, poolUse: [], poolWaiting: 0, lateness: [] };
+  const result: StepResult = {
+    rate,
+    durationS: seconds,
+    sent: 0,
+    queries: [],
+    writes: [],
+    errors: 0,
+    statuses: {},
+    reranked: 0,
+    queryCount: 0,
+    poolUse: [],
+    poolWaiting: 0,
+    lateness: [],
+  };
   let sampling = true;
   const sampler = (async () => {
     while (sampling) {
       const r = await daemon.client.request('GET', '/metrics/memory').catch(() => undefined);
-      const pool = (r?.body as { pool?: { total: number; idle: number; waiting: number; max: number } } | undefined)?.pool;
+      const pool = (
+        r?.body as { pool?: { total: number; idle: number; waiting: number; max: number } } | undefined
+      )?.pool;
       if (pool) {
         result.poolUse.push((pool.total - pool.idle) / pool.max);
         result.poolWaiting = Math.max(result.poolWaiting, pool.waiting);
@@ -191,8 +273,21 @@ async function openLoop(
     const embedding = Array.from(samplePoint(user.shape, centres, random));
     const isWrite = random() < WRITE_SHARE;
     const request = isWrite
-      ? daemon.client.request('POST', '/v1/chunks', { user_id: user.id, doc_id: `load-${i}`, text: passage(random), metadata: { i }, embedding })
-      : daemon.client.request('POST', '/v1/query', { user_id: user.id, query: passage(random).slice(0, 80), embedding, k: 8, candidates: 24, rerank });
+      ? daemon.client.request('POST', '/v1/chunks', {
+          user_id: user.id,
+          doc_id: `load-${i}`,
+          text: passage(random),
+          metadata: { i },
+          embedding,
+        })
+      : daemon.client.request('POST', '/v1/query', {
+          user_id: user.id,
+          query: passage(random).slice(0, 80),
+          embedding,
+          k: 8,
+          candidates: 24,
+          rerank,
+        });
     result.sent++;
     inFlight.push(
       request.then(
@@ -221,4 +316,3 @@ async function openLoop(
   await sampler;
   return result;
 }
-

@@ -11,7 +11,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 
 import type { Pool, PoolClient } from '../db/pool.js';
-import { samplePoint, vectorText, type TenantPlan } from './corpus.js';
+import { samplePoint, type TenantPlan, vectorText } from './corpus.js';
 import type { Progress } from './progress.js';
 import { seededRandom } from './stats.js';
 

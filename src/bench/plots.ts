@@ -35,7 +35,10 @@ const H = 420;
 const M = { left: 64, right: 190, top: 40, bottom: 52 };
 
 function escapeXml(text: string): string {
-  return text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
+  return text.replace(
+    /[<>&"']/g,
+    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!,
+  );
 }
 
 function niceTicks(min: number, max: number, count = 6): number[] {
@@ -44,7 +47,8 @@ function niceTicks(min: number, max: number, count = 6): number[] {
   const mag = 10 ** Math.floor(Math.log10(step0));
   const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= step0) ?? mag * 10;
   const ticks: number[] = [];
-  for (let v = Math.ceil(min / step) * step; v <= max + step * 1e-9; v += step) ticks.push(Number(v.toPrecision(12)));
+  for (let v = Math.ceil(min / step) * step; v <= max + step * 1e-9; v += step)
+    ticks.push(Number(v.toPrecision(12)));
   return ticks;
 }
 
@@ -78,7 +82,11 @@ export function renderChart(chart: Chart): string {
   const pw = W - M.left - M.right;
   const ph = H - M.top - M.bottom;
   const sx = (x: number): number =>
-    M.left + (chart.xLog ? (Math.log10(x) - Math.log10(xMin)) / (Math.log10(xMax) - Math.log10(xMin)) : (x - xMin) / (xMax - xMin || 1)) * pw;
+    M.left +
+    (chart.xLog
+      ? (Math.log10(x) - Math.log10(xMin)) / (Math.log10(xMax) - Math.log10(xMin))
+      : (x - xMin) / (xMax - xMin || 1)) *
+      pw;
   const sy = (y: number): number => M.top + ph - ((y - yMin) / (yMax - yMin || 1)) * ph;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
@@ -97,13 +105,17 @@ export function renderChart(chart: Chart): string {
     parts.push(`<text x="${M.left - 6}" y="${Number(y) + 4}" text-anchor="end">${t}</text>`);
   }
   parts.push(`<rect x="${M.left}" y="${M.top}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`);
-  parts.push(`<text x="${M.left + pw / 2}" y="${H - 12}" text-anchor="middle">${escapeXml(chart.xLabel)}</text>`);
+  parts.push(
+    `<text x="${M.left + pw / 2}" y="${H - 12}" text-anchor="middle">${escapeXml(chart.xLabel)}</text>`,
+  );
   parts.push(
     `<text transform="translate(16 ${M.top + ph / 2}) rotate(-90)" text-anchor="middle">${escapeXml(chart.yLabel)}</text>`,
   );
   chart.series.forEach((series, i) => {
     const color = COLORS[i % COLORS.length]!;
-    const pts = series.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!chart.xLog || x > 0));
+    const pts = series.points.filter(
+      ([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!chart.xLog || x > 0),
+    );
     if (pts.length === 0) return;
     const d = pts.map(([x, y], j) => `${j ? 'L' : 'M'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join('');
     parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="1.8"/>`);
@@ -111,11 +123,16 @@ export function renderChart(chart: Chart): string {
       pts.forEach(([x, y], j) => {
         parts.push(`<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="3" fill="${color}"/>`);
         const tag = series.tags?.[j];
-        if (tag) parts.push(`<text x="${(sx(x) + 4).toFixed(1)}" y="${(sy(y) - 5).toFixed(1)}" font-size="9" fill="${color}">${escapeXml(tag)}</text>`);
+        if (tag)
+          parts.push(
+            `<text x="${(sx(x) + 4).toFixed(1)}" y="${(sy(y) - 5).toFixed(1)}" font-size="9" fill="${color}">${escapeXml(tag)}</text>`,
+          );
       });
     }
     const ly = M.top + 14 + i * 18;
-    parts.push(`<line x1="${M.left + pw + 12}" y1="${ly - 4}" x2="${M.left + pw + 32}" y2="${ly - 4}" stroke="${color}" stroke-width="3"/>`);
+    parts.push(
+      `<line x1="${M.left + pw + 12}" y1="${ly - 4}" x2="${M.left + pw + 32}" y2="${ly - 4}" stroke="${color}" stroke-width="3"/>`,
+    );
     parts.push(`<text x="${M.left + pw + 38}" y="${ly}">${escapeXml(series.label)}</text>`);
   });
   parts.push('</svg>');
@@ -129,11 +146,21 @@ export function latencyChart(title: string, samples: Record<string, number[]>): 
     .map(([label, values]) => {
       const sorted = [...values].sort((a, b) => a - b);
       const cut = percentile(sorted, 0.995);
-      const points: Array<[number, number]> = sorted.filter((v) => v <= cut).map((v, i) => [v, ((i + 1) / sorted.length) * 100]);
+      const points: Array<[number, number]> = sorted
+        .filter((v) => v <= cut)
+        .map((v, i) => [v, ((i + 1) / sorted.length) * 100]);
       const p = (q: number): string => percentile(sorted, q).toFixed(1);
       return { label: `${label} (p50 ${p(0.5)}, p95 ${p(0.95)})`, points };
     });
-  return renderChart({ title, xLabel: 'latency (ms, log scale)', yLabel: 'percent of requests at or below', series, xLog: true, yMin: 0, yMax: 100 });
+  return renderChart({
+    title,
+    xLabel: 'latency (ms, log scale)',
+    yLabel: 'percent of requests at or below',
+    series,
+    xLog: true,
+    yMin: 0,
+    yMax: 100,
+  });
 }
 
 export function sweepChart(title: string, sweep: SweepSeries[]): string {
@@ -144,7 +171,11 @@ export function sweepChart(title: string, sweep: SweepSeries[]): string {
     xLog: true,
     markers: true,
     yMax: 1,
-    series: sweep.map((s) => ({ label: s.label, points: s.points.map((p) => [p.x, p.y] as [number, number]), tags: s.points.map((p) => p.tag ?? '') })),
+    series: sweep.map((s) => ({
+      label: s.label,
+      points: s.points.map((p) => [p.x, p.y] as [number, number]),
+      tags: s.points.map((p) => p.tag ?? ''),
+    })),
   });
 }
 
@@ -156,11 +187,20 @@ export async function writePlots(results: SuiteResult[], dir: string): Promise<s
     const charts: Array<[string, string]> = [];
     const latency = series.latency as Record<string, number[]> | undefined;
     if (latency && Object.keys(latency).length) {
-      charts.push([`${result.suite}-latency.svg`, latencyChart(`${result.suite}: latency distribution${result.quick ? ' (--quick)' : ''}`, latency)]);
+      charts.push([
+        `${result.suite}-latency.svg`,
+        latencyChart(`${result.suite}: latency distribution${result.quick ? ' (--quick)' : ''}`, latency),
+      ]);
     }
     const sweep = series.sweep as SweepSeries[] | undefined;
     if (sweep && sweep.length) {
-      charts.push([`${result.suite}-recall-vs-latency.svg`, sweepChart(`${result.suite}: recall@10 vs latency, ef_search sweep${result.quick ? ' (--quick)' : ''}`, sweep)]);
+      charts.push([
+        `${result.suite}-recall-vs-latency.svg`,
+        sweepChart(
+          `${result.suite}: recall@10 vs latency, ef_search sweep${result.quick ? ' (--quick)' : ''}`,
+          sweep,
+        ),
+      ]);
     }
     if (charts.length) await mkdir(dir, { recursive: true });
     for (const [name, svg] of charts) {

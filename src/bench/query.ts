@@ -7,11 +7,11 @@
 import { hmacUser } from '../crypto/index.js';
 import { createPool } from '../db/pool.js';
 import { search } from '../db/procedures.js';
-import { planTenants, samplePoint, topicCentres, type TenantPlan } from './corpus.js';
+import { planTenants, samplePoint, type TenantPlan, topicCentres } from './corpus.js';
 import { spawnDaemon } from './daemon.js';
 import { loadCorpus } from './loader.js';
 import { fixtureDir } from './rerank.js';
-import { ms, ratio, type Metric } from './result.js';
+import { type Metric, ms, ratio } from './result.js';
 import { benchKeys, passage, randomUserId, seedTenant } from './seed.js';
 import { median, percentiles, seededRandom } from './stats.js';
 import { buildResult, intOption, type Suite, type SuiteContext } from './suite.js';
@@ -33,7 +33,12 @@ async function runQuery(ctx: SuiteContext) {
   const rounds = intOption(ctx, 'rounds', ctx.quick ? 40 : 200, 5);
   const cluster = await ctx.cluster();
   const db = await cluster.createDatabase('query', DIM);
-  const admin = createPool({ connectionString: db.adminUrl, max: 3, applicationName: 'memvault-bench', statementTimeoutMillis: 600_000 });
+  const admin = createPool({
+    connectionString: db.adminUrl,
+    max: 3,
+    applicationName: 'memvault-bench',
+    statementTimeoutMillis: 600_000,
+  });
   const app = createPool({ connectionString: db.appUrl, max: 1, applicationName: 'memvault-bench' });
   let daemon: Awaited<ReturnType<typeof spawnDaemon>> | undefined;
   try {
@@ -45,16 +50,34 @@ async function runQuery(ctx: SuiteContext) {
     }
     const keys = benchKeys();
     const userId = randomUserId('query-bench');
-    const shape: TenantPlan = { userHash: '', size: tenantSize, cls: 'large', topics: [3, 9, 17, 25, 33, 41, 49, 57] };
-    ctx.progress.stage(`seeding the tenant with ${tenantSize.toLocaleString('en-US')} sealed chunks through the write path`);
+    const shape: TenantPlan = {
+      userHash: '',
+      size: tenantSize,
+      cls: 'large',
+      topics: [3, 9, 17, 25, 33, 41, 49, 57],
+    };
+    ctx.progress.stage(
+      `seeding the tenant with ${tenantSize.toLocaleString('en-US')} sealed chunks through the write path`,
+    );
     await seedTenant(app, DIM, userId, shape, tenantSize, centres, random, ctx.progress);
     await admin.query('analyze memory.memory_chunks');
 
     ctx.progress.stage('starting the daemon (fixture reranker)');
     daemon = await spawnDaemon({ databaseUrl: db.appUrl, rerankModel: await fixtureDir(), keys });
     const userHash = hmacUser(userId);
-    const body = (embedding: number[], rerank: boolean) => ({ user_id: userId, query: passage(random).slice(0, 80), embedding, k: 8, candidates: 24, rerank });
-    const samples: Record<Variant, number[]> = { 'rerank on': [], 'rerank off': [], 'bare memory.search': [] };
+    const body = (embedding: number[], rerank: boolean) => ({
+      user_id: userId,
+      query: passage(random).slice(0, 80),
+      embedding,
+      k: 8,
+      candidates: 24,
+      rerank,
+    });
+    const samples: Record<Variant, number[]> = {
+      'rerank on': [],
+      'rerank off': [],
+      'bare memory.search': [],
+    };
     const stages: Record<string, number[]> = {};
     let reranked = 0;
     let errors = 0;
@@ -91,7 +114,8 @@ async function runQuery(ctx: SuiteContext) {
       ],
     ];
     // Warm-up: the model loads lazily on the first rerank; plans and caches warm up too.
-    for (let i = 0; i < 5; i++) for (const [, run] of variants) await run(Array.from(samplePoint(shape, centres, random)));
+    for (let i = 0; i < 5; i++)
+      for (const [, run] of variants) await run(Array.from(samplePoint(shape, centres, random)));
     for (const key of Object.keys(samples) as Variant[]) samples[key] = [];
     for (const key of Object.keys(stages)) delete stages[key];
     reranked = 0;
@@ -103,7 +127,10 @@ async function runQuery(ctx: SuiteContext) {
       ctx.progress.tick(round + 1, rounds, 'rounds');
     }
 
-    const p = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, percentiles(v)])) as Record<Variant, ReturnType<typeof percentiles>>;
+    const p = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, percentiles(v)])) as Record<
+      Variant,
+      ReturnType<typeof percentiles>
+    >;
     const offVsBare = p['rerank off'].p95 / p['bare memory.search'].p95;
     const metrics: Metric[] = [
       ...(['rerank on', 'rerank off', 'bare memory.search'] as Variant[]).flatMap((v): Metric[] => {
@@ -114,26 +141,51 @@ async function runQuery(ctx: SuiteContext) {
           { name: `${key}.p99_ms`, value: p[v].p99, unit: 'ms', better: 'lower' },
         ];
       }),
-      { name: 'rerank_off_p95_vs_bare_search_p95', value: offVsBare, unit: 'x', better: 'lower', goal: { op: '<=', value: 2 } },
+      {
+        name: 'rerank_off_p95_vs_bare_search_p95',
+        value: offVsBare,
+        unit: 'x',
+        better: 'lower',
+        goal: { op: '<=', value: 2 },
+      },
       { name: 'rerank_on.reranked_fraction', value: reranked / rounds, unit: '', better: 'higher' },
       { name: 'errors', value: errors, unit: '', better: 'lower', goal: { op: '<=', value: 0 } },
     ];
     const stageRow = (mode: 'on' | 'off') =>
-      ['search', 'open_text', 'rerank', 'open_metadata', 'total'].map((s) => (stages[`${mode}.${s}`] ? ms(median(stages[`${mode}.${s}`]!)) : '-'));
+      ['search', 'open_text', 'rerank', 'open_metadata', 'total'].map((s) =>
+        stages[`${mode}.${s}`] ? ms(median(stages[`${mode}.${s}`]!)) : '-',
+      );
     return buildResult('query', ctx, startedAt, {
-      settings: { tenantChunks: tenantSize, otherTenantsChunks: background, rounds, k: 8, candidates: 24, dim: DIM, model: 'synthetic TinyBERT-L-2 fixture, CPU' },
+      settings: {
+        tenantChunks: tenantSize,
+        otherTenantsChunks: background,
+        rounds,
+        k: 8,
+        candidates: 24,
+        dim: DIM,
+        model: 'synthetic TinyBERT-L-2 fixture, CPU',
+      },
       metrics,
       tables: [
         {
           title: `query: POST /v1/query over HTTP (k=8, 24 candidates) on a ${tenantSize.toLocaleString('en-US')}-chunk tenant, ${rounds} interleaved rounds`,
           header: ['variant', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms'],
-          rows: (Object.keys(p) as Variant[]).map((v) => [v, ms(p[v].p50), ms(p[v].p95), ms(p[v].p99), ms(p[v].max)]),
+          rows: (Object.keys(p) as Variant[]).map((v) => [
+            v,
+            ms(p[v].p50),
+            ms(p[v].p95),
+            ms(p[v].p99),
+            ms(p[v].max),
+          ]),
           note: `rerank off p95 / bare p95 = ${ratio(offVsBare)}; reranked ${reranked}/${rounds}; errors ${errors}; client and daemon and PostgreSQL share this machine's cores`,
         },
         {
           title: 'query: server-side stage medians (timings_ms)',
           header: ['mode', 'search', 'open_text', 'rerank', 'open_metadata', 'total'],
-          rows: [['rerank on', ...stageRow('on')], ['rerank off', ...stageRow('off')]],
+          rows: [
+            ['rerank on', ...stageRow('on')],
+            ['rerank off', ...stageRow('off')],
+          ],
         },
       ],
       series: { latency: samples },
@@ -144,4 +196,3 @@ async function runQuery(ctx: SuiteContext) {
     await db.drop();
   }
 }
-

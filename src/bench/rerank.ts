@@ -27,7 +27,11 @@ const WORDS = (
 
 /** Deterministic passages of about `tokens` WordPiece tokens each. */
 export function benchPassages(count: number, tokens: number): string[] {
-  return Array.from({ length: count }, (_, i) => Array.from({ length: tokens }, (_, j) => WORDS[(i * 13 + j * 7 + ((i * j) % 5)) % WORDS.length]).join(' '));
+  return Array.from({ length: count }, (_, i) =>
+    Array.from({ length: tokens }, (_, j) => WORDS[(i * 13 + j * 7 + ((i * j) % 5)) % WORDS.length]).join(
+      ' ',
+    ),
+  );
 }
 
 const QUERY = 'which treatment improved clinical outcome for patients in the trial';
@@ -40,7 +44,8 @@ interface Percentiles {
 
 function percentiles(values: number[]): Percentiles {
   const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0;
+  const at = (q: number): number =>
+    sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0;
   return { p50: at(0.5), p95: at(0.95), p99: at(0.99) };
 }
 
@@ -66,11 +71,18 @@ export interface RerankBenchResult {
 /** The synthetic TinyBERT-L-2-shaped cross-encoder (written once, shared with the tests). */
 export async function fixtureDir(): Promise<string> {
   const dir = path.join(repoRoot(), '.memvault-test', 'models', 'fixture-tinybert-l2');
-  if (!existsSync(path.join(dir, 'onnx', 'model.onnx'))) await writeDirAtomically(dir, (tmp) => writeFixtureFiles(tmp));
+  if (!existsSync(path.join(dir, 'onnx', 'model.onnx')))
+    await writeDirAtomically(dir, (tmp) => writeFixtureFiles(tmp));
   return dir;
 }
 
-async function benchConfig(dir: string, poolSize: number, threads: number, rounds: number, passages: string[]): Promise<RerankBenchRow> {
+async function benchConfig(
+  dir: string,
+  poolSize: number,
+  threads: number,
+  rounds: number,
+  passages: string[],
+): Promise<RerankBenchRow> {
   Object.assign(process.env, {
     RERANK_MODEL: dir,
     RERANK_DEVICE: 'cpu',
@@ -88,7 +100,10 @@ async function benchConfig(dir: string, poolSize: number, threads: number, round
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
   });
-  const encoder = new BertPairEncoder(await loadTokenizer(path.join(dir, 'tokenizer.json'), path.join(dir, 'tokenizer_config.json')), 256);
+  const encoder = new BertPairEncoder(
+    await loadTokenizer(path.join(dir, 'tokenizer.json'), path.join(dir, 'tokenizer_config.json')),
+    256,
+  );
   const pairs = passages.map((passage) => ({ query: QUERY, passage }));
   const batch = encoder.encode(pairs);
   const dims = [batch.batch, batch.sequence];
@@ -152,11 +167,18 @@ export async function runRerankBench(opts: { quick: boolean }): Promise<RerankBe
   const dir = await fixtureDir();
   const passages = benchPassages(24, 100);
   const rounds = opts.quick ? 30 : 150;
-  const configs: [number, number][] = opts.quick ? [[1, 2]] : [[1, 2], [2, 1]];
+  const configs: [number, number][] = opts.quick
+    ? [[1, 2]]
+    : [
+        [1, 2],
+        [2, 1],
+      ];
   const rows: RerankBenchRow[] = [];
   for (const [size, threads] of configs) rows.push(await benchConfig(dir, size, threads, rounds, passages));
   const tokenizer = await loadTokenizer(path.join(dir, 'tokenizer.json'));
-  const tokensPerPair = passages.reduce((sum, p) => sum + tokenizer.encode(p, { add_special_tokens: false }).ids.length, 0) / passages.length;
+  const tokensPerPair =
+    passages.reduce((sum, p) => sum + tokenizer.encode(p, { add_special_tokens: false }).ids.length, 0) /
+    passages.length;
   return { candidates: passages.length, tokensPerPair, rounds, rows };
 }
 
@@ -171,7 +193,9 @@ export function formatRerankBench(result: RerankBenchResult): string {
       `${r.config.padEnd(21)} | ${f(r.single.p50)} ${f(r.single.p95)} ${f(r.single.p99)} |    ${f(r.concurrent.p50)} ${f(r.concurrent.p95)} ${f(r.concurrent.p99)} | ${r.pairsPerSecond.toFixed(0).padStart(7)} | ${f(r.bareRunMs)}    ${f(r.tokenizeMs)} | ${r.overheadRatio.toFixed(2).padStart(11)}  ${r.machineryRatio.toFixed(2).padStart(17)} | ${r.skips}`,
     );
   }
-  lines.push('(times in ms; medians/percentiles over rounds; bare run = session.run on the same pre-tokenized batch in this thread)');
+  lines.push(
+    '(times in ms; medians/percentiles over rounds; bare run = session.run on the same pre-tokenized batch in this thread)',
+  );
   return lines.join('\n');
 }
 
@@ -180,11 +204,29 @@ function rerankMetrics(result: RerankBenchResult): Metric[] {
     const key = row.config.replace(/ /g, '');
     return [
       { name: `${key}.single_p50_ms`, value: row.single.p50, unit: 'ms', better: 'lower' },
-      { name: `${key}.single_p95_ms`, value: row.single.p95, unit: 'ms', better: 'lower', goal: { op: '<=', value: 150 } },
-      { name: `${key}.single_p99_ms`, value: row.single.p99, unit: 'ms', better: 'lower', goal: { op: '<=', value: 250 } },
+      {
+        name: `${key}.single_p95_ms`,
+        value: row.single.p95,
+        unit: 'ms',
+        better: 'lower',
+        goal: { op: '<=', value: 150 },
+      },
+      {
+        name: `${key}.single_p99_ms`,
+        value: row.single.p99,
+        unit: 'ms',
+        better: 'lower',
+        goal: { op: '<=', value: 250 },
+      },
       { name: `${key}.concurrent_p95_ms`, value: row.concurrent.p95, unit: 'ms', better: 'lower' },
       { name: `${key}.pairs_per_s`, value: row.pairsPerSecond, unit: 'pairs/s', better: 'higher' },
-      { name: `${key}.overhead_vs_bare_run`, value: row.overheadRatio, unit: 'x', better: 'lower', goal: { op: '<=', value: 1.15 } },
+      {
+        name: `${key}.overhead_vs_bare_run`,
+        value: row.overheadRatio,
+        unit: 'x',
+        better: 'lower',
+        goal: { op: '<=', value: 1.15 },
+      },
     ];
   });
 }
@@ -206,15 +248,41 @@ export const suite: Suite = {
     }
     const [title] = formatRerankBench(result).split('\n');
     return buildResult('rerank', ctx, startedAt, {
-      settings: { candidates: result.candidates, tokensPerPair: Math.round(result.tokensPerPair), rounds: result.rounds, model: 'synthetic TinyBERT-L-2 fixture' },
+      settings: {
+        candidates: result.candidates,
+        tokensPerPair: Math.round(result.tokensPerPair),
+        rounds: result.rounds,
+        model: 'synthetic TinyBERT-L-2 fixture',
+      },
       metrics: rerankMetrics(result),
       tables: [
         {
           title: title!,
-          header: ['config', 'p50', 'p95', 'p99', '4 callers p50', 'p95', 'p99', 'pairs/s', 'bare run', 'tokenize', 'rerank/bare', 'rerank/(bare+tok)', 'skips'],
+          header: [
+            'config',
+            'p50',
+            'p95',
+            'p99',
+            '4 callers p50',
+            'p95',
+            'p99',
+            'pairs/s',
+            'bare run',
+            'tokenize',
+            'rerank/bare',
+            'rerank/(bare+tok)',
+            'skips',
+          ],
           rows: result.rows.map((r) => [
             r.config,
-            ...[r.single.p50, r.single.p95, r.single.p99, r.concurrent.p50, r.concurrent.p95, r.concurrent.p99].map((v) => v.toFixed(1)),
+            ...[
+              r.single.p50,
+              r.single.p95,
+              r.single.p99,
+              r.concurrent.p50,
+              r.concurrent.p95,
+              r.concurrent.p99,
+            ].map((v) => v.toFixed(1)),
             r.pairsPerSecond.toFixed(0),
             r.bareRunMs.toFixed(1),
             r.tokenizeMs.toFixed(1),

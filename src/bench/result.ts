@@ -74,9 +74,14 @@ export function goalMet(metric: Metric): boolean | undefined {
 
 /** Aligned plain-text table; first column left-aligned, the rest right-aligned (numbers). */
 export function renderTable(table: Table): string {
-  const widths = table.header.map((h, i) => Math.max(h.length, ...table.rows.map((row) => (row[i] ?? '').length)));
+  const widths = table.header.map((h, i) =>
+    Math.max(h.length, ...table.rows.map((row) => (row[i] ?? '').length)),
+  );
   const render = (cells: string[]): string =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [
     table.title,
     render(table.header),
@@ -93,7 +98,12 @@ export function goalsTable(result: SuiteResult): Table | undefined {
   return {
     title: `${result.suite}: goals`,
     header: ['metric', 'value', 'goal', 'met'],
-    rows: withGoals.map((m) => [m.name, `${fmt(m.value)} ${m.unit}`.trim(), `${m.goal!.op} ${fmt(m.goal!.value)}`, goalMet(m) ? 'yes' : 'NO']),
+    rows: withGoals.map((m) => [
+      m.name,
+      `${fmt(m.value)} ${m.unit}`.trim(),
+      `${m.goal!.op} ${fmt(m.goal!.value)}`,
+      goalMet(m) ? 'yes' : 'NO',
+    ]),
   };
 }
 

@@ -48,7 +48,7 @@ export async function seedTenant(
   random: () => number,
   progress?: Progress,
 ): Promise<void> {
-  for (let done = 0; done < size; ) {
+  for (let done = 0; done < size;) {
     const n = Math.min(1000, size - done);
     const chunks = Array.from({ length: n }, (_, i) => ({
       docId: `doc-${Math.floor((done + i) / 10)}`,

@@ -25,7 +25,12 @@ export function buildResult(
   suite: string,
   ctx: Pick<SuiteContext, 'quick'>,
   startedAt: Date,
-  parts: { settings: Record<string, unknown>; metrics: Metric[]; tables: Table[]; series?: Record<string, unknown> },
+  parts: {
+    settings: Record<string, unknown>;
+    metrics: Metric[];
+    tables: Table[];
+    series?: Record<string, unknown>;
+  },
 ): SuiteResult {
   return {
     suite,
@@ -38,7 +43,13 @@ export function buildResult(
 }
 
 /** An integer option with bounds, e.g. `--chunks 20000`. */
-export function intOption(ctx: SuiteContext, name: string, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
+export function intOption(
+  ctx: SuiteContext,
+  name: string,
+  fallback: number,
+  min = 1,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   const raw = ctx.options[name];
   if (raw === undefined) return fallback;
   const value = Number(raw);

@@ -4,7 +4,7 @@
  * else: `hmacUser`, then `seal` / `openSealed` with an AAD from `chunkAad`.
  */
 import { defaultKeyRing, defaultTenantKey } from './config.js';
-import { openWithDataKey, type DataKey, type DataKeyLookup } from './data-key.js';
+import { type DataKey, type DataKeyLookup, openWithDataKey } from './data-key.js';
 import { ENVELOPE_DATA_KEY, envelopeInfo } from './envelope.js';
 
 /** HMAC-SHA256(MEMORY_TENANT_HMAC_KEY, userId) as 64 lowercase hex: the tenant's user_hash. */

@@ -5,10 +5,10 @@
  * instead, so a bad key stops it before it serves anything. A failed load is not cached: fixing the
  * environment and retrying works.
  */
-import { ConfigError } from '../errors.js';
 import type { Env } from '../env.js';
-import { KeyRing, keyRingMaterial } from './key-ring.js';
+import { ConfigError } from '../errors.js';
 import { TENANT_HMAC_KEY_VARIABLE, TenantHmacKey } from './hmac.js';
+import { KeyRing, keyRingMaterial } from './key-ring.js';
 
 export interface CryptoConfig {
   readonly ring: KeyRing;

@@ -11,7 +11,7 @@
  * This module knows nothing about where keys come from: callers resolve the key id to a KeyObject
  * (a key ring for version 1, a tenant's data key for version 2) and pass it in.
  */
-import { createCipheriv, createDecipheriv, randomFillSync, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, type KeyObject, randomFillSync } from 'node:crypto';
 import { types } from 'node:util';
 
 import { InvalidTag } from './invalid-tag.js';

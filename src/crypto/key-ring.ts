@@ -12,7 +12,7 @@
 import { type KeyObject } from 'node:crypto';
 import { inspect } from 'node:util';
 
-import { envString, type Env } from '../env.js';
+import { type Env, envString } from '../env.js';
 import { ConfigError } from '../errors.js';
 import { dekAad } from './aad.js';
 import { DataKey, dataKeyMaterial } from './data-key.js';

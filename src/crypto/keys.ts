@@ -4,7 +4,7 @@
  * so no key byte lingers in a string, a log line or a heap snapshot of our own objects. Every
  * holder keeps its KeyObject in a #private field and prints only its id.
  */
-import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import { createSecretKey, type KeyObject, randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 
 import { ConfigError } from '../errors.js';

@@ -68,7 +68,9 @@ export function findPgBin(env: NodeJS.ProcessEnv = process.env): string {
         .sort((a, b) => b - a)
     : [];
   if (majors.length === 0 || majors[0]! < 15) {
-    throw new ClusterError('no PostgreSQL >= 15 server found: run scripts/ensure-postgres.sh as root, or set PG_BIN');
+    throw new ClusterError(
+      'no PostgreSQL >= 15 server found: run scripts/ensure-postgres.sh as root, or set PG_BIN',
+    );
   }
   return join(root, String(majors[0]), 'bin');
 }
@@ -162,7 +164,17 @@ async function initCluster(paths: ClusterPaths, bin: string, as: RunAs, port: nu
   }
   await run(
     join(bin, 'initdb'),
-    ['-D', paths.dataDir, '-U', 'postgres', '-E', 'UTF8', '--no-locale', '--auth-local=trust', '--auth-host=scram-sha-256'],
+    [
+      '-D',
+      paths.dataDir,
+      '-U',
+      'postgres',
+      '-E',
+      'UTF8',
+      '--no-locale',
+      '--auth-local=trust',
+      '--auth-host=scram-sha-256',
+    ],
     as,
   );
   const conf = [
@@ -194,7 +206,9 @@ export async function isRunning(paths: ClusterPaths, bin = findPgBin()): Promise
  * Creates (first time) and starts the cluster; returns its state. Idempotent and fast when the
  * cluster is already running.
  */
-export async function startCluster(home = defaultHome()): Promise<{ paths: ClusterPaths; state: ClusterState; created: boolean }> {
+export async function startCluster(
+  home = defaultHome(),
+): Promise<{ paths: ClusterPaths; state: ClusterState; created: boolean }> {
   const paths = clusterPaths(home);
   const bin = findPgBin();
   const as = await serverUser();
@@ -207,7 +221,8 @@ export async function startCluster(home = defaultHome()): Promise<{ paths: Clust
     await writeFile(paths.stateFile, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
     created = true;
   }
-  if (!state) throw new ClusterError(`${paths.stateFile} is missing: remove ${paths.dataDir} to recreate the cluster`);
+  if (!state)
+    throw new ClusterError(`${paths.stateFile} is missing: remove ${paths.dataDir} to recreate the cluster`);
   if (!(await isRunning(paths, bin))) {
     await run(join(bin, 'pg_ctl'), ['-D', paths.dataDir, '-l', paths.logFile, '-w', '-t', '60', 'start'], as);
   }
@@ -218,12 +233,19 @@ export async function stopCluster(home = defaultHome()): Promise<boolean> {
   const paths = clusterPaths(home);
   const bin = findPgBin();
   if (!(await isRunning(paths, bin))) return false;
-  await run(join(bin, 'pg_ctl'), ['-D', paths.dataDir, '-w', '-t', '60', '-m', 'fast', 'stop'], await serverUser());
+  await run(
+    join(bin, 'pg_ctl'),
+    ['-D', paths.dataDir, '-w', '-t', '60', '-m', 'fast', 'stop'],
+    await serverUser(),
+  );
   return true;
 }
 
 /** Restart (used by fault-injection tests: acknowledged writes must survive). */
-export async function restartCluster(home = defaultHome(), mode: 'fast' | 'immediate' = 'fast'): Promise<void> {
+export async function restartCluster(
+  home = defaultHome(),
+  mode: 'fast' | 'immediate' = 'fast',
+): Promise<void> {
   const paths = clusterPaths(home);
   const bin = findPgBin();
   await run(

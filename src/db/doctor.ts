@@ -34,7 +34,11 @@ export const INTERFACE_PROCEDURES = [
   'memory.add_tenant_key(text,integer,bytea,integer)',
 ];
 
-const REQUIRED_INDEXES = ['memory_chunks_pkey', 'memory_chunks_user_doc_idx', 'memory_chunks_embedding_hnsw_idx'];
+const REQUIRED_INDEXES = [
+  'memory_chunks_pkey',
+  'memory_chunks_user_doc_idx',
+  'memory_chunks_embedding_hnsw_idx',
+];
 const MIN_VECTOR_VERSION = [0, 5, 0];
 
 function versionAtLeast(version: string, min: number[]): boolean {
@@ -45,7 +49,11 @@ function versionAtLeast(version: string, min: number[]): boolean {
   return true;
 }
 
-async function one<T extends pg.QueryResultRow>(db: pg.ClientBase, text: string, values: unknown[] = []): Promise<T | undefined> {
+async function one<T extends pg.QueryResultRow>(
+  db: pg.ClientBase,
+  text: string,
+  values: unknown[] = [],
+): Promise<T | undefined> {
   return (await db.query<T>(text, values)).rows[0];
 }
 
@@ -57,38 +65,59 @@ const checks: Record<string, Check> = {
   },
 
   async vector_extension(db) {
-    const row = await one<{ extversion: string }>(db, "select extversion from pg_extension where extname = 'vector'");
+    const row = await one<{ extversion: string }>(
+      db,
+      "select extversion from pg_extension where extname = 'vector'",
+    );
     if (!row) return { ok: false, detail: 'pgvector is not installed in this database' };
-    return { ok: versionAtLeast(row.extversion, MIN_VECTOR_VERSION), detail: `pgvector ${row.extversion} (need >= 0.5 for HNSW)` };
+    return {
+      ok: versionAtLeast(row.extversion, MIN_VECTOR_VERSION),
+      detail: `pgvector ${row.extversion} (need >= 0.5 for HNSW)`,
+    };
   },
 
   async rls_enabled(db) {
-    const rows = (await db.query<{ relname: string; relrowsecurity: boolean }>(
-      "select relname, relrowsecurity from pg_class where relnamespace = 'memory'::regnamespace and relkind = 'r' order by relname",
-    )).rows;
+    const rows = (
+      await db.query<{ relname: string; relrowsecurity: boolean }>(
+        "select relname, relrowsecurity from pg_class where relnamespace = 'memory'::regnamespace and relkind = 'r' order by relname",
+      )
+    ).rows;
     const off = rows.filter((r) => !r.relrowsecurity).map((r) => r.relname);
     if (rows.length === 0) return { ok: false, detail: 'schema memory has no tables (not migrated?)' };
-    return { ok: off.length === 0, detail: off.length ? `RLS disabled on ${off.join(', ')}` : `RLS enabled on ${rows.length} tables` };
+    return {
+      ok: off.length === 0,
+      detail: off.length ? `RLS disabled on ${off.join(', ')}` : `RLS enabled on ${rows.length} tables`,
+    };
   },
 
   async rls_forced(db) {
-    const rows = (await db.query<{ relname: string; relforcerowsecurity: boolean }>(
-      "select relname, relforcerowsecurity from pg_class where relnamespace = 'memory'::regnamespace and relkind = 'r' order by relname",
-    )).rows;
+    const rows = (
+      await db.query<{ relname: string; relforcerowsecurity: boolean }>(
+        "select relname, relforcerowsecurity from pg_class where relnamespace = 'memory'::regnamespace and relkind = 'r' order by relname",
+      )
+    ).rows;
     const off = rows.filter((r) => !r.relforcerowsecurity).map((r) => r.relname);
     return {
       ok: rows.length > 0 && off.length === 0,
-      detail: off.length ? `FORCE RLS off on ${off.join(', ')}: the owner (and its procedures) would bypass the policy` : 'FORCE RLS on every table',
+      detail: off.length
+        ? `FORCE RLS off on ${off.join(', ')}: the owner (and its procedures) would bypass the policy`
+        : 'FORCE RLS on every table',
     };
   },
 
   async tenant_policy(db) {
-    const row = await one<{ cmd: string; qual: string | null; with_check: string | null; permissive: string }>(
+    const row = await one<{
+      cmd: string;
+      qual: string | null;
+      with_check: string | null;
+      permissive: string;
+    }>(
       db,
       "select cmd, qual, with_check, permissive from pg_policies where schemaname = 'memory' and tablename = 'memory_chunks' and policyname = 'memory_tenant_isolation'",
     );
     if (!row) return { ok: false, detail: 'policy memory_tenant_isolation is missing' };
-    const bound = (expr: string | null) => !!expr && expr.includes("current_setting('memory.user_hash'") && expr.includes('user_hash');
+    const bound = (expr: string | null) =>
+      !!expr && expr.includes("current_setting('memory.user_hash'") && expr.includes('user_hash');
     const others = await one<{ n: string }>(
       db,
       "select count(*) as n from pg_policies where schemaname = 'memory' and tablename = 'memory_chunks' and permissive = 'PERMISSIVE' and policyname <> 'memory_tenant_isolation'",
@@ -121,11 +150,23 @@ const checks: Record<string, Check> = {
       row.rolbypassrls && 'has BYPASSRLS',
       Number(owned?.n) > 0 && `${owned?.n} memory objects owned by another role`,
     ].filter(Boolean);
-    return { ok: problems.length === 0, detail: problems.length ? `memory_owner ${problems.join(', ')}` : 'memory_owner: NOLOGIN, no superuser, no BYPASSRLS, owns every memory object' };
+    return {
+      ok: problems.length === 0,
+      detail: problems.length
+        ? `memory_owner ${problems.join(', ')}`
+        : 'memory_owner: NOLOGIN, no superuser, no BYPASSRLS, owns every memory object',
+    };
   },
 
   async app_role(db) {
-    const row = await one<{ rolcanlogin: boolean; rolsuper: boolean; rolbypassrls: boolean; rolcreaterole: boolean; rolcreatedb: boolean; member: boolean }>(
+    const row = await one<{
+      rolcanlogin: boolean;
+      rolsuper: boolean;
+      rolbypassrls: boolean;
+      rolcreaterole: boolean;
+      rolcreatedb: boolean;
+      member: boolean;
+    }>(
       db,
       "select rolcanlogin, rolsuper, rolbypassrls, rolcreaterole, rolcreatedb, pg_has_role('memory_app', 'memory_owner', 'member') as member from pg_roles where rolname = 'memory_app'",
     );
@@ -138,20 +179,29 @@ const checks: Record<string, Check> = {
       row.rolcreatedb && 'has CREATEDB',
       row.member && 'is a member of memory_owner',
     ].filter(Boolean);
-    return { ok: problems.length === 0, detail: problems.length ? `memory_app ${problems.join(', ')}` : 'memory_app: LOGIN, no superuser, no BYPASSRLS, not a member of memory_owner' };
+    return {
+      ok: problems.length === 0,
+      detail: problems.length
+        ? `memory_app ${problems.join(', ')}`
+        : 'memory_app: LOGIN, no superuser, no BYPASSRLS, not a member of memory_owner',
+    };
   },
 
   async app_table_grants(db) {
-    const rows = (await db.query<{ relname: string }>(
-      `select c.relname from pg_class c
+    const rows = (
+      await db.query<{ relname: string }>(
+        `select c.relname from pg_class c
        where c.relnamespace = 'memory'::regnamespace and c.relkind in ('r', 'v', 'm')
          and (has_table_privilege('memory_app', c.oid, 'select') or has_table_privilege('memory_app', c.oid, 'insert')
            or has_table_privilege('memory_app', c.oid, 'update') or has_table_privilege('memory_app', c.oid, 'delete')
            or has_table_privilege('memory_app', c.oid, 'truncate'))`,
-    )).rows;
+      )
+    ).rows;
     return {
       ok: rows.length === 0,
-      detail: rows.length ? `memory_app has table privileges on ${rows.map((r) => r.relname).join(', ')}` : 'memory_app has no privileges on memory tables',
+      detail: rows.length
+        ? `memory_app has table privileges on ${rows.map((r) => r.relname).join(', ')}`
+        : 'memory_app has no privileges on memory tables',
     };
   },
 
@@ -165,30 +215,44 @@ const checks: Record<string, Check> = {
       );
       if (!row?.ok) missing.push(signature.split('(')[0]!);
     }
-    return { ok: missing.length === 0, detail: missing.length ? `memory_app cannot execute ${missing.join(', ')}` : `memory_app can execute the ${INTERFACE_PROCEDURES.length} interface procedures` };
+    return {
+      ok: missing.length === 0,
+      detail: missing.length
+        ? `memory_app cannot execute ${missing.join(', ')}`
+        : `memory_app can execute the ${INTERFACE_PROCEDURES.length} interface procedures`,
+    };
   },
 
   async procedures_hardened(db) {
-    const rows = (await db.query<{ name: string; definer: boolean; pinned: boolean; public_exec: boolean }>(
-      `select p.proname as name, p.prosecdef as definer,
+    const rows = (
+      await db.query<{ name: string; definer: boolean; pinned: boolean; public_exec: boolean }>(
+        `select p.proname as name, p.prosecdef as definer,
               coalesce(exists (select from unnest(p.proconfig) s where s like 'search_path=%'), false) as pinned,
               has_function_privilege('public', p.oid, 'execute') as public_exec
        from pg_proc p where p.pronamespace = 'memory'::regnamespace`,
-    )).rows;
+      )
+    ).rows;
     const bad = rows.filter((r) => (r.definer && !r.pinned) || r.public_exec).map((r) => r.name);
     return {
       ok: rows.length > 0 && bad.length === 0,
-      detail: bad.length ? `unpinned search_path or PUBLIC execute on: ${bad.join(', ')}` : `${rows.length} functions: SECURITY DEFINER ones pin search_path; none executable by PUBLIC`,
+      detail: bad.length
+        ? `unpinned search_path or PUBLIC execute on: ${bad.join(', ')}`
+        : `${rows.length} functions: SECURITY DEFINER ones pin search_path; none executable by PUBLIC`,
     };
   },
 
   async indexes_present(db) {
-    const rows = (await db.query<{ name: string; valid: boolean }>(
-      "select c.relname as name, i.indisvalid as valid from pg_index i join pg_class c on c.oid = i.indexrelid where i.indrelid = 'memory.memory_chunks'::regclass",
-    )).rows;
+    const rows = (
+      await db.query<{ name: string; valid: boolean }>(
+        "select c.relname as name, i.indisvalid as valid from pg_index i join pg_class c on c.oid = i.indexrelid where i.indrelid = 'memory.memory_chunks'::regclass",
+      )
+    ).rows;
     const valid = new Set(rows.filter((r) => r.valid).map((r) => r.name));
     const missing = REQUIRED_INDEXES.filter((n) => !valid.has(n));
-    return { ok: missing.length === 0, detail: missing.length ? `missing or invalid: ${missing.join(', ')}` : REQUIRED_INDEXES.join(', ') };
+    return {
+      ok: missing.length === 0,
+      detail: missing.length ? `missing or invalid: ${missing.join(', ')}` : REQUIRED_INDEXES.join(', '),
+    };
   },
 
   async search_plan(db) {
@@ -197,7 +261,10 @@ const checks: Record<string, Check> = {
     const plan = await procedures.explainSearch(db, '0'.repeat(64), probe, 24);
     const used = procedures.indexesInPlan(plan);
     const ok = used.some((n) => REQUIRED_INDEXES.includes(n));
-    return { ok, detail: ok ? `search uses ${used.join(', ')}` : 'search plan uses no memvault index (sequential scan)' };
+    return {
+      ok,
+      detail: ok ? `search uses ${used.join(', ')}` : 'search plan uses no memvault index (sequential scan)',
+    };
   },
 
   async lookup_plans(db) {
@@ -207,11 +274,16 @@ const checks: Record<string, Check> = {
     // On a near-empty table the planner may pick either tenant-first index for an id lookup; what
     // must never happen is a sequential scan of every tenant's rows.
     const ok = byId.length > 0 && byDoc.includes('memory_chunks_user_doc_idx');
-    return { ok, detail: `by id uses ${byId.join(', ') || 'no index'}; by doc uses ${byDoc.join(', ') || 'no index'}` };
+    return {
+      ok,
+      detail: `by id uses ${byId.join(', ') || 'no index'}; by doc uses ${byDoc.join(', ') || 'no index'}`,
+    };
   },
 
   async migrations_current(db) {
-    const expected = (await readdir(`${migrationsFolder}/committed`)).filter((f) => f.endsWith('.sql')).length;
+    const expected = (await readdir(`${migrationsFolder}/committed`)).filter((f) =>
+      f.endsWith('.sql'),
+    ).length;
     const { migrationCount, lastMigration } = await procedures.health(db);
     return {
       ok: migrationCount === expected,
@@ -224,7 +296,9 @@ const checks: Record<string, Check> = {
     const failed = results.filter((r) => !r.passed);
     return {
       ok: results.length > 0 && failed.length === 0,
-      detail: failed.length ? `failed: ${failed.map((r) => `${r.check} (${r.detail})`).join('; ')}` : `${results.length} live isolation probes passed`,
+      detail: failed.length
+        ? `failed: ${failed.map((r) => `${r.check} (${r.detail})`).join('; ')}`
+        : `${results.length} live isolation probes passed`,
     };
   },
 };

@@ -22,7 +22,13 @@ export async function prepareEmbeddedDatabase(home: string, embeddingDim: number
   const { paths, state, created } = await startCluster(home);
   await ensureDatabase(adminUrl(paths, state, 'postgres'), state.database);
   const report = await migrateDatabase(adminUrl(paths, state), { embeddingDim, quiet: true });
-  return { databaseUrl: appUrl(paths, state), adminUrl: adminUrl(paths, state), dataDir: paths.dataDir, created, applied: report.applied };
+  return {
+    databaseUrl: appUrl(paths, state),
+    adminUrl: adminUrl(paths, state),
+    dataDir: paths.dataDir,
+    created,
+    applied: report.applied,
+  };
 }
 
 /** Creates the database on first use (CREATE DATABASE cannot be made conditional in SQL itself). */

@@ -50,9 +50,25 @@ const argumentCodes: Record<string, string> = {
 };
 
 /** SQLSTATEs worth retrying with backoff: serialization failures, deadlocks, a server starting up. */
-export const TRANSIENT_SQLSTATES = new Set(['40001', '40P01', '57P01', '57P02', '57P03', '08000', '08003', '08006']);
+export const TRANSIENT_SQLSTATES = new Set([
+  '40001',
+  '40P01',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08003',
+  '08006',
+]);
 
-const connectionErrnos = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOENT', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH']);
+const connectionErrnos = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOENT',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+]);
 
 /**
  * Maps an error thrown by `pg` to a typed error. The message of a project error is written by our
@@ -65,17 +81,30 @@ export function mapDatabaseError(thrown: unknown): Error {
   if (code && argumentCodes[code]) {
     return new ProcedureArgumentError(argumentCodes[code]!, err.message ?? 'invalid argument', code, thrown);
   }
-  if (code === 'MV004') return new TenantContextError('tenant_context_conflict', err.message ?? '', code, thrown);
+  if (code === 'MV004')
+    return new TenantContextError('tenant_context_conflict', err.message ?? '', code, thrown);
   if (code === 'MV010') return new StaleDataKeyError('stale_data_key', err.message ?? '', code, thrown);
-  if (code === 'MV009') return new MaintenanceForbiddenError('maintenance_forbidden', err.message ?? '', code, thrown);
-  if (code === '23505') return new DuplicateChunkError('duplicate_chunk', 'a chunk with this id already exists', code, thrown);
-  if ((code && (connectionErrnos.has(code) || code.startsWith('08') || code.startsWith('57P'))) || isConnectionLoss(err)) {
+  if (code === 'MV009')
+    return new MaintenanceForbiddenError('maintenance_forbidden', err.message ?? '', code, thrown);
+  if (code === '23505')
+    return new DuplicateChunkError('duplicate_chunk', 'a chunk with this id already exists', code, thrown);
+  if (
+    (code && (connectionErrnos.has(code) || code.startsWith('08') || code.startsWith('57P'))) ||
+    isConnectionLoss(err)
+  ) {
     return new DatabaseUnavailableError('database_unavailable', 'the database is unavailable', code, thrown);
   }
-  return new DatabaseError('database_error', `database error${code ? ` (SQLSTATE ${code})` : ''}`, code, thrown);
+  return new DatabaseError(
+    'database_error',
+    `database error${code ? ` (SQLSTATE ${code})` : ''}`,
+    code,
+    thrown,
+  );
 }
 
 function isConnectionLoss(err: { message?: string }): boolean {
   const message = err?.message ?? '';
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(message);
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+    message,
+  );
 }

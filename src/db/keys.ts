@@ -26,7 +26,13 @@ export async function getTenantKeys(db: Queryable, userHash: string): Promise<Te
 }
 
 /** Stores the tenant's first DEK unless another writer won; returns the active one either way. */
-export async function addTenantKey(db: Queryable, userHash: string, dekId: number, wrappedDek: Buffer, kekId: number): Promise<TenantKeyRow> {
+export async function addTenantKey(
+  db: Queryable,
+  userHash: string,
+  dekId: number,
+  wrappedDek: Buffer,
+  kekId: number,
+): Promise<TenantKeyRow> {
   const rows = await call<{ dek_id: number; wrapped_dek: Buffer; kek_id: number }>(
     db,
     'select * from memory.add_tenant_key($1::text, $2::integer, $3::bytea, $4::integer)',
@@ -43,16 +49,29 @@ export interface WrappedDekRow {
   kekId: number;
 }
 
-export async function claimDekRewrap(db: Queryable, targetKekId: number, limit: number): Promise<WrappedDekRow[]> {
+export async function claimDekRewrap(
+  db: Queryable,
+  targetKekId: number,
+  limit: number,
+): Promise<WrappedDekRow[]> {
   const rows = await call<{ user_hash: string; dek_id: number; wrapped_dek: Buffer; kek_id: number }>(
     db,
     'select * from memory.claim_dek_rewrap($1::integer, $2::integer)',
     [targetKekId, limit],
   );
-  return rows.map((r) => ({ userHash: r.user_hash, dekId: r.dek_id, wrappedDek: r.wrapped_dek, kekId: r.kek_id }));
+  return rows.map((r) => ({
+    userHash: r.user_hash,
+    dekId: r.dek_id,
+    wrappedDek: r.wrapped_dek,
+    kekId: r.kek_id,
+  }));
 }
 
-export async function storeRewrappedDeks(db: Queryable, rows: WrappedDekRow[], kekId: number): Promise<number> {
+export async function storeRewrappedDeks(
+  db: Queryable,
+  rows: WrappedDekRow[],
+  kekId: number,
+): Promise<number> {
   const result = await call<{ n: number }>(
     db,
     'select memory.store_rewrapped_deks($1::text[], $2::integer[], $3::bytea[], $4::integer) as n',
@@ -68,8 +87,16 @@ export interface KeyUsage {
 }
 
 export async function keyUsage(db: Queryable): Promise<KeyUsage[]> {
-  const rows = await call<{ kek_id: number; wrapped_deks: string; legacy_chunks: string }>(db, 'select * from memory.key_usage()', []);
-  return rows.map((r) => ({ kekId: r.kek_id, wrappedDeks: Number(r.wrapped_deks), legacyChunks: Number(r.legacy_chunks) }));
+  const rows = await call<{ kek_id: number; wrapped_deks: string; legacy_chunks: string }>(
+    db,
+    'select * from memory.key_usage()',
+    [],
+  );
+  return rows.map((r) => ({
+    kekId: r.kek_id,
+    wrappedDeks: Number(r.wrapped_deks),
+    legacyChunks: Number(r.legacy_chunks),
+  }));
 }
 
 export interface ResealRow {
@@ -87,12 +114,26 @@ export interface ResealCursor {
   id: string;
 }
 
-export async function claimReseal(db: Queryable, limit: number, tenant: string | null, after: ResealCursor | null): Promise<ResealRow[]> {
-  const rows = await call<{ user_hash: string; id: string; text_cipher: Buffer; meta_cipher: Buffer; emb_cipher: Buffer; key_scheme: number; key_id: number }>(
-    db,
-    'select * from memory.claim_reseal($1::integer, $2::text, $3::text, $4::uuid)',
-    [limit, tenant, after?.userHash ?? '', after?.id ?? '00000000-0000-0000-0000-000000000000'],
-  );
+export async function claimReseal(
+  db: Queryable,
+  limit: number,
+  tenant: string | null,
+  after: ResealCursor | null,
+): Promise<ResealRow[]> {
+  const rows = await call<{
+    user_hash: string;
+    id: string;
+    text_cipher: Buffer;
+    meta_cipher: Buffer;
+    emb_cipher: Buffer;
+    key_scheme: number;
+    key_id: number;
+  }>(db, 'select * from memory.claim_reseal($1::integer, $2::text, $3::text, $4::uuid)', [
+    limit,
+    tenant,
+    after?.userHash ?? '',
+    after?.id ?? '00000000-0000-0000-0000-000000000000',
+  ]);
   return rows.map((r) => ({
     userHash: r.user_hash,
     id: r.id,
@@ -117,26 +158,57 @@ export async function storeResealed(db: Queryable, rows: ResealedChunk[]): Promi
   const result = await call<{ n: number }>(
     db,
     'select memory.store_resealed($1::text[], $2::uuid[], $3::bytea[], $4::bytea[], $5::bytea[], $6::integer[]) as n',
-    [rows.map((r) => r.userHash), rows.map((r) => r.id), rows.map((r) => r.textCipher), rows.map((r) => r.metaCipher), rows.map((r) => r.embCipher), rows.map((r) => r.dekId)],
+    [
+      rows.map((r) => r.userHash),
+      rows.map((r) => r.id),
+      rows.map((r) => r.textCipher),
+      rows.map((r) => r.metaCipher),
+      rows.map((r) => r.embCipher),
+      rows.map((r) => r.dekId),
+    ],
   );
   return result[0]!.n;
 }
 
-export async function tenantKeysOf(db: Queryable, userHashes: string[]): Promise<Array<TenantKeyRow & { userHash: string }>> {
-  const rows = await call<{ user_hash: string; dek_id: number; wrapped_dek: Buffer; kek_id: number; active: boolean }>(
-    db,
-    'select * from memory.tenant_keys_of($1::text[])',
-    [userHashes],
-  );
-  return rows.map((r) => ({ userHash: r.user_hash, dekId: r.dek_id, wrappedDek: r.wrapped_dek, kekId: r.kek_id, active: r.active }));
+export async function tenantKeysOf(
+  db: Queryable,
+  userHashes: string[],
+): Promise<Array<TenantKeyRow & { userHash: string }>> {
+  const rows = await call<{
+    user_hash: string;
+    dek_id: number;
+    wrapped_dek: Buffer;
+    kek_id: number;
+    active: boolean;
+  }>(db, 'select * from memory.tenant_keys_of($1::text[])', [userHashes]);
+  return rows.map((r) => ({
+    userHash: r.user_hash,
+    dekId: r.dek_id,
+    wrappedDek: r.wrapped_dek,
+    kekId: r.kek_id,
+    active: r.active,
+  }));
 }
 
-export async function rotateTenantKey(db: Queryable, userHash: string, dekId: number, wrappedDek: Buffer, kekId: number): Promise<void> {
-  await call(db, 'select memory.rotate_tenant_key($1::text, $2::integer, $3::bytea, $4::integer)', [userHash, dekId, wrappedDek, kekId]);
+export async function rotateTenantKey(
+  db: Queryable,
+  userHash: string,
+  dekId: number,
+  wrappedDek: Buffer,
+  kekId: number,
+): Promise<void> {
+  await call(db, 'select memory.rotate_tenant_key($1::text, $2::integer, $3::bytea, $4::integer)', [
+    userHash,
+    dekId,
+    wrappedDek,
+    kekId,
+  ]);
 }
 
 export async function dropRetiredTenantKeys(db: Queryable, userHash: string | null): Promise<number> {
-  return (await call<{ n: number }>(db, 'select memory.drop_retired_tenant_keys($1::text) as n', [userHash]))[0]!.n;
+  return (
+    await call<{ n: number }>(db, 'select memory.drop_retired_tenant_keys($1::text) as n', [userHash])
+  )[0]!.n;
 }
 
 export interface RehashChunkRow {
@@ -148,13 +220,32 @@ export interface RehashChunkRow {
   keyId: number;
 }
 
-export async function rehashReadChunks(db: Queryable, oldHash: string, limit: number, afterId: string | null): Promise<RehashChunkRow[]> {
-  const rows = await call<{ id: string; text_cipher: Buffer; meta_cipher: Buffer; emb_cipher: Buffer; key_scheme: number; key_id: number }>(
-    db,
-    'select * from memory.rehash_read_chunks($1::text, $2::integer, $3::uuid)',
-    [oldHash, limit, afterId],
-  );
-  return rows.map((r) => ({ id: r.id, textCipher: r.text_cipher, metaCipher: r.meta_cipher, embCipher: r.emb_cipher, keyScheme: r.key_scheme, keyId: r.key_id }));
+export async function rehashReadChunks(
+  db: Queryable,
+  oldHash: string,
+  limit: number,
+  afterId: string | null,
+): Promise<RehashChunkRow[]> {
+  const rows = await call<{
+    id: string;
+    text_cipher: Buffer;
+    meta_cipher: Buffer;
+    emb_cipher: Buffer;
+    key_scheme: number;
+    key_id: number;
+  }>(db, 'select * from memory.rehash_read_chunks($1::text, $2::integer, $3::uuid)', [
+    oldHash,
+    limit,
+    afterId,
+  ]);
+  return rows.map((r) => ({
+    id: r.id,
+    textCipher: r.text_cipher,
+    metaCipher: r.meta_cipher,
+    embCipher: r.emb_cipher,
+    keyScheme: r.key_scheme,
+    keyId: r.key_id,
+  }));
 }
 
 export async function rehashMoveChunks(
@@ -166,12 +257,25 @@ export async function rehashMoveChunks(
   const result = await call<{ n: number }>(
     db,
     'select memory.rehash_move_chunks($1::text, $2::text, $3::uuid[], $4::bytea[], $5::bytea[], $6::bytea[]) as n',
-    [oldHash, newHash, rows.map((r) => r.id), rows.map((r) => r.textCipher), rows.map((r) => r.metaCipher), rows.map((r) => r.embCipher)],
+    [
+      oldHash,
+      newHash,
+      rows.map((r) => r.id),
+      rows.map((r) => r.textCipher),
+      rows.map((r) => r.metaCipher),
+      rows.map((r) => r.embCipher),
+    ],
   );
   return result[0]!.n;
 }
 
-export async function rehashMoveKeys(db: Queryable, oldHash: string, newHash: string, keys: Array<{ dekId: number; wrappedDek: Buffer }>, kekId: number): Promise<number> {
+export async function rehashMoveKeys(
+  db: Queryable,
+  oldHash: string,
+  newHash: string,
+  keys: Array<{ dekId: number; wrappedDek: Buffer }>,
+  kekId: number,
+): Promise<number> {
   const result = await call<{ n: number }>(
     db,
     'select memory.rehash_move_keys($1::text, $2::text, $3::integer[], $4::bytea[], $5::integer) as n',
@@ -180,8 +284,15 @@ export async function rehashMoveKeys(db: Queryable, oldHash: string, newHash: st
   return result[0]!.n;
 }
 
-export async function rehashTenantState(db: Queryable, userHash: string): Promise<{ chunks: number; keys: number }> {
-  const row = (await call<{ chunks: string; keys: string }>(db, 'select * from memory.rehash_tenant_state($1::text)', [userHash]))[0]!;
+export async function rehashTenantState(
+  db: Queryable,
+  userHash: string,
+): Promise<{ chunks: number; keys: number }> {
+  const row = (
+    await call<{ chunks: string; keys: string }>(db, 'select * from memory.rehash_tenant_state($1::text)', [
+      userHash,
+    ])
+  )[0]!;
   return { chunks: Number(row.chunks), keys: Number(row.keys) };
 }
 
@@ -196,5 +307,9 @@ export async function notifyTenantKeyRotated(db: Queryable, userHash: string): P
 
 /** Wakes key workers (`memvault keys worker`) in every process listening on memory_jobs. */
 export async function notifyKeyJobs(db: Queryable, job: 'rewrap' | 'reseal'): Promise<void> {
-  await call(db, "select pg_notify('memory_jobs', json_build_object('job', $1::text, 'nonce', gen_random_uuid())::text)", [job]);
+  await call(
+    db,
+    "select pg_notify('memory_jobs', json_build_object('job', $1::text, 'nonce', gen_random_uuid())::text)",
+    [job],
+  );
 }

@@ -215,5 +215,7 @@ export async function startSettingsListener(options: ListenerOptions): Promise<S
 
 function isMemoryEvent(payload: unknown): payload is MemoryEvent {
   const p = payload as Partial<MemoryEvent> | null;
-  return typeof p === 'object' && p !== null && typeof p.event === 'string' && typeof p.user_hash === 'string';
+  return (
+    typeof p === 'object' && p !== null && typeof p.event === 'string' && typeof p.user_hash === 'string'
+  );
 }

@@ -33,14 +33,19 @@ async function privileges(client: pg.Client): Promise<{ superuser: boolean; crea
 }
 
 async function appliedMigrations(client: pg.Client): Promise<Set<string>> {
-  const { rows } = await client.query<{ filename: string }>(
-    "select filename from graphile_migrate.migrations where to_regclass('graphile_migrate.migrations') is not null",
-  ).catch(() => ({ rows: [] as { filename: string }[] }));
+  const { rows } = await client
+    .query<{ filename: string }>(
+      "select filename from graphile_migrate.migrations where to_regclass('graphile_migrate.migrations') is not null",
+    )
+    .catch(() => ({ rows: [] as { filename: string }[] }));
   return new Set(rows.map((r) => r.filename));
 }
 
 /** Runs the privileged bootstrap that the connection allows, then the committed migrations. */
-export async function migrateDatabase(connectionString: string, options: MigrateOptions = {}): Promise<MigrateReport> {
+export async function migrateDatabase(
+  connectionString: string,
+  options: MigrateOptions = {},
+): Promise<MigrateReport> {
   const embeddingDim = options.embeddingDim ?? DEFAULT_EMBEDDING_DIM;
   if (!Number.isInteger(embeddingDim) || embeddingDim < 1 || embeddingDim > 16000) {
     throw new RangeError('MEMVAULT_EMBEDDING_DIM must be an integer between 1 and 16000');

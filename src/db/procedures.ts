@@ -15,7 +15,11 @@ export function vectorLiteral(values: ArrayLike<number>): string {
 }
 
 /** Runs one procedure call, mapping failures to typed errors. Shared by the db layer's modules. */
-export async function call<R extends pg.QueryResultRow>(db: Queryable, text: string, values: unknown[]): Promise<R[]> {
+export async function call<R extends pg.QueryResultRow>(
+  db: Queryable,
+  text: string,
+  values: unknown[],
+): Promise<R[]> {
   try {
     const result = await db.query<R>(text, values);
     return result.rows;
@@ -82,7 +86,12 @@ export interface SearchRow {
 }
 
 /** The tenant's nearest chunks by cosine distance, nearest first. */
-export function search(db: Queryable, userHash: string, embedding: ArrayLike<number>, options: SearchOptions): Promise<SearchRow[]> {
+export function search(
+  db: Queryable,
+  userHash: string,
+  embedding: ArrayLike<number>,
+  options: SearchOptions,
+): Promise<SearchRow[]> {
   return call<SearchRow>(
     db,
     'select * from memory.search($1::text, $2::public.vector, $3::integer, $4::text, $5::text)',
@@ -107,7 +116,10 @@ export function getChunks(db: Queryable, userHash: string, ids: string[]): Promi
 }
 
 export async function deleteDoc(db: Queryable, userHash: string, docId: string): Promise<number> {
-  const rows = await call<{ n: number }>(db, 'select memory.delete_doc($1::text, $2::text) as n', [userHash, docId]);
+  const rows = await call<{ n: number }>(db, 'select memory.delete_doc($1::text, $2::text) as n', [
+    userHash,
+    docId,
+  ]);
   return rows[0]!.n;
 }
 
@@ -125,11 +137,13 @@ export interface TenantStats {
 }
 
 export async function tenantStats(db: Queryable, userHash: string): Promise<TenantStats> {
-  const rows = await call<{ chunks: string; documents: string; cipher_bytes: string; first_at: Date | null; last_at: Date | null }>(
-    db,
-    'select * from memory.tenant_stats($1::text)',
-    [userHash],
-  );
+  const rows = await call<{
+    chunks: string;
+    documents: string;
+    cipher_bytes: string;
+    first_at: Date | null;
+    last_at: Date | null;
+  }>(db, 'select * from memory.tenant_stats($1::text)', [userHash]);
   const row = rows[0]!;
   return {
     chunks: Number(row.chunks),
@@ -142,7 +156,11 @@ export async function tenantStats(db: Queryable, userHash: string): Promise<Tena
 
 /** All live setting overrides as key → JSON value. */
 export async function getSettings(db: Queryable): Promise<Record<string, unknown>> {
-  const rows = await call<{ key: string; value: unknown }>(db, 'select key, value from memory.get_settings()', []);
+  const rows = await call<{ key: string; value: unknown }>(
+    db,
+    'select key, value from memory.get_settings()',
+    [],
+  );
   return Object.fromEntries(rows.map((r) => [r.key, r.value]));
 }
 
@@ -159,11 +177,12 @@ export interface Health {
 }
 
 export async function health(db: Queryable): Promise<Health> {
-  const rows = await call<{ last_migration: string | null; migration_count: number; embedding_dim: number; vector_version: string | null }>(
-    db,
-    'select * from memory.health()',
-    [],
-  );
+  const rows = await call<{
+    last_migration: string | null;
+    migration_count: number;
+    embedding_dim: number;
+    vector_version: string | null;
+  }>(db, 'select * from memory.health()', []);
   const row = rows[0]!;
   return {
     lastMigration: row.last_migration,

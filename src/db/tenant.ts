@@ -37,7 +37,11 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient
  * Runs fn inside one transaction pinned to userHash: the first statement sets the context, and
  * any procedure called for another tenant in the same transaction fails with MV004.
  */
-export function withTenant<T>(pool: pg.Pool, userHash: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export function withTenant<T>(
+  pool: pg.Pool,
+  userHash: string,
+  fn: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
   return inTransaction(pool, async (client) => {
     await client.query('select memory.set_tenant($1::text)', [userHash]);
     return fn(client);

@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 
-import { envEnum, envInt, envString, type Env } from '../env.js';
+import { type Env, envEnum, envInt, envString } from '../env.js';
 import { ValidationError } from '../errors.js';
 import { chooseDevice, type DeviceRequest } from '../inference/device.js';
 import { siblingModule } from '../inference/module-url.js';

@@ -1,2 +1,8 @@
 /** Local sentence embeddings (public API, re-exported from the package root). */
-export { closeEmbedder, createEmbedder, getEmbedder, type Embedder, type EmbedderOptions } from './embedder.js';
+export {
+  closeEmbedder,
+  createEmbedder,
+  getEmbedder,
+  type Embedder,
+  type EmbedderOptions,
+} from './embedder.js';

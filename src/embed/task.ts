@@ -15,7 +15,9 @@ export interface EmbedTaskConfig {
   maxTokens: number;
 }
 
-export async function createTask(options: TaskOptions<EmbedTaskConfig>): Promise<InferenceTask<string, Float32Array>> {
+export async function createTask(
+  options: TaskOptions<EmbedTaskConfig>,
+): Promise<InferenceTask<string, Float32Array>> {
   const started = performance.now();
   const { config } = options;
   const tokenizer = await loadTokenizer(config.tokenizerPath, config.tokenizerConfigPath);
@@ -23,7 +25,9 @@ export async function createTask(options: TaskOptions<EmbedTaskConfig>): Promise
   const inputs = session.inputMetadata.map((m) => m.name);
   const output = session.outputMetadata.find((m) => m.name === 'embeddings') ?? session.outputMetadata[0];
   if (!inputs.includes('input_ids') || !inputs.includes('attention_mask') || !output) {
-    throw new Error(`not a sentence encoder: inputs ${inputs.join(', ')}; expected input_ids, attention_mask and an embeddings output`);
+    throw new Error(
+      `not a sentence encoder: inputs ${inputs.join(', ')}; expected input_ids, attention_mask and an embeddings output`,
+    );
   }
 
   const run = async (texts: string[]): Promise<Float32Array[]> => {
@@ -41,7 +45,12 @@ export async function createTask(options: TaskOptions<EmbedTaskConfig>): Promise
       }),
     );
     const dims = [rows.length, sequence];
-    const result = (await session.run({ input_ids: new ort.Tensor('int64', ids, dims), attention_mask: new ort.Tensor('int64', mask, dims) }))[output.name];
+    const result = (
+      await session.run({
+        input_ids: new ort.Tensor('int64', ids, dims),
+        attention_mask: new ort.Tensor('int64', mask, dims),
+      })
+    )[output.name];
     if (!result) throw new Error(`session returned no ${output.name}`);
     const data = result.data as Float32Array;
     const dim = data.length / rows.length;

@@ -23,7 +23,8 @@ async function jsonl(file: string): Promise<Record<string, unknown>[]> {
 }
 
 export async function loadBeir(dir: string): Promise<BeirDataset> {
-  const str = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
+  const str = (v: unknown): string =>
+    typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v);
   const docs = (await jsonl(path.join(dir, 'corpus.jsonl'))).map((d) => ({
     id: str(d._id),
     // Title + text, as BEIR's BM25 baselines and cross-encoder runs use.

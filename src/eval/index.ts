@@ -1,5 +1,11 @@
 /** Retrieval-quality harness (BEIR folders, BM25, nDCG/MRR). */
-export { evalRerank, formatEvalReport, type EvalOptions, type EvalReport, type EvalRow } from './rerank-eval.js';
+export {
+  evalRerank,
+  formatEvalReport,
+  type EvalOptions,
+  type EvalReport,
+  type EvalRow,
+} from './rerank-eval.js';
 export { Bm25Index, tokenizeForBm25 } from './bm25.js';
 export { loadBeir, type BeirDataset } from './beir.js';
 export { mean, mrrAt, ndcgAt, recallAt } from './metrics.js';

@@ -4,7 +4,10 @@ export function ndcgAt(ranked: string[], relevance: Map<string, number>, k = 10)
   ranked.slice(0, k).forEach((doc, i) => {
     dcg += (relevance.get(doc) ?? 0) / Math.log2(i + 2);
   });
-  const ideal = [...relevance.values()].filter((g) => g > 0).sort((a, b) => b - a).slice(0, k);
+  const ideal = [...relevance.values()]
+    .filter((g) => g > 0)
+    .sort((a, b) => b - a)
+    .slice(0, k);
   const idcg = ideal.reduce((sum, g, i) => sum + g / Math.log2(i + 2), 0);
   return idcg === 0 ? 0 : dcg / idcg;
 }
@@ -21,4 +24,5 @@ export function recallAt(ranked: string[], relevance: Map<string, number>, k: nu
   return relevant.filter((d) => top.has(d)).length / relevant.length;
 }
 
-export const mean = (values: number[]): number => (values.length === 0 ? 0 : values.reduce((a, b) => a + b, 0) / values.length);
+export const mean = (values: number[]): number =>
+  values.length === 0 ? 0 : values.reduce((a, b) => a + b, 0) / values.length;

@@ -4,8 +4,8 @@
  * serving pool with no latency budget: quality, not latency, is measured here.
  */
 import { createEmbedder } from '../embed/index.js';
-import { CrossEncoder } from '../rerank/cross-encoder.js';
 import { readRerankConfig } from '../rerank/config.js';
+import { CrossEncoder } from '../rerank/cross-encoder.js';
 import { loadBeir } from './beir.js';
 import { Bm25Index } from './bm25.js';
 import { mean, mrrAt, ndcgAt, recallAt } from './metrics.js';
@@ -58,16 +58,30 @@ export async function evalRerank(options: EvalOptions): Promise<EvalReport> {
 
   if (options.model) {
     started = performance.now();
-    const encoder = new CrossEncoder({ ...readRerankConfig({ ...process.env, RERANK_MODEL: options.model }), queueMax: 1_000_000 });
+    const encoder = new CrossEncoder({
+      ...readRerankConfig({ ...process.env, RERANK_MODEL: options.model }),
+      queueMax: 1_000_000,
+    });
     try {
       await encoder.load();
       const reranked: number[][] = [];
       for (const [i, candidates] of firstStage.entries()) {
-        const logits = await encoder.score(candidates.map((doc) => ({ query: queries[i]!.text, passage: data.docs[doc]!.text })));
-        reranked.push(candidates.map((doc, j) => ({ doc, s: logits[j]! })).sort((a, b) => b.s - a.s).map((x) => x.doc));
+        const logits = await encoder.score(
+          candidates.map((doc) => ({ query: queries[i]!.text, passage: data.docs[doc]!.text })),
+        );
+        reranked.push(
+          candidates
+            .map((doc, j) => ({ doc, s: logits[j]! }))
+            .sort((a, b) => b.s - a.s)
+            .map((x) => x.doc),
+        );
         options.onProgress?.(i + 1, firstStage.length);
       }
-      score(`BM25 top-${k} + cross-encoder (${options.model})`, reranked, (performance.now() - started) / 1000);
+      score(
+        `BM25 top-${k} + cross-encoder (${options.model})`,
+        reranked,
+        (performance.now() - started) / 1000,
+      );
     } finally {
       await encoder.close();
     }
@@ -81,14 +95,23 @@ export async function evalRerank(options: EvalOptions): Promise<EvalReport> {
       const vectors = new Map<number, Float32Array>();
       for (let s = 0; s < needed.length; s += 256) {
         const slice = needed.slice(s, s + 256);
-        (await embedder.embed(slice.map((doc) => data.docs[doc]!.text))).forEach((v, j) => vectors.set(slice[j]!, v));
+        (await embedder.embed(slice.map((doc) => data.docs[doc]!.text))).forEach((v, j) =>
+          vectors.set(slice[j]!, v),
+        );
       }
       const queryVectors = await embedder.embed(queries.map((q) => q.text));
       const dot = (a: Float32Array, b: Float32Array): number => a.reduce((sum, x, i) => sum + x * b[i]!, 0);
       const reranked = firstStage.map((candidates, i) =>
-        candidates.map((doc) => ({ doc, s: dot(queryVectors[i]!, vectors.get(doc)!) })).sort((a, b) => b.s - a.s).map((x) => x.doc),
+        candidates
+          .map((doc) => ({ doc, s: dot(queryVectors[i]!, vectors.get(doc)!) }))
+          .sort((a, b) => b.s - a.s)
+          .map((x) => x.doc),
       );
-      score(`BM25 top-${k} + bi-encoder cosine (${options.biEncoder})`, reranked, (performance.now() - started) / 1000);
+      score(
+        `BM25 top-${k} + bi-encoder cosine (${options.biEncoder})`,
+        reranked,
+        (performance.now() - started) / 1000,
+      );
     } finally {
       await embedder.close();
     }
@@ -102,7 +125,9 @@ export function formatEvalReport(report: EvalReport): string {
     `${'system'.padEnd(70)} nDCG@10  MRR@10  Recall@${report.candidates}  seconds`,
   ];
   for (const row of report.rows) {
-    lines.push(`${row.system.slice(0, 70).padEnd(70)} ${row.ndcg10.toFixed(4)}   ${row.mrr10.toFixed(4)}  ${row.recall.toFixed(4)}      ${row.seconds.toFixed(1)}`);
+    lines.push(
+      `${row.system.slice(0, 70).padEnd(70)} ${row.ndcg10.toFixed(4)}   ${row.mrr10.toFixed(4)}  ${row.recall.toFixed(4)}      ${row.seconds.toFixed(1)}`,
+    );
   }
   return lines.join('\n');
 }

@@ -57,7 +57,12 @@ function readLimited(req: IncomingMessage, limit: number): Promise<Buffer> {
 }
 
 function tooLarge(limit: number): HttpError {
-  return new HttpError(413, 'payload_too_large', `the body exceeds ${limit} bytes (MEMVAULT_MAX_BODY_BYTES)`, {
-    headers: { connection: 'close' },
-  });
+  return new HttpError(
+    413,
+    'payload_too_large',
+    `the body exceeds ${limit} bytes (MEMVAULT_MAX_BODY_BYTES)`,
+    {
+      headers: { connection: 'close' },
+    },
+  );
 }

@@ -13,7 +13,12 @@ export class HttpError extends MemvaultError {
   readonly status: number;
   readonly field: string | undefined;
   readonly headers: Record<string, string>;
-  constructor(status: number, code: string, message: string, options: { field?: string; headers?: Record<string, string> } = {}) {
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    options: { field?: string; headers?: Record<string, string> } = {},
+  ) {
     super(code, message);
     this.status = status;
     this.field = options.field;
@@ -32,33 +37,53 @@ export interface ErrorResponse {
 const RETRY_SOON = { 'retry-after': '1' };
 
 export function toErrorResponse(error: unknown): ErrorResponse {
-  const respond = (status: number, code: string, message: string, extra: { field?: string; headers?: Record<string, string> } = {}) => ({
+  const respond = (
+    status: number,
+    code: string,
+    message: string,
+    extra: { field?: string; headers?: Record<string, string> } = {},
+  ) => ({
     status,
     headers: extra.headers ?? {},
     body: { error: { code, message, ...(extra.field !== undefined ? { field: extra.field } : {}) } },
     unexpected: false,
   });
   if (error instanceof HttpError) {
-    return respond(error.status, error.code, error.message, { ...(error.field ? { field: error.field } : {}), headers: error.headers });
+    return respond(error.status, error.code, error.message, {
+      ...(error.field ? { field: error.field } : {}),
+      headers: error.headers,
+    });
   }
-  if (error instanceof ValidationError) return respond(400, error.code, error.message, { field: error.field });
+  if (error instanceof ValidationError)
+    return respond(400, error.code, error.message, { field: error.field });
   // The procedure re-checks what the daemon validated; reaching it means a well-formed request the
   // database cannot process (say, an embedding of another dimension than the schema's).
   if (error instanceof ProcedureArgumentError) return respond(422, error.code, error.message);
   if (error instanceof DatabaseUnavailableError) {
-    return respond(503, 'database_unavailable', 'the database is unavailable; retry later', { headers: RETRY_SOON });
+    return respond(503, 'database_unavailable', 'the database is unavailable; retry later', {
+      headers: RETRY_SOON,
+    });
   }
-  if (error instanceof QueueFullError) return respond(429, 'overloaded', 'the inference queue is full; retry later', { headers: RETRY_SOON });
+  if (error instanceof QueueFullError)
+    return respond(429, 'overloaded', 'the inference queue is full; retry later', { headers: RETRY_SOON });
   if (error instanceof RequestAbortedError) {
-    return respond(503, 'rerank_unavailable', 'the reranker could not answer within its budget', { headers: RETRY_SOON });
+    return respond(503, 'rerank_unavailable', 'the reranker could not answer within its budget', {
+      headers: RETRY_SOON,
+    });
   }
-  if (error instanceof ModelLoadError || (error instanceof MemvaultError && error.code === 'model_unavailable')) {
+  if (
+    error instanceof ModelLoadError ||
+    (error instanceof MemvaultError && error.code === 'model_unavailable')
+  ) {
     return respond(503, 'model_unavailable', 'the model is not available on this server');
   }
   if (error instanceof InvalidTag) {
     // Fail closed: a stored blob that does not authenticate was tampered with or moved. Nothing of
     // the request is answered, and the operator sees it in the logs.
-    return { ...respond(500, 'integrity_error', 'a stored memory failed its integrity check'), unexpected: true };
+    return {
+      ...respond(500, 'integrity_error', 'a stored memory failed its integrity check'),
+      unexpected: true,
+    };
   }
   return { ...respond(500, 'internal', 'internal error'), unexpected: true };
 }

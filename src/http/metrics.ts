@@ -4,7 +4,7 @@
  */
 import { Gauge, Histogram } from 'prom-client';
 
-import { poolUsage, type Pool } from '../db/pool.js';
+import { type Pool, poolUsage } from '../db/pool.js';
 import { registry } from '../metrics.js';
 
 const requestSeconds = new Histogram({
@@ -15,7 +15,11 @@ const requestSeconds = new Histogram({
   registers: [registry],
 });
 
-const inFlight = new Gauge({ name: 'memvault_http_in_flight', help: 'requests being handled', registers: [registry] });
+const inFlight = new Gauge({
+  name: 'memvault_http_in_flight',
+  help: 'requests being handled',
+  registers: [registry],
+});
 
 // A process may run more than one daemon (tests); the gauges report the sum over live pools.
 const pools = new Set<Pool>();
@@ -31,10 +35,22 @@ new Gauge({
   labelNames: ['state'],
   registers: [registry],
   collect() {
-    this.set({ state: 'total' }, usage((u) => u.total));
-    this.set({ state: 'idle' }, usage((u) => u.idle));
-    this.set({ state: 'busy' }, usage((u) => u.total - u.idle));
-    this.set({ state: 'waiting' }, usage((u) => u.waiting));
+    this.set(
+      { state: 'total' },
+      usage((u) => u.total),
+    );
+    this.set(
+      { state: 'idle' },
+      usage((u) => u.idle),
+    );
+    this.set(
+      { state: 'busy' },
+      usage((u) => u.total - u.idle),
+    );
+    this.set(
+      { state: 'waiting' },
+      usage((u) => u.waiting),
+    );
   },
 });
 new Gauge({

@@ -54,7 +54,9 @@ export class Router {
       allowed.push(route.method);
     }
     if (allowed.length > 0) {
-      throw new HttpError(405, 'method_not_allowed', `use ${allowed.join(' or ')} for this path`, { headers: { allow: allowed.join(', ') } });
+      throw new HttpError(405, 'method_not_allowed', `use ${allowed.join(' or ')} for this path`, {
+        headers: { allow: allowed.join(', ') },
+      });
     }
     throw new HttpError(404, 'not_found', 'no such route');
   }

@@ -16,7 +16,7 @@ import { HttpError, toErrorResponse } from './errors.js';
 import { inFlightGauge, observeRequest } from './metrics.js';
 import { requestIdOf } from './request-id.js';
 import { sendJson, sendText } from './respond.js';
-import { Router, type Route, type RouteResult } from './router.js';
+import { type Route, Router, type RouteResult } from './router.js';
 
 export interface ApiServerOptions {
   routes: Route[];
@@ -82,7 +82,9 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       routeLabel = route.pattern;
       if (route.auth) {
         if (inFlight > options.maxInFlight) {
-          throw new HttpError(429, 'too_many_requests', 'too many requests in flight; retry later', { headers: { 'retry-after': '1' } });
+          throw new HttpError(429, 'too_many_requests', 'too many requests in flight; retry later', {
+            headers: { 'retry-after': '1' },
+          });
         }
         options.checkToken(req.headers.authorization);
       }
@@ -101,7 +103,14 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       if (response.unexpected) {
         const error = thrown as { name?: string; code?: string; reason?: string };
         // Name and code only: messages of foreign errors may quote parameters.
-        log.error({ req_id: requestId, route: routeLabel, err: { name: error?.name, code: error?.code, reason: error?.reason } }, 'request failed');
+        log.error(
+          {
+            req_id: requestId,
+            route: routeLabel,
+            err: { name: error?.name, code: error?.code, reason: error?.reason },
+          },
+          'request failed',
+        );
       }
       sendJson(res, response.status, response.body, response.headers);
     } finally {

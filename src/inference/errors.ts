@@ -14,7 +14,10 @@ export class QueueFullError extends MemvaultError {
 /** The request was cancelled or its deadline passed before it ran; it was dropped unrun. */
 export class RequestAbortedError extends MemvaultError {
   constructor(pool: string, why: 'aborted' | 'deadline') {
-    super('inference_aborted', `${pool}: request ${why === 'deadline' ? 'deadline passed' : 'aborted'} before it ran`);
+    super(
+      'inference_aborted',
+      `${pool}: request ${why === 'deadline' ? 'deadline passed' : 'aborted'} before it ran`,
+    );
   }
 }
 

@@ -19,7 +19,8 @@ export class LatencyWindow {
 
   percentiles(): { p50: number; p95: number; p99: number; samples: number } {
     const sorted = Array.from(this.values.subarray(0, this.count)).sort((a, b) => a - b);
-    const at = (q: number): number => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!);
+    const at = (q: number): number =>
+      sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
     return { p50: at(0.5), p95: at(0.95), p99: at(0.99), samples: sorted.length };
   }
 

@@ -196,14 +196,22 @@ export class InferencePool<I, O> {
 
   private spawn(): void {
     const { taskUrl, taskConfig, threads, device } = this.options;
-    const workerData: WorkerData = { taskUrl: taskUrl.href, options: { threads, device, config: taskConfig } };
-    const worker = new Worker(siblingModule(import.meta.url, 'worker'), { workerData, name: this.options.name });
+    const workerData: WorkerData = {
+      taskUrl: taskUrl.href,
+      options: { threads, device, config: taskConfig },
+    };
+    const worker = new Worker(siblingModule(import.meta.url, 'worker'), {
+      workerData,
+      name: this.options.name,
+    });
     const slot: Slot<I, O> = { worker, ready: false };
     // An idle pool must not keep the process alive; a busy one must (see dispatch/complete).
     worker.unref();
     this.slots.add(slot);
     worker.on('message', (message: FromWorker) => this.onMessage(slot, message));
-    worker.on('error', (error) => log.warn({ pool: this.options.name, err: error.message }, 'inference worker error'));
+    worker.on('error', (error) =>
+      log.warn({ pool: this.options.name, err: error.message }, 'inference worker error'),
+    );
     worker.on('exit', (code) => this.onExit(slot, code));
   }
 
@@ -262,7 +270,9 @@ export class InferencePool<I, O> {
       this.settle(part.request, new WorkerCrashedError(this.options.name, detail));
     }
     if (!slot.ready) {
-      this.failStart(new ModelLoadError(this.options.name, slot.initError ?? `worker exited during start (${detail})`));
+      this.failStart(
+        new ModelLoadError(this.options.name, slot.initError ?? `worker exited during start (${detail})`),
+      );
       if (this.failure) return;
     }
     log.warn({ pool: this.options.name, code }, 'inference worker exited; replacing it');
@@ -309,7 +319,8 @@ export class InferencePool<I, O> {
       slot.batch = { id, parts, started: performance.now() };
       slot.worker.ref();
       const items: unknown[] = [];
-      for (const part of parts) items.push(...part.request.items.slice(part.offset, part.offset + part.count));
+      for (const part of parts)
+        items.push(...part.request.items.slice(part.offset, part.offset + part.count));
       const message: ToWorker = { type: 'run', id, items, exitCode: this.crashNextBatch };
       this.crashNextBatch = undefined;
       slot.worker.postMessage(message);
@@ -366,7 +377,10 @@ function stopWorker(worker: Worker, pool: string): Promise<void> {
   if (worker.threadId < 0) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
-      log.warn({ pool, graceMs: SHUTDOWN_GRACE_MS }, 'inference worker did not stop when asked; terminating it');
+      log.warn(
+        { pool, graceMs: SHUTDOWN_GRACE_MS },
+        'inference worker did not stop when asked; terminating it',
+      );
       void worker.terminate().then(() => resolve());
     }, SHUTDOWN_GRACE_MS);
     worker.once('exit', () => {

@@ -13,7 +13,10 @@ export interface CreatedSession {
   deviceReason?: string;
 }
 
-export async function createSession(modelPath: string, opts: { threads: number; device: Device }): Promise<CreatedSession> {
+export async function createSession(
+  modelPath: string,
+  opts: { threads: number; device: Device },
+): Promise<CreatedSession> {
   const base: ort.InferenceSession.SessionOptions = {
     intraOpNumThreads: opts.threads,
     // One graph, sequential execution: inter-op threads would only oversubscribe the cores.
@@ -23,7 +26,10 @@ export async function createSession(modelPath: string, opts: { threads: number; 
   };
   if (opts.device === 'cuda') {
     try {
-      const session = await ort.InferenceSession.create(modelPath, { ...base, executionProviders: ['cuda', 'cpu'] });
+      const session = await ort.InferenceSession.create(modelPath, {
+        ...base,
+        executionProviders: ['cuda', 'cpu'],
+      });
       return { session, device: 'cuda' };
     } catch (thrown) {
       const reason = `CUDA execution provider unavailable (${coerceError(thrown).message.split('\n')[0]}); using CPU`;

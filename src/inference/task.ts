@@ -27,4 +27,6 @@ export interface InferenceTask<I, O> {
   dispose(): Promise<void>;
 }
 
-export type CreateTask<I = unknown, O = unknown, C = unknown> = (options: TaskOptions<C>) => Promise<InferenceTask<I, O>>;
+export type CreateTask<I = unknown, O = unknown, C = unknown> = (
+  options: TaskOptions<C>,
+) => Promise<InferenceTask<I, O>>;

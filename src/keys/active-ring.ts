@@ -16,7 +16,10 @@ export function storedActiveKekId(settings: Readonly<Record<string, unknown>>): 
 export function withActiveKek(ring: KeyRing, keyId: number | undefined): KeyRing {
   if (keyId === undefined || keyId === ring.activeKeyId) return ring;
   if (ring.has(keyId)) return ring.withActiveKey(keyId);
-  log.error({ keyId }, 'active_kek_id names a key this process does not hold; keeping the configured active key');
+  log.error(
+    { keyId },
+    'active_kek_id names a key this process does not hold; keeping the configured active key',
+  );
   return ring;
 }
 

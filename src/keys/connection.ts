@@ -14,11 +14,18 @@ export async function maintenanceUrl(env: NodeJS.ProcessEnv = process.env): Prom
   const explicit = envString(env, MAINTENANCE_URL_VARIABLE);
   if (explicit) return explicit;
   if (envString(env, 'DATABASE_URL')) {
-    throw new ConfigError(MAINTENANCE_URL_VARIABLE, 'is required with DATABASE_URL (a memory_maintainer connection)');
+    throw new ConfigError(
+      MAINTENANCE_URL_VARIABLE,
+      'is required with DATABASE_URL (a memory_maintainer connection)',
+    );
   }
   const paths = clusterPaths(defaultHome(env));
   const state = await readState(paths);
-  if (!state) throw new ConfigError(MAINTENANCE_URL_VARIABLE, 'is not set and there is no embedded cluster (run `memvault db up`)');
+  if (!state)
+    throw new ConfigError(
+      MAINTENANCE_URL_VARIABLE,
+      'is not set and there is no embedded cluster (run `memvault db up`)',
+    );
   return adminUrl(paths, state);
 }
 

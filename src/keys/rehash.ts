@@ -7,18 +7,25 @@
 import type pg from 'pg';
 
 import {
-  chunkAad,
   CHUNK_FIELDS,
+  chunkAad,
   type DataKey,
   hmacUserWith,
   type KeyRing,
   sealWithDataKey,
   type TenantHmacKey,
 } from '../crypto/index.js';
-import { rehashMoveChunks, rehashMoveKeys, rehashReadChunks, rehashTenantState, type RehashChunkRow, tenantKeysOf } from '../db/keys.js';
-import { fieldBlob, openWithRing } from './open-blob.js';
+import {
+  type RehashChunkRow,
+  rehashMoveChunks,
+  rehashMoveKeys,
+  rehashReadChunks,
+  rehashTenantState,
+  tenantKeysOf,
+} from '../db/keys.js';
 import { inTransaction, type ProgressListener } from './maintenance.js';
 import { keyJobItems } from './metrics.js';
+import { fieldBlob, openWithRing } from './open-blob.js';
 
 export type RehashOutcome = 'moved' | 'already_moved' | 'not_found' | 'conflict';
 
@@ -32,9 +39,16 @@ export interface RehashReport {
 
 const PAGE = 500;
 
-async function moveTenant(client: pg.PoolClient, ring: KeyRing, oldHash: string, newHash: string): Promise<number> {
+async function moveTenant(
+  client: pg.PoolClient,
+  ring: KeyRing,
+  oldHash: string,
+  newHash: string,
+): Promise<number> {
   const stored = await tenantKeysOf(client, [oldHash]);
-  const deks = new Map<number, DataKey>(stored.map((k) => [k.dekId, ring.unwrapDataKey(k.wrappedDek, oldHash, k.dekId)]));
+  const deks = new Map<number, DataKey>(
+    stored.map((k) => [k.dekId, ring.unwrapDataKey(k.wrappedDek, oldHash, k.dekId)]),
+  );
   const lookup = (dekId: number) => deks.get(dekId);
 
   const reseal = (row: RehashChunkRow) => {
@@ -42,7 +56,9 @@ async function moveTenant(client: pg.PoolClient, ring: KeyRing, oldHash: string,
       const plaintext = openWithRing(ring, fieldBlob(row, field), chunkAad(oldHash, row.id, field), lookup);
       const aad = chunkAad(newHash, row.id, field);
       // Keep the scheme and key the row had; only the tenant binding changes.
-      return row.keyScheme === 2 ? sealWithDataKey(deks.get(row.keyId)!, plaintext, aad) : ring.seal(plaintext, aad);
+      return row.keyScheme === 2
+        ? sealWithDataKey(deks.get(row.keyId)!, plaintext, aad)
+        : ring.seal(plaintext, aad);
     }) as [Buffer, Buffer, Buffer];
     return { id: row.id, textCipher, metaCipher, embCipher };
   };
@@ -55,7 +71,10 @@ async function moveTenant(client: pg.PoolClient, ring: KeyRing, oldHash: string,
     moved += await rehashMoveChunks(client, oldHash, newHash, rows.map(reseal));
     after = rows[rows.length - 1]!.id;
   }
-  const rewrapped = [...deks.values()].map((dek) => ({ dekId: dek.id, wrappedDek: ring.wrapDataKey(dek, newHash) }));
+  const rewrapped = [...deks.values()].map((dek) => ({
+    dekId: dek.id,
+    wrappedDek: ring.wrapDataKey(dek, newHash),
+  }));
   await rehashMoveKeys(client, oldHash, newHash, rewrapped, ring.activeKeyId);
   return moved;
 }
@@ -74,7 +93,10 @@ export async function rehashTenants(
     const oldHash = hmacUserWith(keys.oldKey, userId);
     const newHash = hmacUserWith(keys.newKey, userId);
     const outcome = await inTransaction(pool, async (client): Promise<RehashOutcome> => {
-      const [before, after] = [await rehashTenantState(client, oldHash), await rehashTenantState(client, newHash)];
+      const [before, after] = [
+        await rehashTenantState(client, oldHash),
+        await rehashTenantState(client, newHash),
+      ];
       const oldEmpty = before.chunks === 0 && before.keys === 0;
       const newEmpty = after.chunks === 0 && after.keys === 0;
       if (oldEmpty) return newEmpty ? 'not_found' : 'already_moved';

@@ -7,8 +7,8 @@
 import type pg from 'pg';
 
 import {
-  chunkAad,
   CHUNK_FIELDS,
+  chunkAad,
   type DataKey,
   generateDataKey,
   type KeyRing,
@@ -26,9 +26,9 @@ import {
   storeResealed,
   tenantKeysOf,
 } from '../db/keys.js';
-import { fieldBlob, openWithRing } from './open-blob.js';
 import { inTransaction, type ProgressListener } from './maintenance.js';
 import { keyJobItems, keyJobRemaining } from './metrics.js';
+import { fieldBlob, openWithRing } from './open-blob.js';
 
 export interface ResealOptions {
   /** Only this tenant (its user_hash). */
@@ -45,20 +45,36 @@ interface TenantKeys {
 }
 
 /** Unwraps the DEKs of the tenants in a batch, creating an active DEK for tenants without one. */
-async function keysForBatch(pool: pg.Pool, client: pg.PoolClient, ring: KeyRing, rows: ResealRow[]): Promise<Map<string, TenantKeys>> {
+async function keysForBatch(
+  pool: pg.Pool,
+  client: pg.PoolClient,
+  ring: KeyRing,
+  rows: ResealRow[],
+): Promise<Map<string, TenantKeys>> {
   const hashes = [...new Set(rows.map((r) => r.userHash))];
   const stored = await tenantKeysOf(client, hashes);
   const result = new Map<string, TenantKeys>();
   for (const userHash of hashes) {
     const mine = stored.filter((k) => k.userHash === userHash);
-    const byId = new Map(mine.map((k) => [k.dekId, ring.unwrapDataKey(k.wrappedDek, userHash, k.dekId)] as const));
+    const byId = new Map(
+      mine.map((k) => [k.dekId, ring.unwrapDataKey(k.wrappedDek, userHash, k.dekId)] as const),
+    );
     let activeId = mine.find((k) => k.active)?.dekId;
     if (activeId === undefined) {
       // A tenant from before per-tenant keys: give it one. add_tenant_key is a tenant-scoped call, so
       // it runs on its own connection, outside this maintenance transaction.
       const dek = generateDataKey(await nextDekId(pool));
-      const winner = await addTenantKey(pool, userHash, dek.id, ring.wrapDataKey(dek, userHash), ring.activeKeyId);
-      byId.set(winner.dekId, winner.dekId === dek.id ? dek : ring.unwrapDataKey(winner.wrappedDek, userHash, winner.dekId));
+      const winner = await addTenantKey(
+        pool,
+        userHash,
+        dek.id,
+        ring.wrapDataKey(dek, userHash),
+        ring.activeKeyId,
+      );
+      byId.set(
+        winner.dekId,
+        winner.dekId === dek.id ? dek : ring.unwrapDataKey(winner.wrappedDek, userHash, winner.dekId),
+      );
       activeId = winner.dekId;
     }
     result.set(userHash, { active: byId.get(activeId)!, byId });
@@ -76,7 +92,11 @@ function resealRow(ring: KeyRing, row: ResealRow, keys: TenantKeys) {
 }
 
 /** Re-seals every chunk that is not under its tenant's active DEK. Returns how many it re-sealed. */
-export async function resealChunks(pool: pg.Pool, ring: KeyRing, options: ResealOptions = {}): Promise<number> {
+export async function resealChunks(
+  pool: pg.Pool,
+  ring: KeyRing,
+  options: ResealOptions = {},
+): Promise<number> {
   const batchSize = options.batchSize ?? 500;
   let cursor: ResealCursor | null = null;
   let done = 0;
@@ -85,7 +105,10 @@ export async function resealChunks(pool: pg.Pool, ring: KeyRing, options: Reseal
       const rows = await claimReseal(client, batchSize, options.tenant ?? null, cursor);
       if (rows.length === 0) return { count: 0, last: null };
       const keys = await keysForBatch(pool, client, ring, rows);
-      const count = await storeResealed(client, rows.map((row) => resealRow(ring, row, keys.get(row.userHash)!)));
+      const count = await storeResealed(
+        client,
+        rows.map((row) => resealRow(ring, row, keys.get(row.userHash)!)),
+      );
       const last = rows[rows.length - 1]!;
       return { count, last: { userHash: last.userHash, id: last.id } };
     });

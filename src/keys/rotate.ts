@@ -6,7 +6,7 @@
 import type pg from 'pg';
 
 import type { KeyRing } from '../crypto/index.js';
-import { claimDekRewrap, keyUsage, storeRewrappedDeks, type KeyUsage } from '../db/keys.js';
+import { claimDekRewrap, type KeyUsage, keyUsage, storeRewrappedDeks } from '../db/keys.js';
 import { setSetting } from '../db/procedures.js';
 import { MemvaultError } from '../errors.js';
 import { inTransaction, type ProgressListener } from './maintenance.js';
@@ -32,7 +32,9 @@ export async function rotateKek(
   options: { batchSize?: number; onProgress?: ProgressListener } = {},
 ): Promise<number> {
   await setSetting(pool, 'active_kek_id', ring.activeKeyId);
-  const pending = (await usage(pool)).filter((u) => u.kekId !== ring.activeKeyId).reduce((n, u) => n + u.wrappedDeks, 0);
+  const pending = (await usage(pool))
+    .filter((u) => u.kekId !== ring.activeKeyId)
+    .reduce((n, u) => n + u.wrappedDeks, 0);
   return rewrapPending(pool, ring, pending, options);
 }
 
@@ -49,7 +51,10 @@ export async function rewrapPending(
     const count = await inTransaction(pool, async (client) => {
       const claimed = await claimDekRewrap(client, ring.activeKeyId, batchSize);
       if (claimed.length === 0) return 0;
-      const rewrapped = claimed.map((row) => ({ ...row, wrappedDek: ring.rewrapDataKey(row.wrappedDek, row.userHash, row.dekId) }));
+      const rewrapped = claimed.map((row) => ({
+        ...row,
+        wrappedDek: ring.rewrapDataKey(row.wrappedDek, row.userHash, row.dekId),
+      }));
       return storeRewrappedDeks(client, rewrapped, ring.activeKeyId);
     });
     if (count === 0) break;
@@ -67,7 +72,8 @@ export async function rewrapPending(
  * under it, and it is not the active key. Throws KeyInUseError saying what still needs it.
  */
 export async function assertRetirable(pool: pg.Pool, kekId: number, activeKekId: number): Promise<void> {
-  if (kekId === activeKekId) throw new KeyInUseError(`key ${kekId} is the active key: rotate to another key first`);
+  if (kekId === activeKekId)
+    throw new KeyInUseError(`key ${kekId} is the active key: rotate to another key first`);
   const row = (await usage(pool)).find((u) => u.kekId === kekId);
   if (row && (row.wrappedDeks > 0 || row.legacyChunks > 0)) {
     throw new KeyInUseError(

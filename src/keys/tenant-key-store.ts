@@ -99,10 +99,19 @@ export class TenantKeyStore {
   async #createKey(userHash: string): Promise<Entry> {
     const ring = this.#ring();
     const dek = generateDataKey(await nextDekId(this.#db));
-    const winner = await addTenantKey(this.#db, userHash, dek.id, ring.wrapDataKey(dek, userHash), ring.activeKeyId);
+    const winner = await addTenantKey(
+      this.#db,
+      userHash,
+      dek.id,
+      ring.wrapDataKey(dek, userHash),
+      ring.activeKeyId,
+    );
     // Another writer may have won the race: its DEK (already stored) is the one to use.
     const keys = new Map(this.#entries.get(userHash)?.keys ?? []);
-    keys.set(winner.dekId, winner.dekId === dek.id ? dek : ring.unwrapDataKey(winner.wrappedDek, userHash, winner.dekId));
+    keys.set(
+      winner.dekId,
+      winner.dekId === dek.id ? dek : ring.unwrapDataKey(winner.wrappedDek, userHash, winner.dekId),
+    );
     return this.#store(userHash, { keys, activeId: winner.dekId, expiresAt: Date.now() + this.#ttlMs });
   }
 

@@ -61,11 +61,20 @@ interface ValidQuery {
 export function validateQuery(input: QueryInput, dim: number): ValidQuery {
   const userId = validateId(input.userId, 'user_id');
   const query = validateText(input.query, 'query');
-  const embedding = isAbsent(input.embedding) ? undefined : validateEmbedding(input.embedding, dim, 'embedding');
+  const embedding = isAbsent(input.embedding)
+    ? undefined
+    : validateEmbedding(input.embedding, dim, 'embedding');
   const k = optionalInt(input.k, 'k', DEFAULT_K, 1, MAX_K);
-  const candidates = optionalInt(input.candidates, 'candidates', Math.max(DEFAULT_CANDIDATES, k), 1, MAX_CANDIDATES);
+  const candidates = optionalInt(
+    input.candidates,
+    'candidates',
+    Math.max(DEFAULT_CANDIDATES, k),
+    1,
+    MAX_CANDIDATES,
+  );
   if (candidates < k) throw new ValidationError('candidates', 'must be at least k');
-  if (!isAbsent(input.rerank) && typeof input.rerank !== 'boolean') throw new ValidationError('rerank', 'must be true or false');
+  if (!isAbsent(input.rerank) && typeof input.rerank !== 'boolean')
+    throw new ValidationError('rerank', 'must be true or false');
   return {
     userId,
     query,
@@ -78,7 +87,11 @@ export function validateQuery(input: QueryInput, dim: number): ValidQuery {
   };
 }
 
-export async function queryMemory(ctx: MemoryContext, input: QueryInput, options: { signal?: AbortSignal } = {}): Promise<QueryResult> {
+export async function queryMemory(
+  ctx: MemoryContext,
+  input: QueryInput,
+  options: { signal?: AbortSignal } = {},
+): Promise<QueryResult> {
   const timings: Partial<Record<QueryStage, number>> = {};
   const started = performance.now();
   let mark = started;
@@ -92,12 +105,20 @@ export async function queryMemory(ctx: MemoryContext, input: QueryInput, options
   const q = validateQuery(input, ctx.dim);
   let embedding = q.embedding;
   if (!embedding) {
-    if (!ctx.embedder) throw new ValidationError('embedding', 'is required: this server has no embedder (MEMVAULT_EMBED_MODEL)');
+    if (!ctx.embedder)
+      throw new ValidationError(
+        'embedding',
+        'is required: this server has no embedder (MEMVAULT_EMBED_MODEL)',
+      );
     [embedding] = await ctx.embedder.embed([q.query], options.signal ? { signal: options.signal } : {});
     lap('embed');
   }
   const userHash = hmacUser(q.userId);
-  const rows = await search(ctx.pool, userHash, embedding!, { limit: q.candidates, docId: q.docId, source: q.source });
+  const rows = await search(ctx.pool, userHash, embedding!, {
+    limit: q.candidates,
+    docId: q.docId,
+    source: q.source,
+  });
   const keys = await tenantKeys(ctx).lookup(userHash, dataKeyIds(rows.map((row) => row.text_cipher)));
   lap('search');
   const texts = rows.map((row) => openText(userHash, row.id, row.text_cipher, keys));

@@ -37,13 +37,20 @@ export function openChunkRow(userHash: string, row: StoredChunkRow, keys: DataKe
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The user's chunks with these ids (others' ids simply match nothing), opened. */
-export async function getMemoryChunks(ctx: MemoryContext, userId: unknown, ids: unknown): Promise<MemoryChunk[]> {
+export async function getMemoryChunks(
+  ctx: MemoryContext,
+  userId: unknown,
+  ids: unknown,
+): Promise<MemoryChunk[]> {
   const validUserId = validateId(userId, 'user_id');
   if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string' || !UUID.test(id))) {
     throw new ValidationError('ids', 'must be an array of chunk ids (UUIDs)');
   }
   const userHash = hmacUser(validUserId);
   const rows = await getChunks(ctx.pool, userHash, ids as string[]);
-  const keys = await tenantKeys(ctx).lookup(userHash, dataKeyIds(rows.flatMap((row) => [row.text_cipher, row.meta_cipher, row.emb_cipher])));
+  const keys = await tenantKeys(ctx).lookup(
+    userHash,
+    dataKeyIds(rows.flatMap((row) => [row.text_cipher, row.meta_cipher, row.emb_cipher])),
+  );
   return rows.map((row) => openChunkRow(userHash, row, keys));
 }

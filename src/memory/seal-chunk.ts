@@ -28,7 +28,11 @@ export interface PlainChunk {
   embedding: Float32Array;
 }
 
-export function sealChunk(userHash: string, chunk: PlainChunk, dek: DataKey): SealedChunk & { keyId: number; keyScheme: KeyScheme } {
+export function sealChunk(
+  userHash: string,
+  chunk: PlainChunk,
+  dek: DataKey,
+): SealedChunk & { keyId: number; keyScheme: KeyScheme } {
   const sealField = (plaintext: Buffer, field: 'text' | 'meta' | 'embedding') =>
     sealWithDataKey(dek, plaintext, chunkAad(userHash, chunk.id, field));
   return {
@@ -66,11 +70,23 @@ export function openText(userHash: string, chunkId: string, blob: Buffer, keys: 
   return openAnyScheme(blob, chunkAad(userHash, chunkId, 'text'), keys).toString('utf8');
 }
 
-export function openMetadata(userHash: string, chunkId: string, blob: Buffer, keys: DataKeyLookup): Record<string, unknown> {
+export function openMetadata(
+  userHash: string,
+  chunkId: string,
+  blob: Buffer,
+  keys: DataKeyLookup,
+): Record<string, unknown> {
   // The JSON was validated before sealing and the tag proves it is unchanged, so parsing cannot fail.
-  return JSON.parse(openAnyScheme(blob, chunkAad(userHash, chunkId, 'meta'), keys).toString('utf8')) as Record<string, unknown>;
+  return JSON.parse(
+    openAnyScheme(blob, chunkAad(userHash, chunkId, 'meta'), keys).toString('utf8'),
+  ) as Record<string, unknown>;
 }
 
-export function openEmbedding(userHash: string, chunkId: string, blob: Buffer, keys: DataKeyLookup): Float32Array {
+export function openEmbedding(
+  userHash: string,
+  chunkId: string,
+  blob: Buffer,
+  keys: DataKeyLookup,
+): Float32Array {
   return bytesToEmbedding(openAnyScheme(blob, chunkAad(userHash, chunkId, 'embedding'), keys));
 }

@@ -43,7 +43,12 @@ export async function indexChunks(ctx: MemoryContext, userId: unknown, chunks: u
 /** Where chunk i sits in the request, for field names (`chunks[3].text`); undefined for a single chunk. */
 type ChunkPath = (index: number) => string | undefined;
 
-async function store(ctx: MemoryContext, userId: unknown, inputs: NewChunk[], path: ChunkPath): Promise<string[]> {
+async function store(
+  ctx: MemoryContext,
+  userId: unknown,
+  inputs: NewChunk[],
+  path: ChunkPath,
+): Promise<string[]> {
   const validUserId = validateId(userId, 'user_id');
   const valid = await validateAndEmbed(ctx, validUserId, inputs, path);
   const userHash = hmacUser(validUserId);
@@ -65,7 +70,12 @@ async function store(ctx: MemoryContext, userId: unknown, inputs: NewChunk[], pa
   return ids;
 }
 
-async function validateAndEmbed(ctx: MemoryContext, userId: string, inputs: NewChunk[], path: ChunkPath): Promise<ValidChunk[]> {
+async function validateAndEmbed(
+  ctx: MemoryContext,
+  userId: string,
+  inputs: NewChunk[],
+  path: ChunkPath,
+): Promise<ValidChunk[]> {
   // Chunks without an embedding are validated against a placeholder, then embedded together in
   // one call once the whole batch is known to be valid.
   const placeholder = new Float32Array(ctx.dim);
@@ -89,7 +99,10 @@ async function validateAndEmbed(ctx: MemoryContext, userId: string, inputs: NewC
       metadata: input.metadata,
       embedding: missing ? placeholder : input.embedding,
     };
-    return validateChunkInput(candidate, prefix === undefined ? { dim: ctx.dim } : { dim: ctx.dim, path: prefix });
+    return validateChunkInput(
+      candidate,
+      prefix === undefined ? { dim: ctx.dim } : { dim: ctx.dim, path: prefix },
+    );
   });
   if (needsEmbedding.length > 0) {
     const vectors = await ctx.embedder!.embed(needsEmbedding.map((i) => valid[i]!.text));

@@ -9,7 +9,10 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 /** Returns true when this call created `target`, false when another writer got there first. */
-export async function writeDirAtomically(target: string, fill: (tmpDir: string) => Promise<void>): Promise<boolean> {
+export async function writeDirAtomically(
+  target: string,
+  fill: (tmpDir: string) => Promise<void>,
+): Promise<boolean> {
   await mkdir(path.dirname(target), { recursive: true });
   const tmp = `${target}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   await mkdir(tmp, { recursive: true });

@@ -34,7 +34,8 @@ export function bertConfigFromJson(json: Record<string, unknown>): BertConfig {
     if (fallback !== undefined) return fallback;
     throw new Error(`config.json: ${key} is missing`);
   };
-  const labels = json.id2label && typeof json.id2label === 'object' ? Object.keys(json.id2label).length : undefined;
+  const labels =
+    json.id2label && typeof json.id2label === 'object' ? Object.keys(json.id2label).length : undefined;
   return {
     vocabSize: num('vocab_size'),
     hiddenSize: num('hidden_size'),

@@ -57,7 +57,13 @@ class GraphBuilder {
       if (typeof v === 'object') return { name: key, type: AT.FLOAT, f: v.floatValue };
       return { name: key, type: AT.INT, i: v };
     });
-    this.nodes.push({ opType: type, input: inputs, output: [output], name: this.fresh(`n_${type}`), attribute });
+    this.nodes.push({
+      opType: type,
+      input: inputs,
+      output: [output],
+      name: this.fresh(`n_${type}`),
+      attribute,
+    });
     return output;
   }
 }
@@ -88,7 +94,12 @@ export interface BertGraphOptions {
 }
 
 /** Returns the serialized ONNX model (opset 17 for LayerNormalization, IR 8). */
-export function buildBertCrossEncoder({ config, rng, std = 0.02, headStd = 0.5 }: BertGraphOptions): Uint8Array {
+export function buildBertCrossEncoder({
+  config,
+  rng,
+  std = 0.02,
+  headStd = 0.5,
+}: BertGraphOptions): Uint8Array {
   const c = config;
   const H = c.hiddenSize;
   const heads = c.numAttentionHeads;
@@ -99,19 +110,42 @@ export function buildBertCrossEncoder({ config, rng, std = 0.02, headStd = 0.5 }
   const eps = { floatValue: c.layerNormEps };
 
   const layerNorm = (input: string, prefix: string): string =>
-    g.op('LayerNormalization', [input, g.floatInit(`${prefix}.weight`, [H], w.ones(H)), g.floatInit(`${prefix}.bias`, [H], w.zeros(H))], {
-      axis: -1,
-      epsilon: eps,
-    });
+    g.op(
+      'LayerNormalization',
+      [
+        input,
+        g.floatInit(`${prefix}.weight`, [H], w.ones(H)),
+        g.floatInit(`${prefix}.bias`, [H], w.zeros(H)),
+      ],
+      {
+        axis: -1,
+        epsilon: eps,
+      },
+    );
   const linear = (input: string, prefix: string, inDim: number, outDim: number): string => {
-    const product = g.op('MatMul', [input, g.floatInit(`${prefix}.weight`, [inDim, outDim], w.normal(inDim * outDim))]);
+    const product = g.op('MatMul', [
+      input,
+      g.floatInit(`${prefix}.weight`, [inDim, outDim], w.normal(inDim * outDim)),
+    ]);
     return g.op('Add', [product, g.floatInit(`${prefix}.bias`, [outDim], w.zeros(outDim))]);
   };
 
   // Embeddings: word + absolute position + token type, then LayerNorm.
-  const wordEmb = g.floatInit('embeddings.word_embeddings.weight', [c.vocabSize, H], w.normal(c.vocabSize * H));
-  const posEmb = g.floatInit('embeddings.position_embeddings.weight', [c.maxPositionEmbeddings, H], w.normal(c.maxPositionEmbeddings * H));
-  const typeEmb = g.floatInit('embeddings.token_type_embeddings.weight', [c.typeVocabSize, H], w.normal(c.typeVocabSize * H));
+  const wordEmb = g.floatInit(
+    'embeddings.word_embeddings.weight',
+    [c.vocabSize, H],
+    w.normal(c.vocabSize * H),
+  );
+  const posEmb = g.floatInit(
+    'embeddings.position_embeddings.weight',
+    [c.maxPositionEmbeddings, H],
+    w.normal(c.maxPositionEmbeddings * H),
+  );
+  const typeEmb = g.floatInit(
+    'embeddings.token_type_embeddings.weight',
+    [c.typeVocabSize, H],
+    w.normal(c.typeVocabSize * H),
+  );
   const words = g.op('Gather', [wordEmb, 'input_ids'], { axis: 0 });
   const seqLen = g.op('Gather', [g.op('Shape', ['input_ids']), g.int64Init([1], [])], { axis: 0 });
   const positionIds = g.op('Range', [g.int64Init([0], []), seqLen, g.int64Init([1], [])]);
@@ -131,13 +165,17 @@ export function buildBertCrossEncoder({ config, rng, std = 0.02, headStd = 0.5 }
 
   for (let layer = 0; layer < c.numHiddenLayers; layer++) {
     const p = `encoder.layer.${layer}`;
-    const split = (x: string, perm: number[]) => g.op('Transpose', [g.op('Reshape', [x, splitShape])], { perm });
+    const split = (x: string, perm: number[]) =>
+      g.op('Transpose', [g.op('Reshape', [x, splitShape])], { perm });
     const q = split(linear(hidden, `${p}.attention.self.query`, H, H), [0, 2, 1, 3]);
     const kT = split(linear(hidden, `${p}.attention.self.key`, H, H), [0, 2, 3, 1]);
     const v = split(linear(hidden, `${p}.attention.self.value`, H, H), [0, 2, 1, 3]);
     const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [q, kT]), invSqrt]), mask4]);
     const probs = g.op('Softmax', [scores], { axis: -1 });
-    const context = g.op('Reshape', [g.op('Transpose', [g.op('MatMul', [probs, v])], { perm: [0, 2, 1, 3] }), mergeShape]);
+    const context = g.op('Reshape', [
+      g.op('Transpose', [g.op('MatMul', [probs, v])], { perm: [0, 2, 1, 3] }),
+      mergeShape,
+    ]);
     const attnOut = linear(context, `${p}.attention.output.dense`, H, H);
     const afterAttn = layerNorm(g.op('Add', [attnOut, hidden]), `${p}.attention.output.LayerNorm`);
     // Exact (erf) GELU, as BERT's "gelu": 0.5 * x * (1 + erf(x / sqrt(2))).
@@ -151,12 +189,20 @@ export function buildBertCrossEncoder({ config, rng, std = 0.02, headStd = 0.5 }
   // Pooler: tanh(dense(hidden[:, 0])) on the [CLS] position; classifier: one linear logit per label.
   const cls = g.op('Gather', [hidden, g.int64Init([0], [])], { axis: 1 });
   const pooled = g.op('Tanh', [linear(cls, 'pooler.dense', H, H)]);
-  const product = g.op('MatMul', [pooled, g.floatInit('classifier.weight', [H, c.numLabels], weights(rng, headStd).normal(H * c.numLabels))]);
+  const product = g.op('MatMul', [
+    pooled,
+    g.floatInit('classifier.weight', [H, c.numLabels], weights(rng, headStd).normal(H * c.numLabels)),
+  ]);
   g.op('Add', [product, g.floatInit('classifier.bias', [c.numLabels], w.zeros(c.numLabels))], {}, 'logits');
 
   const io = (name: string, elemType: number, dims: (string | number)[]): onnxProto.onnx.IValueInfoProto => ({
     name,
-    type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } },
+    type: {
+      tensorType: {
+        elemType,
+        shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
+      },
+    },
   });
   const model: onnxProto.onnx.IModelProto = {
     irVersion: 8,
@@ -167,7 +213,9 @@ export function buildBertCrossEncoder({ config, rng, std = 0.02, headStd = 0.5 }
       name: 'bert_cross_encoder_fixture',
       node: g.nodes,
       initializer: g.initializers,
-      input: ['input_ids', 'attention_mask', 'token_type_ids'].map((n) => io(n, DT.INT64, ['batch', 'sequence'])),
+      input: ['input_ids', 'attention_mask', 'token_type_ids'].map((n) =>
+        io(n, DT.INT64, ['batch', 'sequence']),
+      ),
       output: [io('logits', DT.FLOAT, ['batch', c.numLabels])],
     },
   };

@@ -17,7 +17,13 @@ import { sharedModelDir } from './repo-paths.js';
 export const FIXTURE_SEED = 20240611;
 export const TOKENIZER_FOLDER = 'bert-base-uncased-tokenizer';
 /** Copied verbatim; config.json is TinyBERT-L-2's own, so the folder describes the graph exactly. */
-const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt', 'config.json'];
+const TOKENIZER_FILES = [
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'vocab.txt',
+  'config.json',
+];
 
 const README = `# memvault synthetic cross-encoder fixture
 
@@ -53,10 +59,15 @@ export async function writeFixtureFiles(dir: string, options: FixtureOptions = {
   const tokenizerDir = findFixtureTokenizerDir(options.tokenizerDir);
   for (const file of TOKENIZER_FILES) {
     await copyFile(path.join(tokenizerDir, file), path.join(dir, file)).catch((error: unknown) => {
-      throw new MemvaultError('fixture_tokenizer_missing', `${file} is missing from ${tokenizerDir}`, { cause: error });
+      throw new MemvaultError('fixture_tokenizer_missing', `${file} is missing from ${tokenizerDir}`, {
+        cause: error,
+      });
     });
   }
-  const bytes = buildBertCrossEncoder({ config: TINYBERT_L2, rng: seededNormal(options.seed ?? FIXTURE_SEED) });
+  const bytes = buildBertCrossEncoder({
+    config: TINYBERT_L2,
+    rng: seededNormal(options.seed ?? FIXTURE_SEED),
+  });
   await mkdir(path.join(dir, 'onnx'), { recursive: true });
   await writeFile(path.join(dir, 'onnx', 'model.onnx'), bytes);
   await writeFile(path.join(dir, 'README.md'), README);

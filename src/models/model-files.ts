@@ -32,9 +32,12 @@ export function onnxCandidates(quantized: boolean): string[] {
 
 export function locateModelFiles(dir: string, options: { quantized?: boolean } = {}): ModelFiles {
   const quantized = options.quantized ?? false;
-  const at = (file: string): string | undefined => (existsSync(path.join(dir, file)) ? path.join(dir, file) : undefined);
+  const at = (file: string): string | undefined =>
+    existsSync(path.join(dir, file)) ? path.join(dir, file) : undefined;
   if (!existsSync(dir)) throw new ModelFilesError(`model folder ${dir} does not exist`);
-  const modelPath = onnxCandidates(quantized).map(at).find((p) => p !== undefined);
+  const modelPath = onnxCandidates(quantized)
+    .map(at)
+    .find((p) => p !== undefined);
   const tokenizerPath = at('tokenizer.json');
   const missing = [
     modelPath ? undefined : onnxCandidates(quantized).join(' or '),

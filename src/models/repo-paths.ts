@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+
 import { packageRoot } from '../paths.js';
 
 /** The package root (where package.json, models/ and migrations/ live). */

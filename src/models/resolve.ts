@@ -11,7 +11,7 @@ import path from 'node:path';
 import { coerceError, MemvaultError } from '../errors.js';
 import { log } from '../log.js';
 import { writeDirAtomically } from './atomic-dir.js';
-import { locateModelFiles, onnxCandidates, type ModelFiles } from './model-files.js';
+import { locateModelFiles, type ModelFiles, onnxCandidates } from './model-files.js';
 
 export class ModelUnavailableError extends MemvaultError {
   constructor(message: string, cause?: unknown) {
@@ -61,13 +61,24 @@ export async function resolveModel(spec: string, options: ResolveOptions = {}): 
   return locateModelFiles(variantTarget, { quantized });
 }
 
-async function downloadModel(id: string, target: string, options: ResolveOptions & { quantized: boolean }): Promise<void> {
-  const endpoint = (options.endpoint ?? process.env.MEMVAULT_HF_ENDPOINT ?? process.env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/$/, '');
+async function downloadModel(
+  id: string,
+  target: string,
+  options: ResolveOptions & { quantized: boolean },
+): Promise<void> {
+  const endpoint = (
+    options.endpoint ??
+    process.env.MEMVAULT_HF_ENDPOINT ??
+    process.env.HF_ENDPOINT ??
+    'https://huggingface.co'
+  ).replace(/\/$/, '');
   const fetchImpl = options.fetchImpl ?? fetch;
   const timeoutMs = options.timeoutMs ?? 60_000;
   const variable = options.variable ?? 'RERANK_MODEL';
   const get = async (file: string): Promise<Uint8Array | undefined> => {
-    const response = await fetchImpl(`${endpoint}/${id}/resolve/main/${file}`, { signal: AbortSignal.timeout(timeoutMs) });
+    const response = await fetchImpl(`${endpoint}/${id}/resolve/main/${file}`, {
+      signal: AbortSignal.timeout(timeoutMs),
+    });
     if (response.status === 404) return undefined;
     if (!response.ok) throw new Error(`HTTP ${response.status} for ${file}`);
     return new Uint8Array(await response.arrayBuffer());
@@ -93,12 +104,15 @@ async function downloadModel(id: string, target: string, options: ResolveOptions
   } catch (thrown) {
     const reason = coerceError(thrown);
     const cause = reason.cause instanceof Error ? `: ${reason.cause.message}` : '';
-    const why = reason.name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : `${reason.message}${cause}`;
+    const why =
+      reason.name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : `${reason.message}${cause}`;
     throw new ModelUnavailableError(
       `${variable}: could not download model '${id}' from ${endpoint} (${why}). ` +
         `On an offline machine, copy a model folder (config.json, tokenizer.json, tokenizer_config.json, ` +
         `onnx/model.onnx) onto it and set ${variable} to that folder's path` +
-        (variable === 'RERANK_MODEL' ? `, or write a synthetic test model with 'memvault models fixture <dir>'.` : '.'),
+        (variable === 'RERANK_MODEL'
+          ? `, or write a synthetic test model with 'memvault models fixture <dir>'.`
+          : '.'),
       thrown,
     );
   }

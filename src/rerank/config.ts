@@ -4,7 +4,7 @@
  */
 import os from 'node:os';
 
-import { envBool, envEnum, envInt, envString, type Env } from '../env.js';
+import { type Env, envBool, envEnum, envInt, envString } from '../env.js';
 import { ConfigError } from '../errors.js';
 import type { DeviceRequest } from '../inference/device.js';
 
@@ -34,7 +34,10 @@ export function readRerankConfig(env: Env = process.env): RerankConfig {
   // Measured on 2 cores (docs/RERANK.md): one worker with all cores gives the lowest single-caller
   // latency; two single-threaded workers give a little more throughput under load.
   const poolSize = envInt(env, 'RERANK_POOL_SIZE', 1, { min: 1, max: 64 });
-  const threads = envInt(env, 'RERANK_THREADS', Math.max(1, Math.floor(cores / poolSize)), { min: 1, max: 256 });
+  const threads = envInt(env, 'RERANK_THREADS', Math.max(1, Math.floor(cores / poolSize)), {
+    min: 1,
+    max: 256,
+  });
   const device = envEnum(env, 'RERANK_DEVICE', ['auto', 'cpu', 'cuda'] as const, 'auto');
   if (device !== 'cuda' && poolSize * threads > cores) {
     throw new ConfigError('RERANK_THREADS', `RERANK_POOL_SIZE x RERANK_THREADS must be <= ${cores} cores`);

@@ -12,7 +12,7 @@ import { InferencePool, type PoolStats, type RunOptions } from '../inference/poo
 import type { Device } from '../inference/task.js';
 import { log } from '../log.js';
 import { bertConfigFromJson } from '../models/bert-config.js';
-import { ModelFilesError, type ModelFiles } from '../models/model-files.js';
+import { type ModelFiles, ModelFilesError } from '../models/model-files.js';
 import { resolveModel } from '../models/resolve.js';
 import type { RerankConfig } from './config.js';
 import type { Pair } from './pair-encoder.js';
@@ -39,7 +39,12 @@ export class CrossEncoder {
   private info: CrossEncoderInfo;
 
   constructor(readonly config: RerankConfig) {
-    this.info = { state: 'unloaded', model: config.model, poolSize: config.poolSize, threads: config.threads };
+    this.info = {
+      state: 'unloaded',
+      model: config.model,
+      poolSize: config.poolSize,
+      threads: config.threads,
+    };
   }
 
   get state(): CrossEncoderInfo {
@@ -77,7 +82,11 @@ export class CrossEncoder {
     const { config } = this;
     this.info = { ...this.info, state: 'loading' };
     try {
-      const files = await resolveModel(config.model, { quantized: config.quantized, cacheDir: config.cacheDir, variable: 'RERANK_MODEL' });
+      const files = await resolveModel(config.model, {
+        quantized: config.quantized,
+        cacheDir: config.cacheDir,
+        variable: 'RERANK_MODEL',
+      });
       await checkModelConfig(files, config.maxTokens);
       const device = chooseDevice(config.device);
       const taskConfig: CrossEncoderTaskConfig = {
@@ -103,7 +112,10 @@ export class CrossEncoder {
       const deviceReason = task.deviceReason ?? device.reason;
       this.info = { ...this.info, state: 'ready', dir: files.dir, device: task.device, deviceReason, loadMs };
       rerankStats.loaded(loadMs);
-      log.info({ model: config.model, device: task.device, deviceReason, loadMs: Math.round(loadMs) }, 'reranker loaded');
+      log.info(
+        { model: config.model, device: task.device, deviceReason, loadMs: Math.round(loadMs) },
+        'reranker loaded',
+      );
       return this.state;
     } catch (thrown) {
       const error = coerceError(thrown);
@@ -119,9 +131,14 @@ export class CrossEncoder {
 /** A cross-encoder needs config.json: one label, and a window that fits RERANK_MAX_TOKENS. */
 async function checkModelConfig(files: ModelFiles, maxTokens: number): Promise<void> {
   if (!files.configPath) throw new ModelFilesError(`model folder ${files.dir} lacks config.json`);
-  const config = bertConfigFromJson(JSON.parse(await readFile(files.configPath, 'utf8')) as Record<string, unknown>);
-  if (config.numLabels !== 1) throw new ModelFilesError(`config.json has ${config.numLabels} labels; a cross-encoder has 1`);
+  const config = bertConfigFromJson(
+    JSON.parse(await readFile(files.configPath, 'utf8')) as Record<string, unknown>,
+  );
+  if (config.numLabels !== 1)
+    throw new ModelFilesError(`config.json has ${config.numLabels} labels; a cross-encoder has 1`);
   if (maxTokens > config.maxPositionEmbeddings) {
-    throw new ModelFilesError(`RERANK_MAX_TOKENS ${maxTokens} exceeds the model's max_position_embeddings ${config.maxPositionEmbeddings}`);
+    throw new ModelFilesError(
+      `RERANK_MAX_TOKENS ${maxTokens} exceeds the model's max_position_embeddings ${config.maxPositionEmbeddings}`,
+    );
   }
 }

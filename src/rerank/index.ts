@@ -19,4 +19,9 @@ export { shouldRerankTenant, tenantBucket } from './rollout.js';
 export { getRerankMetrics, resetRerankMetrics, type RerankMetrics, type SkipReason } from './stats.js';
 export { readRerankConfig, type RerankConfig, DEFAULT_RERANK_MODEL } from './config.js';
 export { CrossEncoder, type CrossEncoderInfo, type LoadState } from './cross-encoder.js';
-export { QueueFullError, WorkerCrashedError, RequestAbortedError, ModelLoadError } from '../inference/errors.js';
+export {
+  QueueFullError,
+  WorkerCrashedError,
+  RequestAbortedError,
+  ModelLoadError,
+} from '../inference/errors.js';

@@ -14,12 +14,20 @@ export interface RerankResult {
   rank: number;
 }
 
-export function validateRerankInput(query: unknown, candidates: unknown, maxCandidates: number): asserts candidates is string[] {
+export function validateRerankInput(
+  query: unknown,
+  candidates: unknown,
+  maxCandidates: number,
+): asserts candidates is string[] {
   if (typeof query !== 'string') throw new ValidationError('query', 'must be a string');
   if (query.trim() === '') throw new ValidationError('query', 'must not be empty');
   if (!Array.isArray(candidates)) throw new ValidationError('candidates', 'must be an array of strings');
   if (candidates.length > maxCandidates) {
-    throw new ValidationError('candidates', `at most ${maxCandidates} candidates (RERANK_MAX_CANDIDATES)`, 'too_many_candidates');
+    throw new ValidationError(
+      'candidates',
+      `at most ${maxCandidates} candidates (RERANK_MAX_CANDIDATES)`,
+      'too_many_candidates',
+    );
   }
   candidates.forEach((c, i) => {
     if (typeof c !== 'string') throw new ValidationError(`candidates[${i}]`, 'must be a string');

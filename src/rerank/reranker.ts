@@ -8,7 +8,7 @@ import { QueueFullError, RequestAbortedError } from '../inference/errors.js';
 import { CircuitBreaker } from './breaker.js';
 import { readRerankConfig, type RerankConfig } from './config.js';
 import { CrossEncoder, type CrossEncoderInfo, type LoadState } from './cross-encoder.js';
-import { annOrder, rankByLogits, validateRerankInput, type RerankResult } from './input.js';
+import { annOrder, rankByLogits, type RerankResult, validateRerankInput } from './input.js';
 import { shouldRerankTenant } from './rollout.js';
 import { rerankStats, type SkipReason } from './stats.js';
 
@@ -56,7 +56,9 @@ function currentConfig(): RerankConfig {
 
 function currentBreaker(): CircuitBreaker {
   const c = currentConfig();
-  breaker ??= new CircuitBreaker(c.breakerFailures, c.breakerCooldownMs, undefined, (state) => rerankStats.breaker(state));
+  breaker ??= new CircuitBreaker(c.breakerFailures, c.breakerCooldownMs, undefined, (state) =>
+    rerankStats.breaker(state),
+  );
   return breaker;
 }
 
@@ -73,12 +75,14 @@ export function applyRerankSettings(settings: Partial<RerankSettings>): RerankSe
     next.enabled = settings.enabled;
   }
   if (settings.circuitMs !== undefined) {
-    if (!Number.isInteger(settings.circuitMs) || settings.circuitMs < 1) throw new ValidationError('circuitMs', 'must be a positive integer');
+    if (!Number.isInteger(settings.circuitMs) || settings.circuitMs < 1)
+      throw new ValidationError('circuitMs', 'must be a positive integer');
     next.circuitMs = settings.circuitMs;
   }
   if (settings.rolloutPercent !== undefined) {
     const p = settings.rolloutPercent;
-    if (typeof p !== 'number' || !(p >= 0 && p <= 100)) throw new ValidationError('rolloutPercent', 'must be between 0 and 100');
+    if (typeof p !== 'number' || !(p >= 0 && p <= 100))
+      throw new ValidationError('rolloutPercent', 'must be between 0 and 100');
     next.rolloutPercent = p;
   }
   overrides = next;
@@ -100,7 +104,12 @@ export interface RerankerState extends CrossEncoderInfo {
 /** For readiness probes: load state and device, without triggering a load. */
 export function getRerankerState(): RerankerState {
   const c = currentConfig();
-  const info: CrossEncoderInfo = encoder?.state ?? { state: 'unloaded' as LoadState, model: c.model, poolSize: c.poolSize, threads: c.threads };
+  const info: CrossEncoderInfo = encoder?.state ?? {
+    state: 'unloaded' as LoadState,
+    model: c.model,
+    poolSize: c.poolSize,
+    threads: c.threads,
+  };
   return { ...info, settings: currentRerankSettings(), breaker: breaker?.state ?? 'closed' };
 }
 
@@ -116,12 +125,20 @@ export async function closeReranker(): Promise<void> {
 }
 
 /** Reranks (or answers in ANN order within budget on latency/model faults); see rerankDetailed. */
-export async function rerank(query: string, candidates: string[], options: RerankOptions = {}): Promise<RerankResult[]> {
+export async function rerank(
+  query: string,
+  candidates: string[],
+  options: RerankOptions = {},
+): Promise<RerankResult[]> {
   return (await rerankDetailed(query, candidates, options)).results;
 }
 
 /** Honours the flag and the canary; returns whether the model actually reranked. */
-export async function maybeRerank(query: string, candidates: string[], options: MaybeRerankOptions = {}): Promise<RerankOutcome> {
+export async function maybeRerank(
+  query: string,
+  candidates: string[],
+  options: MaybeRerankOptions = {},
+): Promise<RerankOutcome> {
   const started = performance.now();
   validateRerankInput(query, candidates, currentConfig().maxCandidates);
   const settings = currentRerankSettings();
@@ -131,11 +148,16 @@ export async function maybeRerank(query: string, candidates: string[], options: 
     return { results: annOrder(candidates), reranked: false, skipped: reason, ms };
   };
   if (!settings.enabled || options.rerank === false) return skip('disabled');
-  if (options.userHash !== undefined && !shouldRerankTenant(options.userHash, settings.rolloutPercent)) return skip('rollout');
+  if (options.userHash !== undefined && !shouldRerankTenant(options.userHash, settings.rolloutPercent))
+    return skip('rollout');
   return rerankDetailed(query, candidates, options);
 }
 
-export async function rerankDetailed(query: string, candidates: string[], options: RerankOptions = {}): Promise<RerankOutcome> {
+export async function rerankDetailed(
+  query: string,
+  candidates: string[],
+  options: RerankOptions = {},
+): Promise<RerankOutcome> {
   const started = performance.now();
   validateRerankInput(query, candidates, currentConfig().maxCandidates);
   const elapsed = (): number => performance.now() - started;
@@ -155,7 +177,9 @@ export async function rerankDetailed(query: string, candidates: string[], option
   const onCallerAbort = (): void => abort.abort();
   options.signal?.addEventListener('abort', onCallerAbort, { once: true });
   const pairs = candidates.map((passage) => ({ query, passage }));
-  const work = getCrossEncoder().then((ce) => ce.score(pairs, { signal: abort.signal, deadline: started + budget }));
+  const work = getCrossEncoder().then((ce) =>
+    ce.score(pairs, { signal: abort.signal, deadline: started + budget }),
+  );
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), Math.max(0, budget - elapsed()));

@@ -7,7 +7,9 @@
 import { createHash } from 'node:crypto';
 
 export function tenantBucket(userHash: string): number {
-  const hex = /^[0-9a-f]{8}/i.test(userHash) ? userHash.slice(0, 8) : createHash('sha256').update(userHash).digest('hex').slice(0, 8);
+  const hex = /^[0-9a-f]{8}/i.test(userHash)
+    ? userHash.slice(0, 8)
+    : createHash('sha256').update(userHash).digest('hex').slice(0, 8);
   return Math.floor((Number.parseInt(hex, 16) / 0x1_0000_0000) * 10_000);
 }
 

@@ -8,11 +8,26 @@ import { LatencyWindow } from '../inference/latency-window.js';
 import { registry } from '../metrics.js';
 import type { BreakerState } from './breaker.js';
 
-export type SkipReason = 'disabled' | 'rollout' | 'timeout' | 'breaker_open' | 'error' | 'overloaded' | 'loading';
+export type SkipReason =
+  'disabled' | 'rollout' | 'timeout' | 'breaker_open' | 'error' | 'overloaded' | 'loading';
 
-const calls = new Counter({ name: 'memvault_rerank_calls_total', help: 'rerank calls by outcome', labelNames: ['outcome'], registers: [registry] });
-const skips = new Counter({ name: 'memvault_rerank_skips_total', help: 'rerank calls answered in ANN order, by reason', labelNames: ['reason'], registers: [registry] });
-const errors = new Counter({ name: 'memvault_rerank_errors_total', help: 'rerank model or worker faults', registers: [registry] });
+const calls = new Counter({
+  name: 'memvault_rerank_calls_total',
+  help: 'rerank calls by outcome',
+  labelNames: ['outcome'],
+  registers: [registry],
+});
+const skips = new Counter({
+  name: 'memvault_rerank_skips_total',
+  help: 'rerank calls answered in ANN order, by reason',
+  labelNames: ['reason'],
+  registers: [registry],
+});
+const errors = new Counter({
+  name: 'memvault_rerank_errors_total',
+  help: 'rerank model or worker faults',
+  registers: [registry],
+});
 const latency = new Histogram({
   name: 'memvault_rerank_latency_seconds',
   help: 'rerank() latency as seen by the caller, including skips',
@@ -31,9 +46,21 @@ const batchSeconds = new Histogram({
   buckets: [0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5],
   registers: [registry],
 });
-const breakerGauge = new Gauge({ name: 'memvault_rerank_breaker_state', help: '0 closed, 1 half-open, 2 open', registers: [registry] });
-const loadSeconds = new Gauge({ name: 'memvault_rerank_model_load_seconds', help: 'time to load the reranker model (last load)', registers: [registry] });
-const ready = new Gauge({ name: 'memvault_rerank_ready', help: '1 when the reranker model is loaded', registers: [registry] });
+const breakerGauge = new Gauge({
+  name: 'memvault_rerank_breaker_state',
+  help: '0 closed, 1 half-open, 2 open',
+  registers: [registry],
+});
+const loadSeconds = new Gauge({
+  name: 'memvault_rerank_model_load_seconds',
+  help: 'time to load the reranker model (last load)',
+  registers: [registry],
+});
+const ready = new Gauge({
+  name: 'memvault_rerank_ready',
+  help: '1 when the reranker model is loaded',
+  registers: [registry],
+});
 
 const local = {
   calls: 0,
@@ -116,6 +143,15 @@ export function getRerankMetrics(): RerankMetrics {
 
 /** Zeroes the in-process counters (tests, benchmarks); Prometheus counters stay monotonic. */
 export function resetRerankMetrics(): void {
-  Object.assign(local, { calls: 0, reranked: 0, skips: 0, skipsByReason: {}, errors: 0, batches: 0, batchPairs: 0, maxBatch: 0 });
+  Object.assign(local, {
+    calls: 0,
+    reranked: 0,
+    skips: 0,
+    skipsByReason: {},
+    errors: 0,
+    batches: 0,
+    batchPairs: 0,
+    maxBatch: 0,
+  });
   window.reset();
 }

@@ -17,10 +17,15 @@ export interface CrossEncoderTaskConfig {
   maxTokens: number;
 }
 
-export async function createTask(options: TaskOptions<CrossEncoderTaskConfig>): Promise<InferenceTask<Pair, number>> {
+export async function createTask(
+  options: TaskOptions<CrossEncoderTaskConfig>,
+): Promise<InferenceTask<Pair, number>> {
   const started = performance.now();
   const { config } = options;
-  const encoder = new BertPairEncoder(await loadTokenizer(config.tokenizerPath, config.tokenizerConfigPath), config.maxTokens);
+  const encoder = new BertPairEncoder(
+    await loadTokenizer(config.tokenizerPath, config.tokenizerConfigPath),
+    config.maxTokens,
+  );
   const { session, device, deviceReason } = await createSession(config.modelPath, options);
   const signature = checkCrossEncoderSignature(session);
   const wantsTypes = signature.inputs.includes('token_type_ids');
@@ -40,7 +45,13 @@ export async function createTask(options: TaskOptions<CrossEncoderTaskConfig>): 
   // One warm-up run so the first real request does not pay for allocator and kernel set-up.
   await run([{ query: 'warm up', passage: 'warm up' }]);
   return {
-    info: { device, deviceReason, loadMs: performance.now() - started, threads: options.threads, inputs: signature.inputs },
+    info: {
+      device,
+      deviceReason,
+      loadMs: performance.now() - started,
+      threads: options.threads,
+      inputs: signature.inputs,
+    },
     run,
     dispose: () => session.release(),
   };

@@ -22,7 +22,10 @@ t.teardown(() => rm(dir, { recursive: true, force: true }));
 
 async function bench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [cli, 'bench', ...args], { timeout: 240_000, maxBuffer: 16 << 20 });
+    const { stdout, stderr } = await run(process.execPath, [cli, 'bench', ...args], {
+      timeout: 240_000,
+      maxBuffer: 16 << 20,
+    });
     return { code: 0, stdout, stderr };
   } catch (thrown) {
     const e = thrown as { code?: number; stdout?: string; stderr?: string };
@@ -43,7 +46,18 @@ t.test('bench crypto --quick prints a table with ratios and writes JSON', async 
 
 t.test('bench ann on a tiny corpus: recall in [0, 1], plots written, its cluster removed', async (t) => {
   const out = path.join(dir, 'ann.json');
-  const r = await bench(['ann', '--quick', '--chunks', '2000', '--queries', '4', '--json', out, '--plots', dir]);
+  const r = await bench([
+    'ann',
+    '--quick',
+    '--chunks',
+    '2000',
+    '--queries',
+    '4',
+    '--json',
+    out,
+    '--plots',
+    dir,
+  ]);
   t.equal(r.code, 0, r.stderr.slice(-2000));
   const file = JSON.parse(await readFile(out, 'utf8')) as BenchFile;
   const recalls = file.results[0]!.metrics.filter((m) => m.name.includes('recall'));

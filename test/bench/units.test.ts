@@ -6,7 +6,7 @@ import t from 'tap';
 
 import { compareBench } from '../../src/bench/compare.js';
 import { latencyChart, sweepChart } from '../../src/bench/plots.js';
-import { goalMet, type BenchFile, type Metric } from '../../src/bench/result.js';
+import { type BenchFile, goalMet, type Metric } from '../../src/bench/result.js';
 import { median, percentiles } from '../../src/bench/stats.js';
 import { parseArgs } from '../../src/cli/commands/bench.js';
 
@@ -21,7 +21,18 @@ t.test('median and nearest-rank percentiles', async (t) => {
 function file(metrics: Metric[]): BenchFile {
   return {
     format: 'memvault-bench/1',
-    results: [{ suite: 's', quick: true, startedAt: '', durationS: 0, host: { cpus: 1, cpuModel: '', memoryGiB: 1, node: '', platform: '' }, settings: {}, metrics, tables: [] }],
+    results: [
+      {
+        suite: 's',
+        quick: true,
+        startedAt: '',
+        durationS: 0,
+        host: { cpus: 1, cpuModel: '', memoryGiB: 1, node: '', platform: '' },
+        settings: {},
+        metrics,
+        tables: [],
+      },
+    ],
   };
 }
 
@@ -31,18 +42,48 @@ t.test('compare flags a regression only beyond the tolerance, in the worse direc
     { name: 'p95', value: 10, unit: 'ms', better: 'lower' },
     { name: 'gone', value: 1, unit: '', better: 'lower' },
   ]);
-  const within = compareBench(base, file([{ name: 'ops', value: 91, unit: 'ops/s', better: 'higher' }, { name: 'p95', value: 10.9, unit: 'ms', better: 'lower' }]), 0.1);
+  const within = compareBench(
+    base,
+    file([
+      { name: 'ops', value: 91, unit: 'ops/s', better: 'higher' },
+      { name: 'p95', value: 10.9, unit: 'ms', better: 'lower' },
+    ]),
+    0.1,
+  );
   t.equal(within.regressions, 0);
   t.same(within.onlyInBaseline, ['s.gone']);
-  const worse = compareBench(base, file([{ name: 'ops', value: 89, unit: 'ops/s', better: 'higher' }, { name: 'p95', value: 11.5, unit: 'ms', better: 'lower' }]), 0.1);
+  const worse = compareBench(
+    base,
+    file([
+      { name: 'ops', value: 89, unit: 'ops/s', better: 'higher' },
+      { name: 'p95', value: 11.5, unit: 'ms', better: 'lower' },
+    ]),
+    0.1,
+  );
   t.equal(worse.regressions, 2);
-  const better = compareBench(base, file([{ name: 'ops', value: 200, unit: 'ops/s', better: 'higher' }, { name: 'p95', value: 5, unit: 'ms', better: 'lower' }]), 0.1);
-  t.same(better.rows.map((r) => r.verdict), ['better', 'better']);
+  const better = compareBench(
+    base,
+    file([
+      { name: 'ops', value: 200, unit: 'ops/s', better: 'higher' },
+      { name: 'p95', value: 5, unit: 'ms', better: 'lower' },
+    ]),
+    0.1,
+  );
+  t.same(
+    better.rows.map((r) => r.verdict),
+    ['better', 'better'],
+  );
 });
 
 t.test('goals are checked in their direction', async (t) => {
-  t.equal(goalMet({ name: 'a', value: 0.96, unit: '', better: 'higher', goal: { op: '>=', value: 0.95 } }), true);
-  t.equal(goalMet({ name: 'a', value: 1.2, unit: 'x', better: 'lower', goal: { op: '<=', value: 1.1 } }), false);
+  t.equal(
+    goalMet({ name: 'a', value: 0.96, unit: '', better: 'higher', goal: { op: '>=', value: 0.95 } }),
+    true,
+  );
+  t.equal(
+    goalMet({ name: 'a', value: 1.2, unit: 'x', better: 'lower', goal: { op: '<=', value: 1.1 } }),
+    false,
+  );
   t.equal(goalMet({ name: 'a', value: 1, unit: '', better: 'lower' }), undefined);
 });
 
@@ -59,7 +100,15 @@ t.test('charts are self-contained SVG with one path per series', async (t) => {
   t.match(svg, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
   t.match(svg, /t &lt;&amp;&gt;/, 'titles are escaped');
   t.equal((svg.match(/<path /g) ?? []).length, 2);
-  const sweep = sweepChart('s', [{ label: 'x', points: [{ x: 1, y: 0.5, tag: 'ef 10' }, { x: 2, y: 0.9, tag: 'ef 40' }] }]);
+  const sweep = sweepChart('s', [
+    {
+      label: 'x',
+      points: [
+        { x: 1, y: 0.5, tag: 'ef 10' },
+        { x: 2, y: 0.9, tag: 'ef 40' },
+      ],
+    },
+  ]);
   t.equal((sweep.match(/<circle /g) ?? []).length, 2);
   t.match(sweep, /ef 40/);
 });

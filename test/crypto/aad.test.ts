@@ -5,13 +5,13 @@ import t from 'tap';
 import {
   bytesToEmbedding,
   chunkAad,
+  type ChunkField,
   dekAad,
-  EncryptionKey,
   embeddingToBytes,
+  EncryptionKey,
   InvalidTag,
   KeyRing,
   TenantHmacKey,
-  type ChunkField,
 } from '../../src/crypto/index.js';
 
 const ring = new KeyRing([EncryptionKey.fromBytes(1, randomBytes(32))]);

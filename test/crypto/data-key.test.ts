@@ -5,6 +5,7 @@ import t from 'tap';
 
 import {
   chunkAad,
+  configureCrypto,
   DataKey,
   EncryptionKey,
   envelopeInfo,
@@ -14,14 +15,13 @@ import {
   KeyRing,
   openAnyScheme,
   openWithDataKey,
-  configureCrypto,
   resetCryptoForTests,
+  seal,
   sealWithDataKey,
   TenantHmacKey,
-  wrappedKeyId,
-  wrapDataKey,
   unwrapDataKey,
-  seal,
+  wrapDataKey,
+  wrappedKeyId,
 } from '../../src/crypto/index.js';
 
 const k1 = EncryptionKey.fromBytes(1, randomBytes(32));

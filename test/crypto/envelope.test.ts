@@ -3,10 +3,10 @@ import { createCipheriv, randomBytes } from 'node:crypto';
 import t from 'tap';
 
 import {
+  EncryptionKey,
   ENVELOPE_DATA_KEY,
   ENVELOPE_KEY_RING,
   ENVELOPE_OVERHEAD,
-  EncryptionKey,
   envelopeInfo,
   InvalidTag,
   KeyRing,

@@ -35,7 +35,10 @@ async function brokenBy(breakSql: string, repairSql: string, fn: () => Promise<v
 
 t.test('every check passes on a freshly migrated database, as the app role', async (t) => {
   const results = await doctorAs(db.appUrl);
-  t.same(results.map((r) => r.name), CHECK_NAMES);
+  t.same(
+    results.map((r) => r.name),
+    CHECK_NAMES,
+  );
   for (const r of results) t.ok(r.ok, `${r.name}: ${r.detail}`);
 });
 
@@ -65,10 +68,14 @@ t.test('FORCE RLS turned off fails rls_forced, and the CLI exits 1 naming it', a
 });
 
 t.test('a table grant to the app role fails app_table_grants', async (t) => {
-  await brokenBy('grant select on memory.memory_chunks to memory_app', 'revoke select on memory.memory_chunks from memory_app', async () => {
-    const failed = (await doctorAs(db.appUrl)).filter((r) => !r.ok).map((r) => r.name);
-    t.same(failed, ['app_table_grants']);
-  });
+  await brokenBy(
+    'grant select on memory.memory_chunks to memory_app',
+    'revoke select on memory.memory_chunks from memory_app',
+    async () => {
+      const failed = (await doctorAs(db.appUrl)).filter((r) => !r.ok).map((r) => r.name);
+      t.same(failed, ['app_table_grants']);
+    },
+  );
 });
 
 t.test('a permissive extra policy, a dropped index and BYPASSRLS are each caught', async (t) => {

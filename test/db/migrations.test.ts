@@ -32,5 +32,9 @@ t.test('running migrate a second time applies nothing and changes nothing', asyn
 t.test('the committed schema dump (db/schema.sql) matches the migrations', async (t) => {
   const committed = await readFile(join(packageRoot, 'db', 'schema.sql'), 'utf8');
   const actual = await dumpSchema(db.adminUrl);
-  t.equal(actual, committed, 'regenerate with: scripts/dump-schema.sh <url> db/schema.sql (graphile-migrate does it on commit)');
+  t.equal(
+    actual,
+    committed,
+    'regenerate with: scripts/dump-schema.sh <url> db/schema.sql (graphile-migrate does it on commit)',
+  );
 });

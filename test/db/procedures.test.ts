@@ -22,23 +22,50 @@ const chunk = (overrides: Partial<procedures.SealedChunk> = {}): procedures.Seal
 
 t.test('rejects a malformed user_hash (MV001)', async (t) => {
   for (const hash of ['', 'abc', 'A'.repeat(64), 'g'.repeat(64), `${'a'.repeat(63)}'`]) {
-    await t.rejects(procedures.search(db.app, hash, testVector(1), { limit: 5 }), { name: 'ProcedureArgumentError', sqlstate: 'MV001' });
+    await t.rejects(procedures.search(db.app, hash, testVector(1), { limit: 5 }), {
+      name: 'ProcedureArgumentError',
+      sqlstate: 'MV001',
+    });
   }
-  await t.rejects(procedures.indexChunks(db.app, 'nope', [chunk()], 1), { name: 'ProcedureArgumentError', sqlstate: 'MV001' });
-  await t.rejects(procedures.forgetTenant(db.app, 'nope'), { name: 'ProcedureArgumentError', sqlstate: 'MV001' });
+  await t.rejects(procedures.indexChunks(db.app, 'nope', [chunk()], 1), {
+    name: 'ProcedureArgumentError',
+    sqlstate: 'MV001',
+  });
+  await t.rejects(procedures.forgetTenant(db.app, 'nope'), {
+    name: 'ProcedureArgumentError',
+    sqlstate: 'MV001',
+  });
 });
 
 t.test('rejects an empty batch and a batch over 1000 (MV002)', async (t) => {
-  await t.rejects(procedures.indexChunks(db.app, tenant, [], 1), { sqlstate: 'MV002', code: 'invalid_argument' });
+  await t.rejects(procedures.indexChunks(db.app, tenant, [], 1), {
+    sqlstate: 'MV002',
+    code: 'invalid_argument',
+  });
   const many = Array.from({ length: 1001 }, () => chunk());
-  await t.rejects(procedures.indexChunks(db.app, tenant, many, 1), { name: 'ProcedureArgumentError', sqlstate: 'MV002' });
+  await t.rejects(procedures.indexChunks(db.app, tenant, many, 1), {
+    name: 'ProcedureArgumentError',
+    sqlstate: 'MV002',
+  });
 });
 
 t.test('rejects empty or over-long doc ids and over-long sources (MV002)', async (t) => {
-  await t.rejects(procedures.indexChunks(db.app, tenant, [chunk({ docId: '' })], 1), { name: 'ProcedureArgumentError', sqlstate: 'MV002' });
-  await t.rejects(procedures.indexChunks(db.app, tenant, [chunk({ docId: 'x'.repeat(257) })], 1), { name: 'ProcedureArgumentError', sqlstate: 'MV002' });
-  await t.rejects(procedures.indexChunks(db.app, tenant, [chunk({ source: 'x'.repeat(257) })], 1), { name: 'ProcedureArgumentError', sqlstate: 'MV002' });
-  await t.rejects(procedures.deleteDoc(db.app, tenant, ''), { name: 'ProcedureArgumentError', sqlstate: 'MV002' });
+  await t.rejects(procedures.indexChunks(db.app, tenant, [chunk({ docId: '' })], 1), {
+    name: 'ProcedureArgumentError',
+    sqlstate: 'MV002',
+  });
+  await t.rejects(procedures.indexChunks(db.app, tenant, [chunk({ docId: 'x'.repeat(257) })], 1), {
+    name: 'ProcedureArgumentError',
+    sqlstate: 'MV002',
+  });
+  await t.rejects(procedures.indexChunks(db.app, tenant, [chunk({ source: 'x'.repeat(257) })], 1), {
+    name: 'ProcedureArgumentError',
+    sqlstate: 'MV002',
+  });
+  await t.rejects(procedures.deleteDoc(db.app, tenant, ''), {
+    name: 'ProcedureArgumentError',
+    sqlstate: 'MV002',
+  });
 });
 
 t.test('rejects parallel arrays of different lengths (MV003)', async (t) => {
@@ -53,21 +80,45 @@ t.test('rejects parallel arrays of different lengths (MV003)', async (t) => {
 
 t.test('rejects a search limit outside 1..1000 (MV007)', async (t) => {
   for (const limit of [0, -1, 1001]) {
-    await t.rejects(procedures.search(db.app, tenant, testVector(1), { limit }), { sqlstate: 'MV007', code: 'limit_out_of_range' });
+    await t.rejects(procedures.search(db.app, tenant, testVector(1), { limit }), {
+      sqlstate: 'MV007',
+      code: 'limit_out_of_range',
+    });
   }
 });
 
 t.test('rejects an embedding of the wrong dimension (MV008)', async (t) => {
-  await t.rejects(procedures.search(db.app, tenant, [1, 0, 0], { limit: 5 }), { sqlstate: 'MV008', code: 'dimension_mismatch' });
-  await t.rejects(procedures.indexChunks(db.app, tenant, [chunk({ embedding: testVector(1, 512) })], 1), { name: 'ProcedureArgumentError', sqlstate: 'MV008' });
+  await t.rejects(procedures.search(db.app, tenant, [1, 0, 0], { limit: 5 }), {
+    sqlstate: 'MV008',
+    code: 'dimension_mismatch',
+  });
+  await t.rejects(procedures.indexChunks(db.app, tenant, [chunk({ embedding: testVector(1, 512) })], 1), {
+    name: 'ProcedureArgumentError',
+    sqlstate: 'MV008',
+  });
 });
 
 t.test('rejects unknown settings (MV005) and out-of-range values (MV006)', async (t) => {
-  await t.rejects(procedures.setSetting(db.admin, 'rerank_enable', true), { sqlstate: 'MV005', code: 'unknown_setting' });
-  await t.rejects(procedures.setSetting(db.admin, 'rerank_enabled', 'yes'), { name: 'ProcedureArgumentError', sqlstate: 'MV006' });
-  await t.rejects(procedures.setSetting(db.admin, 'rerank_circuit_ms', 0), { name: 'ProcedureArgumentError', sqlstate: 'MV006' });
-  await t.rejects(procedures.setSetting(db.admin, 'rerank_rollout_percent', 101), { name: 'ProcedureArgumentError', sqlstate: 'MV006' });
-  await t.rejects(procedures.setSetting(db.admin, 'ann_iterative_scan', 'sideways'), { name: 'ProcedureArgumentError', sqlstate: 'MV006' });
+  await t.rejects(procedures.setSetting(db.admin, 'rerank_enable', true), {
+    sqlstate: 'MV005',
+    code: 'unknown_setting',
+  });
+  await t.rejects(procedures.setSetting(db.admin, 'rerank_enabled', 'yes'), {
+    name: 'ProcedureArgumentError',
+    sqlstate: 'MV006',
+  });
+  await t.rejects(procedures.setSetting(db.admin, 'rerank_circuit_ms', 0), {
+    name: 'ProcedureArgumentError',
+    sqlstate: 'MV006',
+  });
+  await t.rejects(procedures.setSetting(db.admin, 'rerank_rollout_percent', 101), {
+    name: 'ProcedureArgumentError',
+    sqlstate: 'MV006',
+  });
+  await t.rejects(procedures.setSetting(db.admin, 'ann_iterative_scan', 'sideways'), {
+    name: 'ProcedureArgumentError',
+    sqlstate: 'MV006',
+  });
   await procedures.setSetting(db.admin, 'rerank_rollout_percent', 5);
   t.same(await procedures.getSettings(db.app), { rerank_rollout_percent: 5 });
 });
@@ -76,8 +127,14 @@ t.test('a duplicate chunk id is a DuplicateChunkError and the batch is not half-
   const first = chunk();
   await procedures.indexChunks(db.app, tenant, [first], 1);
   const fresh = chunk({ docId: 'atomic' });
-  await t.rejects(procedures.indexChunks(db.app, tenant, [fresh, { ...first }], 1), { name: 'DuplicateChunkError' });
-  t.equal((await procedures.getChunks(db.app, tenant, [fresh.id])).length, 0, 'the fresh chunk of the failed batch is absent');
+  await t.rejects(procedures.indexChunks(db.app, tenant, [fresh, { ...first }], 1), {
+    name: 'DuplicateChunkError',
+  });
+  t.equal(
+    (await procedures.getChunks(db.app, tenant, [fresh.id])).length,
+    0,
+    'the fresh chunk of the failed batch is absent',
+  );
 });
 
 t.test('search returns the nearest chunks first, with ciphertexts and distances', async (t) => {
@@ -90,8 +147,16 @@ t.test('search returns the nearest chunks first, with ciphertexts and distances'
   t.ok(rows[0]!.distance < 1e-6 && rows[0]!.distance <= rows[1]!.distance);
   t.same(rows[0]!.text_cipher, chunks[2]!.textCipher);
   t.equal(rows[0]!.key_id, 7);
-  t.same(await procedures.search(db.app, owner, testVector(3), { limit: 10, docId: 'd1' }).then((r) => r.map((x) => x.doc_id)), ['d1']);
-  t.same(await procedures.tenantStats(db.app, owner).then((s) => [s.chunks, s.documents, s.cipherBytes]), [4, 4, 12]);
+  t.same(
+    await procedures
+      .search(db.app, owner, testVector(3), { limit: 10, docId: 'd1' })
+      .then((r) => r.map((x) => x.doc_id)),
+    ['d1'],
+  );
+  t.same(
+    await procedures.tenantStats(db.app, owner).then((s) => [s.chunks, s.documents, s.cipherBytes]),
+    [4, 4, 12],
+  );
   t.equal(await procedures.deleteDoc(db.app, owner, 'd1'), 1);
   t.equal(await procedures.deleteDoc(db.app, owner, 'd1'), 0, '0 when nothing matched');
   t.equal(await procedures.forgetTenant(db.app, owner), 3);
@@ -105,21 +170,37 @@ t.test('health reports the applied migrations and the schema dimension', async (
   t.match(h.vectorVersion, /^\d+\.\d+/);
 });
 
-t.test('search takes the exact shape for small tenants and the HNSW shape above ann_exact_max_rows, with the same answers', async (t) => {
-  const owner = randomUserHash();
-  const chunks = Array.from({ length: 12 }, (_, i) => chunk({ docId: `s${i}`, embedding: testVector(100 + i) }));
-  await procedures.indexChunks(db.app, owner, chunks, 1);
-  // The exact shape sorts by `distance + 0`, a key no index provides; the HNSW shape orders by the
-  // bare operator, which the planner may serve from the index (on 12 rows it may still sort).
-  const sortKeys = async (): Promise<string> => JSON.stringify(await procedures.explainSearch(db.app, owner, testVector(105), 5));
-  const exact = await procedures.search(db.app, owner, testVector(105), { limit: 5 });
-  t.match(await sortKeys(), /\+ '0'::double precision/, 'exact shape below the threshold');
-  t.ok(procedures.indexesInPlan(await procedures.explainSearch(db.app, owner, testVector(105), 5)).includes('memory_chunks_user_doc_idx'));
+t.test(
+  'search takes the exact shape for small tenants and the HNSW shape above ann_exact_max_rows, with the same answers',
+  async (t) => {
+    const owner = randomUserHash();
+    const chunks = Array.from({ length: 12 }, (_, i) =>
+      chunk({ docId: `s${i}`, embedding: testVector(100 + i) }),
+    );
+    await procedures.indexChunks(db.app, owner, chunks, 1);
+    // The exact shape sorts by `distance + 0`, a key no index provides; the HNSW shape orders by the
+    // bare operator, which the planner may serve from the index (on 12 rows it may still sort).
+    const sortKeys = async (): Promise<string> =>
+      JSON.stringify(await procedures.explainSearch(db.app, owner, testVector(105), 5));
+    const exact = await procedures.search(db.app, owner, testVector(105), { limit: 5 });
+    t.match(await sortKeys(), /\+ '0'::double precision/, 'exact shape below the threshold');
+    t.ok(
+      procedures
+        .indexesInPlan(await procedures.explainSearch(db.app, owner, testVector(105), 5))
+        .includes('memory_chunks_user_doc_idx'),
+    );
 
-  await procedures.setSetting(db.admin, 'ann_exact_max_rows', 3);
-  t.teardown(() => db.admin.query("select memory.reset_setting('ann_exact_max_rows')").then(() => undefined));
-  t.notMatch(await sortKeys(), /\+ '0'::double precision/, 'HNSW shape above it');
-  const ann = await procedures.search(db.app, owner, testVector(105), { limit: 5 });
-  t.same(ann.map((r) => r.doc_id), exact.map((r) => r.doc_id), 'both shapes find the same nearest chunks here');
-  t.equal(exact[0]!.doc_id, 's5');
-});
+    await procedures.setSetting(db.admin, 'ann_exact_max_rows', 3);
+    t.teardown(() =>
+      db.admin.query("select memory.reset_setting('ann_exact_max_rows')").then(() => undefined),
+    );
+    t.notMatch(await sortKeys(), /\+ '0'::double precision/, 'HNSW shape above it');
+    const ann = await procedures.search(db.app, owner, testVector(105), { limit: 5 });
+    t.same(
+      ann.map((r) => r.doc_id),
+      exact.map((r) => r.doc_id),
+      'both shapes find the same nearest chunks here',
+    );
+    t.equal(exact[0]!.doc_id, 's5');
+  },
+);

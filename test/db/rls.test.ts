@@ -64,8 +64,11 @@ t.test('a tenant reads its own rows and only those', async (t) => {
 });
 
 t.test('a cross-tenant UPDATE affects 0 rows', async (t) => {
-  const updated = await asOwner(tenantB, async (c) =>
-    (await c.query("update memory.memory_chunks set doc_id = 'stolen' where id = $1", [chunkA.id])).rowCount,
+  const updated = await asOwner(
+    tenantB,
+    async (c) =>
+      (await c.query("update memory.memory_chunks set doc_id = 'stolen' where id = $1", [chunkA.id]))
+        .rowCount,
   );
   t.equal(updated, 0);
   const [row] = await procedures.getChunks(db.app, tenantA, [chunkA.id]);
@@ -73,8 +76,9 @@ t.test('a cross-tenant UPDATE affects 0 rows', async (t) => {
 });
 
 t.test('a cross-tenant DELETE affects 0 rows', async (t) => {
-  const deleted = await asOwner(tenantB, async (c) =>
-    (await c.query('delete from memory.memory_chunks where id = $1', [chunkA.id])).rowCount,
+  const deleted = await asOwner(
+    tenantB,
+    async (c) => (await c.query('delete from memory.memory_chunks where id = $1', [chunkA.id])).rowCount,
   );
   t.equal(deleted, 0);
   t.equal((await procedures.getChunks(db.app, tenantA, [chunkA.id])).length, 1);
@@ -95,7 +99,9 @@ t.test('a cross-tenant INSERT is rejected by WITH CHECK (42501)', async (t) => {
 
 t.test('moving a row to another tenant by UPDATE is rejected (42501)', async (t) => {
   await t.rejects(
-    asOwner(tenantA, (c) => c.query('update memory.memory_chunks set user_hash = $1 where id = $2', [tenantB, chunkA.id])),
+    asOwner(tenantA, (c) =>
+      c.query('update memory.memory_chunks set user_hash = $1 where id = $2', [tenantB, chunkA.id]),
+    ),
     { code: '42501' },
   );
 });
@@ -132,14 +138,19 @@ t.test('one transaction cannot act for two tenants (MV004)', async (t) => {
     withTenant(db.app, tenantA, (c) => procedures.search(c, tenantB, testVector(1), { limit: 5 })),
     { name: 'TenantContextError', sqlstate: 'MV004' },
   );
-  const rows = await withTenant(db.app, tenantA, (c) => procedures.search(c, tenantA, testVector(1), { limit: 5 }));
+  const rows = await withTenant(db.app, tenantA, (c) =>
+    procedures.search(c, tenantA, testVector(1), { limit: 5 }),
+  );
   t.equal(rows.length, 1);
 });
 
-t.test('search never returns another tenant\'s rows, whatever the filters', async (t) => {
+t.test("search never returns another tenant's rows, whatever the filters", async (t) => {
   for (const filters of [{}, { docId: 'doc-b' }, { source: 'test' }, { docId: "doc-b' or '1'='1" }]) {
     const rows = await procedures.search(db.app, tenantA, testVector(2), { limit: 50, ...filters });
-    t.ok(rows.every((r) => r.id === chunkA.id), JSON.stringify(filters));
+    t.ok(
+      rows.every((r) => r.id === chunkA.id),
+      JSON.stringify(filters),
+    );
   }
 });
 
@@ -149,7 +160,10 @@ t.test('SQL injection strings as ids are stored and matched literally', async (t
   await procedures.indexChunks(db.app, tenantA, chunks, 1);
   for (const chunk of chunks) {
     const rows = await procedures.search(db.app, tenantA, chunk.embedding, { limit: 5, docId: chunk.docId });
-    t.same(rows.map((r) => r.doc_id), [chunk.docId]);
+    t.same(
+      rows.map((r) => r.doc_id),
+      [chunk.docId],
+    );
   }
   t.equal(await procedures.deleteDoc(db.app, tenantA, "' or 1=1 --"), 1, 'deletes exactly the literal doc');
   t.equal((await procedures.tenantStats(db.app, tenantB)).chunks, 1, 'the other tenant is untouched');
@@ -171,7 +185,10 @@ t.test('verifyRlsIsolation fails when the policy is gone', async (t) => {
     await client.query('alter table memory.memory_chunks no force row level security');
     await client.query('alter table memory.memory_chunks disable row level security');
     const checks = await procedures.verifyRlsIsolation(client);
-    t.ok(checks.some((c) => !c.passed), 'at least one check fails');
+    t.ok(
+      checks.some((c) => !c.passed),
+      'at least one check fails',
+    );
   } finally {
     await client.query('rollback');
     client.release();

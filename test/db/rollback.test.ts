@@ -35,7 +35,15 @@ t.test('a bad deploy is rolled back in well under 5 minutes without losing data'
   await procedures.indexChunks(
     db.app,
     tenant,
-    ids.map((id, i) => ({ id, docId: `d${i}`, source: '', textCipher: Buffer.from([i]), metaCipher: Buffer.from([i]), embCipher: Buffer.from([i]), embedding: testVector(i) })),
+    ids.map((id, i) => ({
+      id,
+      docId: `d${i}`,
+      source: '',
+      textCipher: Buffer.from([i]),
+      metaCipher: Buffer.from([i]),
+      embCipher: Buffer.from([i]),
+      embedding: testVector(i),
+    })),
     1,
   );
 
@@ -48,9 +56,16 @@ t.test('a bad deploy is rolled back in well under 5 minutes without losing data'
     create policy memory_tenant_isolation on memory.memory_chunks for all using (true) with check (true);
     alter table memory.memory_chunks no force row level security;
   `);
-  t.same((await procedures.search(db.app, tenant, testVector(3), { limit: 5 })).length, 0, 'search is broken');
+  t.same(
+    (await procedures.search(db.app, tenant, testVector(3), { limit: 5 })).length,
+    0,
+    'search is broken',
+  );
   const broken = await failedChecks();
-  t.ok(broken.includes('tenant_policy') && broken.includes('rls_forced'), `doctor sees it: ${broken.join(', ')}`);
+  t.ok(
+    broken.includes('tenant_policy') && broken.includes('rls_forced'),
+    `doctor sees it: ${broken.join(', ')}`,
+  );
 
   const started = Date.now();
   await run(join(packageRoot, 'scripts', 'rollback-logic.sh'), [db.adminUrl]);
@@ -64,6 +79,9 @@ t.test('a bad deploy is rolled back in well under 5 minutes without losing data'
 });
 
 t.test('the rollback script refuses a folder without procedures', async (t) => {
-  const result = await run(join(packageRoot, 'scripts', 'rollback-logic.sh'), [db.adminUrl, '/nonexistent']).catch((e: { code: number }) => e);
+  const result = await run(join(packageRoot, 'scripts', 'rollback-logic.sh'), [
+    db.adminUrl,
+    '/nonexistent',
+  ]).catch((e: { code: number }) => e);
   t.equal((result as { code: number }).code, 2);
 });

@@ -38,7 +38,10 @@ if (!dir) {
       t.ok(Math.abs(Math.hypot(...row) - 1) < 1e-3, 'L2-normalised');
     });
     const alone = await embedder.embed([ref.embeddings[3]!.text]);
-    t.ok(Math.max(...alone[0]!.map((x, k) => Math.abs(x - out[3]![k]!))) < 1e-4, 'same vector alone and in a padded batch');
+    t.ok(
+      Math.max(...alone[0]!.map((x, k) => Math.abs(x - out[3]![k]!))) < 1e-4,
+      'same vector alone and in a padded batch',
+    );
     const [empty, text] = await embedder.embed(['', 'hello']);
     t.equal(empty?.length, 512, 'an empty text still gets a vector');
     t.equal(text?.length, 512);

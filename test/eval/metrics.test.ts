@@ -16,7 +16,12 @@ t.test('nDCG@10 and MRR@10 on hand-computed rankings', async (t) => {
 });
 
 t.test('BM25 ranks the document that matches rare terms first', async (t) => {
-  const index = new Bm25Index(['the cat sat on the mat', 'the dog chased the cat', 'stock markets fell', 'the the the']);
+  const index = new Bm25Index([
+    'the cat sat on the mat',
+    'the dog chased the cat',
+    'stock markets fell',
+    'the the the',
+  ]);
   t.same(index.search('cat mat', 10), [0, 1]);
   t.same(index.search('markets', 10), [2]);
   t.same(index.search('unicorn', 10), []);

@@ -34,7 +34,12 @@ for (const delayMs of [0, 30, 80, 150, 300, 600]) {
   t.test(`SIGKILL ${delayMs} ms after sending a ${BATCH}-chunk batch: all or nothing`, async (t) => {
     const daemon = await spawnTestDaemon(t, { databaseUrl: db.appUrl });
     const userId = `sigkill-${delayMs}`;
-    const chunks = Array.from({ length: BATCH }, (_, i) => ({ doc_id: `batch-doc`, text: `chunk ${i} of a batch that must not be torn`, metadata: { i }, embedding }));
+    const chunks = Array.from({ length: BATCH }, (_, i) => ({
+      doc_id: `batch-doc`,
+      text: `chunk ${i} of a batch that must not be torn`,
+      metadata: { i },
+      embedding,
+    }));
     const pending = daemon.request('POST', '/v1/chunks/batch', { body: { user_id: userId, chunks } }).then(
       (r) => `${r.status}`,
       () => 'no answer',
@@ -44,7 +49,10 @@ for (const delayMs of [0, 30, 80, 150, 300, 600]) {
     const answer = await pending;
     await daemon.exited;
     await settled();
-    const { rows } = await db.admin.query<{ n: number }>('select count(*)::int as n from memory.memory_chunks where user_hash = $1', [hmacUser(userId)]);
+    const { rows } = await db.admin.query<{ n: number }>(
+      'select count(*)::int as n from memory.memory_chunks where user_hash = $1',
+      [hmacUser(userId)],
+    );
     const n = rows[0]!.n;
     t.ok(n === 0 || n === BATCH, `${n} of ${BATCH} chunks present (answer: ${answer})`);
     if (answer === '201') t.equal(n, BATCH, 'an acknowledged batch is complete');

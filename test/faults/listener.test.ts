@@ -22,7 +22,11 @@ async function metrics(): Promise<MemoryMetrics> {
   return (await api.request('GET', '/metrics/memory')).json as MemoryMetrics;
 }
 
-async function waitFor(what: string, ok: (m: MemoryMetrics) => boolean, timeoutMs = 20_000): Promise<MemoryMetrics> {
+async function waitFor(
+  what: string,
+  ok: (m: MemoryMetrics) => boolean,
+  timeoutMs = 20_000,
+): Promise<MemoryMetrics> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const m = await metrics();
@@ -42,7 +46,10 @@ t.test('settings still propagate after the listener connection is terminated', a
   // Changed at once: most likely while the listener is still down, so its NOTIFY is lost and only
   // the re-read on reconnect can deliver it.
   await setSetting(db.admin, 'rerank_circuit_ms', 777);
-  const reconnected = await waitFor('the listener to come back', (m) => m.listener.connected && m.listener.reconnects > before);
+  const reconnected = await waitFor(
+    'the listener to come back',
+    (m) => m.listener.connected && m.listener.reconnects > before,
+  );
   t.ok(reconnected.listener.reconnects > before, 'reconnected');
   await waitFor('the change made during the outage', (m) => m.settings.circuitMs === 777);
   t.pass('the setting changed during the outage arrived (catch-up read)');

@@ -25,7 +25,15 @@ const userId = 'fault-writer';
 const embedding = testVector(1);
 
 async function write(i: number) {
-  return api.request('POST', '/v1/chunks', { body: { user_id: userId, doc_id: `doc-${i}`, text: `acknowledged write number ${i}`, metadata: { i }, embedding } });
+  return api.request('POST', '/v1/chunks', {
+    body: {
+      user_id: userId,
+      doc_id: `doc-${i}`,
+      text: `acknowledged write number ${i}`,
+      metadata: { i },
+      embedding,
+    },
+  });
 }
 
 async function waitUntil(what: string, ok: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
@@ -37,57 +45,78 @@ async function waitUntil(what: string, ok: () => Promise<boolean>, timeoutMs = 3
   throw new Error(`timed out waiting for ${what}`);
 }
 
-t.test('restart during a write load: acknowledged writes survive whole; the daemon recovers by itself', async (t) => {
-  const acknowledged = new Map<string, number>();
-  const failures: Record<string, number> = {};
-  let next = 0;
-  let stop = false;
-  let afterRestart = 0;
-  let restarted = false;
-  const writer = async () => {
-    while (!stop) {
-      const i = next++;
-      const res = await write(i).catch(() => ({ status: 0, json: undefined }));
-      if (res.status === 201) {
-        acknowledged.set(res.json.id as string, i);
-        if (restarted) afterRestart++;
-      } else {
-        const key = `${res.status} ${res.json?.error?.code ?? ''}`.trim();
-        failures[key] = (failures[key] ?? 0) + 1;
+t.test(
+  'restart during a write load: acknowledged writes survive whole; the daemon recovers by itself',
+  async (t) => {
+    const acknowledged = new Map<string, number>();
+    const failures: Record<string, number> = {};
+    let next = 0;
+    let stop = false;
+    let afterRestart = 0;
+    let restarted = false;
+    const writer = async () => {
+      while (!stop) {
+        const i = next++;
+        const res = await write(i).catch(() => ({ status: 0, json: undefined }));
+        if (res.status === 201) {
+          acknowledged.set(res.json.id as string, i);
+          if (restarted) afterRestart++;
+        } else {
+          const key = `${res.status} ${res.json?.error?.code ?? ''}`.trim();
+          failures[key] = (failures[key] ?? 0) + 1;
+        }
       }
-    }
-  };
-  const writers = Array.from({ length: 4 }, writer);
-  await waitUntil('some acknowledged writes', async () => acknowledged.size >= 20);
-  await cluster.restart('immediate');
-  restarted = true;
-  await waitUntil('writes acknowledged after the restart', async () => afterRestart >= 20);
-  stop = true;
-  await Promise.all(writers);
+    };
+    const writers = Array.from({ length: 4 }, writer);
+    await waitUntil('some acknowledged writes', async () => acknowledged.size >= 20);
+    await cluster.restart('immediate');
+    restarted = true;
+    await waitUntil('writes acknowledged after the restart', async () => afterRestart >= 20);
+    stop = true;
+    await Promise.all(writers);
 
-  for (const key of Object.keys(failures)) t.match(key, /^503 /, `failures during the restart are 503s (${key} x ${failures[key]})`);
-  const { rows } = await cluster.admin.query<{ id: string }>('select id from memory.memory_chunks where user_hash = $1', [hmacUser(userId)]);
-  const stored = new Set(rows.map((r) => r.id));
-  const missing = [...acknowledged.keys()].filter((id) => !stored.has(id));
-  t.same(missing, [], `all ${acknowledged.size} acknowledged writes are present (${rows.length} rows stored)`);
-  // Every stored row (acknowledged or not) must open whole through the read path: no torn chunk.
-  const app = createPool({ connectionString: cluster.appUrl, max: 1 });
-  try {
-    const ids = rows.map((r) => r.id);
-    const chunks = [];
-    for (let i = 0; i < ids.length; i += 500) chunks.push(...(await getMemoryChunks({ pool: app, dim: embedding.length }, userId, ids.slice(i, i + 500))));
-    const whole = chunks.filter((c) => c.text.startsWith('acknowledged write number') && c.embedding.length === embedding.length && typeof c.metadata.i === 'number');
-    t.equal(whole.length, rows.length, 'every stored chunk opens whole (text, metadata, embedding)');
-  } finally {
-    await app.end();
-  }
-  t.ok(afterRestart >= 20, `the same daemon acknowledged ${afterRestart} writes after the restart`);
-});
+    for (const key of Object.keys(failures))
+      t.match(key, /^503 /, `failures during the restart are 503s (${key} x ${failures[key]})`);
+    const { rows } = await cluster.admin.query<{ id: string }>(
+      'select id from memory.memory_chunks where user_hash = $1',
+      [hmacUser(userId)],
+    );
+    const stored = new Set(rows.map((r) => r.id));
+    const missing = [...acknowledged.keys()].filter((id) => !stored.has(id));
+    t.same(
+      missing,
+      [],
+      `all ${acknowledged.size} acknowledged writes are present (${rows.length} rows stored)`,
+    );
+    // Every stored row (acknowledged or not) must open whole through the read path: no torn chunk.
+    const app = createPool({ connectionString: cluster.appUrl, max: 1 });
+    try {
+      const ids = rows.map((r) => r.id);
+      const chunks = [];
+      for (let i = 0; i < ids.length; i += 500)
+        chunks.push(
+          ...(await getMemoryChunks({ pool: app, dim: embedding.length }, userId, ids.slice(i, i + 500))),
+        );
+      const whole = chunks.filter(
+        (c) =>
+          c.text.startsWith('acknowledged write number') &&
+          c.embedding.length === embedding.length &&
+          typeof c.metadata.i === 'number',
+      );
+      t.equal(whole.length, rows.length, 'every stored chunk opens whole (text, metadata, embedding)');
+    } finally {
+      await app.end();
+    }
+    t.ok(afterRestart >= 20, `the same daemon acknowledged ${afterRestart} writes after the restart`);
+  },
+);
 
 t.test('database unreachable: 503 database_unavailable quickly, then recovery', async (t) => {
   await cluster.stop();
   const started = performance.now();
-  const res = await api.request('POST', '/v1/query', { body: { user_id: userId, query: 'anything', embedding } });
+  const res = await api.request('POST', '/v1/query', {
+    body: { user_id: userId, query: 'anything', embedding },
+  });
   const elapsed = performance.now() - started;
   t.equal(res.status, 503);
   t.equal(res.json?.error?.code, 'database_unavailable');
@@ -97,6 +126,11 @@ t.test('database unreachable: 503 database_unavailable quickly, then recovery', 
   const ready = await api.request('GET', '/readyz');
   t.equal(ready.status, 503, 'readiness reports the outage');
   await cluster.start();
-  await waitUntil('queries answering again', async () => (await api.request('POST', '/v1/query', { body: { user_id: userId, query: 'anything', embedding } })).status === 200);
+  await waitUntil(
+    'queries answering again',
+    async () =>
+      (await api.request('POST', '/v1/query', { body: { user_id: userId, query: 'anything', embedding } }))
+        .status === 200,
+  );
   t.pass('the daemon serves again after the database returns');
 });

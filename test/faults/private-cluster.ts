@@ -48,7 +48,11 @@ export async function privateCluster(t: Teardown): Promise<PrivateCluster> {
   await root.query(`create database "${state.database}"`);
   await root.end();
   await migrateDatabase(adminUrl(paths, state), { embeddingDim: TEST_EMBEDDING_DIM, quiet: true });
-  const admin = createPool({ connectionString: adminUrl(paths, state), max: 2, connectionTimeoutMillis: 2_000 });
+  const admin = createPool({
+    connectionString: adminUrl(paths, state),
+    max: 2,
+    connectionTimeoutMillis: 2_000,
+  });
   t.teardown(async () => {
     await admin.end().catch(() => undefined);
     await stopCluster(home).catch(() => undefined);

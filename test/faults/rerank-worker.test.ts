@@ -14,25 +14,44 @@ import { startTestDaemon } from '../helpers/daemon.js';
 import { createTestDatabase, testVector } from '../helpers/db.js';
 import { ensureFixtureModel, rerankEnv, withEnv } from '../helpers/models.js';
 
-const env = rerankEnv(await ensureFixtureModel(), { RERANK_CIRCUIT_MS: '5000', RERANK_BREAKER_FAILURES: '3', RERANK_BREAKER_COOLDOWN_MS: '300' });
+const env = rerankEnv(await ensureFixtureModel(), {
+  RERANK_CIRCUIT_MS: '5000',
+  RERANK_BREAKER_FAILURES: '3',
+  RERANK_BREAKER_COOLDOWN_MS: '300',
+});
 // The reranker is process-wide and reads process.env when it loads.
 t.teardown(withEnv(env));
 const db = await createTestDatabase(t);
 const api = await startTestDaemon(t, { databaseUrl: db.appUrl, env });
 
 const userId = 'rerank-fault';
-const chunks = Array.from({ length: 30 }, (_, i) => ({ doc_id: `doc-${i}`, text: `passage ${i} about cats, markets and the immune system`, embedding: testVector(i) }));
+const chunks = Array.from({ length: 30 }, (_, i) => ({
+  doc_id: `doc-${i}`,
+  text: `passage ${i} about cats, markets and the immune system`,
+  embedding: testVector(i),
+}));
 const created = await api.request('POST', '/v1/chunks/batch', { body: { user_id: userId, chunks } });
-if (created.status !== 201) throw new Error(`seeding failed: ${created.status} ${JSON.stringify(created.json)}`);
+if (created.status !== 201)
+  throw new Error(`seeding failed: ${created.status} ${JSON.stringify(created.json)}`);
 
-const query = () => api.request('POST', '/v1/query', { body: { user_id: userId, query: 'which passage is about cats', embedding: testVector(3), k: 8, candidates: 24 } });
+const query = () =>
+  api.request('POST', '/v1/query', {
+    body: {
+      user_id: userId,
+      query: 'which passage is about cats',
+      embedding: testVector(3),
+      k: 8,
+      candidates: 24,
+    },
+  });
 
 function inAnnOrder(json: { results: Array<{ ann_rank: number; score: number }> }): boolean {
   return json.results.every((r, i) => r.ann_rank === i + 1 && Math.abs(r.score - (1 - i / 24)) < 1e-9);
 }
 
 async function breaker(): Promise<string> {
-  return ((await api.request('GET', '/metrics/memory')).json as { reranker: { breaker: string } }).reranker.breaker;
+  return ((await api.request('GET', '/metrics/memory')).json as { reranker: { breaker: string } }).reranker
+    .breaker;
 }
 
 async function waitFor(what: string, ok: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
@@ -67,7 +86,12 @@ t.test('worker dies mid-request: 200 in ANN order, fast', async (t) => {
 
 t.test('stalled reranker: ANN order within budget, breaker opens, then a probe closes it', async (t) => {
   await setSetting(db.admin, 'rerank_circuit_ms', 1);
-  await waitFor('the 1 ms budget to arrive', async () => ((await api.request('GET', '/metrics/memory')).json as { settings: { circuitMs: number } }).settings.circuitMs === 1);
+  await waitFor(
+    'the 1 ms budget to arrive',
+    async () =>
+      ((await api.request('GET', '/metrics/memory')).json as { settings: { circuitMs: number } }).settings
+        .circuitMs === 1,
+  );
   for (let i = 0; i < 5; i++) {
     const started = performance.now();
     const res = await query();
@@ -79,6 +103,9 @@ t.test('stalled reranker: ANN order within budget, breaker opens, then a probe c
   }
   t.equal(await breaker(), 'open', 'consecutive failures opened the breaker');
   await setSetting(db.admin, 'rerank_circuit_ms', 5000);
-  await waitFor('the probe to close the breaker', async () => (await query()).json.reranked === true && (await breaker()) === 'closed');
+  await waitFor(
+    'the probe to close the breaker',
+    async () => (await query()).json.reranked === true && (await breaker()) === 'closed',
+  );
   t.pass('after the cool-down a probe succeeded and closed the breaker');
 });

@@ -13,19 +13,67 @@ export function runs(base: number): number {
 }
 
 export const edgeNumber: fc.Arbitrary<number> = fc.oneof(
-  fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0, 0, 1e308, -1e308, 5e-324, 3.4028235e38, 2 ** 53, -(2 ** 53) - 2),
+  fc.constantFrom(
+    Number.NaN,
+    Number.POSITIVE_INFINITY,
+    Number.NEGATIVE_INFINITY,
+    -0,
+    0,
+    1e308,
+    -1e308,
+    5e-324,
+    3.4028235e38,
+    2 ** 53,
+    -(2 ** 53) - 2,
+  ),
   fc.double(),
   fc.integer(),
 );
 
 const metaChars = fc.constantFrom(
-  "'", '"', ';', '--', '/*', '*/', '\\', '../', '..\\', '%2e%2e%2f', '%00', '\u0000', '$1', '::', '$$', ' or 1=1', "'); drop table memory.memory_chunks; --",
-  '\uD800', '\uDFFF', '\u202E', '\uFEFF', '\u{1F600}', '?', '#', '&', '=', '%', ' ', '\n', '\r\n', '\t', 'é', 'ß', '漢',
+  "'",
+  '"',
+  ';',
+  '--',
+  '/*',
+  '*/',
+  '\\',
+  '../',
+  '..\\',
+  '%2e%2e%2f',
+  '%00',
+  '\u0000',
+  '$1',
+  '::',
+  '$$',
+  ' or 1=1',
+  "'); drop table memory.memory_chunks; --",
+  '\uD800',
+  '\uDFFF',
+  '\u202E',
+  '\uFEFF',
+  '\u{1F600}',
+  '?',
+  '#',
+  '&',
+  '=',
+  '%',
+  ' ',
+  '\n',
+  '\r\n',
+  '\t',
+  'é',
+  'ß',
+  '漢',
 );
 
 /** Strings built from metacharacters, lone surrogates and arbitrary UTF-16 code units. */
 export const nastyString: fc.Arbitrary<string> = fc.oneof(
-  fc.array(fc.oneof(metaChars, fc.string16bits({ maxLength: 4 }), fc.fullUnicodeString({ maxLength: 4 })), { maxLength: 12 }).map((parts) => parts.join('')),
+  fc
+    .array(fc.oneof(metaChars, fc.string16bits({ maxLength: 4 }), fc.fullUnicodeString({ maxLength: 4 })), {
+      maxLength: 12,
+    })
+    .map((parts) => parts.join('')),
   fc.string16bits({ maxLength: 40 }),
   fc.constantFrom('', ' ', 'a'.repeat(257), 'x'.repeat(5000)),
 );
@@ -49,7 +97,10 @@ export function embeddingLike(dim: number): fc.Arbitrary<unknown> {
     fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: dim, maxLength: dim }),
     fc.array(edgeNumber, { minLength: dim, maxLength: dim }),
     fc.array(edgeNumber, { maxLength: 8 }),
-    fc.array(fc.oneof(fc.double({ min: -1, max: 1, noNaN: true }), fc.constant(null), fc.string()), { minLength: dim, maxLength: dim }),
+    fc.array(fc.oneof(fc.double({ min: -1, max: 1, noNaN: true }), fc.constant(null), fc.string()), {
+      minLength: dim,
+      maxLength: dim,
+    }),
     anyJson,
   );
 }

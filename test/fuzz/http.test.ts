@@ -8,8 +8,8 @@
 import fc from 'fast-check';
 import t from 'tap';
 
-import { createTestDatabase } from '../helpers/db.js';
 import { startTestDaemon } from '../helpers/daemon.js';
+import { createTestDatabase } from '../helpers/db.js';
 import { ensureFixtureModel, rerankEnv, withEnv } from '../helpers/models.js';
 import { anyJson, edgeNumber, embeddingLike, nastyString, runs } from './arbitraries.js';
 
@@ -56,15 +56,26 @@ type Case = { method: string; path: string; body?: unknown; raw?: string };
 
 /** Percent-encodes a segment; a lone surrogate becomes the (invalid UTF-8) bytes ED A0 80. */
 function encodeSegment(s: string): string {
-  return s.replace(/\p{Surrogate}|[^\p{Surrogate}]+/gu, (part) => (/\p{Surrogate}/u.test(part) ? '%ED%A0%80' : encodeURIComponent(part)));
+  return s.replace(/\p{Surrogate}|[^\p{Surrogate}]+/gu, (part) =>
+    /\p{Surrogate}/u.test(part) ? '%ED%A0%80' : encodeURIComponent(part),
+  );
 }
 
-const pathSegment = fc.oneof(fc.constantFrom('alice', 'doc-1', '..', '%2e%2e', '%00'), nastyString).map(encodeSegment);
+const pathSegment = fc
+  .oneof(fc.constantFrom('alice', 'doc-1', '..', '%2e%2e', '%00'), nastyString)
+  .map(encodeSegment);
 
 const requestCase: fc.Arbitrary<Case> = fc.oneof(
   validWrite,
-  fc.record({ user_id: userId, doc_id: chunk.map((c) => c.doc_id), extra: chunk }).map((b) => ({ method: 'POST', path: '/v1/chunks', body: { user_id: b.user_id, ...b.extra } })),
-  fc.record({ user_id: userId, chunks: fc.oneof(fc.array(chunk, { maxLength: 4 }), anyJson) }, { requiredKeys: [] }).map((body) => ({ method: 'POST', path: '/v1/chunks/batch', body })),
+  fc
+    .record({ user_id: userId, doc_id: chunk.map((c) => c.doc_id), extra: chunk })
+    .map((b) => ({ method: 'POST', path: '/v1/chunks', body: { user_id: b.user_id, ...b.extra } })),
+  fc
+    .record(
+      { user_id: userId, chunks: fc.oneof(fc.array(chunk, { maxLength: 4 }), anyJson) },
+      { requiredKeys: [] },
+    )
+    .map((body) => ({ method: 'POST', path: '/v1/chunks/batch', body })),
   fc
     .record(
       {
@@ -80,10 +91,29 @@ const requestCase: fc.Arbitrary<Case> = fc.oneof(
       { requiredKeys: [] },
     )
     .map((body) => ({ method: 'POST', path: '/v1/query', body })),
-  fc.record({ query: fc.oneof(nastyString, anyJson), texts: fc.oneof(fc.array(nastyString, { maxLength: 4 }), anyJson), top_n: fc.oneof(edgeNumber, anyJson) }, { requiredKeys: [] }).map((body) => ({ method: 'POST', path: '/v1/rerank', body })),
-  fc.tuple(pathSegment, pathSegment).map(([u, d]) => ({ method: 'DELETE', path: `/v1/users/${u}/docs/${d}` })),
+  fc
+    .record(
+      {
+        query: fc.oneof(nastyString, anyJson),
+        texts: fc.oneof(fc.array(nastyString, { maxLength: 4 }), anyJson),
+        top_n: fc.oneof(edgeNumber, anyJson),
+      },
+      { requiredKeys: [] },
+    )
+    .map((body) => ({ method: 'POST', path: '/v1/rerank', body })),
+  fc
+    .tuple(pathSegment, pathSegment)
+    .map(([u, d]) => ({ method: 'DELETE', path: `/v1/users/${u}/docs/${d}` })),
   pathSegment.map((u) => ({ method: 'DELETE', path: `/v1/users/${u}` })),
-  fc.record({ path: fc.constantFrom('/v1/chunks', '/v1/chunks/batch', '/v1/query', '/v1/rerank'), raw: fc.oneof(fc.string16bits({ maxLength: 60 }), fc.constantFrom('{', '[]', 'null', '{"a":1}{', '\u0000', '{"user_id":"a","text":"\\ud800"}')) }).map((c) => ({ method: 'POST', ...c })),
+  fc
+    .record({
+      path: fc.constantFrom('/v1/chunks', '/v1/chunks/batch', '/v1/query', '/v1/rerank'),
+      raw: fc.oneof(
+        fc.string16bits({ maxLength: 60 }),
+        fc.constantFrom('{', '[]', 'null', '{"a":1}{', '\u0000', '{"user_id":"a","text":"\\ud800"}'),
+      ),
+    })
+    .map((c) => ({ method: 'POST', ...c })),
   anyJson.map((body) => ({ method: 'POST', path: '/v1/chunks', body })),
 );
 
@@ -95,22 +125,33 @@ t.test('no 5xx, no crash, and rows change only as 2xx answers say', async (t) =>
     fc.asyncProperty(requestCase, async (c) => {
       cases++;
       const before = await rowCount();
-      const res = await api.request(c.method, c.path, c.raw !== undefined ? { rawBody: c.raw } : c.body !== undefined ? { body: c.body } : {});
+      const res = await api.request(
+        c.method,
+        c.path,
+        c.raw !== undefined ? { rawBody: c.raw } : c.body !== undefined ? { body: c.body } : {},
+      );
       statuses[res.status] = (statuses[res.status] ?? 0) + 1;
-      if (res.status >= 500) throw new Error(`${c.method} ${c.path} -> ${res.status} ${JSON.stringify(res.json)}`);
-      if (res.status >= 400 && (typeof res.json !== 'object' || !res.json?.error?.code)) throw new Error(`error without the error contract: ${res.status}`);
+      if (res.status >= 500)
+        throw new Error(`${c.method} ${c.path} -> ${res.status} ${JSON.stringify(res.json)}`);
+      if (res.status >= 400 && (typeof res.json !== 'object' || !res.json?.error?.code))
+        throw new Error(`error without the error contract: ${res.status}`);
       const after = await rowCount();
       let expected = before;
       if (res.status === 201 && c.path === '/v1/chunks') expected = before + 1;
-      else if (res.status === 201 && c.path === '/v1/chunks/batch') expected = before + (res.json.ids as string[]).length;
+      else if (res.status === 201 && c.path === '/v1/chunks/batch')
+        expected = before + (res.json.ids as string[]).length;
       else if (res.status === 200 && c.method === 'DELETE') expected = before - (res.json.deleted as number);
-      if (after !== expected) throw new Error(`${c.method} ${c.path} answered ${res.status} but rows went ${before} -> ${after}`);
+      if (after !== expected)
+        throw new Error(`${c.method} ${c.path} answered ${res.status} but rows went ${before} -> ${after}`);
     }),
     { numRuns: runs(300) },
   );
   const health = await api.request('GET', '/healthz');
   t.equal(health.status, 200, 'the daemon still answers');
-  t.ok((statuses[201] ?? 0) + (statuses[200] ?? 0) > 0, 'some requests were accepted, so the accounting was exercised');
+  t.ok(
+    (statuses[201] ?? 0) + (statuses[200] ?? 0) > 0,
+    'some requests were accepted, so the accounting was exercised',
+  );
 });
 
 t.teardown(() => {

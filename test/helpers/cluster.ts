@@ -41,7 +41,10 @@ export function testDatabaseAgeSeconds(name: string): number | undefined {
 export async function testCluster() {
   const paths = clusterPaths(TEST_HOME);
   const state = await readState(paths);
-  if (!state) throw new Error(`no test cluster in ${TEST_HOME}: run the suite with \`npm test\` (tap's before hook starts it)`);
+  if (!state)
+    throw new Error(
+      `no test cluster in ${TEST_HOME}: run the suite with \`npm test\` (tap's before hook starts it)`,
+    );
   return {
     paths,
     state,

@@ -3,13 +3,13 @@
  * (spawnTestDaemon, for signals and exit codes), listening on an ephemeral loopback port against
  * a test database. Both are closed at teardown.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 
 import { readDaemonSettings, readSecrets } from '../../src/config.js';
 import { generateKeyBase64 } from '../../src/crypto/index.js';
-import { startDaemon, type Daemon } from '../../src/daemon.js';
+import { type Daemon, startDaemon } from '../../src/daemon.js';
 import type { Embedder } from '../../src/embed/index.js';
 import { log } from '../../src/log.js';
 import { repoRoot } from '../../src/models/repo-paths.js';
@@ -64,7 +64,11 @@ export function apiClient(url: string, token: string): ApiClient {
       if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
         headers['content-type'] = 'application/json';
       }
-      const res = await fetch(url + requestPath, { method, headers, ...(body !== undefined ? { body } : {}) });
+      const res = await fetch(url + requestPath, {
+        method,
+        headers,
+        ...(body !== undefined ? { body } : {}),
+      });
       const text = await res.text();
       let json: unknown = undefined;
       try {
@@ -130,14 +134,20 @@ export async function spawnTestDaemon(t: Teardown, options: TestDaemonOptions): 
     DATABASE_URL: options.databaseUrl,
     ...options.env,
   };
-  const child = spawn(process.execPath, [...process.execArgv, path.join(repoRoot(), 'src', 'cli', 'main.ts'), 'serve'], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv, path.join(repoRoot(), 'src', 'cli', 'main.ts'), 'serve'],
+    {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+  );
   t.teardown(async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await exited;
@@ -157,5 +167,10 @@ export async function spawnTestDaemon(t: Teardown, options: TestDaemonOptions): 
       reject(new Error(`daemon exited with ${code} before listening:\n${output}`));
     });
   });
-  return { ...apiClient(`http://127.0.0.1:${port}`, TEST_SECRETS.MEMVAULT_API_TOKEN), child, exited, output: () => output };
+  return {
+    ...apiClient(`http://127.0.0.1:${port}`, TEST_SECRETS.MEMVAULT_API_TOKEN),
+    child,
+    exited,
+    output: () => output,
+  };
 }

@@ -29,7 +29,9 @@ export async function createTestDatabase(t: Teardown): Promise<TestDatabase> {
   const root = new pg.Client({ connectionString: cluster.adminUrl('postgres') });
   await root.connect();
   try {
-    await root.query(`create database ${root.escapeIdentifier(name)} template ${root.escapeIdentifier(TEMPLATE_DB)}`);
+    await root.query(
+      `create database ${root.escapeIdentifier(name)} template ${root.escapeIdentifier(TEMPLATE_DB)}`,
+    );
   } finally {
     await root.end();
   }
@@ -60,7 +62,10 @@ export function randomUserHash(): string {
 
 /** A deterministic unit-ish vector of the test dimension; `seed` picks the direction. */
 export function testVector(seed: number, dim = 384): number[] {
-  const v = Array.from({ length: dim }, (_, i) => Math.sin(seed * 7.13 + i * 0.31) + (i === seed % dim ? 2 : 0));
+  const v = Array.from(
+    { length: dim },
+    (_, i) => Math.sin(seed * 7.13 + i * 0.31) + (i === seed % dim ? 2 : 0),
+  );
   const norm = Math.hypot(...v);
   return v.map((x) => x / norm);
 }

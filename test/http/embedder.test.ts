@@ -12,8 +12,8 @@ import { migrateDatabase } from '../../src/db/migrate.js';
 import { createEmbedder } from '../../src/embed/index.js';
 import { ConfigError } from '../../src/errors.js';
 import { testCluster } from '../helpers/cluster.js';
-import { createTestDatabase } from '../helpers/db.js';
 import { startTestDaemon } from '../helpers/daemon.js';
+import { createTestDatabase } from '../helpers/db.js';
 import { useLiteDir } from '../helpers/models.js';
 
 const modelDir = useLiteDir();
@@ -48,21 +48,32 @@ if (!modelDir) {
       'My favourite programming language is Rust.',
       'We are flying to Tokyo for the cherry blossoms in April.',
     ];
-    const res = await api.request('POST', '/v1/chunks/batch', { body: { user_id: 'erin', chunks: memories.map((text) => ({ doc_id: 'notes', text })) } });
+    const res = await api.request('POST', '/v1/chunks/batch', {
+      body: { user_id: 'erin', chunks: memories.map((text) => ({ doc_id: 'notes', text })) },
+    });
     t.equal(res.status, 201);
-    const single = await api.request('POST', '/v1/chunks', { body: { user_id: 'erin', doc_id: 'notes', text: 'I drink oolong tea at work.' } });
+    const single = await api.request('POST', '/v1/chunks', {
+      body: { user_id: 'erin', doc_id: 'notes', text: 'I drink oolong tea at work.' },
+    });
     t.equal(single.status, 201);
-    const dog = await api.request('POST', '/v1/query', { body: { user_id: 'erin', query: 'What kind of dog do I have?', k: 1 } });
+    const dog = await api.request('POST', '/v1/query', {
+      body: { user_id: 'erin', query: 'What kind of dog do I have?', k: 1 },
+    });
     t.equal(dog.status, 200);
     t.match(dog.json.results[0].text, /golden retriever/);
     t.type(dog.json.timings_ms.embed, 'number', 'the embed stage is timed');
-    const trip = await api.request('POST', '/v1/query', { body: { user_id: 'erin', query: 'travel plans to Japan', k: 1 } });
+    const trip = await api.request('POST', '/v1/query', {
+      body: { user_id: 'erin', query: 'travel plans to Japan', k: 1 },
+    });
     t.match(trip.json.results[0].text, /Tokyo/);
   });
 
   t.test('a model whose dimension differs from the schema is refused at start', async (t) => {
     const db384 = await createTestDatabase(t);
     await t.rejects(startTestDaemon(t, { databaseUrl: db384.appUrl, embedder }), ConfigError);
-    await t.rejects(startTestDaemon(t, { databaseUrl: db384.appUrl, embedder }), { variable: 'MEMVAULT_EMBED_MODEL', message: /512.*384/ });
+    await t.rejects(startTestDaemon(t, { databaseUrl: db384.appUrl, embedder }), {
+      variable: 'MEMVAULT_EMBED_MODEL',
+      message: /512.*384/,
+    });
   });
 }

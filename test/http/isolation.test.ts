@@ -4,8 +4,8 @@
  */
 import t from 'tap';
 
-import { createTestDatabase, testVector } from '../helpers/db.js';
 import { startTestDaemon } from '../helpers/daemon.js';
+import { createTestDatabase, testVector } from '../helpers/db.js';
 
 const db = await createTestDatabase(t);
 const api = await startTestDaemon(t, { databaseUrl: db.appUrl });
@@ -29,7 +29,9 @@ for (const [user, text] of [
 }
 
 const queryAs = (user: string, extra: Record<string, unknown> = {}) =>
-  api.request('POST', '/v1/query', { body: { user_id: user, query: 'vault code', embedding: testVector(1), k: 100, candidates: 256, ...extra } });
+  api.request('POST', '/v1/query', {
+    body: { user_id: user, query: 'vault code', embedding: testVector(1), k: 100, candidates: 256, ...extra },
+  });
 
 const leaks = (results: Array<{ text: string }>) => results.filter((r) => r.text.includes('alice-secret'));
 
@@ -68,22 +70,40 @@ t.test('user ids that differ only by case or whitespace are different tenants', 
 
 t.test("bob cannot delete alice's document or forget alice", async (t) => {
   t.same((await api.request('DELETE', '/v1/users/bob/docs/alice-only')).json, { deleted: 0 });
-  t.same((await api.request('DELETE', '/v1/users/bob/docs/shared-doc')).json, { deleted: 1 }, "deletes bob's own shared-doc only");
+  t.same(
+    (await api.request('DELETE', '/v1/users/bob/docs/shared-doc')).json,
+    { deleted: 1 },
+    "deletes bob's own shared-doc only",
+  );
   const alice = await queryAs('alice');
   t.equal(alice.json.results.length, 2, 'alice still has both chunks');
   t.same((await api.request('DELETE', '/v1/users/bob')).json, { deleted: 1 });
   t.equal((await queryAs('alice')).json.results.length, 2, 'forgetting bob left alice untouched');
 });
 
-t.test("a blob copied from alice's row into bob's is refused with 500 integrity_error, leaking nothing", async (t) => {
-  await api.request('POST', '/v1/chunks', { body: { user_id: 'carol', doc_id: 'c', text: 'carol text', embedding: testVector(3) } });
-  await api.request('POST', '/v1/chunks', { body: { user_id: 'dave', doc_id: 'd', text: 'dave text', embedding: testVector(3) } });
-  const { rows } = await db.admin.query("select id, doc_id, text_cipher from memory.memory_chunks where doc_id in ('c', 'd')");
-  const carol = rows.find((r: { doc_id: string }) => r.doc_id === 'c');
-  const dave = rows.find((r: { doc_id: string }) => r.doc_id === 'd');
-  await db.admin.query('update memory.memory_chunks set text_cipher = $2 where id = $1', [dave.id, carol.text_cipher]);
-  const res = await api.request('POST', '/v1/query', { body: { user_id: 'dave', query: 'q', embedding: testVector(3) } });
-  t.equal(res.status, 500);
-  t.equal(res.json.error.code, 'integrity_error');
-  t.notMatch(JSON.stringify(res.json), /carol|dave text/);
-});
+t.test(
+  "a blob copied from alice's row into bob's is refused with 500 integrity_error, leaking nothing",
+  async (t) => {
+    await api.request('POST', '/v1/chunks', {
+      body: { user_id: 'carol', doc_id: 'c', text: 'carol text', embedding: testVector(3) },
+    });
+    await api.request('POST', '/v1/chunks', {
+      body: { user_id: 'dave', doc_id: 'd', text: 'dave text', embedding: testVector(3) },
+    });
+    const { rows } = await db.admin.query(
+      "select id, doc_id, text_cipher from memory.memory_chunks where doc_id in ('c', 'd')",
+    );
+    const carol = rows.find((r: { doc_id: string }) => r.doc_id === 'c');
+    const dave = rows.find((r: { doc_id: string }) => r.doc_id === 'd');
+    await db.admin.query('update memory.memory_chunks set text_cipher = $2 where id = $1', [
+      dave.id,
+      carol.text_cipher,
+    ]);
+    const res = await api.request('POST', '/v1/query', {
+      body: { user_id: 'dave', query: 'q', embedding: testVector(3) },
+    });
+    t.equal(res.status, 500);
+    t.equal(res.json.error.code, 'integrity_error');
+    t.notMatch(JSON.stringify(res.json), /carol|dave text/);
+  },
+);

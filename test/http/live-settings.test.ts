@@ -6,24 +6,29 @@
 import t from 'tap';
 
 import { setSetting } from '../../src/db/procedures.js';
-import { createTestDatabase, testVector } from '../helpers/db.js';
 import { startTestDaemon } from '../helpers/daemon.js';
+import { createTestDatabase, testVector } from '../helpers/db.js';
 
 const db = await createTestDatabase(t);
-const api = await startTestDaemon(t, { databaseUrl: db.appUrl, env: { RERANK_ENABLED: 'true', RERANK_CIRCUIT_MS: '250', RERANK_ROLLOUT_PERCENT: '100' } });
+const api = await startTestDaemon(t, {
+  databaseUrl: db.appUrl,
+  env: { RERANK_ENABLED: 'true', RERANK_CIRCUIT_MS: '250', RERANK_ROLLOUT_PERCENT: '100' },
+});
 
 interface Live {
   settings: { enabled: boolean; circuitMs: number; rolloutPercent: number };
   listener: { connected: boolean; reconnects: number };
 }
-const live = async (): Promise<Live> => (await api.request('GET', '/metrics/memory', { token: null })).json as Live;
+const live = async (): Promise<Live> =>
+  (await api.request('GET', '/metrics/memory', { token: null })).json as Live;
 
 /** Polls until `predicate` holds; returns the milliseconds it took (or fails after `limitMs`). */
 async function within(limitMs: number, predicate: (state: Live) => boolean): Promise<number> {
   const started = Date.now();
   for (;;) {
     if (predicate(await live())) return Date.now() - started;
-    if (Date.now() - started > limitMs) throw new Error(`not within ${limitMs} ms: ${JSON.stringify(await live())}`);
+    if (Date.now() - started > limitMs)
+      throw new Error(`not within ${limitMs} ms: ${JSON.stringify(await live())}`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }
@@ -54,8 +59,12 @@ t.test('a reset setting falls back to the environment default', async (t) => {
 });
 
 t.test('the per-request rerank:false and a disabled flag answer in ANN order', async (t) => {
-  await api.request('POST', '/v1/chunks', { body: { user_id: 'u', doc_id: 'd', text: 'some text', embedding: testVector(1) } });
-  const res = await api.request('POST', '/v1/query', { body: { user_id: 'u', query: 'q', embedding: testVector(1), rerank: false } });
+  await api.request('POST', '/v1/chunks', {
+    body: { user_id: 'u', doc_id: 'd', text: 'some text', embedding: testVector(1) },
+  });
+  const res = await api.request('POST', '/v1/query', {
+    body: { user_id: 'u', query: 'q', embedding: testVector(1), rerank: false },
+  });
   t.equal(res.status, 200);
   t.equal(res.json.reranked, false);
   t.equal(res.json.results[0].score, 1, 'ANN order scores 1 - i/n');
@@ -70,24 +79,35 @@ t.test('after pg_terminate_backend the listener reconnects and changes still arr
   t.equal(rows[0]!.n, 1, 'terminated the one listening connection');
   // A change made while the listener is down is caught by the re-read on reconnect.
   await set('rerank_enabled', true);
-  await within(5000, (s) => s.listener.connected && s.listener.reconnects === before + 1 && s.settings.enabled === true);
+  await within(
+    5000,
+    (s) => s.listener.connected && s.listener.reconnects === before + 1 && s.settings.enabled === true,
+  );
   await set('rerank_enabled', false);
   const ms = await within(1000, (s) => s.settings.enabled === false);
   t.ok(ms < 1000, `a later change arrived in ${ms} ms`);
 });
 
 t.test('a malformed payload on either channel is ignored and the listener keeps working', async (t) => {
-  await db.admin.query("select pg_notify('memory_events', 'not json {'), pg_notify('memory_settings', '{broken')");
+  await db.admin.query(
+    "select pg_notify('memory_events', 'not json {'), pg_notify('memory_settings', '{broken')",
+  );
   await set('rerank_circuit_ms', 77);
   await within(1000, (s) => s.settings.circuitMs === 77 && s.listener.connected);
   t.pass();
 });
 
 t.test('chunk events are received (counted in /metrics)', async (t) => {
-  await api.request('POST', '/v1/chunks', { body: { user_id: 'u2', doc_id: 'd', text: 'event text', embedding: testVector(2) } });
+  await api.request('POST', '/v1/chunks', {
+    body: { user_id: 'u2', doc_id: 'd', text: 'event text', embedding: testVector(2) },
+  });
   await api.request('DELETE', '/v1/users/u2');
   let text = '';
-  for (let i = 0; i < 100 && !/memvault_memory_events_total\{event="tenant_forgotten"\} [1-9]/.test(text); i++) {
+  for (
+    let i = 0;
+    i < 100 && !/memvault_memory_events_total\{event="tenant_forgotten"\} [1-9]/.test(text);
+    i++
+  ) {
     text = (await api.request('GET', '/metrics', { token: null })).json as string;
     await new Promise((r) => setTimeout(r, 10));
   }

@@ -4,8 +4,8 @@
  */
 import t from 'tap';
 
-import { createTestDatabase, testVector } from '../helpers/db.js';
 import { startTestDaemon } from '../helpers/daemon.js';
+import { createTestDatabase, testVector } from '../helpers/db.js';
 import { startPgProxy } from './pg-proxy.js';
 
 const POOL_MAX = 3;
@@ -39,8 +39,12 @@ t.test('200 concurrent requests never use more than MEMVAULT_DB_POOL_MAX connect
   })();
   const requests = Array.from({ length: 200 }, (_, i) =>
     i % 2 === 0
-      ? api.request('POST', '/v1/chunks', { body: { user_id: `u${i % 7}`, doc_id: 'd', text: `chunk ${i}`, embedding: testVector(i) } })
-      : api.request('POST', '/v1/query', { body: { user_id: `u${i % 7}`, query: 'q', embedding: testVector(i) } }),
+      ? api.request('POST', '/v1/chunks', {
+          body: { user_id: `u${i % 7}`, doc_id: 'd', text: `chunk ${i}`, embedding: testVector(i) },
+        })
+      : api.request('POST', '/v1/query', {
+          body: { user_id: `u${i % 7}`, query: 'q', embedding: testVector(i) },
+        }),
   );
   const statuses = (await Promise.all(requests)).map((r) => r.status);
   sampling = false;
@@ -55,13 +59,17 @@ t.test('200 concurrent requests never use more than MEMVAULT_DB_POOL_MAX connect
 t.test('database refused: a 503 JSON error within the connect timeout', async (t) => {
   await proxy.setMode('refuse');
   const started = Date.now();
-  const res = await api.request('POST', '/v1/query', { body: { user_id: 'u1', query: 'q', embedding: testVector(1) } });
+  const res = await api.request('POST', '/v1/query', {
+    body: { user_id: 'u1', query: 'q', embedding: testVector(1) },
+  });
   const ms = Date.now() - started;
   t.equal(res.status, 503);
   t.same(res.json.error.code, 'database_unavailable');
   t.equal(res.headers.get('retry-after'), '1');
   t.ok(ms < CONNECT_TIMEOUT_MS * 2, `answered in ${ms} ms`);
-  const write = await api.request('POST', '/v1/chunks', { body: { user_id: 'u1', doc_id: 'd', text: 't', embedding: testVector(1) } });
+  const write = await api.request('POST', '/v1/chunks', {
+    body: { user_id: 'u1', doc_id: 'd', text: 't', embedding: testVector(1) },
+  });
   t.equal(write.status, 503);
   const ready = await api.request('GET', '/readyz', { token: null });
   t.equal(ready.status, 503, 'not ready');
@@ -72,7 +80,9 @@ t.test('database refused: a 503 JSON error within the connect timeout', async (t
 t.test('database black-holed: a 503 after the connect timeout, not a hang', async (t) => {
   await proxy.setMode('blackhole');
   const started = Date.now();
-  const res = await api.request('POST', '/v1/query', { body: { user_id: 'u1', query: 'q', embedding: testVector(1) } });
+  const res = await api.request('POST', '/v1/query', {
+    body: { user_id: 'u1', query: 'q', embedding: testVector(1) },
+  });
   const ms = Date.now() - started;
   t.equal(res.status, 503);
   t.equal(res.json.error.code, 'database_unavailable');
@@ -83,7 +93,11 @@ t.test('the daemon recovers by itself once the database is back', async (t) => {
   await proxy.setMode('pass');
   let status = 0;
   for (let i = 0; i < 50 && status !== 200; i++) {
-    status = (await api.request('POST', '/v1/query', { body: { user_id: 'u1', query: 'q', embedding: testVector(1) } })).status;
+    status = (
+      await api.request('POST', '/v1/query', {
+        body: { user_id: 'u1', query: 'q', embedding: testVector(1) },
+      })
+    ).status;
     if (status !== 200) await new Promise((r) => setTimeout(r, 100));
   }
   t.equal(status, 200);

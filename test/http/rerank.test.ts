@@ -5,8 +5,8 @@
 import t from 'tap';
 
 import { setSetting } from '../../src/db/procedures.js';
-import { createTestDatabase, testVector } from '../helpers/db.js';
 import { startTestDaemon } from '../helpers/daemon.js';
+import { createTestDatabase, testVector } from '../helpers/db.js';
 import { ensureFixtureModel, rerankEnv, withEnv } from '../helpers/models.js';
 
 // The reranker reads its model settings from process.env on first use.
@@ -15,12 +15,19 @@ t.teardown(withEnv(env));
 const db = await createTestDatabase(t);
 const api = await startTestDaemon(t, { databaseUrl: db.appUrl, env });
 
-const texts = ['the cat sat on the mat', 'stock markets fell sharply', 'a kitten sleeps on a rug', 'rain is expected tomorrow'];
+const texts = [
+  'the cat sat on the mat',
+  'stock markets fell sharply',
+  'a kitten sleeps on a rug',
+  'rain is expected tomorrow',
+];
 await api.request('POST', '/v1/chunks/batch', {
   body: { user_id: 'u', chunks: texts.map((text, i) => ({ doc_id: 'd', text, embedding: testVector(i) })) },
 });
 const query = (extra: Record<string, unknown> = {}) =>
-  api.request('POST', '/v1/query', { body: { user_id: 'u', query: 'where is the cat?', embedding: testVector(0), k: 3, ...extra } });
+  api.request('POST', '/v1/query', {
+    body: { user_id: 'u', query: 'where is the cat?', embedding: testVector(0), k: 3, ...extra },
+  });
 
 async function settle(predicate: (s: { enabled: boolean; rolloutPercent: number }) => boolean) {
   for (let i = 0; i < 200; i++) {
@@ -32,7 +39,9 @@ async function settle(predicate: (s: { enabled: boolean; rolloutPercent: number 
 }
 
 t.test('POST /v1/rerank scores every text and answers them best first, cut to top_n', async (t) => {
-  const res = await api.request('POST', '/v1/rerank', { body: { query: 'where is the cat?', texts, top_n: 2 } });
+  const res = await api.request('POST', '/v1/rerank', {
+    body: { query: 'where is the cat?', texts, top_n: 2 },
+  });
   t.equal(res.status, 200, JSON.stringify(res.json));
   t.equal(res.json.results.length, 2);
   for (const r of res.json.results) {
@@ -41,7 +50,11 @@ t.test('POST /v1/rerank scores every text and answers them best first, cut to to
   }
   t.ok(res.json.results[0].score >= res.json.results[1].score, 'best first');
   const all = await api.request('POST', '/v1/rerank', { body: { query: 'q', texts } });
-  t.same(all.json.results.map((r: { index: number }) => r.index).sort(), [0, 1, 2, 3], 'without top_n: every text once');
+  t.same(
+    all.json.results.map((r: { index: number }) => r.index).sort(),
+    [0, 1, 2, 3],
+    'without top_n: every text once',
+  );
 });
 
 t.test('queries are reranked when enabled, with ann_rank kept', async (t) => {
@@ -56,7 +69,10 @@ t.test('queries are reranked when enabled, with ann_rank kept', async (t) => {
 t.test('rerank:false in the request answers in ANN order', async (t) => {
   const res = await query({ rerank: false });
   t.equal(res.json.reranked, false);
-  t.same(res.json.results.map((r: { ann_rank: number }) => r.ann_rank), [1, 2, 3]);
+  t.same(
+    res.json.results.map((r: { ann_rank: number }) => r.ann_rank),
+    [1, 2, 3],
+  );
 });
 
 t.test('a rollout of 0% keeps every tenant on ANN order; 100% reranks again', async (t) => {

@@ -3,15 +3,22 @@
  */
 import t from 'tap';
 
-import { createTestDatabase, testVector } from '../helpers/db.js';
 import { startTestDaemon } from '../helpers/daemon.js';
+import { createTestDatabase, testVector } from '../helpers/db.js';
 
 const db = await createTestDatabase(t);
 const api = await startTestDaemon(t, { databaseUrl: db.appUrl });
 
 t.test('POST /v1/chunks stores a chunk and answers 201 with its id', async (t) => {
   const res = await api.request('POST', '/v1/chunks', {
-    body: { user_id: 'alice', doc_id: 'notes', source: 'chat', text: 'Alice likes green tea', metadata: { lang: 'en' }, embedding: testVector(1) },
+    body: {
+      user_id: 'alice',
+      doc_id: 'notes',
+      source: 'chat',
+      text: 'Alice likes green tea',
+      metadata: { lang: 'en' },
+      embedding: testVector(1),
+    },
   });
   t.equal(res.status, 201);
   t.match(res.json, { id: /^[0-9a-f-]{36}$/ });
@@ -24,7 +31,12 @@ t.test('POST /v1/chunks/batch stores every chunk and answers their ids in order'
       user_id: 'alice',
       chunks: [
         { doc_id: 'diary', text: 'Went hiking in the Alps', embedding: testVector(2) },
-        { doc_id: 'diary', text: 'Read a book about compilers', embedding: testVector(3), metadata: { page: 3 } },
+        {
+          doc_id: 'diary',
+          text: 'Read a book about compilers',
+          embedding: testVector(3),
+          metadata: { page: 3 },
+        },
       ],
     },
   });
@@ -33,26 +45,40 @@ t.test('POST /v1/chunks/batch stores every chunk and answers their ids in order'
 });
 
 t.test('POST /v1/query returns the nearest chunks with text, metadata, score and ann_rank', async (t) => {
-  const res = await api.request('POST', '/v1/query', { body: { user_id: 'alice', query: 'tea', embedding: testVector(1), k: 2 } });
+  const res = await api.request('POST', '/v1/query', {
+    body: { user_id: 'alice', query: 'tea', embedding: testVector(1), k: 2 },
+  });
   t.equal(res.status, 200);
   t.equal(res.json.results.length, 2);
-  t.match(res.json.results[0], { doc_id: 'notes', source: 'chat', text: 'Alice likes green tea', metadata: { lang: 'en' }, ann_rank: 1 });
+  t.match(res.json.results[0], {
+    doc_id: 'notes',
+    source: 'chat',
+    text: 'Alice likes green tea',
+    metadata: { lang: 'en' },
+    ann_rank: 1,
+  });
   t.equal(res.json.reranked, false);
   t.type(res.json.timings_ms.total, 'number');
   t.type(res.json.timings_ms.search, 'number');
 });
 
 t.test('a chunk without source gets the default source', async (t) => {
-  const res = await api.request('POST', '/v1/query', { body: { user_id: 'alice', query: 'hiking', embedding: testVector(2), k: 1 } });
+  const res = await api.request('POST', '/v1/query', {
+    body: { user_id: 'alice', query: 'hiking', embedding: testVector(2), k: 1 },
+  });
   t.equal(res.json.results[0].source, 'default');
   t.same(res.json.results[0].metadata, {});
 });
 
 t.test('doc_id and source filters narrow the query', async (t) => {
-  const byDoc = await api.request('POST', '/v1/query', { body: { user_id: 'alice', query: 'x', embedding: testVector(1), doc_id: 'diary' } });
+  const byDoc = await api.request('POST', '/v1/query', {
+    body: { user_id: 'alice', query: 'x', embedding: testVector(1), doc_id: 'diary' },
+  });
   t.ok(byDoc.json.results.every((r: { doc_id: string }) => r.doc_id === 'diary'));
   t.equal(byDoc.json.results.length, 2);
-  const bySource = await api.request('POST', '/v1/query', { body: { user_id: 'alice', query: 'x', embedding: testVector(1), source: 'chat' } });
+  const bySource = await api.request('POST', '/v1/query', {
+    body: { user_id: 'alice', query: 'x', embedding: testVector(1), source: 'chat' },
+  });
   t.equal(bySource.json.results.length, 1);
 });
 
@@ -67,15 +93,22 @@ t.test('DELETE /v1/users/{user_id}/docs/{doc_id} deletes one document and answer
 t.test('DELETE /v1/users/{user_id} forgets the tenant entirely', async (t) => {
   const res = await api.request('DELETE', '/v1/users/alice');
   t.same(res.json, { deleted: 1 });
-  const query = await api.request('POST', '/v1/query', { body: { user_id: 'alice', query: 'tea', embedding: testVector(1) } });
+  const query = await api.request('POST', '/v1/query', {
+    body: { user_id: 'alice', query: 'tea', embedding: testVector(1) },
+  });
   t.same(query.json.results, []);
 });
 
 t.test('ids with slashes and other metacharacters round-trip through percent-encoding', async (t) => {
   const user = "o'brien/../; drop table x --";
   const doc = 'docs/2024?x=1#frag';
-  await api.request('POST', '/v1/chunks', { body: { user_id: user, doc_id: doc, text: 'hello', embedding: testVector(5) } });
-  const res = await api.request('DELETE', `/v1/users/${encodeURIComponent(user)}/docs/${encodeURIComponent(doc)}`);
+  await api.request('POST', '/v1/chunks', {
+    body: { user_id: user, doc_id: doc, text: 'hello', embedding: testVector(5) },
+  });
+  const res = await api.request(
+    'DELETE',
+    `/v1/users/${encodeURIComponent(user)}/docs/${encodeURIComponent(doc)}`,
+  );
   t.same(res.json, { deleted: 1 });
 });
 
@@ -88,14 +121,25 @@ t.test('GET /healthz answers 200 without a token', async (t) => {
 t.test('GET /readyz reports the database, migrations and reranker', async (t) => {
   const res = await api.request('GET', '/readyz', { token: null });
   t.equal(res.status, 200);
-  t.match(res.json, { ready: true, checks: { database: { ok: true, migrations_current: true, embedding_dim: 384 }, listener: { connected: true } } });
+  t.match(res.json, {
+    ready: true,
+    checks: {
+      database: { ok: true, migrations_current: true, embedding_dim: 384 },
+      listener: { connected: true },
+    },
+  });
   t.ok(res.json.checks.reranker);
 });
 
 t.test('GET /metrics exposes Prometheus text with HTTP, query and pool series', async (t) => {
   const res = await api.request('GET', '/metrics', { token: null });
   t.equal(res.status, 200);
-  for (const name of ['memvault_http_request_seconds', 'memvault_query_stage_seconds', 'memvault_db_pool_max', 'memvault_db_pool_utilisation']) {
+  for (const name of [
+    'memvault_http_request_seconds',
+    'memvault_query_stage_seconds',
+    'memvault_db_pool_max',
+    'memvault_db_pool_utilisation',
+  ]) {
     t.match(res.json, name, name);
   }
   t.notMatch(res.json, /alice/, 'no user ids in labels');
@@ -104,5 +148,10 @@ t.test('GET /metrics exposes Prometheus text with HTTP, query and pool series', 
 t.test('GET /metrics/memory answers the rerank metrics as JSON', async (t) => {
   const res = await api.request('GET', '/metrics/memory', { token: null });
   t.equal(res.status, 200);
-  t.match(res.json, { rerank: { calls: Number }, settings: { enabled: false }, pool: { max: 10 }, listener: { connected: true } });
+  t.match(res.json, {
+    rerank: { calls: Number },
+    settings: { enabled: false },
+    pool: { max: 10 },
+    listener: { connected: true },
+  });
 });

@@ -6,8 +6,8 @@
 import t from 'tap';
 
 import { configureCrypto, hmacUser } from '../../src/crypto/index.js';
-import { createTestDatabase, testVector } from '../helpers/db.js';
 import { spawnTestDaemon, TEST_SECRETS } from '../helpers/daemon.js';
+import { createTestDatabase, testVector } from '../helpers/db.js';
 
 configureCrypto({ ...process.env, ...TEST_SECRETS });
 const db = await createTestDatabase(t);
@@ -15,15 +15,31 @@ const BATCH = 400;
 const REQUESTS = 12;
 
 const rowsOf = async (user: string) =>
-  (await db.admin.query<{ n: number }>('select count(*)::int as n from memory.memory_chunks where user_hash = $1', [hmacUser(user)])).rows[0]!.n;
+  (
+    await db.admin.query<{ n: number }>(
+      'select count(*)::int as n from memory.memory_chunks where user_hash = $1',
+      [hmacUser(user)],
+    )
+  ).rows[0]!.n;
 
 t.test('SIGTERM drains in-flight writes and exits 0', async (t) => {
-  const daemon = await spawnTestDaemon(t, { databaseUrl: db.appUrl, env: { MEMVAULT_SHUTDOWN_TIMEOUT_MS: '20000' } });
-  const chunks = Array.from({ length: BATCH }, (_, i) => ({ doc_id: `d${i % 5}`, text: `memory number ${i}`, embedding: testVector(i) }));
+  const daemon = await spawnTestDaemon(t, {
+    databaseUrl: db.appUrl,
+    env: { MEMVAULT_SHUTDOWN_TIMEOUT_MS: '20000' },
+  });
+  const chunks = Array.from({ length: BATCH }, (_, i) => ({
+    doc_id: `d${i % 5}`,
+    text: `memory number ${i}`,
+    embedding: testVector(i),
+  }));
   const outcomes = Array.from({ length: REQUESTS }, (_, i) =>
     daemon
       .request('POST', '/v1/chunks/batch', { body: { user_id: `user-${i}`, chunks } })
-      .then((res) => ({ user: `user-${i}`, status: res.status, code: res.json?.error?.code as string | undefined }))
+      .then((res) => ({
+        user: `user-${i}`,
+        status: res.status,
+        code: res.json?.error?.code as string | undefined,
+      }))
       .catch((error: Error) => ({ user: `user-${i}`, status: 0, code: error.message })),
   );
   // Let the first requests reach the handlers, then ask for shutdown with the rest in flight.
@@ -48,9 +64,15 @@ t.test('SIGTERM drains in-flight writes and exits 0', async (t) => {
 
 t.test('a second SIGTERM during the drain forces exit 70', async (t) => {
   const daemon = await spawnTestDaemon(t, { databaseUrl: db.appUrl });
-  const chunks = Array.from({ length: BATCH }, (_, i) => ({ doc_id: 'd', text: `m ${i}`, embedding: testVector(i) }));
+  const chunks = Array.from({ length: BATCH }, (_, i) => ({
+    doc_id: 'd',
+    text: `m ${i}`,
+    embedding: testVector(i),
+  }));
   const pending = Array.from({ length: 6 }, (_, i) =>
-    daemon.request('POST', '/v1/chunks/batch', { body: { user_id: `force-${i}`, chunks } }).catch(() => undefined),
+    daemon
+      .request('POST', '/v1/chunks/batch', { body: { user_id: `force-${i}`, chunks } })
+      .catch(() => undefined),
   );
   await new Promise((r) => setTimeout(r, 100));
   daemon.child.kill('SIGTERM');

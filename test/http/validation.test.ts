@@ -4,18 +4,46 @@
  */
 import t, { type Test } from 'tap';
 
-import { MAX_BATCH_CHUNKS, MAX_ID_LENGTH, MAX_METADATA_BYTES, MAX_TEXT_BYTES } from '../../src/memory/validate.js';
-import { createTestDatabase, testVector } from '../helpers/db.js';
+import {
+  MAX_BATCH_CHUNKS,
+  MAX_ID_LENGTH,
+  MAX_METADATA_BYTES,
+  MAX_TEXT_BYTES,
+} from '../../src/memory/validate.js';
 import { startTestDaemon } from '../helpers/daemon.js';
+import { createTestDatabase, testVector } from '../helpers/db.js';
 
 const db = await createTestDatabase(t);
-const api = await startTestDaemon(t, { databaseUrl: db.appUrl, env: { MEMVAULT_MAX_BODY_BYTES: String(2 * 1024 * 1024) } });
+const api = await startTestDaemon(t, {
+  databaseUrl: db.appUrl,
+  env: { MEMVAULT_MAX_BODY_BYTES: String(2 * 1024 * 1024) },
+});
 
-const chunk = (extra: Record<string, unknown> = {}) => ({ user_id: 'u1', doc_id: 'd1', text: 'hello', embedding: testVector(1), ...extra });
-const query = (extra: Record<string, unknown> = {}) => ({ user_id: 'u1', query: 'hello', embedding: testVector(1), ...extra });
-const storedRows = async () => (await db.admin.query('select count(*)::int as n from memory.memory_chunks')).rows[0].n as number;
+const chunk = (extra: Record<string, unknown> = {}) => ({
+  user_id: 'u1',
+  doc_id: 'd1',
+  text: 'hello',
+  embedding: testVector(1),
+  ...extra,
+});
+const query = (extra: Record<string, unknown> = {}) => ({
+  user_id: 'u1',
+  query: 'hello',
+  embedding: testVector(1),
+  ...extra,
+});
+const storedRows = async () =>
+  (await db.admin.query('select count(*)::int as n from memory.memory_chunks')).rows[0].n as number;
 
-async function expectError(t: Test, method: string, path: string, body: unknown, status: number, field?: string, code?: string) {
+async function expectError(
+  t: Test,
+  method: string,
+  path: string,
+  body: unknown,
+  status: number,
+  field?: string,
+  code?: string,
+) {
   const res = await api.request(method, path, { body });
   t.equal(res.status, status, `${path} ${field ?? ''} -> ${status}`);
   if (field !== undefined) t.equal(res.json?.error?.field, field, `names ${field}`);
@@ -62,12 +90,45 @@ t.test('batch: all or nothing, errors name chunks[i].field', async (t) => {
   await expectError(t, 'POST', '/v1/chunks/batch', { user_id: 'u1', chunks: [] }, 400, 'chunks');
   await expectError(t, 'POST', '/v1/chunks/batch', { user_id: 'u1', chunks: {} }, 400, 'chunks');
   await expectError(t, 'POST', '/v1/chunks/batch', { chunks: [chunk()] }, 400, 'user_id');
-  const tooMany = Array.from({ length: MAX_BATCH_CHUNKS + 1 }, () => ({ doc_id: 'd', text: 't', embedding: [0] }));
-  await expectError(t, 'POST', '/v1/chunks/batch', { user_id: 'u1', chunks: tooMany }, 400, 'chunks', 'too_large');
+  const tooMany = Array.from({ length: MAX_BATCH_CHUNKS + 1 }, () => ({
+    doc_id: 'd',
+    text: 't',
+    embedding: [0],
+  }));
+  await expectError(
+    t,
+    'POST',
+    '/v1/chunks/batch',
+    { user_id: 'u1', chunks: tooMany },
+    400,
+    'chunks',
+    'too_large',
+  );
   const good = { doc_id: 'd', text: 'fine', embedding: testVector(2) };
-  await expectError(t, 'POST', '/v1/chunks/batch', { user_id: 'u1', chunks: [good, 'nope'] }, 400, 'chunks[1]');
-  await expectError(t, 'POST', '/v1/chunks/batch', { user_id: 'u1', chunks: [good, good, { ...good, text: '' }] }, 400, 'chunks[2].text');
-  await expectError(t, 'POST', '/v1/chunks/batch', { user_id: 'u1', chunks: [good, { ...good, embedding: [1] }] }, 400, 'chunks[1].embedding');
+  await expectError(
+    t,
+    'POST',
+    '/v1/chunks/batch',
+    { user_id: 'u1', chunks: [good, 'nope'] },
+    400,
+    'chunks[1]',
+  );
+  await expectError(
+    t,
+    'POST',
+    '/v1/chunks/batch',
+    { user_id: 'u1', chunks: [good, good, { ...good, text: '' }] },
+    400,
+    'chunks[2].text',
+  );
+  await expectError(
+    t,
+    'POST',
+    '/v1/chunks/batch',
+    { user_id: 'u1', chunks: [good, { ...good, embedding: [1] }] },
+    400,
+    'chunks[1].embedding',
+  );
   t.equal(await storedRows(), 0, 'the valid chunks of a rejected batch were not stored');
 });
 
@@ -117,13 +178,21 @@ t.test('body: JSON object only, application/json only, size-limited', async (t) 
     t.equal(res.json.error.field, 'body');
   }
   for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/jsonx']) {
-    const res = await api.request('POST', '/v1/chunks', { rawBody: JSON.stringify(chunk()), headers: { 'content-type': type } });
+    const res = await api.request('POST', '/v1/chunks', {
+      rawBody: JSON.stringify(chunk()),
+      headers: { 'content-type': type },
+    });
     t.equal(res.status, 415, type);
     t.equal(res.json.error.code, 'unsupported_media_type');
   }
-  const charset = await api.request('POST', '/v1/query', { rawBody: JSON.stringify(query()), headers: { 'content-type': 'application/json; charset=utf-8' } });
+  const charset = await api.request('POST', '/v1/query', {
+    rawBody: JSON.stringify(query()),
+    headers: { 'content-type': 'application/json; charset=utf-8' },
+  });
   t.equal(charset.status, 200, 'a charset parameter is fine');
-  const big = await api.request('POST', '/v1/chunks', { rawBody: JSON.stringify(chunk({ text: 'x'.repeat(3 * 1024 * 1024) })) });
+  const big = await api.request('POST', '/v1/chunks', {
+    rawBody: JSON.stringify(chunk({ text: 'x'.repeat(3 * 1024 * 1024) })),
+  });
   t.equal(big.status, 413);
   t.equal(big.json.error.code, 'payload_too_large');
 });

@@ -33,7 +33,10 @@ import { createTestDatabase, randomUserHash, testVector } from '../helpers/db.js
 const db = await createTestDatabase(t);
 const keyB64 = { 1: generateKeyBase64(), 2: generateKeyBase64(), 3: generateKeyBase64() };
 const ringOf = (ids: number[], active: number) =>
-  new KeyRing(ids.map((id) => EncryptionKey.fromBase64(id, keyB64[id as 1 | 2 | 3], 'test')), active);
+  new KeyRing(
+    ids.map((id) => EncryptionKey.fromBase64(id, keyB64[id as 1 | 2 | 3], 'test')),
+    active,
+  );
 const ring1 = ringOf([1], 1);
 const ring12 = ringOf([1, 2], 2);
 
@@ -68,16 +71,19 @@ async function openAll(ring: KeyRing, userHash: string, ids: string[]): Promise<
   });
 }
 
-t.test('a tenant\'s first write creates one DEK, stored only wrapped, and concurrent writers agree on it', async (t) => {
-  const tenant = randomUserHash();
-  const stores = [new TenantKeyStore(db.app, () => ring1), new TenantKeyStore(db.app, () => ring1)];
-  const keys = await Promise.all([...stores, ...stores].map((s) => s.activeKey(tenant)));
-  t.equal(new Set(keys.map((k) => k.id)).size, 1, 'every writer uses the same DEK id');
-  const stored = await getTenantKeys(db.app, tenant);
-  t.equal(stored.length, 1);
-  t.equal(envelopeInfo(stored[0]!.wrappedDek).keyId, 1, 'wrapped under key-ring key 1');
-  t.notOk(stored[0]!.wrappedDek.includes(Buffer.from(JSON.stringify(keys[0]))), 'no key material in clear');
-});
+t.test(
+  "a tenant's first write creates one DEK, stored only wrapped, and concurrent writers agree on it",
+  async (t) => {
+    const tenant = randomUserHash();
+    const stores = [new TenantKeyStore(db.app, () => ring1), new TenantKeyStore(db.app, () => ring1)];
+    const keys = await Promise.all([...stores, ...stores].map((s) => s.activeKey(tenant)));
+    t.equal(new Set(keys.map((k) => k.id)).size, 1, 'every writer uses the same DEK id');
+    const stored = await getTenantKeys(db.app, tenant);
+    t.equal(stored.length, 1);
+    t.equal(envelopeInfo(stored[0]!.wrappedDek).keyId, 1, 'wrapped under key-ring key 1');
+    t.notOk(stored[0]!.wrappedDek.includes(Buffer.from(JSON.stringify(keys[0]))), 'no key material in clear');
+  },
+);
 
 t.test('the key cache is bounded in size', async (t) => {
   const store = new TenantKeyStore(db.app, () => ring1, { maxTenants: 3 });
@@ -85,65 +91,98 @@ t.test('the key cache is bounded in size', async (t) => {
   t.equal(store.size, 3);
 });
 
-t.test('maintenance is refused to the app role (no EXECUTE) and to any non-maintainer session (MV009)', async (t) => {
-  await t.rejects(inTransaction(db.app, (c) => keyUsage(c)), { name: 'DatabaseError', sqlstate: '42501' });
-  // A role that was (wrongly) granted EXECUTE still cannot enter maintenance mode.
-  const role = `mv_intruder_${db.name}`;
-  await db.admin.query(`create role ${role} login; grant usage on schema memory to ${role}; grant execute on function memory.key_usage() to ${role}`);
-  t.teardown(() => db.admin.query(`drop owned by ${role}; drop role ${role}`).then(() => undefined));
-  const { createPool } = await import('../../src/db/pool.js');
-  const intruder = createPool({ connectionString: db.appUrl.replace('memory_app@', `${role}@`), max: 1 });
-  t.teardown(() => intruder.end());
-  await t.rejects(inTransaction(intruder, (c) => keyUsage(c)), { name: 'MaintenanceForbiddenError', sqlstate: 'MV009' });
-});
+t.test(
+  'maintenance is refused to the app role (no EXECUTE) and to any non-maintainer session (MV009)',
+  async (t) => {
+    await t.rejects(
+      inTransaction(db.app, (c) => keyUsage(c)),
+      { name: 'DatabaseError', sqlstate: '42501' },
+    );
+    // A role that was (wrongly) granted EXECUTE still cannot enter maintenance mode.
+    const role = `mv_intruder_${db.name}`;
+    await db.admin.query(
+      `create role ${role} login; grant usage on schema memory to ${role}; grant execute on function memory.key_usage() to ${role}`,
+    );
+    t.teardown(() => db.admin.query(`drop owned by ${role}; drop role ${role}`).then(() => undefined));
+    const { createPool } = await import('../../src/db/pool.js');
+    const intruder = createPool({ connectionString: db.appUrl.replace('memory_app@', `${role}@`), max: 1 });
+    t.teardown(() => intruder.end());
+    await t.rejects(
+      inTransaction(intruder, (c) => keyUsage(c)),
+      { name: 'MaintenanceForbiddenError', sqlstate: 'MV009' },
+    );
+  },
+);
 
-t.test('KEK rotation under a write and query load loses nothing, and every row opens afterwards', async (t) => {
-  const writer = new TenantKeyStore(db.app, () => ring1);
-  const tenants = Array.from({ length: 40 }, () => randomUserHash());
-  const written = new Map<string, string[]>();
-  for (const tenant of tenants) written.set(tenant, await writeChunks(writer, tenant, 3, 'before'));
+t.test(
+  'KEK rotation under a write and query load loses nothing, and every row opens afterwards',
+  async (t) => {
+    const writer = new TenantKeyStore(db.app, () => ring1);
+    const tenants = Array.from({ length: 40 }, () => randomUserHash());
+    const written = new Map<string, string[]>();
+    for (const tenant of tenants) written.set(tenant, await writeChunks(writer, tenant, 3, 'before'));
 
-  let stop = false;
-  const load = (async () => {
-    let round = 0;
-    while (!stop) {
-      const tenant = tenants[round++ % tenants.length]!;
-      written.get(tenant)!.push(...(await writeChunks(writer, tenant, 1, `during${round}`)));
-      await procedures.search(db.app, tenant, testVector(round), { limit: 5 });
+    let stop = false;
+    const load = (async () => {
+      let round = 0;
+      while (!stop) {
+        const tenant = tenants[round++ % tenants.length]!;
+        written.get(tenant)!.push(...(await writeChunks(writer, tenant, 1, `during${round}`)));
+        await procedures.search(db.app, tenant, testVector(round), { limit: 5 });
+      }
+      return round;
+    })();
+    const rewrapped = await rotateKek(db.admin, ring12, { batchSize: 7 });
+    stop = true;
+    const rounds = await load;
+    t.ok(rounds > 0, `load ran ${rounds} rounds during the rotation`);
+    t.ok(rewrapped >= tenants.length, `re-wrapped ${rewrapped} DEKs`);
+
+    const usage = await inTransaction(db.admin, (c) => keyUsage(c));
+    t.equal(usage.find((u) => u.kekId === 1)?.wrappedDeks ?? 0, 0, 'no DEK left under key 1');
+    t.same((await procedures.getSettings(db.app)).active_kek_id, 2, 'active_kek_id is set for every daemon');
+    for (const tenant of tenants) {
+      const texts = await openAll(ringOf([2], 2), tenant, written.get(tenant)!);
+      t.equal(texts.length, written.get(tenant)!.length);
     }
-    return round;
-  })();
-  const rewrapped = await rotateKek(db.admin, ring12, { batchSize: 7 });
-  stop = true;
-  const rounds = await load;
-  t.ok(rounds > 0, `load ran ${rounds} rounds during the rotation`);
-  t.ok(rewrapped >= tenants.length, `re-wrapped ${rewrapped} DEKs`);
-
-  const usage = await inTransaction(db.admin, (c) => keyUsage(c));
-  t.equal(usage.find((u) => u.kekId === 1)?.wrappedDeks ?? 0, 0, 'no DEK left under key 1');
-  t.same((await procedures.getSettings(db.app)).active_kek_id, 2, 'active_kek_id is set for every daemon');
-  for (const tenant of tenants) {
-    const texts = await openAll(ringOf([2], 2), tenant, written.get(tenant)!);
-    t.equal(texts.length, written.get(tenant)!.length);
-  }
-});
+  },
+);
 
 t.test('retire refuses while a key is in use, and allows it once nothing needs it', async (t) => {
   await t.rejects(assertRetirable(db.admin, 2, 2), { code: 'key_in_use' }, 'the active key');
   const legacyTenant = randomUserHash();
   const id = randomUUID();
-  await procedures.indexChunks(db.app, legacyTenant, [{
-    id, docId: 'legacy', source: '', embedding: testVector(1),
-    textCipher: ring12.withActiveKey(1).seal(Buffer.from('legacy'), chunkAad(legacyTenant, id, 'text')),
-    metaCipher: ring12.withActiveKey(1).seal(Buffer.from('{}'), chunkAad(legacyTenant, id, 'meta')),
-    embCipher: ring12.withActiveKey(1).seal(Buffer.from([1]), chunkAad(legacyTenant, id, 'embedding')),
-  }], 1, 1);
-  await t.rejects(assertRetirable(db.admin, 1, 2), { code: 'key_in_use' }, 'a legacy chunk still needs key 1');
+  await procedures.indexChunks(
+    db.app,
+    legacyTenant,
+    [
+      {
+        id,
+        docId: 'legacy',
+        source: '',
+        embedding: testVector(1),
+        textCipher: ring12.withActiveKey(1).seal(Buffer.from('legacy'), chunkAad(legacyTenant, id, 'text')),
+        metaCipher: ring12.withActiveKey(1).seal(Buffer.from('{}'), chunkAad(legacyTenant, id, 'meta')),
+        embCipher: ring12.withActiveKey(1).seal(Buffer.from([1]), chunkAad(legacyTenant, id, 'embedding')),
+      },
+    ],
+    1,
+    1,
+  );
+  await t.rejects(
+    assertRetirable(db.admin, 1, 2),
+    { code: 'key_in_use' },
+    'a legacy chunk still needs key 1',
+  );
 
   const resealed = await resealChunks(db.admin, ring12);
   t.ok(resealed >= 1, `re-sealed ${resealed} chunk(s)`);
   await assertRetirable(db.admin, 1, 2);
-  t.same(await openAll(ringOf([2], 2), legacyTenant, [id]), ['legacy'], 'the re-sealed chunk opens without key 1');
+  t.same(
+    await openAll(ringOf([2], 2), legacyTenant, [id]),
+    ['legacy'],
+    'the re-sealed chunk opens without key 1',
+  );
 });
 
 t.test('a crash mid-rotation (SIGKILL) resumes and completes on the next run', async (t) => {
@@ -157,7 +196,10 @@ t.test('a crash mid-rotation (SIGKILL) resumes and completes on the next run', a
     MEMORY_ENCRYPTION_ACTIVE_KEY_ID: '3',
   };
   const cli = join(packageRoot, 'dist/cli/main.js');
-  const child = spawn(process.execPath, [cli, 'keys', 'rotate', '--batch', '5'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [cli, 'keys', 'rotate', '--batch', '5'], {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   await new Promise<void>((resolve) => {
     child.stderr.on('data', (d: Buffer) => {
       if (/rewrap \[/.test(d.toString())) resolve();
@@ -170,13 +212,19 @@ t.test('a crash mid-rotation (SIGKILL) resumes and completes on the next run', a
   t.ok((midway.find((u) => u.kekId === 2)?.wrappedDeks ?? 0) > 0, 'the killed run left work behind');
 
   await new Promise<void>((resolve, reject) =>
-    execFile(process.execPath, [cli, 'keys', 'rotate'], { env }, (error) => (error ? reject(error) : resolve())),
+    execFile(process.execPath, [cli, 'keys', 'rotate'], { env }, (error) =>
+      error ? reject(error) : resolve(),
+    ),
   );
   const after = await inTransaction(db.admin, (c) => keyUsage(c));
-  t.same(after.filter((u) => u.wrappedDeks > 0).map((u) => u.kekId), [3], 'every DEK is under key 3 after the resumed run');
+  t.same(
+    after.filter((u) => u.wrappedDeks > 0).map((u) => u.kekId),
+    [3],
+    'every DEK is under key 3 after the resumed run',
+  );
 });
 
-t.test('replacing one tenant\'s DEK re-seals its chunks and destroys the old DEK', async (t) => {
+t.test("replacing one tenant's DEK re-seals its chunks and destroys the old DEK", async (t) => {
   const ring = ringOf([1, 2, 3], 3);
   const tenant = randomUserHash();
   const writer = new TenantKeyStore(db.app, () => ring);
@@ -191,31 +239,41 @@ t.test('replacing one tenant\'s DEK re-seals its chunks and destroys the old DEK
   t.equal((await openAll(ring, tenant, ids)).length, 12, 'every chunk opens under the new DEK');
 });
 
-t.test('rehash moves tenants to the new HMAC key: readable under the new hash, nothing under the old', async (t) => {
-  const ring = ringOf([1, 2, 3], 3);
-  const oldKey = TenantHmacKey.fromBase64(generateKeyBase64(), 'old');
-  const newKey = TenantHmacKey.fromBase64(generateKeyBase64(), 'new');
-  const users = ['alice', 'bob', 'carol'];
-  const writer = new TenantKeyStore(db.app, () => ring);
-  const ids = new Map<string, string[]>();
-  for (const user of users) ids.set(user, await writeChunks(writer, hmacUserWith(oldKey, user), 4, user));
+t.test(
+  'rehash moves tenants to the new HMAC key: readable under the new hash, nothing under the old',
+  async (t) => {
+    const ring = ringOf([1, 2, 3], 3);
+    const oldKey = TenantHmacKey.fromBase64(generateKeyBase64(), 'old');
+    const newKey = TenantHmacKey.fromBase64(generateKeyBase64(), 'new');
+    const users = ['alice', 'bob', 'carol'];
+    const writer = new TenantKeyStore(db.app, () => ring);
+    const ids = new Map<string, string[]>();
+    for (const user of users) ids.set(user, await writeChunks(writer, hmacUserWith(oldKey, user), 4, user));
 
-  const report = await rehashTenants(db.admin, ring, { oldKey, newKey }, [...users, 'nobody']);
-  t.same([report.moved, report.chunks, report.notFound], [3, 12, ['entry 4']]);
-  for (const user of users) {
-    const oldHash = hmacUserWith(oldKey, user);
-    const newHash = hmacUserWith(newKey, user);
-    t.equal((await procedures.tenantStats(db.app, oldHash)).chunks, 0, `${user}: nothing under the old hash`);
-    t.equal((await getTenantKeys(db.app, oldHash)).length, 0);
-    const texts = await openAll(ring, newHash, ids.get(user)!);
-    t.equal(texts.length, 4);
-    t.ok(texts.every((x) => x.startsWith(`text ${user}`)), `${user}: every chunk opens under the new hash`);
-  }
-  const again = await rehashTenants(db.admin, ring, { oldKey, newKey }, users);
-  t.equal(again.alreadyMoved, 3, 'a re-run skips tenants already moved');
-});
+    const report = await rehashTenants(db.admin, ring, { oldKey, newKey }, [...users, 'nobody']);
+    t.same([report.moved, report.chunks, report.notFound], [3, 12, ['entry 4']]);
+    for (const user of users) {
+      const oldHash = hmacUserWith(oldKey, user);
+      const newHash = hmacUserWith(newKey, user);
+      t.equal(
+        (await procedures.tenantStats(db.app, oldHash)).chunks,
+        0,
+        `${user}: nothing under the old hash`,
+      );
+      t.equal((await getTenantKeys(db.app, oldHash)).length, 0);
+      const texts = await openAll(ring, newHash, ids.get(user)!);
+      t.equal(texts.length, 4);
+      t.ok(
+        texts.every((x) => x.startsWith(`text ${user}`)),
+        `${user}: every chunk opens under the new hash`,
+      );
+    }
+    const again = await rehashTenants(db.admin, ring, { oldKey, newKey }, users);
+    t.equal(again.alreadyMoved, 3, 'a re-run skips tenants already moved');
+  },
+);
 
-t.test('a forgotten tenant\'s leftover blob cannot be opened, even with the whole key ring', async (t) => {
+t.test("a forgotten tenant's leftover blob cannot be opened, even with the whole key ring", async (t) => {
   const ring = ringOf([1, 2, 3], 3);
   const tenant = randomUserHash();
   const writer = new TenantKeyStore(db.app, () => ring);
@@ -228,21 +286,34 @@ t.test('a forgotten tenant\'s leftover blob cannot be opened, even with the whol
   const fresh = new TenantKeyStore(db.app, () => ring);
   const lookup = await fresh.lookup(tenant);
   t.throws(() => openAnyScheme(leftover, chunkAad(tenant, id!, 'text'), lookup), InvalidTag);
-  t.throws(() => ring.open(leftover, chunkAad(tenant, id!, 'text')), InvalidTag, 'the key ring alone cannot open it');
+  t.throws(
+    () => ring.open(leftover, chunkAad(tenant, id!, 'text')),
+    InvalidTag,
+    'the key ring alone cannot open it',
+  );
 });
 
-t.test('a writer whose cached DEK was destroyed elsewhere re-reads the keys instead of sealing unreadable rows', async (t) => {
-  const { configureCrypto, loadCryptoConfig } = await import('../../src/crypto/index.js');
-  configureCrypto(loadCryptoConfig({ MEMORY_ENCRYPTION_KEY: keyB64[1], MEMORY_TENANT_HMAC_KEY: generateKeyBase64() }));
-  const { indexChunk, getMemoryChunks, forgetUser } = await import('../../src/memory/index.js');
-  const daemonA = { pool: db.app, dim: 384, keys: new TenantKeyStore(db.app, () => ring1) };
-  const daemonB = { pool: db.app, dim: 384, keys: new TenantKeyStore(db.app, () => ring1) };
-  await indexChunk(daemonA, 'dora', { docId: 'd', text: 'first life', embedding: testVector(1) });
-  await forgetUser(daemonB, 'dora'); // destroys the DEK daemon A still has cached
-  const id = await indexChunk(daemonA, 'dora', { docId: 'd', text: 'second life', embedding: testVector(2) });
-  const [chunk] = await getMemoryChunks(daemonB, 'dora', [id]);
-  t.equal(chunk?.text, 'second life', 'the new chunk is sealed under a live DEK and opens elsewhere');
-});
+t.test(
+  'a writer whose cached DEK was destroyed elsewhere re-reads the keys instead of sealing unreadable rows',
+  async (t) => {
+    const { configureCrypto, loadCryptoConfig } = await import('../../src/crypto/index.js');
+    configureCrypto(
+      loadCryptoConfig({ MEMORY_ENCRYPTION_KEY: keyB64[1], MEMORY_TENANT_HMAC_KEY: generateKeyBase64() }),
+    );
+    const { indexChunk, getMemoryChunks, forgetUser } = await import('../../src/memory/index.js');
+    const daemonA = { pool: db.app, dim: 384, keys: new TenantKeyStore(db.app, () => ring1) };
+    const daemonB = { pool: db.app, dim: 384, keys: new TenantKeyStore(db.app, () => ring1) };
+    await indexChunk(daemonA, 'dora', { docId: 'd', text: 'first life', embedding: testVector(1) });
+    await forgetUser(daemonB, 'dora'); // destroys the DEK daemon A still has cached
+    const id = await indexChunk(daemonA, 'dora', {
+      docId: 'd',
+      text: 'second life',
+      embedding: testVector(2),
+    });
+    const [chunk] = await getMemoryChunks(daemonB, 'dora', [id]);
+    t.equal(chunk?.text, 'second life', 'the new chunk is sealed under a live DEK and opens elsewhere');
+  },
+);
 
 t.test('`keys worker` wakes on NOTIFY memory_jobs and re-seals pending chunks', async (t) => {
   const { notifyKeyJobs } = await import('../../src/db/keys.js');
@@ -252,7 +323,10 @@ t.test('`keys worker` wakes on NOTIFY memory_jobs and re-seals pending chunks', 
     MEMORY_ENCRYPTION_KEYS: `1:${keyB64[1]},2:${keyB64[2]},3:${keyB64[3]}`,
     MEMORY_ENCRYPTION_ACTIVE_KEY_ID: '3',
   };
-  const worker = spawn(process.execPath, [join(packageRoot, 'dist/cli/main.js'), 'keys', 'worker'], { env, stdio: 'ignore' });
+  const worker = spawn(process.execPath, [join(packageRoot, 'dist/cli/main.js'), 'keys', 'worker'], {
+    env,
+    stdio: 'ignore',
+  });
   t.teardown(() => {
     worker.kill('SIGTERM');
   });
@@ -261,12 +335,23 @@ t.test('`keys worker` wakes on NOTIFY memory_jobs and re-seals pending chunks', 
   const tenant = randomUserHash();
   const id = randomUUID();
   const ring = ringOf([3], 3);
-  await procedures.indexChunks(db.app, tenant, [{
-    id, docId: 'late', source: '', embedding: testVector(9),
-    textCipher: ring.seal(Buffer.from('late legacy'), chunkAad(tenant, id, 'text')),
-    metaCipher: ring.seal(Buffer.from('{}'), chunkAad(tenant, id, 'meta')),
-    embCipher: ring.seal(Buffer.from([9]), chunkAad(tenant, id, 'embedding')),
-  }], 3, 1);
+  await procedures.indexChunks(
+    db.app,
+    tenant,
+    [
+      {
+        id,
+        docId: 'late',
+        source: '',
+        embedding: testVector(9),
+        textCipher: ring.seal(Buffer.from('late legacy'), chunkAad(tenant, id, 'text')),
+        metaCipher: ring.seal(Buffer.from('{}'), chunkAad(tenant, id, 'meta')),
+        embCipher: ring.seal(Buffer.from([9]), chunkAad(tenant, id, 'embedding')),
+      },
+    ],
+    3,
+    1,
+  );
   await notifyKeyJobs(db.admin, 'reseal');
   let legacy = 1;
   for (let i = 0; i < 50 && legacy > 0; i++) {
@@ -280,15 +365,34 @@ t.test('`keys worker` wakes on NOTIFY memory_jobs and re-seals pending chunks', 
   t.equal(await exited, 0, 'the worker exits cleanly on SIGTERM');
 });
 
-t.test('a reader that cached a tenant before another process created its DEK re-reads the keys', async (t) => {
-  const { configureCrypto, loadCryptoConfig } = await import('../../src/crypto/index.js');
-  configureCrypto(loadCryptoConfig({ MEMORY_ENCRYPTION_KEY: keyB64[1], MEMORY_TENANT_HMAC_KEY: generateKeyBase64() }));
-  const { indexChunk, queryMemory } = await import('../../src/memory/index.js');
-  const reader = { pool: db.app, dim: 384, keys: new TenantKeyStore(db.app, () => ring1) };
-  const writer = { pool: db.app, dim: 384, keys: new TenantKeyStore(db.app, () => ring1) };
-  const empty = await queryMemory(reader, { userId: 'erin', query: 'anything', embedding: testVector(4), rerank: false });
-  t.equal(empty.results.length, 0, 'the reader caches erin with no keys yet');
-  await indexChunk(writer, 'erin', { docId: 'd', text: 'written elsewhere', embedding: testVector(4) });
-  const found = await queryMemory(reader, { userId: 'erin', query: 'anything', embedding: testVector(4), rerank: false });
-  t.equal(found.results[0]?.text, 'written elsewhere', 'the new DEK id makes the reader fetch the keys again');
-});
+t.test(
+  'a reader that cached a tenant before another process created its DEK re-reads the keys',
+  async (t) => {
+    const { configureCrypto, loadCryptoConfig } = await import('../../src/crypto/index.js');
+    configureCrypto(
+      loadCryptoConfig({ MEMORY_ENCRYPTION_KEY: keyB64[1], MEMORY_TENANT_HMAC_KEY: generateKeyBase64() }),
+    );
+    const { indexChunk, queryMemory } = await import('../../src/memory/index.js');
+    const reader = { pool: db.app, dim: 384, keys: new TenantKeyStore(db.app, () => ring1) };
+    const writer = { pool: db.app, dim: 384, keys: new TenantKeyStore(db.app, () => ring1) };
+    const empty = await queryMemory(reader, {
+      userId: 'erin',
+      query: 'anything',
+      embedding: testVector(4),
+      rerank: false,
+    });
+    t.equal(empty.results.length, 0, 'the reader caches erin with no keys yet');
+    await indexChunk(writer, 'erin', { docId: 'd', text: 'written elsewhere', embedding: testVector(4) });
+    const found = await queryMemory(reader, {
+      userId: 'erin',
+      query: 'anything',
+      embedding: testVector(4),
+      rerank: false,
+    });
+    t.equal(
+      found.results[0]?.text,
+      'written elsewhere',
+      'the new DEK id makes the reader fetch the keys again',
+    );
+  },
+);

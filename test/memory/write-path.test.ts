@@ -26,9 +26,20 @@ const META = { note: 'PLAINTEXT-CANARY-meta-77c2', tags: ['CANARY-TAG-x1'] };
 
 const aliceIds = await indexChunks(ctx, 'alice', [
   { docId: 'doc-1', source: 'chat', text: TEXT, metadata: META, embedding: testVector(1) },
-  { docId: 'doc-1', source: 'chat', text: 'second alice chunk', metadata: { n: 2 }, embedding: testVector(2) },
+  {
+    docId: 'doc-1',
+    source: 'chat',
+    text: 'second alice chunk',
+    metadata: { n: 2 },
+    embedding: testVector(2),
+  },
 ]);
-const bobId = await indexChunk(ctx, 'bob', { docId: 'doc-b', text: 'bob chunk', metadata: { n: 3 }, embedding: testVector(3) });
+const bobId = await indexChunk(ctx, 'bob', {
+  docId: 'doc-b',
+  text: 'bob chunk',
+  metadata: { n: 3 },
+  embedding: testVector(3),
+});
 
 function needles(): Array<[string, Buffer]> {
   const list: Array<[string, string]> = [
@@ -60,11 +71,10 @@ t.test('the raw rows hold no plaintext text or metadata in any column', async (t
 });
 
 t.test('a pg_dump of the database holds no plaintext text or metadata', async (t) => {
-  const { stdout } = await execFileAsync(
-    `${findPgBin()}/pg_dump`,
-    ['--data-only', '--dbname', db.adminUrl],
-    { maxBuffer: 64 * 1024 * 1024, encoding: 'buffer' },
-  );
+  const { stdout } = await execFileAsync(`${findPgBin()}/pg_dump`, ['--data-only', '--dbname', db.adminUrl], {
+    maxBuffer: 64 * 1024 * 1024,
+    encoding: 'buffer',
+  });
   const dump = stdout as unknown as Buffer;
   t.ok(dump.length > 1000, `dumped ${dump.length} bytes`);
   t.ok(dump.includes('doc-1'), 'the dump does contain the rows (doc ids are plaintext by design)');
@@ -90,7 +100,9 @@ async function tamper(sql: string, values: unknown[]): Promise<void> {
 }
 
 t.test('blobs swapped across rows, tenants or columns fail to open (InvalidTag)', async (t) => {
-  const snapshot = (await db.admin.query('select id, text_cipher, meta_cipher, emb_cipher from memory.memory_chunks')).rows as Array<{
+  const snapshot = (
+    await db.admin.query('select id, text_cipher, meta_cipher, emb_cipher from memory.memory_chunks')
+  ).rows as Array<{
     id: string;
     text_cipher: Buffer;
     meta_cipher: Buffer;
@@ -99,7 +111,10 @@ t.test('blobs swapped across rows, tenants or columns fail to open (InvalidTag)'
   const byId = new Map(snapshot.map((r) => [r.id, r]));
   const restore = async () => {
     for (const r of snapshot) {
-      await tamper('update memory.memory_chunks set text_cipher = $2, meta_cipher = $3, emb_cipher = $4 where id = $1', [r.id, r.text_cipher, r.meta_cipher, r.emb_cipher]);
+      await tamper(
+        'update memory.memory_chunks set text_cipher = $2, meta_cipher = $3, emb_cipher = $4 where id = $1',
+        [r.id, r.text_cipher, r.meta_cipher, r.emb_cipher],
+      );
     }
   };
   const [a1, a2] = aliceIds as [string, string];
@@ -116,9 +131,27 @@ t.test('blobs swapped across rows, tenants or columns fail to open (InvalidTag)'
   }
   const setText = 'update memory.memory_chunks set text_cipher = $2 where id = $1';
   const cases: Case[] = [
-    { name: 'text from another row of the same tenant', sql: setText, values: [a1, byId.get(a2)!.text_cipher], read: a1, viaQuery: true },
-    { name: "text from another tenant's row", sql: setText, values: [a1, byId.get(bobId)!.text_cipher], read: a1, viaQuery: true },
-    { name: 'metadata placed in the text column', sql: setText, values: [a1, byId.get(a1)!.meta_cipher], read: a1, viaQuery: true },
+    {
+      name: 'text from another row of the same tenant',
+      sql: setText,
+      values: [a1, byId.get(a2)!.text_cipher],
+      read: a1,
+      viaQuery: true,
+    },
+    {
+      name: "text from another tenant's row",
+      sql: setText,
+      values: [a1, byId.get(bobId)!.text_cipher],
+      read: a1,
+      viaQuery: true,
+    },
+    {
+      name: 'metadata placed in the text column',
+      sql: setText,
+      values: [a1, byId.get(a1)!.meta_cipher],
+      read: a1,
+      viaQuery: true,
+    },
     {
       name: 'text placed in the metadata column',
       sql: 'update memory.memory_chunks set meta_cipher = $2 where id = $1',
@@ -153,9 +186,17 @@ t.test('blobs swapped across rows, tenants or columns fail to open (InvalidTag)'
   for (const c of cases) {
     await tamper(c.sql, c.values);
     try {
-      await t.rejects(getMemoryChunks(ctx, 'alice', [c.read]), InvalidTag, `${c.name}: the read path refuses it`);
+      await t.rejects(
+        getMemoryChunks(ctx, 'alice', [c.read]),
+        InvalidTag,
+        `${c.name}: the read path refuses it`,
+      );
       if (c.viaQuery) {
-        await t.rejects(queryMemory(ctx, { userId: 'alice', query: 'q', embedding: testVector(1), k: 10 }), InvalidTag, `${c.name}: so does the query path`);
+        await t.rejects(
+          queryMemory(ctx, { userId: 'alice', query: 'q', embedding: testVector(1), k: 10 }),
+          InvalidTag,
+          `${c.name}: so does the query path`,
+        );
       }
     } finally {
       if (c.undo) await tamper(...c.undo);
@@ -184,5 +225,8 @@ t.test('chunks without an embedding are embedded together, in one call', async (
   t.same(calls, [['needs embedding one', 'needs embedding two']]);
   const opened = await getMemoryChunks(ctx, 'carol', ids);
   const byText = new Map(opened.map((c) => [c.text, c]));
-  t.same(Array.from(byText.get('needs embedding two')!.embedding), Array.from(new Float32Array(testVector(101))));
+  t.same(
+    Array.from(byText.get('needs embedding two')!.embedding),
+    Array.from(new Float32Array(testVector(101))),
+  );
 });

@@ -23,15 +23,23 @@ t.teardown(async () => {
   await closeReranker();
   restore();
 });
-const passages = Array.from({ length: 24 }, (_, i) => `passage number ${i} about cats, markets and the immune system `.repeat(8));
+const passages = Array.from({ length: 24 }, (_, i) =>
+  `passage number ${i} about cats, markets and the immune system `.repeat(8),
+);
 
 t.test('flag off: input order, no model load', async (t) => {
   applyRerankSettings({ enabled: false });
   const out = await maybeRerank('what is a cat', passages);
   t.equal(out.reranked, false);
   t.equal(out.skipped, 'disabled');
-  t.same(out.results.map((r) => r.index), passages.map((_, i) => i));
-  t.same(out.results.map((r) => r.score), passages.map((_, i) => 1 - i / passages.length));
+  t.same(
+    out.results.map((r) => r.index),
+    passages.map((_, i) => i),
+  );
+  t.same(
+    out.results.map((r) => r.score),
+    passages.map((_, i) => 1 - i / passages.length),
+  );
   t.equal(getRerankerState().state, 'unloaded', 'the model was not loaded');
   applyRerankSettings({ enabled: true });
 });
@@ -55,7 +63,10 @@ t.test('bad input is a ValidationError, not a fail-open', async (t) => {
       );
   t.equal(await field(() => rerankDetailed('  ', ['a'])), 'query/invalid_input');
   t.equal(await field(() => rerankDetailed('q', 'a' as unknown as string[])), 'candidates/invalid_input');
-  t.equal(await field(() => rerankDetailed('q', ['a', 3 as unknown as string])), 'candidates[1]/invalid_input');
+  t.equal(
+    await field(() => rerankDetailed('q', ['a', 3 as unknown as string])),
+    'candidates[1]/invalid_input',
+  );
   t.equal(await field(() => rerankDetailed('q', Array(10_000).fill('x'))), 'candidates/too_many_candidates');
   t.equal(await field(() => applyRerankSettings({ rolloutPercent: 101 })), 'rolloutPercent/invalid_input');
 });
@@ -68,7 +79,10 @@ t.test('a budget too small: ANN order within budget, skip counted (timeout)', as
   const elapsed = performance.now() - started;
   t.equal(out.reranked, false);
   t.equal(out.skipped, 'timeout');
-  t.same(out.results.map((r) => r.rank), passages.map((_, i) => i + 1));
+  t.same(
+    out.results.map((r) => r.rank),
+    passages.map((_, i) => i + 1),
+  );
   // 'timeout' above already says the caller was not kept for the rerank; this is a sanity bound
   // loose enough for timers that run late on a loaded CI machine.
   t.ok(elapsed < 3 + 250, `returned after ${elapsed.toFixed(1)} ms`);
@@ -81,7 +95,8 @@ t.test('consecutive failures open the breaker; a probe closes it', async (t) => 
   const restoreEnv = withEnv({ RERANK_BREAKER_COOLDOWN_MS: '100' });
   await closeReranker();
   await getCrossEncoder();
-  for (let i = 0; i < 3; i++) t.equal((await rerankDetailed('q', passages, { timeoutMs: 1 })).skipped, 'timeout');
+  for (let i = 0; i < 3; i++)
+    t.equal((await rerankDetailed('q', passages, { timeoutMs: 1 })).skipped, 'timeout');
   t.equal(getRerankerState().breaker, 'open');
   const fast = await rerankDetailed('q', passages);
   t.equal(fast.skipped, 'breaker_open');
@@ -102,14 +117,20 @@ t.test('a worker that dies is replaced; its requests fail open fast', async (t) 
   t.equal(out.reranked, false);
   t.equal(out.skipped, 'error');
   t.ok(performance.now() - started < 1000, 'failed fast, not at the 5 s budget');
-  for (let i = 0; i < 100 && pool.stats().live === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  for (let i = 0; i < 100 && pool.stats().live === 0; i++)
+    await new Promise((resolve) => setTimeout(resolve, 50));
   t.equal(pool.stats().restarts, before + 1);
   t.equal((await rerankDetailed('what is a cat', passages)).reranked, true, 'the replacement serves');
 });
 
 t.test('a full queue rejects at once with QueueFullError (backpressure)', async (t) => {
   const ce = await getCrossEncoder();
-  const files = { modelPath: `${dir}/onnx/model.onnx`, tokenizerPath: `${dir}/tokenizer.json`, tokenizerConfigPath: `${dir}/tokenizer_config.json`, maxTokens: 256 };
+  const files = {
+    modelPath: `${dir}/onnx/model.onnx`,
+    tokenizerPath: `${dir}/tokenizer.json`,
+    tokenizerConfigPath: `${dir}/tokenizer_config.json`,
+    maxTokens: 256,
+  };
   t.ok(ce.state.state === 'ready');
   const pool = new InferencePool<Pair, number>({
     name: 'test',
@@ -124,7 +145,8 @@ t.test('a full queue rejects at once with QueueFullError (backpressure)', async 
   });
   t.teardown(() => pool.close());
   await pool.start();
-  const pairs = (n: number): Pair[] => Array.from({ length: n }, (_, i) => ({ query: 'q', passage: `p${i}` }));
+  const pairs = (n: number): Pair[] =>
+    Array.from({ length: n }, (_, i) => ({ query: 'q', passage: `p${i}` }));
   const first = pool.run(pairs(8));
   await t.rejects(pool.run(pairs(8)), QueueFullError);
   t.equal((await first).length, 8);
@@ -136,30 +158,50 @@ t.test('a full queue rejects at once with QueueFullError (backpressure)', async 
   t.equal(pool.stats().queuedItems, 0);
 });
 
-t.test('closing a pool with batches in flight lets them finish natively, then stops (no process abort)', async (t) => {
-  // Regression: terminate()ing a worker inside ONNX Runtime's run() aborted the whole process.
-  // Reaching the assertions after each close is the test.
-  const files = { modelPath: `${dir}/onnx/model.onnx`, tokenizerPath: `${dir}/tokenizer.json`, tokenizerConfigPath: `${dir}/tokenizer_config.json`, maxTokens: 256 };
-  const pairs = passages.map((passage) => ({ query: 'what is a cat', passage }));
-  for (let round = 0; round < 4; round++) {
-    const pool = new InferencePool<Pair, number>({
-      name: 'test',
-      taskUrl: siblingModule(new URL('../../src/rerank/reranker.ts', import.meta.url).href, 'task'),
-      taskConfig: files,
-      size: 1,
-      threads: 1,
-      device: 'cpu',
-      batchSize: 32,
-      maxWaitMs: 0,
-      queueMax: 100,
-    });
-    await pool.start();
-    const inFlight = [pool.run(pairs), pool.run(pairs)].map((p) => p.then(() => 'ok', (e: { code?: string }) => e.code));
-    await new Promise((resolve) => setTimeout(resolve, round * 3));
-    const started = performance.now();
-    await pool.close();
-    t.ok(performance.now() - started < 5_000, `round ${round}: closed in ${(performance.now() - started).toFixed(0)} ms`);
-    t.same(await Promise.all(inFlight), ['inference_closed', 'inference_closed'], 'requests still pending at close are rejected');
-    t.equal(pool.stats().live, 0);
-  }
-});
+t.test(
+  'closing a pool with batches in flight lets them finish natively, then stops (no process abort)',
+  async (t) => {
+    // Regression: terminate()ing a worker inside ONNX Runtime's run() aborted the whole process.
+    // Reaching the assertions after each close is the test.
+    const files = {
+      modelPath: `${dir}/onnx/model.onnx`,
+      tokenizerPath: `${dir}/tokenizer.json`,
+      tokenizerConfigPath: `${dir}/tokenizer_config.json`,
+      maxTokens: 256,
+    };
+    const pairs = passages.map((passage) => ({ query: 'what is a cat', passage }));
+    for (let round = 0; round < 4; round++) {
+      const pool = new InferencePool<Pair, number>({
+        name: 'test',
+        taskUrl: siblingModule(new URL('../../src/rerank/reranker.ts', import.meta.url).href, 'task'),
+        taskConfig: files,
+        size: 1,
+        threads: 1,
+        device: 'cpu',
+        batchSize: 32,
+        maxWaitMs: 0,
+        queueMax: 100,
+      });
+      await pool.start();
+      const inFlight = [pool.run(pairs), pool.run(pairs)].map((p) =>
+        p.then(
+          () => 'ok',
+          (e: { code?: string }) => e.code,
+        ),
+      );
+      await new Promise((resolve) => setTimeout(resolve, round * 3));
+      const started = performance.now();
+      await pool.close();
+      t.ok(
+        performance.now() - started < 5_000,
+        `round ${round}: closed in ${(performance.now() - started).toFixed(0)} ms`,
+      );
+      t.same(
+        await Promise.all(inFlight),
+        ['inference_closed', 'inference_closed'],
+        'requests still pending at close are rejected',
+      );
+      t.equal(pool.stats().live, 0);
+    }
+  },
+);

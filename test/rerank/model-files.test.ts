@@ -17,7 +17,11 @@ t.test('a model folder without its files is refused, naming what is missing', as
   t.throws(() => locateModelFiles(path.join(empty, 'nope')), ModelFilesError);
   const fixture = await ensureFixtureModel();
   t.equal(locateModelFiles(fixture).modelPath, path.join(fixture, 'onnx', 'model.onnx'));
-  t.throws(() => locateModelFiles(fixture, { quantized: true }), ModelFilesError, 'no model_quantized.onnx in the fixture');
+  t.throws(
+    () => locateModelFiles(fixture, { quantized: true }),
+    ModelFilesError,
+    'no model_quantized.onnx in the fixture',
+  );
 });
 
 t.test('a model id that cannot be downloaded says how to supply a local folder', async (t) => {
@@ -37,14 +41,22 @@ t.test('a model id that cannot be downloaded says how to supply a local folder',
   t.match((error as Error).message, /memvault models fixture/);
 });
 
-t.test('an ONNX model that is not a cross-encoder is refused before serving', { skip: !useLiteDir() }, async (t) => {
-  const dir = useLiteDir()!;
-  const encoder = new CrossEncoder({ ...readRerankConfig({ RERANK_DEVICE: 'cpu', RERANK_MODEL: dir }), poolSize: 1, threads: 1 });
-  t.teardown(() => encoder.close());
-  // USE-lite has no config.json: refused by the folder check already.
-  await t.rejects(encoder.load(), { code: 'model_files_invalid' });
-  t.equal(encoder.state.state, 'failed');
-});
+t.test(
+  'an ONNX model that is not a cross-encoder is refused before serving',
+  { skip: !useLiteDir() },
+  async (t) => {
+    const dir = useLiteDir()!;
+    const encoder = new CrossEncoder({
+      ...readRerankConfig({ RERANK_DEVICE: 'cpu', RERANK_MODEL: dir }),
+      poolSize: 1,
+      threads: 1,
+    });
+    t.teardown(() => encoder.close());
+    // USE-lite has no config.json: refused by the folder check already.
+    await t.rejects(encoder.load(), { code: 'model_files_invalid' });
+    t.equal(encoder.state.state, 'failed');
+  },
+);
 
 t.test('the signature check rejects a sentence encoder graph', { skip: !useLiteDir() }, async (t) => {
   const ort = await import('onnxruntime-node');
@@ -52,7 +64,12 @@ t.test('the signature check rejects a sentence encoder graph', { skip: !useLiteD
   const session = await ort.InferenceSession.create(path.join(useLiteDir()!, 'model.onnx'));
   t.teardown(() => session.release());
   t.throws(() => checkCrossEncoderSignature(session), /not a BERT cross-encoder/);
-  const fixture = await ort.InferenceSession.create(path.join(await ensureFixtureModel(), 'onnx', 'model.onnx'));
+  const fixture = await ort.InferenceSession.create(
+    path.join(await ensureFixtureModel(), 'onnx', 'model.onnx'),
+  );
   t.teardown(() => fixture.release());
-  t.same(checkCrossEncoderSignature(fixture), { inputs: ['input_ids', 'attention_mask', 'token_type_ids'], output: 'logits' });
+  t.same(checkCrossEncoderSignature(fixture), {
+    inputs: ['input_ids', 'attention_mask', 'token_type_ids'],
+    output: 'logits',
+  });
 });

@@ -1,10 +1,20 @@
 import t from 'tap';
 
-import { closeReranker, getCrossEncoder, getRerankerState, getRerankMetrics, rerank, rerankDetailed, resetRerankMetrics } from '../../src/rerank/index.js';
+import {
+  closeReranker,
+  getCrossEncoder,
+  getRerankerState,
+  getRerankMetrics,
+  rerank,
+  rerankDetailed,
+  resetRerankMetrics,
+} from '../../src/rerank/index.js';
 import { ensureFixtureModel, rerankEnv, withEnv } from '../helpers/models.js';
 
 const dir = await ensureFixtureModel();
-const restore = withEnv(rerankEnv(dir, { RERANK_POOL_SIZE: '2', RERANK_THREADS: '1', RERANK_CIRCUIT_MS: '5000' }));
+const restore = withEnv(
+  rerankEnv(dir, { RERANK_POOL_SIZE: '2', RERANK_THREADS: '1', RERANK_CIRCUIT_MS: '5000' }),
+);
 t.teardown(async () => {
   await closeReranker();
   restore();
@@ -46,7 +56,10 @@ t.test('returns every candidate once, sorted by score, ranks 1..n', async (t) =>
   const out = await rerankDetailed('what is a cat', passages);
   t.equal(out.reranked, true);
   t.same(out.results.map((r) => r.index).sort(), [0, 1, 2, 3, 4]);
-  t.same(out.results.map((r) => r.rank), [1, 2, 3, 4, 5]);
+  t.same(
+    out.results.map((r) => r.rank),
+    [1, 2, 3, 4, 5],
+  );
   for (let i = 1; i < out.results.length; i++) t.ok(out.results[i - 1]!.score >= out.results[i]!.score);
   for (const r of out.results) {
     t.equal(r.text, passages[r.index]);
@@ -57,8 +70,21 @@ t.test('returns every candidate once, sorted by score, ranks 1..n', async (t) =>
 
 t.test('concurrent callers get their own results and the pool never exceeds its size', async (t) => {
   resetRerankMetrics();
-  const queries = ['what is a cat', 'stock prices', 'immune response', 'strong force', 'purring', 'markets', 'cats', 'physics'];
-  const expected = await Promise.all(queries.map((q) => getCrossEncoder().then((ce) => ce.score(passages.map((passage) => ({ query: q, passage }))))));
+  const queries = [
+    'what is a cat',
+    'stock prices',
+    'immune response',
+    'strong force',
+    'purring',
+    'markets',
+    'cats',
+    'physics',
+  ];
+  const expected = await Promise.all(
+    queries.map((q) =>
+      getCrossEncoder().then((ce) => ce.score(passages.map((passage) => ({ query: q, passage })))),
+    ),
+  );
   const results = await Promise.all(queries.map((q) => rerankDetailed(q, passages)));
   results.forEach((out, i) => {
     t.equal(out.reranked, true);

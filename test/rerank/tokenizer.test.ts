@@ -7,11 +7,19 @@ import { BertPairEncoder } from '../../src/rerank/pair-encoder.js';
 import { ensureFixtureModel } from '../helpers/models.js';
 
 const dir = await ensureFixtureModel();
-const tokenizer = await loadTokenizer(path.join(dir, 'tokenizer.json'), path.join(dir, 'tokenizer_config.json'));
+const tokenizer = await loadTokenizer(
+  path.join(dir, 'tokenizer.json'),
+  path.join(dir, 'tokenizer_config.json'),
+);
 
 t.test('encodes a known pair as [CLS] q [SEP] p [SEP] with token types', async (t) => {
-  const batch = new BertPairEncoder(tokenizer, 256).encode([{ query: 'what is a cat', passage: 'a cat is an animal' }]);
-  t.same(Array.from(batch.inputIds, Number), [101, 2054, 2003, 1037, 4937, 102, 1037, 4937, 2003, 2019, 4111, 102]);
+  const batch = new BertPairEncoder(tokenizer, 256).encode([
+    { query: 'what is a cat', passage: 'a cat is an animal' },
+  ]);
+  t.same(
+    Array.from(batch.inputIds, Number),
+    [101, 2054, 2003, 1037, 4937, 102, 1037, 4937, 2003, 2019, 4111, 102],
+  );
   t.same(Array.from(batch.tokenTypeIds, Number), [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1]);
   t.same(Array.from(batch.attentionMask, Number), Array(12).fill(1));
 });
@@ -36,7 +44,10 @@ t.test('pads a batch to its longest pair with [PAD] and mask 0', async (t) => {
     { query: 'what is a cat', passage: 'a cat is an animal' },
   ]);
   t.equal(batch.sequence, 12);
-  t.same(Array.from(batch.inputIds.subarray(0, 12), Number), [101, 7592, 102, 2088, 102, 0, 0, 0, 0, 0, 0, 0]);
+  t.same(
+    Array.from(batch.inputIds.subarray(0, 12), Number),
+    [101, 7592, 102, 2088, 102, 0, 0, 0, 0, 0, 0, 0],
+  );
   t.same(Array.from(batch.attentionMask.subarray(0, 12), Number), [1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0]);
 });
 
@@ -50,5 +61,8 @@ t.test('truncates the passage first to RERANK_MAX_TOKENS', async (t) => {
   t.equal(ids[15], 102, 'ends with [SEP]');
   const longQuery = encoder.encode([{ query: long, passage: 'a cat is an animal' }]);
   t.equal(longQuery.sequence, 16);
-  t.ok(Array.from(longQuery.tokenTypeIds, Number).filter((x) => x === 1).length >= 6, 'a long query leaves the passage half the window');
+  t.ok(
+    Array.from(longQuery.tokenTypeIds, Number).filter((x) => x === 1).length >= 6,
+    'a long query leaves the passage half the window',
+  );
 });

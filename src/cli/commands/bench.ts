@@ -14,11 +14,12 @@ import type { BenchCluster } from '../../bench/cluster.js';
 import { compareBench, compareTable, readBenchFile } from '../../bench/compare.js';
 import { writePlots } from '../../bench/plots.js';
 import { createProgress } from '../../bench/progress.js';
-import { renderResult, renderTable, type BenchFile, type SuiteResult } from '../../bench/result.js';
+import { type BenchFile, renderResult, renderTable, type SuiteResult } from '../../bench/result.js';
 import type { SuiteContext } from '../../bench/suite.js';
 import { ALL_SUITES, SUITES } from '../../bench/suites.js';
 
-export const summary = 'benchmarks: crypto | rerank | ann | ingest | query | load | all; compare a.json b.json';
+export const summary =
+  'benchmarks: crypto | rerank | ann | ingest | query | load | all; compare a.json b.json';
 
 const USAGE = `usage: memvault bench <suite|all> [--quick] [--json <file>] [--plots <dir>] [--<option> <value>]...
        memvault bench compare <baseline.json> <candidate.json> [--tolerance 0.1]
@@ -108,7 +109,8 @@ async function runSuites(names: string[], parsed: Parsed, label: string): Promis
     if (cluster) await (await cluster.catch(() => undefined))?.stop();
   }
   const file: BenchFile = { format: 'memvault-bench/1', results };
-  const out = json ?? path.join('bench', 'results', `${label}${parsed.flags.has('quick') ? '-quick' : ''}.json`);
+  const out =
+    json ?? path.join('bench', 'results', `${label}${parsed.flags.has('quick') ? '-quick' : ''}.json`);
   await mkdir(path.dirname(path.resolve(out)), { recursive: true });
   await writeFile(out, JSON.stringify(file, null, 2) + '\n');
   console.error(`memvault bench: wrote ${out}`);

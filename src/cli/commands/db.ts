@@ -11,7 +11,10 @@ export async function run(args: string[]): Promise<number> {
   const home = defaultHome();
   switch (action) {
     case 'up': {
-      const embeddingDim = envInt(process.env, 'MEMVAULT_EMBEDDING_DIM', DEFAULT_EMBEDDING_DIM, { min: 1, max: 16000 });
+      const embeddingDim = envInt(process.env, 'MEMVAULT_EMBEDDING_DIM', DEFAULT_EMBEDDING_DIM, {
+        min: 1,
+        max: 16000,
+      });
       const db = await prepareEmbeddedDatabase(home, embeddingDim);
       console.error(
         `memvault: cluster ${db.created ? 'created' : 'running'} in ${db.dataDir}` +

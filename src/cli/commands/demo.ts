@@ -54,15 +54,24 @@ export async function run(args: string[]): Promise<number> {
   };
   // Without a server-side embedder the demo embeds client-side with a toy bag-of-words hash:
   // enough to show isolation, not a semantic model.
-  const embedding = (text: string) => (serverEmbeds ? {} : { embedding: toyEmbedding(text, daemon.embeddingDim) });
+  const embedding = (text: string) =>
+    serverEmbeds ? {} : { embedding: toyEmbedding(text, daemon.embeddingDim) };
 
   try {
-    console.log(`memvault demo against ${daemon.url} (${serverEmbeds ? 'server-side USE-lite embeddings' : 'toy client-side embeddings'})\n`);
+    console.log(
+      `memvault demo against ${daemon.url} (${serverEmbeds ? 'server-side USE-lite embeddings' : 'toy client-side embeddings'})\n`,
+    );
     for (const [user, memories] of Object.entries(MEMORIES)) {
       await call('DELETE', `/v1/users/${encodeURIComponent(user)}`);
       const { ids } = await call('POST', '/v1/chunks/batch', {
         user_id: user,
-        chunks: memories.map((m) => ({ doc_id: m.doc, source: 'demo', text: m.text, metadata: { demo: true }, ...embedding(m.text) })),
+        chunks: memories.map((m) => ({
+          doc_id: m.doc,
+          source: 'demo',
+          text: m.text,
+          metadata: { demo: true },
+          ...embedding(m.text),
+        })),
       });
       console.log(`indexed ${(ids as string[]).length} memories for ${user}`);
     }
@@ -70,13 +79,24 @@ export async function run(args: string[]): Promise<number> {
       ['demo-alice', 'What does this person drink?'],
       ['demo-bob', 'What does this person drink?'],
     ] as const) {
-      const result = await call('POST', '/v1/query', { user_id: user, query: question, k: 3, ...embedding(question) });
+      const result = await call('POST', '/v1/query', {
+        user_id: user,
+        query: question,
+        k: 3,
+        ...embedding(question),
+      });
       console.log(`\n${user} asks "${question}" (reranked: ${String(result.reranked)}):`);
       for (const hit of result.results as Array<{ text: string; score: number; doc_id: string }>) {
         console.log(`  ${hit.score.toFixed(3)}  [${hit.doc_id}] ${hit.text}`);
       }
-      const foreign = (result.results as Array<{ text: string }>).filter((hit) => !MEMORIES[user]!.some((m) => m.text === hit.text));
-      console.log(foreign.length === 0 ? `  -> only ${user}'s own memories` : `  -> LEAK: ${foreign.length} foreign results`);
+      const foreign = (result.results as Array<{ text: string }>).filter(
+        (hit) => !MEMORIES[user]!.some((m) => m.text === hit.text),
+      );
+      console.log(
+        foreign.length === 0
+          ? `  -> only ${user}'s own memories`
+          : `  -> LEAK: ${foreign.length} foreign results`,
+      );
     }
     for (const user of Object.keys(MEMORIES)) await call('DELETE', `/v1/users/${encodeURIComponent(user)}`);
     console.log('\ndemo users forgotten (DELETE /v1/users/{user_id}).');

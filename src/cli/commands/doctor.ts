@@ -13,7 +13,11 @@ async function targetUrl(): Promise<string> {
   if (url) return url;
   const paths = clusterPaths(defaultHome());
   const state = await readState(paths);
-  if (!state) throw new ConfigError('DATABASE_URL', 'is not set and there is no embedded cluster (run `memvault db up`)');
+  if (!state)
+    throw new ConfigError(
+      'DATABASE_URL',
+      'is not set and there is no embedded cluster (run `memvault db up`)',
+    );
   return appUrl(paths, state);
 }
 

@@ -36,10 +36,14 @@ export function embeddedDefaults(env: Env): EmbeddedDefaults {
         : 'embeddings: none configured (MEMVAULT_EMBED_MODEL unset): requests must carry "embedding"',
     );
   }
-  const cached = existsSync(join(defaultCacheDir(env as NodeJS.ProcessEnv), DEFAULT_RERANK_MODEL.replace('/', '--')));
+  const cached = existsSync(
+    join(defaultCacheDir(env as NodeJS.ProcessEnv), DEFAULT_RERANK_MODEL.replace('/', '--')),
+  );
   if (!env.RERANK_MODEL && !env.RERANK_ENABLED && !cached) {
     overrides.RERANK_ENABLED = 'false';
-    notes.push(`reranking: off (set RERANK_MODEL to a local cross-encoder folder, or RERANK_ENABLED=true to download ${DEFAULT_RERANK_MODEL})`);
+    notes.push(
+      `reranking: off (set RERANK_MODEL to a local cross-encoder folder, or RERANK_ENABLED=true to download ${DEFAULT_RERANK_MODEL})`,
+    );
   }
   return { embedModel, overrides, notes };
 }

@@ -23,7 +23,9 @@ export async function run(args: string[]): Promise<number> {
   const [sub] = args;
   const dataset = option(args, '--dataset');
   if (sub !== 'rerank' || !dataset) {
-    console.error('usage: memvault eval rerank --dataset <BEIR dir> [--model <dir|hf-id>] [--bi-encoder <dir>] [--candidates 100] [--queries N] [--json]');
+    console.error(
+      'usage: memvault eval rerank --dataset <BEIR dir> [--model <dir|hf-id>] [--bi-encoder <dir>] [--candidates 100] [--queries N] [--json]',
+    );
     return 2;
   }
   const { evalRerank, formatEvalReport } = await import('../../eval/index.js');
@@ -34,7 +36,8 @@ export async function run(args: string[]): Promise<number> {
     candidates: positive(args, '--candidates'),
     queries: positive(args, '--queries'),
     onProgress: (done, total) => {
-      if (process.stderr.isTTY && done % 10 === 0) process.stderr.write(`\rreranked ${done}/${total} queries`);
+      if (process.stderr.isTTY && done % 10 === 0)
+        process.stderr.write(`\rreranked ${done}/${total} queries`);
     },
   });
   if (process.stderr.isTTY) process.stderr.write('\n');

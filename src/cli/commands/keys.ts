@@ -5,14 +5,14 @@
 import { KeyRing } from '../../crypto/index.js';
 import { notifyKeyJobs } from '../../db/keys.js';
 import { createResilientSubscriber, isListenerClosedError } from '../../db/listen.js';
+import type { Pool } from '../../db/pool.js';
 import { getSettings } from '../../db/procedures.js';
 import { coerceError } from '../../errors.js';
-import { log } from '../../log.js';
-import type { Pool } from '../../db/pool.js';
 import { storedActiveKekId, withActiveKek } from '../../keys/active-ring.js';
 import { maintenancePool, maintenanceUrl } from '../../keys/connection.js';
 import { resealChunks } from '../../keys/reseal.js';
 import { assertRetirable, rewrapPending, rotateKek, usage } from '../../keys/rotate.js';
+import { log } from '../../log.js';
 import { progressBar } from '../progress.js';
 
 export const summary = 'key ring over time: status | rotate [--to ID] | retire ID | worker';
@@ -36,9 +36,13 @@ export async function run(args: string[]): Promise<number> {
     switch (action) {
       case 'status': {
         const settings = await getSettings(pool);
-        console.log(`key ring ids: ${ring.keyIds.join(', ')}; active here: ${ring.activeKeyId}; active_kek_id setting: ${settings.active_kek_id ?? 'unset'}`);
+        console.log(
+          `key ring ids: ${ring.keyIds.join(', ')}; active here: ${ring.activeKeyId}; active_kek_id setting: ${settings.active_kek_id ?? 'unset'}`,
+        );
         for (const u of await usage(pool)) {
-          console.log(`key ${u.kekId}: wraps ${u.wrappedDeks} tenant key(s); seals ${u.legacyChunks} legacy chunk(s)`);
+          console.log(
+            `key ${u.kekId}: wraps ${u.wrappedDeks} tenant key(s); seals ${u.legacyChunks} legacy chunk(s)`,
+          );
         }
         return 0;
       }
@@ -55,7 +59,9 @@ export async function run(args: string[]): Promise<number> {
         const id = parseId(args[1], 'the key id to retire');
         const active = storedActiveKekId(await getSettings(pool)) ?? ring.activeKeyId;
         await assertRetirable(pool, id, active);
-        console.log(`key ${id} is no longer needed by any row: remove it from MEMORY_ENCRYPTION_KEYS on every host, then destroy it`);
+        console.log(
+          `key ${id} is no longer needed by any row: remove it from MEMORY_ENCRYPTION_KEYS on every host, then destroy it`,
+        );
         return 0;
       }
       case 'worker':
@@ -75,7 +81,10 @@ export async function run(args: string[]): Promise<number> {
  * or several: claims are SKIP LOCKED.
  */
 async function worker(pool: Pool, envRing: KeyRing): Promise<number> {
-  const listener = createResilientSubscriber({ connectionString: await maintenanceUrl(), applicationName: 'memvault-keys-worker' });
+  const listener = createResilientSubscriber({
+    connectionString: await maintenanceUrl(),
+    applicationName: 'memvault-keys-worker',
+  });
   const { subscriber } = listener;
   let running = false;
   let again = false;

@@ -7,8 +7,12 @@ export const summary = 'apply committed migrations to DATABASE_URL (idempotent)'
 
 export async function run(_args: string[]): Promise<number> {
   const url = envString(process.env, 'DATABASE_URL');
-  if (!url) throw new ConfigError('DATABASE_URL', 'is required (for the embedded cluster use `memvault db up`)');
-  const embeddingDim = envInt(process.env, 'MEMVAULT_EMBEDDING_DIM', DEFAULT_EMBEDDING_DIM, { min: 1, max: 16000 });
+  if (!url)
+    throw new ConfigError('DATABASE_URL', 'is required (for the embedded cluster use `memvault db up`)');
+  const embeddingDim = envInt(process.env, 'MEMVAULT_EMBEDDING_DIM', DEFAULT_EMBEDDING_DIM, {
+    min: 1,
+    max: 16000,
+  });
   const report = await migrateDatabase(url, { embeddingDim });
   console.log(
     `roles bootstrap: ${report.bootstrappedRoles ? 'ran' : 'skipped (no CREATEROLE)'}; ` +

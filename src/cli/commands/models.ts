@@ -21,14 +21,20 @@ function option(args: string[], name: string): string | undefined {
 export async function run(args: string[]): Promise<number> {
   const [sub, target] = args;
   if (sub === 'fixture') {
-    if (!target) throw new ValidationError('dir', 'usage: memvault models fixture <dir> [--tokenizer <dir>] [--force]');
+    if (!target)
+      throw new ValidationError('dir', 'usage: memvault models fixture <dir> [--tokenizer <dir>] [--force]');
     const dir = path.resolve(target);
     if (existsSync(dir)) {
-      if (!args.includes('--force')) throw new ValidationError('dir', `${dir} exists (use --force to replace it)`);
+      if (!args.includes('--force'))
+        throw new ValidationError('dir', `${dir} exists (use --force to replace it)`);
       await rm(dir, { recursive: true, force: true });
     }
-    await writeDirAtomically(dir, (tmp) => writeFixtureFiles(tmp, { tokenizerDir: option(args, '--tokenizer') }));
-    console.log(`wrote synthetic TinyBERT-L-2 cross-encoder to ${dir} (random weights: serving tests only, not ranking)`);
+    await writeDirAtomically(dir, (tmp) =>
+      writeFixtureFiles(tmp, { tokenizerDir: option(args, '--tokenizer') }),
+    );
+    console.log(
+      `wrote synthetic TinyBERT-L-2 cross-encoder to ${dir} (random weights: serving tests only, not ranking)`,
+    );
     return 0;
   }
   if (sub === 'check') {
@@ -45,6 +51,8 @@ export async function run(args: string[]): Promise<number> {
     }
     return 0;
   }
-  console.error('usage: memvault models fixture <dir> [--tokenizer <dir>] [--force] | memvault models check <dir|hf-id>');
+  console.error(
+    'usage: memvault models fixture <dir> [--tokenizer <dir>] [--force] | memvault models check <dir|hf-id>',
+  );
   return 2;
 }

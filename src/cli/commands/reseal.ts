@@ -7,7 +7,7 @@ import { replaceTenantKey, resealChunks } from '../../keys/reseal.js';
 import { usage } from '../../keys/rotate.js';
 import { progressBar } from '../progress.js';
 
-export const summary = 're-seal chunks under per-tenant keys; --tenant USER_ID replaces that tenant\'s key';
+export const summary = "re-seal chunks under per-tenant keys; --tenant USER_ID replaces that tenant's key";
 
 export async function run(args: string[]): Promise<number> {
   const flag = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
@@ -17,12 +17,19 @@ export async function run(args: string[]): Promise<number> {
     const ring = withActiveKek(KeyRing.fromEnv(process.env), storedActiveKekId(await getSettings(pool)));
     const tenantId = flag('--tenant');
     if (tenantId !== undefined) {
-      const { resealed, destroyed } = await replaceTenantKey(pool, ring, hmacUser(tenantId), { batchSize, onProgress: progressBar('reseal') });
+      const { resealed, destroyed } = await replaceTenantKey(pool, ring, hmacUser(tenantId), {
+        batchSize,
+        onProgress: progressBar('reseal'),
+      });
       console.log(`tenant key replaced: ${resealed} chunk(s) re-sealed, ${destroyed} old key(s) destroyed`);
       return 0;
     }
     const legacy = (await usage(pool)).reduce((n, u) => n + u.legacyChunks, 0);
-    const done = await resealChunks(pool, ring, { batchSize, total: legacy, onProgress: progressBar('reseal') });
+    const done = await resealChunks(pool, ring, {
+      batchSize,
+      total: legacy,
+      onProgress: progressBar('reseal'),
+    });
     console.log(`re-sealed ${done} chunk(s)`);
     return 0;
   } finally {

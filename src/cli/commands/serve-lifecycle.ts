@@ -2,7 +2,7 @@
  * Signal handling shared by `serve` and `start`: the first SIGTERM or SIGINT begins the graceful
  * two-phase shutdown; a second one, or MEMVAULT_SHUTDOWN_TIMEOUT_MS passing, forces exit 70.
  */
-import { EXIT, type Daemon } from '../../daemon.js';
+import { type Daemon, EXIT } from '../../daemon.js';
 import { log } from '../../log.js';
 
 export function runUntilSignalled(daemon: Daemon, shutdownTimeoutMs: number): Promise<number> {
@@ -17,7 +17,10 @@ export function runUntilSignalled(daemon: Daemon, shutdownTimeoutMs: number): Pr
       log.info({ signal }, 'signal received');
       // unref: the timer must never be what keeps a finished process alive.
       const force = setTimeout(() => {
-        log.error({ in_flight: daemon.api.inFlight, timeout_ms: shutdownTimeoutMs }, 'shutdown timed out: forcing exit');
+        log.error(
+          { in_flight: daemon.api.inFlight, timeout_ms: shutdownTimeoutMs },
+          'shutdown timed out: forcing exit',
+        );
         process.exit(EXIT.forced);
       }, shutdownTimeoutMs).unref();
       daemon.close().then(

@@ -17,7 +17,10 @@ export async function run(args: string[]): Promise<number> {
   const defaults = embeddedDefaults(process.env);
   let started: StartedFromEnv;
   try {
-    started = await startDaemonFromEnv(process.env, { defaultEmbedModel: defaults.embedModel, overrides: defaults.overrides });
+    started = await startDaemonFromEnv(process.env, {
+      defaultEmbedModel: defaults.embedModel,
+      overrides: defaults.overrides,
+    });
   } catch (thrown) {
     reportStartFailure(thrown);
     return exitCodeFor(thrown);
@@ -35,12 +38,18 @@ function banner(started: StartedFromEnv, notes: string[]): string {
     secretsFile && !process.env.MEMVAULT_API_TOKEN
       ? `export MEMVAULT_API_TOKEN="$(sed -n 's/^MEMVAULT_API_TOKEN=//p' '${secretsFile}')"`
       : '# MEMVAULT_API_TOKEN is already set in your environment';
-  const embeddingArg = serverEmbeds ? '' : ',"embedding":'.concat("'\"$EMB\"'");
+  const embeddingArg = serverEmbeds ? '' : ',"embedding":'.concat('\'"$EMB"\'');
   const lines = [
     '',
     `memvault is listening on ${url}`,
-    embedded ? `  database: embedded PostgreSQL (${embedded.created ? 'created now' : 'existing'}), schema dimension ${daemon.embeddingDim}` : '  database: DATABASE_URL',
-    ...(secretsFile ? [`  secrets:  ${secretsFile} (mode 0600${started.generatedSecrets.length ? `; generated now: ${started.generatedSecrets.join(', ')}` : ''})`] : []),
+    embedded
+      ? `  database: embedded PostgreSQL (${embedded.created ? 'created now' : 'existing'}), schema dimension ${daemon.embeddingDim}`
+      : '  database: DATABASE_URL',
+    ...(secretsFile
+      ? [
+          `  secrets:  ${secretsFile} (mode 0600${started.generatedSecrets.length ? `; generated now: ${started.generatedSecrets.join(', ')}` : ''})`,
+        ]
+      : []),
     ...notes.map((note) => `  ${note}`),
     '',
     'Try it (another terminal):',
@@ -48,7 +57,9 @@ function banner(started: StartedFromEnv, notes: string[]): string {
     `  ${tokenLine}`,
     ...(serverEmbeds
       ? []
-      : [`  EMB=$(node -e 'const v=Array.from({length:${daemon.embeddingDim}},(_,i)=>Math.sin(i+1));console.log(JSON.stringify(v))')`]),
+      : [
+          `  EMB=$(node -e 'const v=Array.from({length:${daemon.embeddingDim}},(_,i)=>Math.sin(i+1));console.log(JSON.stringify(v))')`,
+        ]),
     `  curl -s -X POST ${url}/v1/chunks -H "Authorization: Bearer $MEMVAULT_API_TOKEN" -H 'Content-Type: application/json' \\`,
     `    -d '{"user_id":"alice","doc_id":"prefs","text":"Alice drinks green tea every morning"${embeddingArg}}'`,
     `  curl -s -X POST ${url}/v1/query -H "Authorization: Bearer $MEMVAULT_API_TOKEN" -H 'Content-Type: application/json' \\`,

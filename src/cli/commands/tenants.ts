@@ -20,15 +20,28 @@ export async function run(args: string[]): Promise<number> {
   }
   const file = args.includes('--user-ids') ? args[args.indexOf('--user-ids') + 1] : undefined;
   if (!file) throw new ConfigError('--user-ids', 'a file with one user id per line is required');
-  const userIds = (await readFile(file, 'utf8')).split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+  const userIds = (await readFile(file, 'utf8'))
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
   const oldKey = loadTenantHmacKey(process.env.MEMORY_TENANT_HMAC_KEY_OLD, 'MEMORY_TENANT_HMAC_KEY_OLD');
   const newKey = loadTenantHmacKey(process.env.MEMORY_TENANT_HMAC_KEY, 'MEMORY_TENANT_HMAC_KEY');
   const pool = await maintenancePool();
   try {
-    const report = await rehashTenants(pool, KeyRing.fromEnv(process.env), { oldKey, newKey }, userIds, progressBar('rehash'));
-    console.log(`moved ${report.moved} tenant(s) (${report.chunks} chunks); ${report.alreadyMoved} already moved`);
-    if (report.notFound.length) console.log(`not found (no rows under either key): ${report.notFound.join(', ')}`);
-    if (report.conflicts.length) console.log(`conflicts (rows under both keys; left alone): ${report.conflicts.join(', ')}`);
+    const report = await rehashTenants(
+      pool,
+      KeyRing.fromEnv(process.env),
+      { oldKey, newKey },
+      userIds,
+      progressBar('rehash'),
+    );
+    console.log(
+      `moved ${report.moved} tenant(s) (${report.chunks} chunks); ${report.alreadyMoved} already moved`,
+    );
+    if (report.notFound.length)
+      console.log(`not found (no rows under either key): ${report.notFound.join(', ')}`);
+    if (report.conflicts.length)
+      console.log(`conflicts (rows under both keys; left alone): ${report.conflicts.join(', ')}`);
     return report.conflicts.length ? 1 : 0;
   } finally {
     await pool.end();

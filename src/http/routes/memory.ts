@@ -4,7 +4,7 @@
  */
 import type { MemoryContext } from '../../memory/context.js';
 import { forgetDoc, forgetUser } from '../../memory/forget.js';
-import { queryMemory, type QueryHit } from '../../memory/query.js';
+import { type QueryHit, queryMemory } from '../../memory/query.js';
 import { indexChunk, indexChunks, type NewChunk } from '../../memory/write.js';
 import type { Route } from '../router.js';
 
@@ -51,7 +51,14 @@ export function memoryRoutes(memory: MemoryContext): Route[] {
           },
           { signal: ctx.signal },
         );
-        return { status: 200, json: { results: result.results.map(toApiHit), reranked: result.reranked, timings_ms: result.timingsMs } };
+        return {
+          status: 200,
+          json: {
+            results: result.results.map(toApiHit),
+            reranked: result.reranked,
+            timings_ms: result.timingsMs,
+          },
+        };
       },
     },
     {
@@ -59,7 +66,10 @@ export function memoryRoutes(memory: MemoryContext): Route[] {
       pattern: '/v1/users/:user_id/docs/:doc_id',
       auth: true,
       async handle(ctx) {
-        return { status: 200, json: { deleted: await forgetDoc(memory, ctx.params.user_id, ctx.params.doc_id) } };
+        return {
+          status: 200,
+          json: { deleted: await forgetDoc(memory, ctx.params.user_id, ctx.params.doc_id) },
+        };
       },
     },
     {
@@ -77,7 +87,13 @@ export function memoryRoutes(memory: MemoryContext): Route[] {
 function toNewChunk(value: unknown): NewChunk | unknown {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
   const chunk = value as Record<string, unknown>;
-  return { docId: chunk.doc_id, source: chunk.source, text: chunk.text, metadata: chunk.metadata, embedding: chunk.embedding };
+  return {
+    docId: chunk.doc_id,
+    source: chunk.source,
+    text: chunk.text,
+    metadata: chunk.metadata,
+    embedding: chunk.embedding,
+  };
 }
 
 function toApiHit(hit: QueryHit) {

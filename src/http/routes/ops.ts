@@ -14,7 +14,12 @@ export interface OpsDeps {
 
 export function opsRoutes(deps: OpsDeps): Route[] {
   return [
-    { method: 'GET', pattern: '/healthz', auth: false, handle: async () => ({ status: 200, json: { status: 'ok' } }) },
+    {
+      method: 'GET',
+      pattern: '/healthz',
+      auth: false,
+      handle: async () => ({ status: 200, json: { status: 'ok' } }),
+    },
     {
       method: 'GET',
       pattern: '/readyz',
@@ -28,8 +33,17 @@ export function opsRoutes(deps: OpsDeps): Route[] {
       method: 'GET',
       pattern: '/metrics',
       auth: false,
-      handle: async () => ({ status: 200, text: await registry.metrics(), contentType: registry.contentType }),
+      handle: async () => ({
+        status: 200,
+        text: await registry.metrics(),
+        contentType: registry.contentType,
+      }),
     },
-    { method: 'GET', pattern: '/metrics/memory', auth: false, handle: async () => ({ status: 200, json: deps.memoryMetrics() }) },
+    {
+      method: 'GET',
+      pattern: '/metrics/memory',
+      auth: false,
+      handle: async () => ({ status: 200, json: deps.memoryMetrics() }),
+    },
   ];
 }

@@ -18,7 +18,9 @@ export function rerankRoutes(): Route[] {
         const body = await ctx.body();
         const { query, texts, topN } = validateRerankRequest(body, readRerankConfig().maxCandidates);
         if (!currentRerankSettings().enabled) {
-          throw new HttpError(503, 'rerank_disabled', 'reranking is switched off (rerank_enabled)', { headers: { 'retry-after': '30' } });
+          throw new HttpError(503, 'rerank_disabled', 'reranking is switched off (rerank_enabled)', {
+            headers: { 'retry-after': '30' },
+          });
         }
         const outcome = await rerankDetailed(query, texts, { strict: true, signal: ctx.signal });
         const results = outcome.results.slice(0, topN).map(({ index, score }) => ({ index, score }));
@@ -28,12 +30,20 @@ export function rerankRoutes(): Route[] {
   ];
 }
 
-function validateRerankRequest(body: Record<string, unknown>, maxTexts: number): { query: string; texts: string[]; topN: number } {
+function validateRerankRequest(
+  body: Record<string, unknown>,
+  maxTexts: number,
+): { query: string; texts: string[]; topN: number } {
   const query = validateText(body.query, 'query');
   const texts = body.texts;
   if (!Array.isArray(texts)) throw new ValidationError('texts', 'must be an array of strings');
   if (texts.length === 0) throw new ValidationError('texts', 'must not be empty');
-  if (texts.length > maxTexts) throw new ValidationError('texts', `must hold at most ${maxTexts} texts (RERANK_MAX_CANDIDATES)`, 'too_large');
+  if (texts.length > maxTexts)
+    throw new ValidationError(
+      'texts',
+      `must hold at most ${maxTexts} texts (RERANK_MAX_CANDIDATES)`,
+      'too_large',
+    );
   texts.forEach((text: unknown, i) => validateText(text, `texts[${i}]`));
   let topN = texts.length;
   if (body.top_n !== undefined && body.top_n !== null) {
