@@ -1,0 +1,157 @@
+/**
+ * README's first command, `npm start` (= `memvault start`), end to end on a fresh MEMVAULT_HOME:
+ * it creates and migrates the embedded cluster, generates the keys and the API token once (0600),
+ * embeds text with the bundled model, keeps tenants apart, stops cleanly on SIGTERM, and on a
+ * second start reuses the cluster and the secrets instead of generating new ones.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import t from 'tap';
+
+import { stopCluster } from '../../src/db/cluster.js';
+import { packageRoot } from '../../src/paths.js';
+
+const home = await mkdtemp(join(tmpdir(), 'memvault-start-'));
+// mkdtemp makes it 0700; as root the server runs as `postgres` and must be able to pass through.
+await chmod(home, 0o711);
+t.teardown(async () => {
+  await stopCluster(home).catch(() => undefined);
+  await rm(home, { recursive: true, force: true });
+});
+
+interface Started {
+  child: ChildProcess;
+  url: string;
+  exited: Promise<number | string>;
+  output(): string;
+}
+
+/** The environment of a newcomer: nothing memvault-specific but where to keep its data. */
+function freshEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (/^(MEMVAULT_|MEMORY_|RERANK_|DATABASE_URL)/.test(key)) continue;
+    env[key] = value;
+  }
+  return {
+    ...env,
+    MEMVAULT_HOME: home,
+    MEMVAULT_PORT: '0',
+    // A random preferred port, so a parallel test file's cluster is never probed for the same one.
+    MEMVAULT_PG_PORT: String(20_000 + Math.floor(Math.random() * 30_000)),
+  };
+}
+
+async function start(): Promise<Started> {
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv, join(packageRoot, 'src', 'cli', 'main.ts'), 'start'],
+    {
+      env: freshEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+  );
+  t.teardown(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`memvault start did not come up:\n${output}`)), 120_000);
+    child.stdout!.on('data', () => {
+      const match = /memvault is listening on (http:\/\/\S+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`memvault start exited with ${code}:\n${output}`));
+    });
+  });
+  return { child, url, exited, output: () => output };
+}
+
+async function token(): Promise<string> {
+  const secrets = await readFile(join(home, 'secrets.env'), 'utf8');
+  const match = /^MEMVAULT_API_TOKEN=(.+)$/m.exec(secrets);
+  if (!match) throw new Error('no MEMVAULT_API_TOKEN in secrets.env');
+  return match[1]!;
+}
+
+interface Reply {
+  status: number;
+  json: { id: string; results: Array<{ id: string; text: string }> };
+}
+
+async function post(url: string, body: unknown, bearer?: string): Promise<Reply> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, json: (await res.json()) as Reply['json'] };
+}
+
+t.test(
+  'first start: creates the cluster and the secrets, embeds, isolates tenants, stops on SIGTERM',
+  async (t) => {
+    const daemon = await start();
+    t.match(daemon.output(), /database: embedded PostgreSQL \(created now\), schema dimension 512/);
+    t.match(
+      daemon.output(),
+      /generated now: MEMORY_ENCRYPTION_KEY, MEMORY_TENANT_HMAC_KEY, MEMVAULT_API_TOKEN/,
+    );
+    t.equal((await stat(join(home, 'secrets.env'))).mode & 0o777, 0o600, 'secrets.env is 0600');
+    const secret = await token();
+    t.notOk(daemon.output().includes(secret), 'the token is never printed');
+
+    const alice = await post(
+      `${daemon.url}/v1/chunks`,
+      { user_id: 'alice', doc_id: 'prefs', text: 'Alice drinks green tea every morning' },
+      secret,
+    );
+    t.equal(alice.status, 201);
+    const bob = await post(
+      `${daemon.url}/v1/chunks`,
+      { user_id: 'bob', doc_id: 'prefs', text: 'Bob drinks black coffee' },
+      secret,
+    );
+    t.equal(bob.status, 201);
+    const query = { user_id: 'alice', query: 'What does Alice drink?', k: 3 };
+    const found = await post(`${daemon.url}/v1/query`, query, secret);
+    t.equal(found.status, 200);
+    t.same(
+      found.json.results.map((r) => [r.id, r.text]),
+      [[alice.json.id, 'Alice drinks green tea every morning']],
+      "only alice's own memory comes back",
+    );
+    t.equal((await post(`${daemon.url}/v1/query`, query)).status, 401, 'no token: 401');
+
+    daemon.child.kill('SIGTERM');
+    t.equal(await daemon.exited, 0, 'SIGTERM: exit 0');
+    t.match(daemon.output(), /shutdown complete/);
+  },
+);
+
+t.test('second start: reuses the cluster, the secrets and the data', async (t) => {
+  const before = await token();
+  const daemon = await start();
+  t.match(daemon.output(), /database: embedded PostgreSQL \(existing\)/);
+  t.notMatch(daemon.output(), /generated now/);
+  t.equal(await token(), before, 'the same token');
+  const found = await post(`${daemon.url}/v1/query`, { user_id: 'alice', query: 'tea', k: 3 }, before);
+  t.equal(found.status, 200);
+  t.equal(found.json.results.length, 1, 'the memory written by the first run opens with the reused keys');
+  daemon.child.kill('SIGTERM');
+  t.equal(await daemon.exited, 0);
+});
