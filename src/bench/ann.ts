@@ -23,8 +23,6 @@ import { type Metric, ms, ratio, type Table } from './result.js';
 import { mean, median, percentiles, seededRandom } from './stats.js';
 import { buildResult, intOption, type Suite, type SuiteContext } from './suite.js';
 
-/** memory.search's default (db/functions/apply_ann_settings.sql). */
-const DEFAULT_EF_SEARCH = 400;
 const DIM = 384;
 const CLASSES: TenantClass[] = ['small', 'medium', 'large'];
 type Mode = 'relaxed_order' | 'off';
@@ -56,6 +54,12 @@ async function runAnn(ctx: SuiteContext) {
   const chunks = intOption(ctx, 'chunks', ctx.quick ? 12_000 : 100_000, 1_000);
   const perClass = intOption(ctx, 'queries', ctx.quick ? 20 : 100, 1);
   const seed = intOption(ctx, 'seed', 1, 0);
+  // Lowers the tenant size above which memory.search takes the HNSW shape, so a small corpus
+  // (the CI smoke) still measures the HNSW path. Unset: the database's own default.
+  const exactMaxRows =
+    ctx.options['exact-max-rows'] === undefined
+      ? undefined
+      : intOption(ctx, 'exact-max-rows', 0, 0, 1_000_000);
   const cluster = await ctx.cluster();
   ctx.progress.stage(`creating a database and loading ${chunks.toLocaleString('en-US')} chunks`);
   const db = await cluster.createDatabase('ann', DIM);
@@ -67,12 +71,16 @@ async function runAnn(ctx: SuiteContext) {
   });
   const app = createPool({ connectionString: db.appUrl, max: 1, applicationName: 'memvault-bench' });
   try {
+    // Read before any override: what memory.search uses on a database nobody has tuned.
+    const efSearch = await defaultEfSearch(admin);
+    if (exactMaxRows !== undefined) await setSetting(admin, 'ann_exact_max_rows', exactMaxRows);
     const plans = planTenants(chunks, seed);
     const centres = topicCentres(DIM, seed);
     const load = await loadCorpus(admin, plans, centres, ctx.progress, seed);
 
     ctx.progress.stage('exact ground truth');
     const queries = await buildQueries(admin, plans, centres, perClass, seed, ctx);
+    const shapes = await shapesByClass(admin, queries);
     // One untimed pass through the index, so the first mode measured does not pay for a cold cache.
     for (const cls of CLASSES) await measureClass(app, queries[cls], ctx, `warm-up ${cls}`, false);
 
@@ -80,7 +88,7 @@ async function runAnn(ctx: SuiteContext) {
     for (const mode of ['relaxed_order', 'off'] as Mode[]) {
       ctx.progress.stage(`memory.search with iterative scan ${mode}`);
       await setSetting(admin, 'ann_iterative_scan', mode);
-      await setSetting(admin, 'ann_ef_search', DEFAULT_EF_SEARCH);
+      await setSetting(admin, 'ann_ef_search', efSearch);
       runs[mode] = {} as Record<TenantClass, ClassRun>;
       for (const cls of CLASSES)
         runs[mode][cls] = await measureClass(app, queries[cls], ctx, `${mode} ${cls}`);
@@ -89,7 +97,7 @@ async function runAnn(ctx: SuiteContext) {
     ctx.progress.stage('RLS overhead: memory.search / SQL under RLS / SQL as superuser');
     await setSetting(admin, 'ann_iterative_scan', 'relaxed_order');
     const rls = {} as Record<TenantClass, Overhead>;
-    for (const cls of CLASSES) rls[cls] = await measureOverhead(admin, app, queries[cls]);
+    for (const cls of CLASSES) rls[cls] = await measureOverhead(admin, app, queries[cls], efSearch);
 
     ctx.progress.stage('ef_search sweep');
     const efs = ctx.quick ? [20, 40, 100, 200] : [10, 20, 40, 64, 100, 200, 400];
@@ -109,7 +117,7 @@ async function runAnn(ctx: SuiteContext) {
       sweep.push({ label: `${cls}, iterative ${mode}`, points });
     }
     await setSetting(admin, 'ann_iterative_scan', 'relaxed_order');
-    await setSetting(admin, 'ann_ef_search', DEFAULT_EF_SEARCH);
+    await setSetting(admin, 'ann_ef_search', efSearch);
 
     const sizes = Object.fromEntries(
       CLASSES.map((cls) => [cls, plans.filter((p) => p.cls === cls).map((p) => p.size)]),
@@ -130,7 +138,9 @@ async function runAnn(ctx: SuiteContext) {
             },
           ]),
         ),
-        efSearchDefault: 100,
+        efSearchDefault: efSearch,
+        exactMaxRows: exactMaxRows ?? 'database default',
+        searchShapes: shapes,
         candidates: 24,
         load: {
           insertS: round1(load.insertS),
@@ -139,7 +149,7 @@ async function runAnn(ctx: SuiteContext) {
         },
       },
       metrics: annMetrics(runs, rls, load),
-      tables: annTables(runs, rls, sweep, plans, load),
+      tables: annTables(runs, rls, sweep, plans, load, efSearch, exactMaxRows),
       series: {
         latency: Object.fromEntries(
           CLASSES.flatMap((cls) => [
@@ -263,7 +273,12 @@ interface Overhead {
  * Only the statement is timed; the untimed set_config before it moves the owner's session to the
  * query's tenant (session-level on a throwaway bench connection).
  */
-async function measureOverhead(admin: Pool, app: Pool, queries: Query[]): Promise<Overhead> {
+async function measureOverhead(
+  admin: Pool,
+  app: Pool,
+  queries: Query[],
+  efSearch: number,
+): Promise<Overhead> {
   // The shape memory.search would pick differs by tenant size (exact or HNSW): build both texts and
   // use, per query, the one the procedure would use for that tenant.
   const { rows } = await admin.query<{ exact: string; ann: string }>(
@@ -284,7 +299,7 @@ async function measureOverhead(admin: Pool, app: Pool, queries: Query[]): Promis
   const owner = await admin.connect();
   try {
     // The values apply_ann_settings sets per call inside memory.search.
-    const ann = `set hnsw.ef_search = ${DEFAULT_EF_SEARCH}; set hnsw.iterative_scan = 'relaxed_order'`;
+    const ann = `set hnsw.ef_search = ${efSearch}; set hnsw.iterative_scan = 'relaxed_order'`;
     await bare.query(ann);
     await owner.query(`${ann}; set role memory_owner`);
     const timed = async (fn: () => Promise<unknown>): Promise<number> => {
@@ -321,6 +336,44 @@ async function measureOverhead(admin: Pool, app: Pool, queries: Query[]): Promis
     // The owner connection changed role and tenant: never hand it back to the pool for reuse.
     owner.release(true);
   }
+}
+
+/**
+ * The ef_search memory.search applies when no setting overrides it: memory.apply_ann_settings()
+ * in a transaction of its own, then the value it set. Read from the database, so the JSON records
+ * what the migrated schema does, not what this file believes it does.
+ */
+async function defaultEfSearch(admin: Pool): Promise<number> {
+  const client = await admin.connect();
+  try {
+    await client.query('begin');
+    await client.query('select memory.apply_ann_settings()');
+    const { rows } = await client.query<{ ef: string }>("select current_setting('hnsw.ef_search') as ef");
+    await client.query('rollback');
+    const ef = Number(rows[0]!.ef);
+    if (!Number.isInteger(ef) || ef <= 0) throw new Error(`unexpected hnsw.ef_search '${rows[0]!.ef}'`);
+    return ef;
+  } finally {
+    client.release();
+  }
+}
+
+/** How many of each class's query tenants memory.search serves by the exact shape and by HNSW. */
+async function shapesByClass(
+  admin: Pool,
+  queries: Record<TenantClass, Query[]>,
+): Promise<Record<TenantClass, { exactTenants: number; hnswTenants: number }>> {
+  const out = {} as Record<TenantClass, { exactTenants: number; hnswTenants: number }>;
+  for (const cls of CLASSES) {
+    const tenants = [...new Set(queries[cls].map((q) => q.plan.userHash))];
+    const { rows } = await admin.query<{ exact: boolean }>(
+      'select memory.search_is_exact(t) as exact from unnest($1::text[]) as t',
+      [tenants],
+    );
+    const exact = rows.filter((r) => r.exact).length;
+    out[cls] = { exactTenants: exact, hnswTenants: rows.length - exact };
+  }
+  return out;
 }
 
 function round1(x: number): number {
@@ -388,7 +441,13 @@ function annTables(
   sweep: SweepSeries[],
   plans: TenantPlan[],
   load: { rows: number; insertS: number; indexS: number },
+  efSearch: number,
+  exactMaxRows: number | undefined,
 ): Table[] {
+  const exactUpTo =
+    exactMaxRows === undefined
+      ? 'exact shape up to ann_exact_max_rows (database default) rows per tenant'
+      : `exact shape up to ${exactMaxRows.toLocaleString('en-US')} rows per tenant (--exact-max-rows)`;
   const sizeRange = (cls: TenantClass): string => {
     const s = plans.filter((p) => p.cls === cls).map((p) => p.size);
     return `${s.length} x ${Math.min(...s) === Math.max(...s) ? Math.min(...s) : `${Math.min(...s)}-${Math.max(...s)}`}`;
@@ -426,7 +485,7 @@ function annTables(
         'p99 ms',
       ],
       rows,
-      note: `recall = mean over queries; min = worst single query; short = results with fewer than 24 rows; latency of the limit-24 call as memory_app, ef_search ${DEFAULT_EF_SEARCH}, exact shape up to 5,000 rows per tenant`,
+      note: `recall = mean over queries; min = worst single query; short = results with fewer than 24 rows; latency of the limit-24 call as memory_app, ef_search ${efSearch}, ${exactUpTo}`,
     },
     {
       title:
@@ -450,7 +509,7 @@ function annTables(
           ratio(median(o.procedure) / median(o.bare)),
         ];
       }),
-      note: `ratios of medians; 3 repetitions per query, order rotated; ef_search ${DEFAULT_EF_SEARCH}, relaxed iterative scan; memory.search adds set_tenant, checks, the settings lookup and plpgsql EXECUTE`,
+      note: `ratios of medians; 3 repetitions per query, order rotated; ef_search ${efSearch}, relaxed iterative scan; memory.search adds set_tenant, checks, the settings lookup and plpgsql EXECUTE`,
     },
     {
       title: 'ann: ef_search sweep (recall@10 / p50 ms of the limit-10 call)',

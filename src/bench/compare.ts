@@ -2,7 +2,13 @@
  * The non-regression gate: compares two bench JSON files metric by metric. A metric regresses
  * when it moved in its worse direction by more than the tolerance (relative): for a
  * higher-is-better metric, candidate < baseline x (1 - tol); for lower-is-better, candidate >
- * baseline x (1 + tol). Metrics present in only one file are listed, never counted as regressions.
+ * baseline x (1 + tol).
+ *
+ * A metric the baseline has but the candidate lacks, or reports as NaN / Infinity, also fails the
+ * gate: that is what a crashed suite looks like (`bench all` keeps going and writes the suites that
+ * finished), and a gate that only listed it would pass the crash. Metrics new in the candidate are
+ * listed, never counted. Comparing a --quick run with a full one is refused unless the caller says
+ * so: sizes and rounds differ, so the numbers are not like for like.
  */
 import { readFile } from 'node:fs/promises';
 
@@ -13,10 +19,11 @@ export interface Comparison {
   unit: string;
   better: Metric['better'];
   baseline: number;
+  /** NaN when the candidate lacks the metric. */
   candidate: number;
   /** candidate / baseline */
   change: number;
-  verdict: 'ok' | 'better' | 'regression';
+  verdict: 'ok' | 'better' | 'regression' | 'missing' | 'not finite';
 }
 
 export interface CompareReport {
@@ -24,7 +31,13 @@ export interface CompareReport {
   rows: Comparison[];
   onlyInBaseline: string[];
   onlyInCandidate: string[];
+  /** Metrics the candidate has but whose value is not a finite number (the baseline's is). */
+  notFinite: string[];
+  /** Suites whose quick flag differs between the files (e.g. `ann: baseline full, candidate quick`). */
+  mixedRuns: string[];
   regressions: number;
+  /** Regressions + missing + not-finite metrics: anything above zero fails the gate. */
+  failures: number;
 }
 
 export async function readBenchFile(file: string): Promise<BenchFile> {
@@ -43,13 +56,40 @@ function flatten(file: BenchFile): Map<string, Metric> {
   return out;
 }
 
+/** JSON cannot hold NaN or Infinity: JSON.stringify writes null, so a value may arrive as null. */
+function finite(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
+/** Suites present in both files whose runs differ in --quick. */
+export function mixedRuns(baseline: BenchFile, candidate: BenchFile): string[] {
+  const quick = new Map(baseline.results.map((r) => [r.suite, r.quick]));
+  const label = (q: boolean): string => (q ? 'quick' : 'full');
+  return candidate.results
+    .filter((r) => quick.has(r.suite) && quick.get(r.suite) !== r.quick)
+    .map((r) => `${r.suite}: baseline ${label(quick.get(r.suite)!)}, candidate ${label(r.quick)}`);
+}
+
 export function compareBench(baseline: BenchFile, candidate: BenchFile, tolerance: number): CompareReport {
   const a = flatten(baseline);
   const b = flatten(candidate);
   const rows: Comparison[] = [];
   for (const [key, base] of a) {
+    // A baseline without a usable value cannot judge anything: nothing to hold the candidate to.
+    if (!finite(base.value)) continue;
     const cand = b.get(key);
-    if (!cand || !Number.isFinite(base.value) || !Number.isFinite(cand.value)) continue;
+    if (!cand || !finite(cand.value)) {
+      rows.push({
+        key,
+        unit: base.unit,
+        better: base.better,
+        baseline: base.value,
+        candidate: cand && typeof cand.value === 'number' ? cand.value : Number.NaN,
+        change: Number.NaN,
+        verdict: cand ? 'not finite' : 'missing',
+      });
+      continue;
+    }
     const change =
       base.value === 0 ? (cand.value === 0 ? 1 : Number.POSITIVE_INFINITY) : cand.value / base.value;
     const worse =
@@ -70,16 +110,32 @@ export function compareBench(baseline: BenchFile, candidate: BenchFile, toleranc
       verdict: worse ? 'regression' : better ? 'better' : 'ok',
     });
   }
+  const regressions = rows.filter((r) => r.verdict === 'regression').length;
+  const onlyInBaseline = rows.filter((r) => r.verdict === 'missing').map((r) => r.key);
+  const notFinite = rows.filter((r) => r.verdict === 'not finite').map((r) => r.key);
   return {
     tolerance,
     rows,
-    onlyInBaseline: [...a.keys()].filter((k) => !b.has(k)),
+    onlyInBaseline,
     onlyInCandidate: [...b.keys()].filter((k) => !a.has(k)),
-    regressions: rows.filter((r) => r.verdict === 'regression').length,
+    notFinite,
+    mixedRuns: mixedRuns(baseline, candidate),
+    regressions,
+    failures: regressions + onlyInBaseline.length + notFinite.length,
   };
 }
 
+const VERDICT_LABEL: Record<Comparison['verdict'], string> = {
+  ok: 'ok',
+  better: 'better',
+  regression: 'REGRESSION',
+  missing: 'MISSING',
+  'not finite': 'NOT FINITE',
+};
+
 export function compareTable(report: CompareReport): Table {
+  const missing = report.onlyInBaseline.length;
+  const notFinite = report.notFinite.length;
   return {
     title: `bench compare (tolerance ${(report.tolerance * 100).toFixed(0)}%, relative)`,
     header: ['metric', 'better', 'baseline', 'candidate', 'change', 'verdict'],
@@ -87,13 +143,24 @@ export function compareTable(report: CompareReport): Table {
       r.key,
       r.better,
       `${fmt(r.baseline)} ${r.unit}`.trim(),
-      `${fmt(r.candidate)} ${r.unit}`.trim(),
+      r.verdict === 'missing' ? '(absent)' : `${fmt(r.candidate)} ${r.unit}`.trim(),
       Number.isFinite(r.change) ? `${((r.change - 1) * 100).toFixed(1)}%` : 'n/a',
-      r.verdict === 'regression' ? 'REGRESSION' : r.verdict,
+      VERDICT_LABEL[r.verdict],
     ]),
     note:
-      `${report.regressions} regression(s)` +
-      (report.onlyInBaseline.length ? `; missing from candidate: ${report.onlyInBaseline.join(', ')}` : '') +
+      `${report.failures === 0 ? 'PASS' : 'FAIL'}: ${report.regressions} regression(s), ` +
+      `${missing} missing from candidate, ${notFinite} not finite in candidate` +
       (report.onlyInCandidate.length ? `; new in candidate: ${report.onlyInCandidate.length}` : ''),
   };
+}
+
+/** The failing metrics by kind, for a reader who does not want to scan the whole table. */
+export function failureLines(report: CompareReport): string[] {
+  const lines: string[] = [];
+  const regressed = report.rows.filter((r) => r.verdict === 'regression').map((r) => r.key);
+  if (regressed.length) lines.push(`regressed: ${regressed.join(', ')}`);
+  if (report.onlyInBaseline.length)
+    lines.push(`missing from candidate (did its suite fail?): ${report.onlyInBaseline.join(', ')}`);
+  if (report.notFinite.length) lines.push(`not finite in candidate: ${report.notFinite.join(', ')}`);
+  return lines;
 }

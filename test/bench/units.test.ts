@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 
-import { compareBench } from '../../src/bench/compare.js';
+import { compareBench, failureLines } from '../../src/bench/compare.js';
 import { latencyChart, sweepChart } from '../../src/bench/plots.js';
 import { type BenchFile, goalMet, type Metric } from '../../src/bench/result.js';
 import { median, percentiles } from '../../src/bench/stats.js';
@@ -18,13 +18,13 @@ t.test('median and nearest-rank percentiles', async (t) => {
   t.ok(Number.isNaN(median([])));
 });
 
-function file(metrics: Metric[]): BenchFile {
+function file(metrics: Metric[], quick = true): BenchFile {
   return {
     format: 'memvault-bench/1',
     results: [
       {
         suite: 's',
-        quick: true,
+        quick,
         startedAt: '',
         durationS: 0,
         host: { cpus: 1, cpuModel: '', memoryGiB: 1, node: '', platform: '' },
@@ -52,6 +52,7 @@ t.test('compare flags a regression only beyond the tolerance, in the worse direc
   );
   t.equal(within.regressions, 0);
   t.same(within.onlyInBaseline, ['s.gone']);
+  t.equal(within.failures, 1, 'the missing metric alone fails the gate');
   const worse = compareBench(
     base,
     file([
@@ -71,8 +72,58 @@ t.test('compare flags a regression only beyond the tolerance, in the worse direc
   );
   t.same(
     better.rows.map((r) => r.verdict),
-    ['better', 'better'],
+    ['better', 'better', 'missing'],
   );
+});
+
+t.test('a metric the candidate lacks or reports as NaN / null / Infinity fails the gate', async (t) => {
+  const base = file([
+    { name: 'ops', value: 100, unit: 'ops/s', better: 'higher' },
+    { name: 'p95', value: 10, unit: 'ms', better: 'lower' },
+    { name: 'recall', value: 0.98, unit: '', better: 'higher' },
+    { name: 'ratio', value: 1.05, unit: 'x', better: 'lower' },
+  ]);
+  const same = compareBench(base, base, 0.1);
+  t.equal(same.failures, 0);
+  t.same(failureLines(same), []);
+  // What a crashed or half-finished suite writes: one metric absent, others NaN (JSON null), Infinity.
+  const broken = compareBench(
+    base,
+    file([
+      { name: 'ops', value: 100, unit: 'ops/s', better: 'higher' },
+      { name: 'p95', value: Number.NaN, unit: 'ms', better: 'lower' },
+      { name: 'recall', value: null as unknown as number, unit: '', better: 'higher' },
+    ]),
+    0.1,
+  );
+  t.equal(broken.regressions, 0, 'nothing moved the worse way');
+  t.same(broken.onlyInBaseline, ['s.ratio']);
+  t.same(broken.notFinite, ['s.p95', 's.recall']);
+  t.equal(broken.failures, 3);
+  t.same(
+    broken.rows.map((r) => r.verdict),
+    ['ok', 'not finite', 'not finite', 'missing'],
+  );
+  t.match(
+    failureLines(broken).join('\n'),
+    /missing from candidate.*s\.ratio[\s\S]*not finite.*s\.p95, s\.recall/,
+  );
+  const infinite = compareBench(
+    file([{ name: 'p95', value: 10, unit: 'ms', better: 'lower' }]),
+    file([{ name: 'p95', value: Number.POSITIVE_INFINITY, unit: 'ms', better: 'lower' }]),
+    0.1,
+  );
+  t.equal(infinite.failures, 1);
+  const wholeSuiteGone = compareBench(base, { format: 'memvault-bench/1', results: [] }, 0.1);
+  t.equal(wholeSuiteGone.failures, 4, 'a suite that crashed under bench all fails every one of its metrics');
+});
+
+t.test('compare names the suites where a quick run meets a full one', async (t) => {
+  const metrics: Metric[] = [{ name: 'ops', value: 100, unit: 'ops/s', better: 'higher' }];
+  t.same(compareBench(file(metrics, true), file(metrics, true), 0.1).mixedRuns, []);
+  t.same(compareBench(file(metrics, false), file(metrics, true), 0.1).mixedRuns, [
+    's: baseline full, candidate quick',
+  ]);
 });
 
 t.test('goals are checked in their direction', async (t) => {
@@ -92,6 +143,10 @@ t.test('arguments: flags, --name value and --name=value', async (t) => {
   t.same(p.positional, ['ann']);
   t.ok(p.flags.has('quick'));
   t.same(p.options, { chunks: '5000', json: 'out.json' });
+  t.ok(
+    parseArgs(['compare', 'a', 'b', '--allow-mixed']).flags.has('allow-mixed'),
+    '--allow-mixed takes no value',
+  );
   t.throws(() => parseArgs(['ann', '--chunks']), /needs a value/);
 });
 

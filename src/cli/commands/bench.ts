@@ -1,29 +1,31 @@
 /**
  * `memvault bench <suite|all> [--quick] [--json <file>] [--plots <dir>] [--<option> <value>]...`
- * `memvault bench compare <baseline.json> <candidate.json> [--tolerance 0.1]`
+ * `memvault bench compare <baseline.json> <candidate.json> [--tolerance 0.1] [--allow-mixed]`
  * `memvault bench list`
  *
  * Tables go to stdout, progress to stderr. Every run writes JSON (default
- * bench/results/<suite>.json) that `bench compare` reads; compare exits 1 on a regression, so it
- * can gate a release (docs/BENCHMARKS.md).
+ * bench/results/<suite>.json) that `bench compare` reads; compare exits 1 on a regression or on a
+ * baseline metric the candidate lacks or reports as non-finite (a crashed suite), so it can gate a
+ * release (docs/BENCHMARKS.md). It refuses (exit 2) to compare a --quick run with a full one
+ * unless --allow-mixed is given.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import type { BenchCluster } from '../../bench/cluster.js';
-import { compareBench, compareTable, readBenchFile } from '../../bench/compare.js';
+import { compareBench, compareTable, failureLines, readBenchFile } from '../../bench/compare.js';
 import { writePlots } from '../../bench/plots.js';
 import { createProgress } from '../../bench/progress.js';
 import { type BenchFile, renderResult, renderTable, type SuiteResult } from '../../bench/result.js';
 import type { SuiteContext } from '../../bench/suite.js';
 import { ALL_SUITES, SUITES } from '../../bench/suites.js';
 
-export const summary =
-  'benchmarks: crypto | rerank | ann | ingest | query | load | all; compare a.json b.json';
+export const summary = `benchmarks: ${ALL_SUITES.join(' | ')} | all; compare a.json b.json`;
 
 const USAGE = `usage: memvault bench <suite|all> [--quick] [--json <file>] [--plots <dir>] [--<option> <value>]...
-       memvault bench compare <baseline.json> <candidate.json> [--tolerance 0.1]
-       memvault bench list`;
+       memvault bench compare <baseline.json> <candidate.json> [--tolerance 0.1] [--allow-mixed]
+       memvault bench list
+suites: ${ALL_SUITES.join(', ')} (all runs them in this order)`;
 
 interface Parsed {
   positional: string[];
@@ -31,7 +33,7 @@ interface Parsed {
   options: Record<string, string>;
 }
 
-const BOOLEAN_FLAGS = new Set(['quick', 'no-plots', 'help']);
+const BOOLEAN_FLAGS = new Set(['quick', 'no-plots', 'help', 'allow-mixed']);
 
 export function parseArgs(args: string[]): Parsed {
   const parsed: Parsed = { positional: [], flags: new Set(), options: {} };
@@ -63,7 +65,7 @@ export async function run(args: string[]): Promise<number> {
     console.log(USAGE);
     return name ? 0 : 2;
   }
-  if (name === 'compare') return compare(rest, parsed.options);
+  if (name === 'compare') return compare(rest, parsed);
   if (name === 'list') {
     for (const [suiteName, load] of Object.entries(SUITES)) {
       const suite = await load().catch(() => undefined);
@@ -122,7 +124,8 @@ async function runSuites(names: string[], parsed: Parsed, label: string): Promis
   return failed.length ? 1 : 0;
 }
 
-async function compare(files: string[], options: Record<string, string>): Promise<number> {
+async function compare(files: string[], parsed: Parsed): Promise<number> {
+  const { options } = parsed;
   if (files.length !== 2) {
     console.error(USAGE);
     return 2;
@@ -134,6 +137,18 @@ async function compare(files: string[], options: Record<string, string>): Promis
   }
   const [a, b] = await Promise.all(files.map(readBenchFile));
   const report = compareBench(a!, b!, tolerance);
+  if (report.mixedRuns.length) {
+    // Quick and full runs differ in sizes and rounds: their numbers are not like for like.
+    const what = `quick and full runs mixed (${report.mixedRuns.join('; ')})`;
+    if (!parsed.flags.has('allow-mixed')) {
+      console.error(
+        `memvault bench compare: refusing to compare ${what}; pass --allow-mixed to compare anyway`,
+      );
+      return 2;
+    }
+    console.error(`memvault bench compare: warning: ${what}; the verdicts are not like for like`);
+  }
   console.log(renderTable(compareTable(report)));
-  return report.regressions > 0 ? 1 : 0;
+  for (const line of failureLines(report)) console.error(`memvault bench compare: FAIL: ${line}`);
+  return report.failures > 0 ? 1 : 0;
 }
