@@ -58,6 +58,7 @@ import {
   currentRerankSettings,
   getRerankerState,
   getRerankMetrics,
+  preloadCrossEncoder,
   readRerankConfig,
   type RerankSettings,
 } from './rerank/index.js';
@@ -140,6 +141,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       ttlMs: settings.dekCacheTtlMs,
     });
     const rerankDefaults = readRerankConfig(options.env ?? process.env);
+    let shuttingDown = false;
     const listener = await startSettingsListener({
       connectionString: options.databaseUrl,
       pool,
@@ -147,6 +149,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       onSettings: (stored) => {
         applyLiveSettings(stored, rerankDefaults);
         setActiveKekOverride(storedActiveKekId(stored));
+        // Load the reranker in the background once the live settings say it is on (the first
+        // read runs as the listener connects, so normally at start-up): otherwise the first
+        // queries would all pay the load and miss their budget. Readiness does not wait for it.
+        if (!shuttingDown) preloadCrossEncoder();
       },
       onEvent: (event: MemoryEvent) => {
         eventCounter.inc({ event: event.event });
@@ -158,7 +164,6 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     cleanups.push(['settings listener', () => listener.close()]);
 
     const memory: MemoryContext = { pool, dim: schema.embeddingDim, embedder, keys };
-    let shuttingDown = false;
     const readiness = async (): Promise<Readiness> => {
       const checks: Record<string, unknown> = {
         listener: { ...listener.state },

@@ -7,7 +7,16 @@
 import { InvalidTag } from '../crypto/index.js';
 import { DatabaseUnavailableError, ProcedureArgumentError } from '../db/errors.js';
 import { MemvaultError, ValidationError } from '../errors.js';
-import { ModelLoadError, QueueFullError, RequestAbortedError } from '../inference/errors.js';
+import {
+  InferenceFailedError,
+  ModelLoadError,
+  PoolClosedError,
+  QueueFullError,
+  RequestAbortedError,
+  WorkerCrashedError,
+} from '../inference/errors.js';
+import { ModelFilesError } from '../models/model-files.js';
+import { RerankUnavailableError } from '../rerank/errors.js';
 
 export class HttpError extends MemvaultError {
   readonly status: number;
@@ -35,6 +44,11 @@ export interface ErrorResponse {
 }
 
 const RETRY_SOON = { 'retry-after': '1' };
+
+/** Retry-After in whole seconds, at least 1. */
+function retryAfter(ms: number): Record<string, string> {
+  return { 'retry-after': String(Math.max(1, Math.ceil(ms / 1000))) };
+}
 
 export function toErrorResponse(error: unknown): ErrorResponse {
   const respond = (
@@ -66,15 +80,45 @@ export function toErrorResponse(error: unknown): ErrorResponse {
   }
   if (error instanceof QueueFullError)
     return respond(429, 'overloaded', 'the inference queue is full; retry later', { headers: RETRY_SOON });
+  // The inference errors below carry paths, exit codes or ONNX Runtime text in their messages:
+  // each gets a fixed message here. The pool and the model loader log the details.
+  if (error instanceof RerankUnavailableError) {
+    return respond(503, error.code, error.message, { headers: retryAfter(error.retryAfterMs) });
+  }
   if (error instanceof RequestAbortedError) {
     return respond(503, 'rerank_unavailable', 'the reranker could not answer within its budget', {
       headers: RETRY_SOON,
     });
   }
+  if (error instanceof WorkerCrashedError) {
+    return respond(
+      503,
+      'worker_crashed',
+      'an inference worker stopped while serving this request and is being replaced; retry',
+      { headers: RETRY_SOON },
+    );
+  }
+  if (error instanceof InferenceFailedError) {
+    // The worker survives, but a model failing on validated input is ours to look into.
+    return {
+      ...respond(503, 'inference_failed', 'the model failed on this request; retry later', {
+        headers: RETRY_SOON,
+      }),
+      unexpected: true,
+    };
+  }
+  if (error instanceof PoolClosedError) {
+    // Inference pools close only when the daemon shuts down.
+    return respond(503, 'shutting_down', 'the server is shutting down; retry on another instance', {
+      headers: RETRY_SOON,
+    });
+  }
   if (
     error instanceof ModelLoadError ||
+    error instanceof ModelFilesError ||
     (error instanceof MemvaultError && error.code === 'model_unavailable')
   ) {
+    // No Retry-After: the model folder or download is broken until an operator fixes it.
     return respond(503, 'model_unavailable', 'the model is not available on this server');
   }
   if (error instanceof InvalidTag) {

@@ -50,6 +50,12 @@ export class CircuitBreaker {
     }
   }
 
+  /** While open: how long until the next probe may go through (0 when closed or half-open). */
+  msUntilProbe(): number {
+    if (this.current !== 'open') return 0;
+    return Math.max(0, this.cooldownMs - (this.now() - this.openedAt));
+  }
+
   /** A request that ended without telling anything about health (e.g. aborted by the caller). */
   release(): void {
     this.probing = false;

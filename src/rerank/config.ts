@@ -12,6 +12,11 @@ export const DEFAULT_RERANK_MODEL = 'cross-encoder/ms-marco-TinyBERT-L-2-v2';
 
 export interface RerankConfig {
   model: string;
+  /**
+   * Whether RERANK_MODEL was set (rather than defaulted). Only then does the daemon load the
+   * model at start-up: the default is a Hugging Face id, and start-up downloads nothing unasked.
+   */
+  modelConfigured: boolean;
   quantized: boolean;
   enabled: boolean;
   circuitMs: number;
@@ -45,6 +50,7 @@ export function readRerankConfig(env: Env = process.env): RerankConfig {
   const batchSize = envInt(env, 'RERANK_BATCH_SIZE', 32, { min: 1, max: 1024 });
   return {
     model: envString(env, 'RERANK_MODEL', DEFAULT_RERANK_MODEL),
+    modelConfigured: envString(env, 'RERANK_MODEL') !== undefined,
     quantized: envBool(env, 'RERANK_QUANTIZED', false),
     enabled: envBool(env, 'RERANK_ENABLED', true),
     circuitMs: envInt(env, 'RERANK_CIRCUIT_MS', 250, { min: 1, max: 60_000 }),

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 
 import { coerceError } from '../errors.js';
 import { chooseDevice } from '../inference/device.js';
+import { PoolClosedError } from '../inference/errors.js';
 import { siblingModule } from '../inference/module-url.js';
 import { InferencePool, type PoolStats, type RunOptions } from '../inference/pool.js';
 import type { Device } from '../inference/task.js';
@@ -37,6 +38,7 @@ export class CrossEncoder {
   private pool: InferencePool<Pair, number> | undefined;
   private loading: Promise<CrossEncoderInfo> | undefined;
   private info: CrossEncoderInfo;
+  private closed = false;
 
   constructor(readonly config: RerankConfig) {
     this.info = {
@@ -72,7 +74,12 @@ export class CrossEncoder {
     return this.pool;
   }
 
+  /**
+   * Stops the workers. Safe during a load (the daemon starts one in the background at start-up):
+   * a load still resolving its files never creates its pool, and a pool still starting is closed.
+   */
   async close(): Promise<void> {
+    this.closed = true;
     await this.pool?.close();
     rerankStats.loaded(undefined);
   }
@@ -88,6 +95,7 @@ export class CrossEncoder {
         variable: 'RERANK_MODEL',
       });
       await checkModelConfig(files, config.maxTokens);
+      if (this.closed) throw new PoolClosedError('rerank');
       const device = chooseDevice(config.device);
       const taskConfig: CrossEncoderTaskConfig = {
         modelPath: files.modelPath,
@@ -122,7 +130,8 @@ export class CrossEncoder {
       this.info = { ...this.info, state: 'failed', error: error.message };
       await this.pool?.close();
       this.pool = undefined;
-      log.error({ model: config.model, err: error.message }, 'reranker failed to load');
+      if (this.closed) log.info({ model: config.model }, 'reranker load cancelled by shutdown');
+      else log.error({ model: config.model, err: error.message }, 'reranker failed to load');
       throw error;
     }
   }

@@ -6,6 +6,7 @@ export {
   getCrossEncoder,
   getRerankerState,
   maybeRerank,
+  preloadCrossEncoder,
   rerank,
   rerankDetailed,
   type MaybeRerankOptions,
@@ -15,6 +16,7 @@ export {
   type RerankerState,
 } from './reranker.js';
 export { annOrder, type RerankResult } from './input.js';
+export { RerankUnavailableError, type RerankUnavailableReason } from './errors.js';
 export { shouldRerankTenant, tenantBucket } from './rollout.js';
 export { getRerankMetrics, resetRerankMetrics, type RerankMetrics, type SkipReason } from './stats.js';
 export { readRerankConfig, type RerankConfig, DEFAULT_RERANK_MODEL } from './config.js';
@@ -24,4 +26,6 @@ export {
   WorkerCrashedError,
   RequestAbortedError,
   ModelLoadError,
+  InferenceFailedError,
+  PoolClosedError,
 } from '../inference/errors.js';

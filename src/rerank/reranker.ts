@@ -8,6 +8,7 @@ import { QueueFullError, RequestAbortedError } from '../inference/errors.js';
 import { CircuitBreaker } from './breaker.js';
 import { readRerankConfig, type RerankConfig } from './config.js';
 import { CrossEncoder, type CrossEncoderInfo, type LoadState } from './cross-encoder.js';
+import { RerankUnavailableError } from './errors.js';
 import { annOrder, rankByLogits, type RerankResult, validateRerankInput } from './input.js';
 import { shouldRerankTenant } from './rollout.js';
 import { rerankStats, type SkipReason } from './stats.js';
@@ -17,8 +18,9 @@ export interface RerankOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
   /**
-   * Propagate faults (QueueFullError, model errors) instead of answering in ANN order, for
-   * callers that want the pool as a service (POST /v1/rerank maps overload to 429).
+   * Never answer in ANN order: propagate faults (QueueFullError, worker and model errors) and
+   * throw RerankUnavailableError for a missed budget, an open breaker or a model still loading.
+   * For callers that want the pool as a service (POST /v1/rerank maps these to 429 / 503).
    */
   strict?: boolean;
 }
@@ -96,6 +98,19 @@ export async function getCrossEncoder(): Promise<CrossEncoder> {
   return encoder;
 }
 
+/**
+ * Starts loading the cross-encoder in the background when reranking is enabled and RERANK_MODEL
+ * names a model explicitly (the default is a Hugging Face id: nothing is downloaded unasked).
+ * Without it the first rerank pays the load, and every call inside that window misses its budget.
+ * Does not wait; a failed load is logged by the CrossEncoder and reported by getRerankerState().
+ * Returns whether a load was started (or had already run).
+ */
+export function preloadCrossEncoder(): boolean {
+  if (!currentRerankSettings().enabled || !currentConfig().modelConfigured) return false;
+  getCrossEncoder().catch(() => {});
+  return true;
+}
+
 export interface RerankerState extends CrossEncoderInfo {
   settings: RerankSettings;
   breaker: string;
@@ -168,7 +183,7 @@ export async function rerankDetailed(
   if (candidates.length === 0) return { results: [], reranked: true, ms: 0 };
   const guard = currentBreaker();
   if (!guard.allow()) {
-    if (options.strict) throw new RequestAbortedError('rerank', 'aborted');
+    if (options.strict) throw new RerankUnavailableError('breaker_open', guard.msUntilProbe());
     return fallback('breaker_open');
   }
 
@@ -192,10 +207,11 @@ export async function rerankDetailed(
       // A model still loading is not a fault of the model: do not trip the breaker for it.
       if (encoder?.state.state === 'loading') {
         guard.release();
+        if (options.strict) throw new RerankUnavailableError('loading');
         return fallback('loading');
       }
       guard.failure();
-      if (options.strict) throw new RequestAbortedError('rerank', 'deadline');
+      if (options.strict) throw new RerankUnavailableError('deadline');
       return fallback('timeout');
     }
     guard.success();
@@ -213,8 +229,9 @@ export async function rerankDetailed(
       return fallback('overloaded');
     }
     if (thrown instanceof RequestAbortedError) {
+      // The pool dropped the request unrun: its deadline (the budget) passed while it queued.
       guard.failure();
-      if (options.strict) throw thrown;
+      if (options.strict) throw new RerankUnavailableError('deadline');
       return fallback('timeout');
     }
     rerankStats.error();

@@ -12,6 +12,7 @@ import {
   getRerankMetrics,
   maybeRerank,
   rerankDetailed,
+  RerankUnavailableError,
   resetRerankMetrics,
 } from '../../src/rerank/index.js';
 import type { Pair } from '../../src/rerank/pair-encoder.js';
@@ -71,6 +72,33 @@ t.test('bad input is a ValidationError, not a fail-open', async (t) => {
   t.equal(await field(() => applyRerankSettings({ rolloutPercent: 101 })), 'rolloutPercent/invalid_input');
 });
 
+t.test(
+  'a cold reranker and a short budget: ANN order (loading) when failing open, model_loading when strict',
+  async (t) => {
+    t.equal(getRerankerState().state, 'unloaded', 'cold: nothing has loaded the model yet');
+    resetRerankMetrics();
+    const started = performance.now();
+    const open = await rerankDetailed('what is a cat', passages, { timeoutMs: 5 });
+    const elapsed = performance.now() - started;
+    t.equal(open.reranked, false);
+    t.equal(open.skipped, 'loading');
+    t.ok(elapsed < 5 + 50, `returned within the budget while loading (${elapsed.toFixed(1)} ms)`);
+    t.equal(getRerankerState().state, 'loading', 'the call started the load');
+    // A strict caller (POST /v1/rerank) must not receive that ANN order as if it were a rerank.
+    const strict = await rerankDetailed('what is a cat', passages, { timeoutMs: 5, strict: true }).then(
+      () => 'answered',
+      (error: unknown) => error,
+    );
+    t.type(strict, RerankUnavailableError);
+    t.match(strict, { code: 'model_loading', reason: 'loading' });
+    t.equal(getRerankMetrics().skipsByReason.loading, 1, 'only the fail-open call counts as a skip');
+    t.equal(getRerankerState().breaker, 'closed', 'a model still loading is not a model fault');
+    await getCrossEncoder();
+    const warm = await rerankDetailed('what is a cat', passages, { strict: true });
+    t.equal(warm.reranked, true, 'once loaded, the strict caller is served');
+  },
+);
+
 t.test('a budget too small: ANN order within budget, skip counted (timeout)', async (t) => {
   await getCrossEncoder();
   resetRerankMetrics();
@@ -83,16 +111,17 @@ t.test('a budget too small: ANN order within budget, skip counted (timeout)', as
     out.results.map((r) => r.rank),
     passages.map((_, i) => i + 1),
   );
-  // 'timeout' above already says the caller was not kept for the rerank; this is a sanity bound
-  // loose enough for timers that run late on a loaded CI machine.
-  t.ok(elapsed < 3 + 250, `returned after ${elapsed.toFixed(1)} ms`);
+  // The issue asks for "within budget + a few ms"; 50 ms of slack absorbs timers that run late on
+  // a loaded 2-core CI machine (40 ms held there too) and still catches a caller kept for the rerank.
+  t.ok(elapsed < 3 + 50, `returned after ${elapsed.toFixed(1)} ms`);
   t.equal(getRerankMetrics().skipsByReason.timeout, 1);
   const ok = await rerankDetailed('what is a cat', passages);
   t.equal(ok.reranked, true, 'the next call with a normal budget reranks');
 });
 
 t.test('consecutive failures open the breaker; a probe closes it', async (t) => {
-  const restoreEnv = withEnv({ RERANK_BREAKER_COOLDOWN_MS: '100' });
+  // A cool-down long enough that the checks of the open state finish inside it on a slow machine.
+  const restoreEnv = withEnv({ RERANK_BREAKER_COOLDOWN_MS: '1000' });
   await closeReranker();
   await getCrossEncoder();
   for (let i = 0; i < 3; i++)
@@ -101,7 +130,13 @@ t.test('consecutive failures open the breaker; a probe closes it', async (t) => 
   const fast = await rerankDetailed('q', passages);
   t.equal(fast.skipped, 'breaker_open');
   t.ok(fast.ms < 50, `an open breaker answers at once (${fast.ms.toFixed(1)} ms)`);
-  await new Promise((resolve) => setTimeout(resolve, 120));
+  const strict = await rerankDetailed('q', passages, { strict: true }).then(
+    () => 'answered',
+    (error: unknown) => error,
+  );
+  t.match(strict, { code: 'rerank_unavailable', reason: 'breaker_open' }, 'strict: an error, not ANN order');
+  t.ok((strict as RerankUnavailableError).retryAfterMs > 0, 'with the time left until the probe');
+  await new Promise((resolve) => setTimeout(resolve, 1050));
   t.equal((await rerankDetailed('q', passages)).reranked, true, 'half-open probe succeeds');
   t.equal(getRerankerState().breaker, 'closed');
   restoreEnv();

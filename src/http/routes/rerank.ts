@@ -1,6 +1,7 @@
 /**
  * POST /v1/rerank: the cross-encoder pool as a service for other callers. Strict mode: overload
- * is a 429 and a missed budget a 503, rather than a silent ANN order the caller could not detect.
+ * is a 429; a missed budget, an open breaker, a model still loading or a worker fault a 503
+ * (src/http/errors.ts), rather than a silent ANN order the caller could not detect.
  */
 import { ValidationError } from '../../errors.js';
 import { validateText } from '../../memory/validate.js';
@@ -23,6 +24,13 @@ export function rerankRoutes(): Route[] {
           });
         }
         const outcome = await rerankDetailed(query, texts, { strict: true, signal: ctx.signal });
+        // Strict mode throws rather than fall back; this guards the promise against a new
+        // fallback path in the reranker that forgets `strict`.
+        if (!outcome.reranked) {
+          throw new HttpError(503, 'rerank_unavailable', 'the reranker did not score this request', {
+            headers: { 'retry-after': '1' },
+          });
+        }
         const results = outcome.results.slice(0, topN).map(({ index, score }) => ({ index, score }));
         return { status: 200, json: { results } };
       },
