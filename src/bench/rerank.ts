@@ -1,9 +1,13 @@
 /**
  * Reranker benchmark: 24 candidates of ~100 tokens, single caller and 4 concurrent callers,
- * p50/p95/p99, throughput, and the overhead of rerank() against a bare session.run on the same
- * pre-tokenized batch in the same process and run (interleaved, medians over rounds).
+ * p50/p95/p99, and two ratios against bare onnxruntime on the same pre-tokenized batch, both
+ * measured in the same run with the order of the sides rotated round by round:
+ * - latency: one rerank() call vs one session.run in this thread with one pool worker's threads
+ *   (a single request runs on one worker), and the tokenization on its own;
+ * - throughput: pairs/s of the pool under 4 callers vs pairs/s of bare sessions in worker
+ *   threads of the same shape (workers x threads), running the same 24-pair batches back to back.
  *
- * Run: memvault bench rerank [--quick] [--json <file>]
+ * Run: memvault bench rerank [--quick] [--rounds <n>] [--json <file>]
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -16,8 +20,9 @@ import { repoRoot } from '../models/repo-paths.js';
 import { loadTokenizer } from '../models/tokenizer.js';
 import { closeReranker, getCrossEncoder, rerankDetailed, resetRerankMetrics } from '../rerank/index.js';
 import { BertPairEncoder } from '../rerank/pair-encoder.js';
+import { BareRunners } from './bare-runners.js';
 import type { Metric } from './result.js';
-import { buildResult, type Suite } from './suite.js';
+import { buildResult, intOption, type Suite } from './suite.js';
 
 const WORDS = (
   'memory retrieval encrypted tenant vector search ranking passage query assistant model latency ' +
@@ -54,6 +59,10 @@ export interface RerankBenchRow {
   single: Percentiles;
   concurrent: Percentiles & { callers: number };
   pairsPerSecond: number;
+  /** Bare sessions of the pool's shape (workers x threads) in worker threads, same batches. */
+  barePairsPerSecond: number;
+  /** pool pairs/s / bare pairs/s */
+  throughputRatio: number;
   bareRunMs: number;
   tokenizeMs: number;
   overheadRatio: number;
@@ -65,7 +74,14 @@ export interface RerankBenchResult {
   candidates: number;
   tokensPerPair: number;
   rounds: number;
+  throughputRounds: number;
   rows: RerankBenchRow[];
+}
+
+/** `[first, second, ...]` of `sides`, rotated by `round`, so each side leads equally often. */
+export function rotated<T>(sides: readonly T[], round: number): T[] {
+  const k = round % sides.length;
+  return [...sides.slice(k), ...sides.slice(0, k)];
 }
 
 /** The synthetic TinyBERT-L-2-shaped cross-encoder (written once, shared with the tests). */
@@ -81,6 +97,7 @@ async function benchConfig(
   poolSize: number,
   threads: number,
   rounds: number,
+  throughputRounds: number,
   passages: string[],
 ): Promise<RerankBenchRow> {
   Object.assign(process.env, {
@@ -89,12 +106,15 @@ async function benchConfig(
     RERANK_POOL_SIZE: String(poolSize),
     RERANK_THREADS: String(threads),
     RERANK_CIRCUIT_MS: '10000',
+    // One request per batch, so the pool runs exactly the batch shape the bare side runs.
+    RERANK_BATCH_SIZE: String(passages.length),
   });
   await closeReranker();
   await getCrossEncoder();
-  // The bare baseline: same model, same pre-tokenized batch, no pool, in this thread, with the
-  // threads ONE pool worker has — a single request runs on one worker, so that is like for like.
-  const session = await ort.InferenceSession.create(path.join(dir, 'onnx', 'model.onnx'), {
+  const modelPath = path.join(dir, 'onnx', 'model.onnx');
+  // The bare latency baseline: same model, same pre-tokenized batch, no pool, in this thread, with
+  // the threads ONE pool worker has — a single request runs on one worker, so that is like for like.
+  const session = await ort.InferenceSession.create(modelPath, {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
@@ -112,61 +132,99 @@ async function benchConfig(
     attention_mask: new ort.Tensor('int64', batch.attentionMask, dims),
     token_type_ids: new ort.Tensor('int64', batch.tokenTypeIds, dims),
   };
-  for (let i = 0; i < 3; i++) {
-    await session.run(feeds);
-    await rerankDetailed(QUERY, passages);
-  }
-  resetRerankMetrics();
-  const single: number[] = [];
-  const bare: number[] = [];
-  const tokenize: number[] = [];
-  let skips = 0;
-  for (let r = 0; r < rounds; r++) {
-    let t0 = performance.now();
-    const out = await rerankDetailed(QUERY, passages);
-    single.push(performance.now() - t0);
-    if (!out.reranked) skips++;
-    t0 = performance.now();
-    await session.run(feeds);
-    bare.push(performance.now() - t0);
-    t0 = performance.now();
-    encoder.encode(pairs);
-    tokenize.push(performance.now() - t0);
-  }
-  await session.release();
-  const callers = 4;
-  const concurrent: number[] = [];
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: callers }, async () => {
-      for (let r = 0; r < Math.ceil(rounds / 2); r++) {
+  // The bare throughput baseline: the pool's shape, without the pool. Idle while the pool is timed.
+  const bareRunners = await BareRunners.start(modelPath, poolSize, threads, batch);
+  try {
+    for (let i = 0; i < 3; i++) {
+      await session.run(feeds);
+      await rerankDetailed(QUERY, passages);
+    }
+    await bareRunners.burst(poolSize);
+    resetRerankMetrics();
+
+    // Latency: the three sides one after another, the leader rotating every round.
+    const single: number[] = [];
+    const bare: number[] = [];
+    const tokenize: number[] = [];
+    let skips = 0;
+    const latencySides: Array<() => Promise<void>> = [
+      async () => {
         const t0 = performance.now();
         const out = await rerankDetailed(QUERY, passages);
-        concurrent.push(performance.now() - t0);
+        single.push(performance.now() - t0);
         if (!out.reranked) skips++;
-      }
-    }),
-  );
-  const wall = (performance.now() - started) / 1000;
-  await closeReranker();
-  const median = (values: number[]): number => percentiles(values).p50;
-  return {
-    config: `${poolSize} worker x ${threads} thread${threads > 1 ? 's' : ''}`,
-    single: percentiles(single),
-    concurrent: { ...percentiles(concurrent), callers },
-    pairsPerSecond: (concurrent.length * passages.length) / wall,
-    bareRunMs: median(bare),
-    tokenizeMs: median(tokenize),
-    overheadRatio: median(single) / median(bare),
-    machineryRatio: median(single) / (median(bare) + median(tokenize)),
-    skips,
-  };
+      },
+      async () => {
+        const t0 = performance.now();
+        await session.run(feeds);
+        bare.push(performance.now() - t0);
+      },
+      async () => {
+        const t0 = performance.now();
+        encoder.encode(pairs);
+        tokenize.push(performance.now() - t0);
+      },
+    ];
+    for (let r = 0; r < rounds; r++) for (const side of rotated(latencySides, r)) await side();
+
+    // Throughput: per round, 4 callers keep the pool busy for `perCaller` calls each, and the bare
+    // workers run the same number of batches; which side goes first alternates.
+    const callers = 4;
+    const perCaller = Math.max(1, Math.ceil(Math.ceil(rounds / 2) / throughputRounds));
+    const batchesPerRound = callers * perCaller;
+    const concurrent: number[] = [];
+    let poolMs = 0;
+    let bareMs = 0;
+    const throughputSides: Array<() => Promise<void>> = [
+      async () => {
+        const started = performance.now();
+        await Promise.all(
+          Array.from({ length: callers }, async () => {
+            for (let c = 0; c < perCaller; c++) {
+              const t0 = performance.now();
+              const out = await rerankDetailed(QUERY, passages);
+              concurrent.push(performance.now() - t0);
+              if (!out.reranked) skips++;
+            }
+          }),
+        );
+        poolMs += performance.now() - started;
+      },
+      async () => {
+        bareMs += await bareRunners.burst(batchesPerRound);
+      },
+    ];
+    for (let r = 0; r < throughputRounds; r++) for (const side of rotated(throughputSides, r)) await side();
+
+    const median = (values: number[]): number => percentiles(values).p50;
+    const pairsTotal = throughputRounds * batchesPerRound * passages.length;
+    const pairsPerSecond = pairsTotal / (poolMs / 1000);
+    const barePairsPerSecond = pairsTotal / (bareMs / 1000);
+    return {
+      config: `${poolSize} worker x ${threads} thread${threads > 1 ? 's' : ''}`,
+      single: percentiles(single),
+      concurrent: { ...percentiles(concurrent), callers },
+      pairsPerSecond,
+      barePairsPerSecond,
+      throughputRatio: pairsPerSecond / barePairsPerSecond,
+      bareRunMs: median(bare),
+      tokenizeMs: median(tokenize),
+      overheadRatio: median(single) / median(bare),
+      machineryRatio: median(single) / (median(bare) + median(tokenize)),
+      skips,
+    };
+  } finally {
+    await session.release();
+    await bareRunners.stop();
+    await closeReranker();
+  }
 }
 
-export async function runRerankBench(opts: { quick: boolean }): Promise<RerankBenchResult> {
+export async function runRerankBench(opts: { quick: boolean; rounds?: number }): Promise<RerankBenchResult> {
   const dir = await fixtureDir();
   const passages = benchPassages(24, 100);
-  const rounds = opts.quick ? 30 : 150;
+  const rounds = opts.rounds ?? (opts.quick ? 30 : 150);
+  const throughputRounds = opts.quick ? 4 : 10;
   const configs: [number, number][] = opts.quick
     ? [[1, 2]]
     : [
@@ -174,29 +232,13 @@ export async function runRerankBench(opts: { quick: boolean }): Promise<RerankBe
         [2, 1],
       ];
   const rows: RerankBenchRow[] = [];
-  for (const [size, threads] of configs) rows.push(await benchConfig(dir, size, threads, rounds, passages));
+  for (const [size, threads] of configs)
+    rows.push(await benchConfig(dir, size, threads, rounds, throughputRounds, passages));
   const tokenizer = await loadTokenizer(path.join(dir, 'tokenizer.json'));
   const tokensPerPair =
     passages.reduce((sum, p) => sum + tokenizer.encode(p, { add_special_tokens: false }).ids.length, 0) /
     passages.length;
-  return { candidates: passages.length, tokensPerPair, rounds, rows };
-}
-
-export function formatRerankBench(result: RerankBenchResult): string {
-  const f = (x: number): string => x.toFixed(1).padStart(6);
-  const lines = [
-    `rerank bench: ${result.candidates} candidates x ~${Math.round(result.tokensPerPair)} passage tokens, ${result.rounds} rounds (synthetic TinyBERT-L-2 fixture)`,
-    'config                | single p50    p95    p99 | 4 callers p50    p95    p99 | pairs/s | bare run  tokenize | rerank/bare  rerank/(bare+tok) | skips',
-  ];
-  for (const r of result.rows) {
-    lines.push(
-      `${r.config.padEnd(21)} | ${f(r.single.p50)} ${f(r.single.p95)} ${f(r.single.p99)} |    ${f(r.concurrent.p50)} ${f(r.concurrent.p95)} ${f(r.concurrent.p99)} | ${r.pairsPerSecond.toFixed(0).padStart(7)} | ${f(r.bareRunMs)}    ${f(r.tokenizeMs)} | ${r.overheadRatio.toFixed(2).padStart(11)}  ${r.machineryRatio.toFixed(2).padStart(17)} | ${r.skips}`,
-    );
-  }
-  lines.push(
-    '(times in ms; medians/percentiles over rounds; bare run = session.run on the same pre-tokenized batch in this thread)',
-  );
-  return lines.join('\n');
+  return { candidates: passages.length, tokensPerPair, rounds, throughputRounds, rows };
 }
 
 function rerankMetrics(result: RerankBenchResult): Metric[] {
@@ -220,6 +262,13 @@ function rerankMetrics(result: RerankBenchResult): Metric[] {
       },
       { name: `${key}.concurrent_p95_ms`, value: row.concurrent.p95, unit: 'ms', better: 'lower' },
       { name: `${key}.pairs_per_s`, value: row.pairsPerSecond, unit: 'pairs/s', better: 'higher' },
+      { name: `${key}.bare_pairs_per_s`, value: row.barePairsPerSecond, unit: 'pairs/s', better: 'higher' },
+      {
+        name: `${key}.pairs_per_s_ratio_vs_bare_run`,
+        value: row.throughputRatio,
+        unit: 'x',
+        better: 'higher',
+      },
       {
         name: `${key}.overhead_vs_bare_run`,
         value: row.overheadRatio,
@@ -233,7 +282,8 @@ function rerankMetrics(result: RerankBenchResult): Metric[] {
 
 export const suite: Suite = {
   name: 'rerank',
-  summary: 'cross-encoder p50/p95/p99 for 24 candidates, pairs/s, overhead vs bare session.run',
+  summary:
+    'cross-encoder p50/p95/p99 for 24 candidates, pairs/s; latency and pairs/s ratios vs bare session.run',
   async run(ctx) {
     const startedAt = new Date();
     // The bench configures the reranker through the environment; restore it for later suites.
@@ -241,23 +291,26 @@ export const suite: Suite = {
     ctx.progress.stage('loading the fixture cross-encoder and measuring');
     let result: RerankBenchResult;
     try {
-      result = await runRerankBench({ quick: ctx.quick });
+      const rounds = ctx.options.rounds === undefined ? undefined : intOption(ctx, 'rounds', 30, 1);
+      result = await runRerankBench({ quick: ctx.quick, rounds });
     } finally {
       for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
       Object.assign(process.env, saved);
     }
-    const [title] = formatRerankBench(result).split('\n');
+    const title = `rerank: ${result.candidates} candidates x ~${Math.round(result.tokensPerPair)} passage tokens, ${result.rounds} latency rounds, ${result.throughputRounds} throughput rounds (synthetic TinyBERT-L-2 fixture)`;
     return buildResult('rerank', ctx, startedAt, {
       settings: {
         candidates: result.candidates,
         tokensPerPair: Math.round(result.tokensPerPair),
         rounds: result.rounds,
+        throughputRounds: result.throughputRounds,
+        callers: 4,
         model: 'synthetic TinyBERT-L-2 fixture',
       },
       metrics: rerankMetrics(result),
       tables: [
         {
-          title: title!,
+          title,
           header: [
             'config',
             'p50',
@@ -267,6 +320,8 @@ export const suite: Suite = {
             'p95',
             'p99',
             'pairs/s',
+            'bare pairs/s',
+            'pairs/s ratio',
             'bare run',
             'tokenize',
             'rerank/bare',
@@ -284,13 +339,18 @@ export const suite: Suite = {
               r.concurrent.p99,
             ].map((v) => v.toFixed(1)),
             r.pairsPerSecond.toFixed(0),
+            r.barePairsPerSecond.toFixed(0),
+            r.throughputRatio.toFixed(2),
             r.bareRunMs.toFixed(1),
             r.tokenizeMs.toFixed(1),
             r.overheadRatio.toFixed(2),
             r.machineryRatio.toFixed(2),
             String(r.skips),
           ]),
-          note: 'times in ms; bare run = session.run on the same pre-tokenized batch in this thread, interleaved with rerank() round by round',
+          note:
+            "times in ms; bare run = session.run on the same pre-tokenized batch in this thread with one worker's threads; " +
+            "pairs/s under 4 callers; bare pairs/s = the same batches on bare sessions of the pool's shape (workers x threads) in worker threads; " +
+            'the sides alternate (latency: rotate) which goes first each round',
         },
       ],
     });

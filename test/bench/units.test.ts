@@ -6,6 +6,7 @@ import t from 'tap';
 
 import { compareBench, failureLines } from '../../src/bench/compare.js';
 import { latencyChart, sweepChart } from '../../src/bench/plots.js';
+import { rotated } from '../../src/bench/rerank.js';
 import { type BenchFile, goalMet, type Metric } from '../../src/bench/result.js';
 import { median, percentiles } from '../../src/bench/stats.js';
 import { parseArgs } from '../../src/cli/commands/bench.js';
@@ -124,6 +125,14 @@ t.test('compare names the suites where a quick run meets a full one', async (t) 
   t.same(compareBench(file(metrics, false), file(metrics, true), 0.1).mixedRuns, [
     's: baseline full, candidate quick',
   ]);
+});
+
+t.test('rotated order: every side leads equally often over a full cycle', async (t) => {
+  t.same(rotated(['a', 'b'], 0), ['a', 'b']);
+  t.same(rotated(['a', 'b'], 1), ['b', 'a']);
+  t.same(rotated(['a', 'b', 'c'], 4), ['b', 'c', 'a']);
+  const leaders = [0, 1, 2, 3, 4, 5].map((r) => rotated(['a', 'b', 'c'], r)[0]);
+  t.same(leaders, ['a', 'b', 'c', 'a', 'b', 'c']);
 });
 
 t.test('goals are checked in their direction', async (t) => {
