@@ -1,6 +1,11 @@
 /**
  * `memvault migrate`: the role bootstrap (when the connection may create roles) followed by
  * graphile-migrate's committed migrations. Both are idempotent, so running it twice changes nothing.
+ *
+ * A superuser needs nothing prepared. A CREATEROLE role that is not a superuser (the usual migrator
+ * on a managed server) needs a DBA to have created the pgvector extension, which is not a trusted
+ * extension; it then creates the roles, joins memory_owner (to hand objects to it) and, as the
+ * database's owner, runs the database bootstrap too.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -8,6 +13,7 @@ import { join } from 'node:path';
 import { Logger as GraphileLogger, migrate as graphileMigrate } from 'graphile-migrate';
 import pg from 'pg';
 
+import { MemvaultError } from '../errors.js';
 import { bootstrapFolder, migrationsFolder } from '../paths.js';
 
 export const DEFAULT_EMBEDDING_DIM = 384;
@@ -25,11 +31,46 @@ export interface MigrateReport {
   applied: string[];
 }
 
-async function privileges(client: pg.Client): Promise<{ superuser: boolean; createRole: boolean }> {
-  const { rows } = await client.query<{ rolsuper: boolean; rolcreaterole: boolean }>(
-    'select rolsuper, rolcreaterole from pg_catalog.pg_roles where rolname = current_user',
+interface Privileges {
+  superuser: boolean;
+  createRole: boolean;
+  /** Owns the current database: may grant CONNECT on it and revoke CREATE on schema public. */
+  databaseOwner: boolean;
+  vectorInstalled: boolean;
+}
+
+async function privileges(client: pg.Client): Promise<Privileges> {
+  const { rows } = await client.query<{
+    rolsuper: boolean;
+    rolcreaterole: boolean;
+    owner: boolean;
+    vector: boolean;
+  }>(
+    `select r.rolsuper, r.rolcreaterole,
+            pg_has_role(current_user, d.datdba, 'usage') as owner,
+            exists (select from pg_extension where extname = 'vector') as vector
+     from pg_roles r, pg_database d
+     where r.rolname = current_user and d.datname = current_database()`,
   );
-  return { superuser: rows[0]?.rolsuper ?? false, createRole: rows[0]?.rolcreaterole ?? false };
+  const row = rows[0];
+  return {
+    superuser: row?.rolsuper ?? false,
+    createRole: row?.rolcreaterole ?? false,
+    databaseOwner: row?.owner ?? false,
+    vectorInstalled: row?.vector ?? false,
+  };
+}
+
+/** Thrown before any change when pgvector is missing and this connection may not create it. */
+export class VectorExtensionMissingError extends MemvaultError {
+  constructor(database: string) {
+    super(
+      'vector_extension_missing',
+      `pgvector is not installed in database ${JSON.stringify(database)} and only a superuser can create ` +
+        'it (it is not a trusted extension): have a superuser run `create extension vector;` in that ' +
+        'database (pgvector >= 0.8.0), then run `memvault migrate` again',
+    );
+  }
 }
 
 async function appliedMigrations(client: pg.Client): Promise<Set<string>> {
@@ -55,12 +96,18 @@ export async function migrateDatabase(
   const report: MigrateReport = { bootstrappedRoles: false, bootstrappedDatabase: false, applied: [] };
   let before: Set<string>;
   try {
-    const { superuser, createRole } = await privileges(client);
+    const { superuser, createRole, databaseOwner, vectorInstalled } = await privileges(client);
+    if (!superuser && !vectorInstalled) {
+      const { rows } = await client.query<{ db: string }>('select current_database() as db');
+      throw new VectorExtensionMissingError(rows[0]!.db);
+    }
     if (superuser || createRole) {
       await client.query(await readFile(join(bootstrapFolder, 'roles.sql'), 'utf8'));
       report.bootstrappedRoles = true;
     }
-    if (superuser) {
+    // A non-superuser database owner can run the database bootstrap too once pgvector exists
+    // (`create extension if not exists` is then a no-op); anyone else relies on a DBA having run it.
+    if (superuser || databaseOwner) {
       await client.query(await readFile(join(bootstrapFolder, 'database.sql'), 'utf8'));
       report.bootstrappedDatabase = true;
     }
