@@ -11,6 +11,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { Logger as GraphileLogger, migrate as graphileMigrate } from 'graphile-migrate';
+// Not re-exported by the package index; the same module instance graphile-migrate itself uses.
+import { clearAllPools } from 'graphile-migrate/dist/pgReal.js';
 import pg from 'pg';
 
 import { MemvaultError } from '../errors.js';
@@ -116,12 +118,19 @@ export async function migrateDatabase(
     await client.end();
   }
 
-  await graphileMigrate({
-    connectionString,
-    migrationsFolder,
-    placeholders: { ':MEMVAULT_EMBEDDING_DIM': String(embeddingDim) },
-    ...(options.quiet ? { logger: quietLogger() } : {}),
-  });
+  try {
+    await graphileMigrate({
+      connectionString,
+      migrationsFolder,
+      placeholders: { ':MEMVAULT_EMBEDDING_DIM': String(embeddingDim) },
+      ...(options.quiet ? { logger: quietLogger() } : {}),
+    });
+  } finally {
+    // graphile-migrate keeps its pool open for 200 ms after use and calls process.exit(1) when an
+    // idle client of it fails; a server stopped or restarted in that window (tests, `db down`
+    // right after `db up` in one process) would kill the caller. Closing the pool now avoids it.
+    clearAllPools();
+  }
 
   const check = new pg.Client({ connectionString });
   await check.connect();
