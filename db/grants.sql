@@ -39,7 +39,8 @@ grant execute on function
   memory.verify_rls_isolation(),
   memory.next_dek_id(),
   memory.get_tenant_keys(text),
-  memory.add_tenant_key(text, integer, bytea, integer)
+  memory.add_tenant_key(text, integer, bytea, integer),
+  memory.key_stats()
 to memory_app;
 
 -- The maintainer runs key rotation, re-sealing and re-hashing (cross-tenant, maintenance mode).
@@ -62,6 +63,11 @@ grant execute on function
   memory.rehash_read_chunks(text, integer, uuid),
   memory.rehash_move_chunks(text, text, uuid[], bytea[], bytea[], bytea[]),
   memory.rehash_move_keys(text, text, integer[], bytea[], integer),
-  memory.rehash_tenant_state(text)
+  memory.rehash_tenant_state(text),
+  memory.set_active_kek(integer),
+  memory.retire_kek(integer, integer),
+  memory.retired_keks(),
+  memory.refresh_key_stats(),
+  memory.key_stats()
 to memory_maintainer;
 grant usage on sequence memory.tenant_key_id_seq to memory_owner;

@@ -29,6 +29,8 @@ begin
   if p_dek_id is null or p_wrapped_dek is null or p_kek_id is null then
     raise exception 'dek_id, wrapped_dek and kek_id are required' using errcode = 'MV002';
   end if;
+  -- A daemon still configured with a retired key fails here (MV011) rather than wrap under it.
+  perform memory.assert_kek_usable(p_kek_id);
   insert into memory.tenant_keys (user_hash, dek_id, wrapped_dek, kek_id, active)
   values (p_user_hash, p_dek_id, p_wrapped_dek, p_kek_id, true)
   on conflict (user_hash) where active do nothing;
@@ -61,6 +63,28 @@ end;
 $$;
 
 ALTER FUNCTION memory.apply_ann_settings() OWNER TO memory_owner;
+
+--
+-- Name: assert_kek_usable(integer); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.assert_kek_usable(p_kek_id integer) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  if p_kek_id is null or p_kek_id < 1 then
+    raise exception 'kek_id must be a key id (a positive integer)' using errcode = 'MV002';
+  end if;
+  perform pg_advisory_xact_lock_shared(1836477291, p_kek_id);
+  if exists (select from memory.retired_keks r where r.kek_id = p_kek_id) then
+    raise exception 'key-ring key % is retired: nothing may be wrapped or sealed under it', p_kek_id
+      using errcode = 'MV011';
+  end if;
+end;
+$$;
+
+ALTER FUNCTION memory.assert_kek_usable(p_kek_id integer) OWNER TO memory_owner;
 
 --
 -- Name: begin_maintenance(); Type: FUNCTION; Schema: memory; Owner: memory_owner
@@ -190,6 +214,20 @@ CREATE FUNCTION memory.embedding_dim() RETURNS integer
     AS $$ select 384 $$;
 
 ALTER FUNCTION memory.embedding_dim() OWNER TO memory_owner;
+
+--
+-- Name: envelope_key_id(bytea); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.envelope_key_id(p_blob bytea) RETURNS integer
+    LANGUAGE sql IMMUTABLE STRICT
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+  select ((get_byte(p_blob, 1)::bigint << 24) | (get_byte(p_blob, 2) << 16) | (get_byte(p_blob, 3) << 8)
+          | get_byte(p_blob, 4))::integer;
+$$;
+
+ALTER FUNCTION memory.envelope_key_id(p_blob bytea) OWNER TO memory_owner;
 
 --
 -- Name: explain_lookup(text); Type: FUNCTION; Schema: memory; Owner: memory_owner
@@ -418,6 +456,23 @@ $$;
 ALTER FUNCTION memory.index_chunks(p_user_hash text, p_ids uuid[], p_doc_ids text[], p_sources text[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_embeddings public.vector[], p_key_id integer, p_key_scheme smallint) OWNER TO memory_owner;
 
 --
+-- Name: key_stats(); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.key_stats() RETURNS TABLE(kek_id integer, wrapped_deks bigint, legacy_chunks bigint, retired boolean, computed_at timestamp with time zone)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+  select coalesce(s.kek_id, r.kek_id), coalesce(s.wrapped_deks, 0), coalesce(s.legacy_chunks, 0),
+         r.kek_id is not null, s.computed_at
+  from memory.key_stats s
+  full join memory.retired_keks r on r.kek_id = s.kek_id
+  order by 1;
+$$;
+
+ALTER FUNCTION memory.key_stats() OWNER TO memory_owner;
+
+--
 -- Name: key_usage(); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
@@ -475,6 +530,35 @@ $$;
 ALTER FUNCTION memory.notify_event(p_event text, p_user_hash text, p_count integer, p_ids uuid[]) OWNER TO memory_owner;
 
 --
+-- Name: refresh_key_stats(); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.refresh_key_stats() RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  perform memory.begin_maintenance();
+  -- Key 0 of the retirement lock class is never a KEK id (ids start at 1).
+  if not pg_try_advisory_xact_lock(1836477291, 0) then
+    return false;
+  end if;
+  delete from memory.key_stats;
+  insert into memory.key_stats (kek_id, wrapped_deks, legacy_chunks)
+  select u.kek_id, sum(u.deks)::bigint, sum(u.chunks)::bigint
+  from (
+    select k.kek_id, count(*) as deks, 0::bigint as chunks from memory.tenant_keys k group by k.kek_id
+    union all
+    select c.key_id, 0, count(*) from memory.memory_chunks c where c.key_scheme = 1 group by c.key_id
+  ) u
+  group by u.kek_id;
+  return true;
+end;
+$$;
+
+ALTER FUNCTION memory.refresh_key_stats() OWNER TO memory_owner;
+
+--
 -- Name: rehash_move_chunks(text, text, uuid[], bytea[], bytea[], bytea[]); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
@@ -484,14 +568,28 @@ CREATE FUNCTION memory.rehash_move_chunks(p_old_hash text, p_new_hash text, p_id
     AS $_$
 declare
   v_n integer;
+  v_kek_id integer;
 begin
   perform memory.begin_maintenance();
   if p_new_hash !~ '^[0-9a-f]{64}$' or p_old_hash = p_new_hash then
     raise exception 'new user_hash must be 64 lowercase hex characters and differ from the old' using errcode = 'MV001';
   end if;
+  if exists (select from unnest(p_text_ciphers, p_meta_ciphers, p_emb_ciphers) as u(text_cipher, meta_cipher, emb_cipher)
+             where octet_length(u.text_cipher) < 5 or get_byte(u.text_cipher, 0) not in (1, 2)
+                or substring(u.meta_cipher from 1 for 5) is distinct from substring(u.text_cipher from 1 for 5)
+                or substring(u.emb_cipher from 1 for 5) is distinct from substring(u.text_cipher from 1 for 5)) then
+    raise exception 'the three blobs of a chunk must carry one envelope header (scheme 1 or 2, one key id)'
+      using errcode = 'MV002';
+  end if;
+  for v_kek_id in
+    select distinct memory.envelope_key_id(t) from unnest(p_text_ciphers) t where get_byte(t, 0) = 1
+  loop
+    perform memory.assert_kek_usable(v_kek_id);
+  end loop;
   insert into memory.memory_chunks
     (user_hash, id, doc_id, source, text_cipher, meta_cipher, emb_cipher, embedding, key_id, key_scheme, created_at)
-  select p_new_hash, c.id, c.doc_id, c.source, u.text_cipher, u.meta_cipher, u.emb_cipher, c.embedding, c.key_id, c.key_scheme, c.created_at
+  select p_new_hash, c.id, c.doc_id, c.source, u.text_cipher, u.meta_cipher, u.emb_cipher, c.embedding,
+         memory.envelope_key_id(u.text_cipher), get_byte(u.text_cipher, 0)::smallint, c.created_at
   from unnest(p_ids, p_text_ciphers, p_meta_ciphers, p_emb_ciphers) as u(id, text_cipher, meta_cipher, emb_cipher)
   join memory.memory_chunks c on c.user_hash = p_old_hash and c.id = u.id;
   get diagnostics v_n = row_count;
@@ -514,6 +612,7 @@ declare
   v_n integer;
 begin
   perform memory.begin_maintenance();
+  perform memory.assert_kek_usable(p_kek_id);
   insert into memory.tenant_keys (user_hash, dek_id, wrapped_dek, kek_id, active, created_at)
   select p_new_hash, k.dek_id, u.wrapped, p_kek_id, k.active, k.created_at
   from unnest(p_dek_ids, p_wrapped) as u(dek_id, wrapped)
@@ -584,6 +683,57 @@ $$;
 ALTER FUNCTION memory.reset_setting(p_key text) OWNER TO memory_owner;
 
 --
+-- Name: retire_kek(integer, integer); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.retire_kek(p_kek_id integer, p_active_kek_id integer) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+declare
+  v_setting integer;
+  v_deks bigint;
+  v_chunks bigint;
+begin
+  perform memory.begin_maintenance();
+  if p_kek_id is null or p_kek_id < 1 then
+    raise exception 'kek_id must be a key id (a positive integer)' using errcode = 'MV002';
+  end if;
+  perform pg_advisory_xact_lock(1836477291, p_kek_id);
+  if exists (select from memory.retired_keks r where r.kek_id = p_kek_id) then
+    return false;
+  end if;
+  select (s.value #>> '{}')::integer into v_setting from memory.settings s where s.key = 'active_kek_id';
+  if p_kek_id = coalesce(v_setting, p_active_kek_id) then
+    raise exception 'key % is the active key: rotate to another key first', p_kek_id using errcode = 'MV012';
+  end if;
+  select count(*) into v_deks from memory.tenant_keys k where k.kek_id = p_kek_id;
+  select count(*) into v_chunks from memory.memory_chunks c where c.key_scheme = 1 and c.key_id = p_kek_id;
+  if v_deks > 0 or v_chunks > 0 then
+    raise exception 'key % still wraps % tenant key(s) and seals % legacy chunk(s)', p_kek_id, v_deks, v_chunks
+      using errcode = 'MV012';
+  end if;
+  insert into memory.retired_keks (kek_id) values (p_kek_id);
+  return true;
+end;
+$$;
+
+ALTER FUNCTION memory.retire_kek(p_kek_id integer, p_active_kek_id integer) OWNER TO memory_owner;
+
+--
+-- Name: retired_keks(); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.retired_keks() RETURNS TABLE(kek_id integer, retired_at timestamp with time zone)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+  select r.kek_id, r.retired_at from memory.retired_keks r order by r.retired_at, r.kek_id;
+$$;
+
+ALTER FUNCTION memory.retired_keks() OWNER TO memory_owner;
+
+--
 -- Name: rotate_tenant_key(text, integer, bytea, integer); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
@@ -593,6 +743,7 @@ CREATE FUNCTION memory.rotate_tenant_key(p_user_hash text, p_dek_id integer, p_w
     AS $$
 begin
   perform memory.begin_maintenance();
+  perform memory.assert_kek_usable(p_kek_id);
   update memory.tenant_keys k set active = false, updated_at = now() where k.user_hash = p_user_hash and k.active;
   insert into memory.tenant_keys (user_hash, dek_id, wrapped_dek, kek_id, active)
   values (p_user_hash, p_dek_id, p_wrapped_dek, p_kek_id, true);
@@ -682,6 +833,23 @@ $_$;
 ALTER FUNCTION memory.search_sql(p_has_doc_id boolean, p_has_source boolean, p_exact boolean) OWNER TO memory_owner;
 
 --
+-- Name: set_active_kek(integer); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.set_active_kek(p_kek_id integer) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  perform memory.begin_maintenance();
+  perform memory.assert_kek_usable(p_kek_id);
+  perform memory.set_setting('active_kek_id', to_jsonb(p_kek_id));
+end;
+$$;
+
+ALTER FUNCTION memory.set_active_kek(p_kek_id integer) OWNER TO memory_owner;
+
+--
 -- Name: set_setting(text, jsonb); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
@@ -761,6 +929,7 @@ declare
   v_n integer;
 begin
   perform memory.begin_maintenance();
+  perform memory.assert_kek_usable(p_kek_id);
   update memory.tenant_keys k
      set wrapped_dek = u.wrapped, kek_id = p_kek_id, updated_at = now()
     from unnest(p_user_hashes, p_dek_ids, p_wrapped) as u(user_hash, dek_id, wrapped)
@@ -966,6 +1135,27 @@ $$;
 ALTER FUNCTION memory.verify_rls_isolation() OWNER TO memory_owner;
 
 --
+-- Name: key_stats; Type: TABLE; Schema: memory; Owner: memory_owner
+--
+
+CREATE TABLE memory.key_stats (
+    kek_id integer NOT NULL,
+    wrapped_deks bigint NOT NULL,
+    legacy_chunks bigint NOT NULL,
+    computed_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+ALTER TABLE ONLY memory.key_stats FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE memory.key_stats OWNER TO memory_owner;
+
+--
+-- Name: TABLE key_stats; Type: COMMENT; Schema: memory; Owner: memory_owner
+--
+
+COMMENT ON TABLE memory.key_stats IS 'Per KEK id: tenant DEKs it wraps and legacy chunks sealed under it, as of computed_at (published by key jobs).';
+
+--
 -- Name: memory_chunks; Type: TABLE; Schema: memory; Owner: memory_owner
 --
 
@@ -1003,6 +1193,26 @@ COMMENT ON TABLE memory.memory_chunks IS 'One sealed memory chunk per row. text/
 --
 
 COMMENT ON COLUMN memory.memory_chunks.key_scheme IS '1: blobs sealed directly under key-ring key key_id (legacy); 2: sealed under the tenant''s data key key_id';
+
+--
+-- Name: retired_keks; Type: TABLE; Schema: memory; Owner: memory_owner
+--
+
+CREATE TABLE memory.retired_keks (
+    kek_id integer NOT NULL,
+    retired_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT retired_keks_kek_id_positive CHECK ((kek_id > 0))
+);
+
+ALTER TABLE ONLY memory.retired_keks FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE memory.retired_keks OWNER TO memory_owner;
+
+--
+-- Name: TABLE retired_keks; Type: COMMENT; Schema: memory; Owner: memory_owner
+--
+
+COMMENT ON TABLE memory.retired_keks IS 'Key-ring keys (KEKs) retired by memvault keys retire: nothing may be wrapped or sealed under them again.';
 
 --
 -- Name: settings; Type: TABLE; Schema: memory; Owner: memory_owner
@@ -1064,11 +1274,25 @@ ALTER TABLE memory.tenant_keys OWNER TO memory_owner;
 COMMENT ON TABLE memory.tenant_keys IS 'Per-tenant data keys, stored only wrapped (sealed) by key-ring key kek_id with AAD bound to the tenant and dek_id.';
 
 --
+-- Name: key_stats key_stats_pkey; Type: CONSTRAINT; Schema: memory; Owner: memory_owner
+--
+
+ALTER TABLE ONLY memory.key_stats
+    ADD CONSTRAINT key_stats_pkey PRIMARY KEY (kek_id);
+
+--
 -- Name: memory_chunks memory_chunks_pkey; Type: CONSTRAINT; Schema: memory; Owner: memory_owner
 --
 
 ALTER TABLE ONLY memory.memory_chunks
     ADD CONSTRAINT memory_chunks_pkey PRIMARY KEY (user_hash, id);
+
+--
+-- Name: retired_keks retired_keks_pkey; Type: CONSTRAINT; Schema: memory; Owner: memory_owner
+--
+
+ALTER TABLE ONLY memory.retired_keks
+    ADD CONSTRAINT retired_keks_pkey PRIMARY KEY (kek_id);
 
 --
 -- Name: settings settings_pkey; Type: CONSTRAINT; Schema: memory; Owner: memory_owner
@@ -1145,6 +1369,18 @@ CREATE TRIGGER _900_notify_changed AFTER INSERT OR DELETE OR UPDATE ON memory.se
 CREATE TRIGGER _900_notify_indexed AFTER INSERT ON memory.memory_chunks REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION memory.tg_memory_chunks__notify_indexed();
 
 --
+-- Name: key_stats; Type: ROW SECURITY; Schema: memory; Owner: memory_owner
+--
+
+ALTER TABLE memory.key_stats ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: key_stats key_stats_owner_access; Type: POLICY; Schema: memory; Owner: memory_owner
+--
+
+CREATE POLICY key_stats_owner_access ON memory.key_stats USING (true) WITH CHECK (true);
+
+--
 -- Name: memory_chunks; Type: ROW SECURITY; Schema: memory; Owner: memory_owner
 --
 
@@ -1155,6 +1391,18 @@ ALTER TABLE memory.memory_chunks ENABLE ROW LEVEL SECURITY;
 --
 
 CREATE POLICY memory_tenant_isolation ON memory.memory_chunks USING (((user_hash = ( SELECT current_setting('memory.user_hash'::text, true) AS current_setting)) OR ( SELECT memory.in_maintenance() AS in_maintenance))) WITH CHECK (((user_hash = ( SELECT current_setting('memory.user_hash'::text, true) AS current_setting)) OR ( SELECT memory.in_maintenance() AS in_maintenance)));
+
+--
+-- Name: retired_keks; Type: ROW SECURITY; Schema: memory; Owner: memory_owner
+--
+
+ALTER TABLE memory.retired_keks ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: retired_keks retired_keks_owner_access; Type: POLICY; Schema: memory; Owner: memory_owner
+--
+
+CREATE POLICY retired_keks_owner_access ON memory.retired_keks USING (true) WITH CHECK (true);
 
 --
 -- Name: settings; Type: ROW SECURITY; Schema: memory; Owner: memory_owner
@@ -1202,6 +1450,12 @@ GRANT ALL ON FUNCTION memory.add_tenant_key(p_user_hash text, p_dek_id integer, 
 REVOKE ALL ON FUNCTION memory.apply_ann_settings() FROM PUBLIC;
 
 --
+-- Name: FUNCTION assert_kek_usable(p_kek_id integer); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.assert_kek_usable(p_kek_id integer) FROM PUBLIC;
+
+--
 -- Name: FUNCTION begin_maintenance(); Type: ACL; Schema: memory; Owner: memory_owner
 --
 
@@ -1241,6 +1495,12 @@ GRANT ALL ON FUNCTION memory.drop_retired_tenant_keys(p_user_hash text) TO memor
 
 REVOKE ALL ON FUNCTION memory.embedding_dim() FROM PUBLIC;
 GRANT ALL ON FUNCTION memory.embedding_dim() TO memory_app;
+
+--
+-- Name: FUNCTION envelope_key_id(p_blob bytea); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.envelope_key_id(p_blob bytea) FROM PUBLIC;
 
 --
 -- Name: FUNCTION explain_lookup(p_user_hash text); Type: ACL; Schema: memory; Owner: memory_owner
@@ -1315,6 +1575,14 @@ REVOKE ALL ON FUNCTION memory.index_chunks(p_user_hash text, p_ids uuid[], p_doc
 GRANT ALL ON FUNCTION memory.index_chunks(p_user_hash text, p_ids uuid[], p_doc_ids text[], p_sources text[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_embeddings public.vector[], p_key_id integer, p_key_scheme smallint) TO memory_app;
 
 --
+-- Name: FUNCTION key_stats(); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.key_stats() FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.key_stats() TO memory_app;
+GRANT ALL ON FUNCTION memory.key_stats() TO memory_maintainer;
+
+--
 -- Name: FUNCTION key_usage(); Type: ACL; Schema: memory; Owner: memory_owner
 --
 
@@ -1334,6 +1602,13 @@ GRANT ALL ON FUNCTION memory.next_dek_id() TO memory_maintainer;
 --
 
 REVOKE ALL ON FUNCTION memory.notify_event(p_event text, p_user_hash text, p_count integer, p_ids uuid[]) FROM PUBLIC;
+
+--
+-- Name: FUNCTION refresh_key_stats(); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.refresh_key_stats() FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.refresh_key_stats() TO memory_maintainer;
 
 --
 -- Name: FUNCTION rehash_move_chunks(p_old_hash text, p_new_hash text, p_ids uuid[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[]); Type: ACL; Schema: memory; Owner: memory_owner
@@ -1370,6 +1645,20 @@ GRANT ALL ON FUNCTION memory.rehash_tenant_state(p_user_hash text) TO memory_mai
 REVOKE ALL ON FUNCTION memory.reset_setting(p_key text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION retire_kek(p_kek_id integer, p_active_kek_id integer); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.retire_kek(p_kek_id integer, p_active_kek_id integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.retire_kek(p_kek_id integer, p_active_kek_id integer) TO memory_maintainer;
+
+--
+-- Name: FUNCTION retired_keks(); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.retired_keks() FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.retired_keks() TO memory_maintainer;
+
+--
 -- Name: FUNCTION rotate_tenant_key(p_user_hash text, p_dek_id integer, p_wrapped_dek bytea, p_kek_id integer); Type: ACL; Schema: memory; Owner: memory_owner
 --
 
@@ -1394,6 +1683,13 @@ REVOKE ALL ON FUNCTION memory.search_is_exact(p_user_hash text) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION memory.search_sql(p_has_doc_id boolean, p_has_source boolean, p_exact boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION set_active_kek(p_kek_id integer); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.set_active_kek(p_kek_id integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.set_active_kek(p_kek_id integer) TO memory_maintainer;
 
 --
 -- Name: FUNCTION set_setting(p_key text, p_value jsonb); Type: ACL; Schema: memory; Owner: memory_owner

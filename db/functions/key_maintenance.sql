@@ -33,6 +33,7 @@ declare
   v_n integer;
 begin
   perform memory.begin_maintenance();
+  perform memory.assert_kek_usable(p_kek_id);
   update memory.tenant_keys k
      set wrapped_dek = u.wrapped, kek_id = p_kek_id, updated_at = now()
     from unnest(p_user_hashes, p_dek_ids, p_wrapped) as u(user_hash, dek_id, wrapped)
@@ -131,6 +132,7 @@ set search_path = pg_catalog, pg_temp
 as $$
 begin
   perform memory.begin_maintenance();
+  perform memory.assert_kek_usable(p_kek_id);
   update memory.tenant_keys k set active = false, updated_at = now() where k.user_hash = p_user_hash and k.active;
   insert into memory.tenant_keys (user_hash, dek_id, wrapped_dek, kek_id, active)
   values (p_user_hash, p_dek_id, p_wrapped_dek, p_kek_id, true);

@@ -23,7 +23,23 @@ begin
 end;
 $$;
 
--- Copies rows to the new hash with their re-sealed blobs and deletes the old rows.
+-- The key id in a sealed blob's envelope header: bytes 2-5, a big-endian uint32 (src/crypto/envelope.ts).
+create or replace function memory.envelope_key_id(p_blob bytea)
+returns integer
+language sql
+immutable
+strict
+set search_path = pg_catalog, pg_temp
+as $$
+  select ((get_byte(p_blob, 1)::bigint << 24) | (get_byte(p_blob, 2) << 16) | (get_byte(p_blob, 3) << 8)
+          | get_byte(p_blob, 4))::integer;
+$$;
+
+-- Copies rows to the new hash with their re-sealed blobs and deletes the old rows. key_scheme and
+-- key_id are taken from the new blobs' envelope header (version byte, then the uint32 key id), not
+-- from the old row: the job may seal a legacy blob under another key-ring key than the one it was
+-- under, and key_usage / retire_kek trust these columns to say which key each blob needs. A header
+-- that lies only makes its blob unopenable (the header is authenticated), never a wrong count.
 create or replace function memory.rehash_move_chunks(
   p_old_hash text, p_new_hash text, p_ids uuid[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[]
 )
@@ -35,14 +51,28 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_n integer;
+  v_kek_id integer;
 begin
   perform memory.begin_maintenance();
   if p_new_hash !~ '^[0-9a-f]{64}$' or p_old_hash = p_new_hash then
     raise exception 'new user_hash must be 64 lowercase hex characters and differ from the old' using errcode = 'MV001';
   end if;
+  if exists (select from unnest(p_text_ciphers, p_meta_ciphers, p_emb_ciphers) as u(text_cipher, meta_cipher, emb_cipher)
+             where octet_length(u.text_cipher) < 5 or get_byte(u.text_cipher, 0) not in (1, 2)
+                or substring(u.meta_cipher from 1 for 5) is distinct from substring(u.text_cipher from 1 for 5)
+                or substring(u.emb_cipher from 1 for 5) is distinct from substring(u.text_cipher from 1 for 5)) then
+    raise exception 'the three blobs of a chunk must carry one envelope header (scheme 1 or 2, one key id)'
+      using errcode = 'MV002';
+  end if;
+  for v_kek_id in
+    select distinct memory.envelope_key_id(t) from unnest(p_text_ciphers) t where get_byte(t, 0) = 1
+  loop
+    perform memory.assert_kek_usable(v_kek_id);
+  end loop;
   insert into memory.memory_chunks
     (user_hash, id, doc_id, source, text_cipher, meta_cipher, emb_cipher, embedding, key_id, key_scheme, created_at)
-  select p_new_hash, c.id, c.doc_id, c.source, u.text_cipher, u.meta_cipher, u.emb_cipher, c.embedding, c.key_id, c.key_scheme, c.created_at
+  select p_new_hash, c.id, c.doc_id, c.source, u.text_cipher, u.meta_cipher, u.emb_cipher, c.embedding,
+         memory.envelope_key_id(u.text_cipher), get_byte(u.text_cipher, 0)::smallint, c.created_at
   from unnest(p_ids, p_text_ciphers, p_meta_ciphers, p_emb_ciphers) as u(id, text_cipher, meta_cipher, emb_cipher)
   join memory.memory_chunks c on c.user_hash = p_old_hash and c.id = u.id;
   get diagnostics v_n = row_count;
@@ -64,6 +94,7 @@ declare
   v_n integer;
 begin
   perform memory.begin_maintenance();
+  perform memory.assert_kek_usable(p_kek_id);
   insert into memory.tenant_keys (user_hash, dek_id, wrapped_dek, kek_id, active, created_at)
   select p_new_hash, k.dek_id, u.wrapped, p_kek_id, k.active, k.created_at
   from unnest(p_dek_ids, p_wrapped) as u(dek_id, wrapped)

@@ -44,6 +44,8 @@ begin
   if p_dek_id is null or p_wrapped_dek is null or p_kek_id is null then
     raise exception 'dek_id, wrapped_dek and kek_id are required' using errcode = 'MV002';
   end if;
+  -- A daemon still configured with a retired key fails here (MV011) rather than wrap under it.
+  perform memory.assert_kek_usable(p_kek_id);
   insert into memory.tenant_keys (user_hash, dek_id, wrapped_dek, kek_id, active)
   values (p_user_hash, p_dek_id, p_wrapped_dek, p_kek_id, true)
   on conflict (user_hash) where active do nothing;

@@ -4,7 +4,8 @@
  * override naming a key the process does not hold is ignored (and logged), so nothing is ever
  * wrapped with a key that could not unwrap it here.
  */
-import { defaultKeyRing, type KeyRing } from '../crypto/index.js';
+import { defaultKeyRing, type KeyRing,KEYS_VARIABLE } from '../crypto/index.js';
+import { ConfigError } from '../errors.js';
 import { log } from '../log.js';
 
 /** The `active_kek_id` stored in memory.settings, if any. */
@@ -21,6 +22,24 @@ export function withActiveKek(ring: KeyRing, keyId: number | undefined): KeyRing
     'active_kek_id names a key this process does not hold; keeping the configured active key',
   );
   return ring;
+}
+
+/**
+ * The ring a key job (rotate, reseal, rehash, worker) must use: the live `active_kek_id` active.
+ * Unlike the daemon, a job refuses to run when it lacks that key instead of falling back to its
+ * environment's active key: a job that re-wraps or re-seals under the environment's key would
+ * silently undo a rotation (every DEK it touched would move back to the old key).
+ */
+export function jobKeyRing(envRing: KeyRing, settings: Readonly<Record<string, unknown>>): KeyRing {
+  const live = storedActiveKekId(settings);
+  if (live === undefined) return envRing;
+  if (!envRing.has(live)) {
+    throw new ConfigError(
+      KEYS_VARIABLE,
+      `the live active key (active_kek_id ${live}) is not configured in this process; add it before running key jobs`,
+    );
+  }
+  return envRing.withActiveKey(live);
 }
 
 // The daemon's process-wide view, updated by the settings listener.

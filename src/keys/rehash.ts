@@ -23,6 +23,8 @@ import {
   rehashTenantState,
   tenantKeysOf,
 } from '../db/keys.js';
+import { withKeyErrors } from './key-errors.js';
+import { keyStatsPublisher } from './key-stats.js';
 import { inTransaction, type ProgressListener } from './maintenance.js';
 import { keyJobItems } from './metrics.js';
 import { fieldBlob, openWithRing } from './open-blob.js';
@@ -55,7 +57,10 @@ async function moveTenant(
     const [textCipher, metaCipher, embCipher] = CHUNK_FIELDS.map((field) => {
       const plaintext = openWithRing(ring, fieldBlob(row, field), chunkAad(oldHash, row.id, field), lookup);
       const aad = chunkAad(newHash, row.id, field);
-      // Keep the scheme and key the row had; only the tenant binding changes.
+      // Keep the scheme; only the tenant binding changes. A legacy (version 1) blob is sealed under
+      // the ring's active key, not the key it was under: that keeps new ciphertext off keys on their
+      // way to retirement. memory.rehash_move_chunks stores key_scheme and key_id from the new
+      // blob's header, so key_usage and retire count the blob under the key that actually sealed it.
       return row.keyScheme === 2
         ? sealWithDataKey(deks.get(row.keyId)!, plaintext, aad)
         : ring.seal(plaintext, aad);
@@ -88,24 +93,27 @@ export async function rehashTenants(
   onProgress?: ProgressListener,
 ): Promise<RehashReport> {
   const report: RehashReport = { moved: 0, alreadyMoved: 0, notFound: [], conflicts: [], chunks: 0 };
+  const publish = keyStatsPublisher(pool);
   let done = 0;
   for (const userId of userIds) {
     const oldHash = hmacUserWith(keys.oldKey, userId);
     const newHash = hmacUserWith(keys.newKey, userId);
-    const outcome = await inTransaction(pool, async (client): Promise<RehashOutcome> => {
-      const [before, after] = [
-        await rehashTenantState(client, oldHash),
-        await rehashTenantState(client, newHash),
-      ];
-      const oldEmpty = before.chunks === 0 && before.keys === 0;
-      const newEmpty = after.chunks === 0 && after.keys === 0;
-      if (oldEmpty) return newEmpty ? 'not_found' : 'already_moved';
-      if (!newEmpty) return 'conflict';
-      const chunks = await moveTenant(client, ring, oldHash, newHash);
-      report.chunks += chunks;
-      keyJobItems.inc({ job: 'rehash' }, chunks);
-      return 'moved';
-    });
+    const outcome = await withKeyErrors(ring.activeKeyId, () =>
+      inTransaction(pool, async (client): Promise<RehashOutcome> => {
+        const [before, after] = [
+          await rehashTenantState(client, oldHash),
+          await rehashTenantState(client, newHash),
+        ];
+        const oldEmpty = before.chunks === 0 && before.keys === 0;
+        const newEmpty = after.chunks === 0 && after.keys === 0;
+        if (oldEmpty) return newEmpty ? 'not_found' : 'already_moved';
+        if (!newEmpty) return 'conflict';
+        const chunks = await moveTenant(client, ring, oldHash, newHash);
+        report.chunks += chunks;
+        keyJobItems.inc({ job: 'rehash' }, chunks);
+        return 'moved';
+      }),
+    );
     if (outcome === 'moved') report.moved++;
     else if (outcome === 'already_moved') report.alreadyMoved++;
     // Reported by position in the input list, not echoed: a user id may itself be personal data.
@@ -113,6 +121,8 @@ export async function rehashTenants(
     else report.conflicts.push(`entry ${done + 1}`);
     done++;
     onProgress?.({ job: 'rehash', done, total: userIds.length });
+    await publish();
   }
+  await publish(true);
   return report;
 }

@@ -26,6 +26,8 @@ import {
   storeResealed,
   tenantKeysOf,
 } from '../db/keys.js';
+import { withKeyErrors } from './key-errors.js';
+import { keyStatsPublisher } from './key-stats.js';
 import { inTransaction, type ProgressListener } from './maintenance.js';
 import { keyJobItems, keyJobRemaining } from './metrics.js';
 import { fieldBlob, openWithRing } from './open-blob.js';
@@ -64,12 +66,8 @@ async function keysForBatch(
       // A tenant from before per-tenant keys: give it one. add_tenant_key is a tenant-scoped call, so
       // it runs on its own connection, outside this maintenance transaction.
       const dek = generateDataKey(await nextDekId(pool));
-      const winner = await addTenantKey(
-        pool,
-        userHash,
-        dek.id,
-        ring.wrapDataKey(dek, userHash),
-        ring.activeKeyId,
+      const winner = await withKeyErrors(ring.activeKeyId, () =>
+        addTenantKey(pool, userHash, dek.id, ring.wrapDataKey(dek, userHash), ring.activeKeyId),
       );
       byId.set(
         winner.dekId,
@@ -98,8 +96,10 @@ export async function resealChunks(
   options: ResealOptions = {},
 ): Promise<number> {
   const batchSize = options.batchSize ?? 500;
+  const publish = keyStatsPublisher(pool);
   let cursor: ResealCursor | null = null;
   let done = 0;
+  keyJobRemaining.set({ job: 'reseal' }, options.total ?? 0);
   for (;;) {
     const batch: { count: number; last: ResealCursor | null } = await inTransaction(pool, async (client) => {
       const rows = await claimReseal(client, batchSize, options.tenant ?? null, cursor);
@@ -119,8 +119,10 @@ export async function resealChunks(
     const total = Math.max(options.total ?? 0, done);
     keyJobRemaining.set({ job: 'reseal' }, total - done);
     options.onProgress?.({ job: 'reseal', done, total });
+    await publish();
   }
   keyJobRemaining.set({ job: 'reseal' }, 0);
+  await publish(true);
   return done;
 }
 
@@ -135,11 +137,13 @@ export async function replaceTenantKey(
   options: Omit<ResealOptions, 'tenant'> = {},
 ): Promise<{ resealed: number; destroyed: number }> {
   const dek = generateDataKey(await nextDekId(pool));
-  await inTransaction(pool, async (client) => {
-    await rotateTenantKey(client, userHash, dek.id, ring.wrapDataKey(dek, userHash), ring.activeKeyId);
-    // Daemons drop their cached copy of the old DEK and seal new writes under the new one.
-    await notifyTenantKeyRotated(client, userHash);
-  });
+  await withKeyErrors(ring.activeKeyId, () =>
+    inTransaction(pool, async (client) => {
+      await rotateTenantKey(client, userHash, dek.id, ring.wrapDataKey(dek, userHash), ring.activeKeyId);
+      // Daemons drop their cached copy of the old DEK and seal new writes under the new one.
+      await notifyTenantKeyRotated(client, userHash);
+    }),
+  );
   const resealed = await resealChunks(pool, ring, { ...options, tenant: userHash });
   const destroyed = await inTransaction(pool, (client) => dropRetiredTenantKeys(client, userHash));
   return { resealed, destroyed };

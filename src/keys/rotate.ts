@@ -7,38 +7,41 @@ import type pg from 'pg';
 
 import type { KeyRing } from '../crypto/index.js';
 import { claimDekRewrap, type KeyUsage, keyUsage, storeRewrappedDeks } from '../db/keys.js';
-import { setSetting } from '../db/procedures.js';
-import { MemvaultError } from '../errors.js';
+import { withKeyErrors } from './key-errors.js';
+import { keyStatsPublisher } from './key-stats.js';
 import { inTransaction, type ProgressListener } from './maintenance.js';
 import { keyJobItems, keyJobRemaining } from './metrics.js';
+import { retireKek, setActiveKek } from './retirement.js';
 
-export class KeyInUseError extends MemvaultError {
-  constructor(message: string) {
-    super('key_in_use', message);
-  }
-}
+export { KeyInUseError, KeyRetiredError } from './key-errors.js';
 
 export async function usage(pool: pg.Pool): Promise<KeyUsage[]> {
   return inTransaction(pool, (client) => keyUsage(client));
 }
 
+/** DEKs still wrapped under another key than `activeKekId`: what a re-wrap pass has left to do. */
+export async function pendingRewrap(pool: pg.Pool, activeKekId: number): Promise<number> {
+  return (await usage(pool)).filter((u) => u.kekId !== activeKekId).reduce((n, u) => n + u.wrappedDeks, 0);
+}
+
 /**
  * Makes `ring.activeKeyId` the active key for every daemon (setting active_kek_id, applied live
  * through NOTIFY) and re-wraps all DEKs under it. Returns how many DEKs this process re-wrapped.
+ * KeyRetiredError, before any work, when that key is retired.
  */
 export async function rotateKek(
   pool: pg.Pool,
   ring: KeyRing,
   options: { batchSize?: number; onProgress?: ProgressListener } = {},
 ): Promise<number> {
-  await setSetting(pool, 'active_kek_id', ring.activeKeyId);
-  const pending = (await usage(pool))
-    .filter((u) => u.kekId !== ring.activeKeyId)
-    .reduce((n, u) => n + u.wrappedDeks, 0);
-  return rewrapPending(pool, ring, pending, options);
+  await setActiveKek(pool, ring.activeKeyId);
+  return rewrapPending(pool, ring, await pendingRewrap(pool, ring.activeKeyId), options);
 }
 
-/** Re-wraps DEKs not yet under the ring's active key, batch by batch, until none is left. */
+/**
+ * Re-wraps DEKs not yet under the ring's active key, batch by batch, until none is left. `total`
+ * (the pending count when the pass started) feeds the progress bar and memvault_key_job_remaining.
+ */
 export async function rewrapPending(
   pool: pg.Pool,
   ring: KeyRing,
@@ -46,39 +49,40 @@ export async function rewrapPending(
   options: { batchSize?: number; onProgress?: ProgressListener } = {},
 ): Promise<number> {
   const batchSize = options.batchSize ?? 500;
+  const publish = keyStatsPublisher(pool);
   let done = 0;
+  keyJobRemaining.set({ job: 'rewrap' }, total);
   for (;;) {
-    const count = await inTransaction(pool, async (client) => {
-      const claimed = await claimDekRewrap(client, ring.activeKeyId, batchSize);
-      if (claimed.length === 0) return 0;
-      const rewrapped = claimed.map((row) => ({
-        ...row,
-        wrappedDek: ring.rewrapDataKey(row.wrappedDek, row.userHash, row.dekId),
-      }));
-      return storeRewrappedDeks(client, rewrapped, ring.activeKeyId);
-    });
+    const count = await withKeyErrors(ring.activeKeyId, () =>
+      inTransaction(pool, async (client) => {
+        const claimed = await claimDekRewrap(client, ring.activeKeyId, batchSize);
+        if (claimed.length === 0) return 0;
+        const rewrapped = claimed.map((row) => ({
+          ...row,
+          wrappedDek: ring.rewrapDataKey(row.wrappedDek, row.userHash, row.dekId),
+        }));
+        return storeRewrappedDeks(client, rewrapped, ring.activeKeyId);
+      }),
+    );
     if (count === 0) break;
     done += count;
     keyJobItems.inc({ job: 'rewrap' }, count);
     keyJobRemaining.set({ job: 'rewrap' }, Math.max(total - done, 0));
     options.onProgress?.({ job: 'rewrap', done, total: Math.max(total, done) });
+    await publish();
   }
   keyJobRemaining.set({ job: 'rewrap' }, 0);
+  await publish(true);
   return done;
 }
 
 /**
- * Checks that nothing still needs key `kekId`: no DEK wrapped under it, no legacy chunk sealed
- * under it, and it is not the active key. Throws KeyInUseError saying what still needs it.
+ * Retires key `kekId` for good: the database refuses (KeyInUseError) while it is the active key or
+ * while any DEK or legacy chunk needs it, and otherwise records it, after which nothing can be
+ * wrapped or sealed under it again (KeyRetiredError). Returns false if it was retired already.
  */
-export async function assertRetirable(pool: pg.Pool, kekId: number, activeKekId: number): Promise<void> {
-  if (kekId === activeKekId)
-    throw new KeyInUseError(`key ${kekId} is the active key: rotate to another key first`);
-  const row = (await usage(pool)).find((u) => u.kekId === kekId);
-  if (row && (row.wrappedDeks > 0 || row.legacyChunks > 0)) {
-    throw new KeyInUseError(
-      `key ${kekId} still wraps ${row.wrappedDeks} tenant key(s) and seals ${row.legacyChunks} legacy chunk(s): ` +
-        'run `memvault keys rotate` and `memvault reseal` first',
-    );
-  }
+export async function retire(pool: pg.Pool, kekId: number, activeKekId: number): Promise<boolean> {
+  const retired = await retireKek(pool, kekId, activeKekId);
+  await keyStatsPublisher(pool)(true);
+  return retired;
 }

@@ -8,10 +8,12 @@ import { createResilientSubscriber, isListenerClosedError } from '../../db/liste
 import type { Pool } from '../../db/pool.js';
 import { getSettings } from '../../db/procedures.js';
 import { coerceError } from '../../errors.js';
-import { storedActiveKekId, withActiveKek } from '../../keys/active-ring.js';
+import { jobKeyRing, storedActiveKekId } from '../../keys/active-ring.js';
 import { maintenancePool, maintenanceUrl } from '../../keys/connection.js';
+import { keyStatsPublisher } from '../../keys/key-stats.js';
 import { resealChunks } from '../../keys/reseal.js';
-import { assertRetirable, rewrapPending, rotateKek, usage } from '../../keys/rotate.js';
+import { retiredKeks } from '../../keys/retirement.js';
+import { pendingRewrap, retire, rewrapPending, rotateKek, usage } from '../../keys/rotate.js';
 import { log } from '../../log.js';
 import { progressBar } from '../progress.js';
 
@@ -39,11 +41,15 @@ export async function run(args: string[]): Promise<number> {
         console.log(
           `key ring ids: ${ring.keyIds.join(', ')}; active here: ${ring.activeKeyId}; active_kek_id setting: ${settings.active_kek_id ?? 'unset'}`,
         );
+        const retired = new Set(await retiredKeks(pool));
         for (const u of await usage(pool)) {
           console.log(
-            `key ${u.kekId}: wraps ${u.wrappedDeks} tenant key(s); seals ${u.legacyChunks} legacy chunk(s)`,
+            `key ${u.kekId}: wraps ${u.wrappedDeks} tenant key(s); seals ${u.legacyChunks} legacy chunk(s)${retired.has(u.kekId) ? ' (RETIRED)' : ''}`,
           );
         }
+        if (retired.size) console.log(`retired key ids: ${[...retired].join(', ')}`);
+        // The daemons' /metrics read these counts (memvault_key_*); refresh them while we are here.
+        await keyStatsPublisher(pool)(true);
         return 0;
       }
       case 'rotate': {
@@ -58,9 +64,10 @@ export async function run(args: string[]): Promise<number> {
       case 'retire': {
         const id = parseId(args[1], 'the key id to retire');
         const active = storedActiveKekId(await getSettings(pool)) ?? ring.activeKeyId;
-        await assertRetirable(pool, id, active);
+        const newly = await retire(pool, id, active);
         console.log(
-          `key ${id} is no longer needed by any row: remove it from MEMORY_ENCRYPTION_KEYS on every host, then destroy it`,
+          `key ${id} ${newly ? 'is now retired' : 'was already retired'}: nothing can be wrapped or sealed under it any more. ` +
+            'Remove it from MEMORY_ENCRYPTION_KEYS on every host, then destroy it',
         );
         return 0;
       }
@@ -97,9 +104,10 @@ async function worker(pool: Pool, envRing: KeyRing): Promise<number> {
     try {
       do {
         again = false;
-        const ring = withActiveKek(envRing, storedActiveKekId(await getSettings(pool)));
-        const rewrapped = await rewrapPending(pool, ring, 0);
-        const resealed = await resealChunks(pool, ring);
+        const ring = jobKeyRing(envRing, await getSettings(pool));
+        const rewrapped = await rewrapPending(pool, ring, await pendingRewrap(pool, ring.activeKeyId));
+        const legacy = (await usage(pool)).reduce((n, u) => n + u.legacyChunks, 0);
+        const resealed = await resealChunks(pool, ring, { total: legacy });
         if (rewrapped || resealed) log.info({ rewrapped, resealed }, 'key worker pass');
       } while (again);
     } catch (thrown) {

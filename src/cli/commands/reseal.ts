@@ -1,7 +1,7 @@
 /** `memvault reseal [--tenant USER_ID] [--batch N]`: re-seal chunk blobs under their tenants' DEKs. */
 import { hmacUser, KeyRing } from '../../crypto/index.js';
 import { getSettings } from '../../db/procedures.js';
-import { storedActiveKekId, withActiveKek } from '../../keys/active-ring.js';
+import { jobKeyRing } from '../../keys/active-ring.js';
 import { maintenancePool } from '../../keys/connection.js';
 import { replaceTenantKey, resealChunks } from '../../keys/reseal.js';
 import { usage } from '../../keys/rotate.js';
@@ -14,7 +14,7 @@ export async function run(args: string[]): Promise<number> {
   const batchSize = flag('--batch') ? Number(flag('--batch')) : undefined;
   const pool = await maintenancePool();
   try {
-    const ring = withActiveKek(KeyRing.fromEnv(process.env), storedActiveKekId(await getSettings(pool)));
+    const ring = jobKeyRing(KeyRing.fromEnv(process.env), await getSettings(pool));
     const tenantId = flag('--tenant');
     if (tenantId !== undefined) {
       const { resealed, destroyed } = await replaceTenantKey(pool, ring, hmacUser(tenantId), {

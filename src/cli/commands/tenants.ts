@@ -5,7 +5,9 @@
 import { readFile } from 'node:fs/promises';
 
 import { KeyRing, loadTenantHmacKey } from '../../crypto/index.js';
+import { getSettings } from '../../db/procedures.js';
 import { ConfigError } from '../../errors.js';
+import { jobKeyRing } from '../../keys/active-ring.js';
 import { maintenancePool } from '../../keys/connection.js';
 import { rehashTenants } from '../../keys/rehash.js';
 import { progressBar } from '../progress.js';
@@ -28,13 +30,10 @@ export async function run(args: string[]): Promise<number> {
   const newKey = loadTenantHmacKey(process.env.MEMORY_TENANT_HMAC_KEY, 'MEMORY_TENANT_HMAC_KEY');
   const pool = await maintenancePool();
   try {
-    const report = await rehashTenants(
-      pool,
-      KeyRing.fromEnv(process.env),
-      { oldKey, newKey },
-      userIds,
-      progressBar('rehash'),
-    );
+    // The live active key (active_kek_id), not the environment's: re-wrapping the moved DEKs under
+    // the environment's key would undo a rotation for every tenant this run moves.
+    const ring = jobKeyRing(KeyRing.fromEnv(process.env), await getSettings(pool));
+    const report = await rehashTenants(pool, ring, { oldKey, newKey }, userIds, progressBar('rehash'));
     console.log(
       `moved ${report.moved} tenant(s) (${report.chunks} chunks); ${report.alreadyMoved} already moved`,
     );

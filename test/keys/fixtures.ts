@@ -1,0 +1,127 @@
+/** Shared arrangements for the key tests: key material, writing chunks as a daemon would, the CLI. */
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+
+import {
+  chunkAad,
+  EncryptionKey,
+  generateKeyBase64,
+  KeyRing,
+  sealWithDataKey,
+} from '../../src/crypto/index.js';
+import * as procedures from '../../src/db/procedures.js';
+import { openWithRing } from '../../src/keys/open-blob.js';
+import { TenantKeyStore } from '../../src/keys/tenant-key-store.js';
+import { packageRoot } from '../../src/paths.js';
+import { type TestDatabase, testVector } from '../helpers/db.js';
+
+export const keyB64: Record<number, string> = {
+  1: generateKeyBase64(),
+  2: generateKeyBase64(),
+  3: generateKeyBase64(),
+};
+
+export const ringOf = (ids: number[], active: number): KeyRing =>
+  new KeyRing(
+    ids.map((id) => EncryptionKey.fromBase64(id, keyB64[id], 'test')),
+    active,
+  );
+
+export const cliPath = join(packageRoot, 'dist/cli/main.js');
+
+/** The environment of a CLI key job holding `ids`, with `active` as its configured active key. */
+export function cliEnv(db: TestDatabase, ids: number[], active: number): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    MEMVAULT_MAINTENANCE_URL: db.adminUrl,
+    MEMORY_ENCRYPTION_KEYS: ids.map((id) => `${id}:${keyB64[id]}`).join(','),
+    MEMORY_ENCRYPTION_ACTIVE_KEY_ID: String(active),
+  };
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [cliPath, ...args], { env }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Writes `count` chunks for a tenant the way the daemon does: sealed under the tenant's DEK. */
+export async function writeChunks(
+  db: TestDatabase,
+  store: TenantKeyStore,
+  userHash: string,
+  count: number,
+  tag = 'x',
+): Promise<string[]> {
+  const dek = await store.activeKey(userHash);
+  const chunks = Array.from({ length: count }, (_, i) => {
+    const id = randomUUID();
+    return {
+      id,
+      docId: `doc-${tag}-${i}`,
+      source: 'test',
+      textCipher: sealWithDataKey(dek, Buffer.from(`text ${tag} ${i}`), chunkAad(userHash, id, 'text')),
+      metaCipher: sealWithDataKey(dek, Buffer.from('{}'), chunkAad(userHash, id, 'meta')),
+      embCipher: sealWithDataKey(dek, Buffer.from([i % 256]), chunkAad(userHash, id, 'embedding')),
+      embedding: testVector(i),
+    };
+  });
+  await procedures.indexChunks(db.app, userHash, chunks, dek.id, 2);
+  return chunks.map((c) => c.id);
+}
+
+/** Writes `count` legacy chunks (envelope version 1) sealed directly under `ring`'s active key. */
+export async function writeLegacyChunks(
+  db: TestDatabase,
+  ring: KeyRing,
+  userHash: string,
+  count: number,
+  tag = 'legacy',
+): Promise<string[]> {
+  const chunks = Array.from({ length: count }, (_, i) => {
+    const id = randomUUID();
+    return {
+      id,
+      docId: `doc-${tag}-${i}`,
+      source: 'test',
+      textCipher: ring.seal(Buffer.from(`text ${tag} ${i}`), chunkAad(userHash, id, 'text')),
+      metaCipher: ring.seal(Buffer.from('{}'), chunkAad(userHash, id, 'meta')),
+      embCipher: ring.seal(Buffer.from([i % 256]), chunkAad(userHash, id, 'embedding')),
+      embedding: testVector(i),
+    };
+  });
+  await procedures.indexChunks(db.app, userHash, chunks, ring.activeKeyId, 1);
+  return chunks.map((c) => c.id);
+}
+
+/**
+ * Opens every field of the given chunks with `ring` alone (version 1 blobs) and the tenant's
+ * stored, wrapped DEKs (version 2); returns the texts. Throws InvalidTag if any blob does not open.
+ */
+export async function openAll(
+  db: TestDatabase,
+  ring: KeyRing,
+  userHash: string,
+  ids: string[],
+): Promise<string[]> {
+  const store = new TenantKeyStore(db.app, () => ring);
+  const lookup = await store.lookup(userHash);
+  const rows = await procedures.getChunks(db.app, userHash, ids);
+  return rows.map((row) => {
+    const open = (blob: Buffer, field: 'text' | 'meta' | 'embedding') =>
+      openWithRing(ring, blob, chunkAad(userHash, row.id, field), lookup);
+    open(row.meta_cipher, 'meta');
+    open(row.emb_cipher, 'embedding');
+    return open(row.text_cipher, 'text').toString();
+  });
+}
