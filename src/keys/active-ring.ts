@@ -4,7 +4,7 @@
  * override naming a key the process does not hold is ignored (and logged), so nothing is ever
  * wrapped with a key that could not unwrap it here.
  */
-import { defaultKeyRing, type KeyRing,KEYS_VARIABLE } from '../crypto/index.js';
+import { defaultKeyRing, type KeyRing, KEYS_VARIABLE } from '../crypto/index.js';
 import { ConfigError } from '../errors.js';
 import { log } from '../log.js';
 
