@@ -219,6 +219,8 @@ export async function rerankDetailed(
     rerankStats.reranked(ms);
     return { results: rankByLogits(candidates, logits), reranked: true, ms };
   } catch (thrown) {
+    // Thrown above for a strict caller, with the breaker already told: not a second failure.
+    if (thrown instanceof RerankUnavailableError) throw thrown;
     if (thrown instanceof RequestAbortedError && options.signal?.aborted) {
       guard.release();
       throw thrown;

@@ -93,6 +93,7 @@ t.test(
     t.match(strict, { code: 'model_loading', reason: 'loading' });
     t.equal(getRerankMetrics().skipsByReason.loading, 1, 'only the fail-open call counts as a skip');
     t.equal(getRerankerState().breaker, 'closed', 'a model still loading is not a model fault');
+    t.equal(getRerankMetrics().errors, 0, 'nor counted as a model error');
     await getCrossEncoder();
     const warm = await rerankDetailed('what is a cat', passages, { strict: true });
     t.equal(warm.reranked, true, 'once loaded, the strict caller is served');
