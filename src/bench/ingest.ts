@@ -44,16 +44,20 @@ interface Case {
 async function runIngest(ctx: SuiteContext) {
   const startedAt = new Date();
   const base = intOption(ctx, 'base', ctx.quick ? 2_000 : 20_000, 0);
-  const cases: Case[] = ctx.quick
-    ? [
-        { batch: 100, rounds: 6 },
-        { batch: 1000, rounds: 2 },
-      ]
-    : [
-        { batch: 1, rounds: 200 },
-        { batch: 100, rounds: 20 },
-        { batch: 1000, rounds: 8 },
-      ];
+  // --batch N [--rounds R]: one case instead of the preset ones (the CI smoke runs a tiny one).
+  const onlyBatch = ctx.options.batch === undefined ? undefined : intOption(ctx, 'batch', 1, 1, 10_000);
+  const cases: Case[] = onlyBatch
+    ? [{ batch: onlyBatch, rounds: intOption(ctx, 'rounds', ctx.quick ? 4 : 10, 1) }]
+    : ctx.quick
+      ? [
+          { batch: 100, rounds: 6 },
+          { batch: 1000, rounds: 2 },
+        ]
+      : [
+          { batch: 1, rounds: 200 },
+          { batch: 100, rounds: 20 },
+          { batch: 1000, rounds: 8 },
+        ];
   configureCrypto(
     loadCryptoConfig({
       MEMORY_ENCRYPTION_KEY: generateKeyBase64(),

@@ -1,8 +1,10 @@
 /**
- * Smoke tests of `memvault bench` from the built package (npm test builds first): a tiny crypto
- * run and a tiny ann run (its own private PostgreSQL under a temporary home, never the shared
- * test cluster), their JSON, and `bench compare` gating on a regression. Asserts shapes and exit
- * codes, never timings.
+ * Smoke tests of `memvault bench` from the built package (npm test builds first): a tiny run of
+ * every suite that fits in CI — crypto, ann (on the HNSW shape), ingest, rerank and query, each
+ * database suite on its own private PostgreSQL under a temporary home, never the shared test
+ * cluster — their JSON, and `bench compare` gating on a regression, a crashed suite and a quick
+ * vs full mix. Asserts shapes, exit codes and sane values; timings only against generous bounds.
+ * keys and load are left out: even their smallest runs take minutes.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -10,9 +12,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
-import t from 'tap';
+import t, { type Test } from 'tap';
 
-import type { BenchFile } from '../../src/bench/result.js';
+import type { BenchFile, Metric, SuiteResult } from '../../src/bench/result.js';
 import { repoRoot } from '../../src/models/repo-paths.js';
 
 const run = promisify(execFile);
@@ -33,6 +35,31 @@ async function bench(args: string[]): Promise<{ code: number; stdout: string; st
   }
 }
 
+/** Runs one suite, asserts exit 0 and returns its single result. */
+async function suite(t: Test, name: string, args: string[]): Promise<SuiteResult> {
+  const out = path.join(dir, `${name}.json`);
+  const r = await bench([name, '--quick', '--json', out, ...args]);
+  t.equal(r.code, 0, r.stderr.slice(-2000));
+  const file = JSON.parse(await readFile(out, 'utf8')) as BenchFile;
+  t.equal(file.format, 'memvault-bench/1');
+  t.equal(file.results.length, 1);
+  const result = file.results[0]!;
+  t.equal(result.suite, name);
+  t.equal(result.quick, true);
+  return result;
+}
+
+function metric(result: SuiteResult, name: string): number {
+  const found = result.metrics.find((m: Metric) => m.name === name);
+  if (!found)
+    throw new Error(
+      `${result.suite}: no metric ${name} (has ${result.metrics.map((m) => m.name).join(', ')})`,
+    );
+  return found.value;
+}
+
+const positive = (x: number): boolean => Number.isFinite(x) && x > 0;
+
 t.test('bench crypto --quick prints a table with ratios and writes JSON', async (t) => {
   const out = path.join(dir, 'crypto.json');
   const r = await bench(['crypto', '--quick', '--json', out, '--no-plots']);
@@ -44,27 +71,91 @@ t.test('bench crypto --quick prints a table with ratios and writes JSON', async 
   t.ok(file.results[0]!.metrics.some((m) => m.name === 'seal_1_KiB.ratio_vs_node_crypto' && m.value > 0));
 });
 
-t.test('bench ann on a tiny corpus: recall in [0, 1], plots written, its cluster removed', async (t) => {
-  const out = path.join(dir, 'ann.json');
-  const r = await bench([
-    'ann',
-    '--quick',
-    '--chunks',
-    '2000',
-    '--queries',
-    '4',
-    '--json',
-    out,
-    '--plots',
-    dir,
-  ]);
-  t.equal(r.code, 0, r.stderr.slice(-2000));
-  const file = JSON.parse(await readFile(out, 'utf8')) as BenchFile;
-  const recalls = file.results[0]!.metrics.filter((m) => m.name.includes('recall'));
-  t.ok(recalls.length >= 6);
-  t.ok(recalls.every((m) => m.value >= 0 && m.value <= 1));
-  t.match(await readFile(path.join(dir, 'ann-recall-vs-latency.svg'), 'utf8'), /<svg/);
+t.test(
+  'bench ann on a tiny corpus takes the HNSW shape for large tenants: recall in [0, 1], plots written',
+  async (t) => {
+    // 2,000 chunks put every tenant under the default ann_exact_max_rows (5,000): lower it so the
+    // large tenants (200-1,000 rows here) are searched through the HNSW index, as at full size.
+    const result = await suite(t, 'ann', [
+      '--chunks',
+      '2000',
+      '--queries',
+      '4',
+      '--exact-max-rows',
+      '100',
+      '--plots',
+      dir,
+    ]);
+    const settings = result.settings as {
+      efSearchDefault: number;
+      exactMaxRows: number;
+      searchShapes: Record<'small' | 'medium' | 'large', { exactTenants: number; hnswTenants: number }>;
+    };
+    t.equal(
+      settings.efSearchDefault,
+      400,
+      "memory.search's ef_search default (migration 000003), read from the database",
+    );
+    t.equal(settings.exactMaxRows, 100);
+    t.ok(settings.searchShapes.large.hnswTenants > 0, 'large tenants searched by HNSW');
+    t.equal(settings.searchShapes.large.exactTenants, 0);
+    t.ok(settings.searchShapes.medium.exactTenants > 0, 'tenants under the threshold stay exact');
+    const recalls = result.metrics.filter((m) => m.name.includes('recall'));
+    t.ok(recalls.length >= 6);
+    t.ok(recalls.every((m) => m.value >= 0 && m.value <= 1));
+    t.match(await readFile(path.join(dir, 'ann-recall-vs-latency.svg'), 'utf8'), /<svg/);
+  },
+);
+
+t.test('bench ingest with one tiny batch case: both sides measured, ratio sane', async (t) => {
+  const result = await suite(t, 'ingest', ['--base', '0', '--batch', '20', '--rounds', '2', '--no-plots']);
+  t.same(result.settings.cases, [{ batch: 20, rounds: 2 }]);
+  t.ok(positive(metric(result, 'batch_20.write_path_chunks_per_s')));
+  t.ok(positive(metric(result, 'batch_20.plain_insert_rows_per_s')));
+  const r = metric(result, 'batch_20.ratio_vs_plain_insert');
+  t.ok(r > 0.05 && r < 20, `ratio ${r}`);
 });
+
+t.test(
+  'bench rerank with 4 rounds: latency and pairs/s against bare session.run, nothing skipped',
+  async (t) => {
+    const result = await suite(t, 'rerank', ['--rounds', '4', '--no-plots']);
+    t.equal(result.settings.rounds, 4);
+    const key = '1workerx2threads';
+    const p50 = metric(result, `${key}.single_p50_ms`);
+    t.ok(positive(p50) && p50 < 10_000, `p50 ${p50} ms`);
+    t.ok(metric(result, `${key}.single_p95_ms`) >= p50);
+    t.ok(positive(metric(result, `${key}.pairs_per_s`)));
+    t.ok(positive(metric(result, `${key}.bare_pairs_per_s`)));
+    const ratio = metric(result, `${key}.pairs_per_s_ratio_vs_bare_run`);
+    t.ok(ratio > 0.05 && ratio < 20, `throughput ratio ${ratio}`);
+    const overhead = metric(result, `${key}.overhead_vs_bare_run`);
+    t.ok(overhead > 0.05 && overhead < 20, `latency ratio ${overhead}`);
+    t.equal(result.tables[0]!.rows[0]!.at(-1), '0', 'no call fell back to ANN order');
+  },
+);
+
+t.test(
+  'bench query against a real daemon on a tiny tenant: every call answered, every rerank done',
+  async (t) => {
+    const result = await suite(t, 'query', [
+      '--tenant',
+      '60',
+      '--background',
+      '0',
+      '--rounds',
+      '5',
+      '--no-plots',
+    ]);
+    t.equal(metric(result, 'errors'), 0);
+    t.equal(metric(result, 'rerank_on.reranked_fraction'), 1);
+    for (const variant of ['rerank_on', 'rerank_off', 'bare_memory_search']) {
+      const p50 = metric(result, `${variant}.p50_ms`);
+      t.ok(positive(p50) && p50 < 10_000, `${variant} p50 ${p50} ms`);
+      t.ok(metric(result, `${variant}.p95_ms`) >= p50);
+    }
+  },
+);
 
 t.test('bench compare exits 1 on a regression beyond the tolerance, 0 otherwise', async (t) => {
   const a = path.join(dir, 'crypto.json');
@@ -78,4 +169,40 @@ t.test('bench compare exits 1 on a regression beyond the tolerance, 0 otherwise'
   t.equal(worse.code, 1);
   t.match(worse.stdout, /REGRESSION/);
   t.equal((await bench(['compare', a])).code, 2, 'usage error');
+});
+
+t.test('bench compare fails a candidate whose suite crashed or wrote non-finite values', async (t) => {
+  const a = path.join(dir, 'crypto.json');
+  const file = JSON.parse(await readFile(a, 'utf8')) as BenchFile;
+  // `bench all` keeps going when a suite throws and writes the others: the crashed one is absent.
+  const crashed = path.join(dir, 'crashed.json');
+  await writeFile(crashed, JSON.stringify({ format: 'memvault-bench/1', results: [] }));
+  const missing = await bench(['compare', a, crashed]);
+  t.equal(missing.code, 1);
+  t.match(missing.stdout, /MISSING/);
+  t.match(missing.stderr, /missing from candidate.*crypto\.seal_1_KiB\.ratio_vs_node_crypto/);
+  // JSON.stringify writes NaN as null.
+  file.results[0]!.metrics[0]!.value = Number.NaN;
+  const nan = path.join(dir, 'nan.json');
+  await writeFile(nan, JSON.stringify(file));
+  const notFinite = await bench(['compare', a, nan]);
+  t.equal(notFinite.code, 1);
+  t.match(
+    notFinite.stderr,
+    new RegExp(`not finite in candidate: crypto\\.${file.results[0]!.metrics[0]!.name}`),
+  );
+});
+
+t.test('bench compare refuses a quick run against a full one unless --allow-mixed', async (t) => {
+  const a = path.join(dir, 'crypto.json');
+  const file = JSON.parse(await readFile(a, 'utf8')) as BenchFile;
+  file.results[0]!.quick = false;
+  const full = path.join(dir, 'crypto-full.json');
+  await writeFile(full, JSON.stringify(file));
+  const refused = await bench(['compare', full, a]);
+  t.equal(refused.code, 2);
+  t.match(refused.stderr, /crypto: baseline full, candidate quick.*--allow-mixed/);
+  const allowed = await bench(['compare', full, a, '--allow-mixed']);
+  t.equal(allowed.code, 0);
+  t.match(allowed.stderr, /warning: quick and full runs mixed/);
 });
