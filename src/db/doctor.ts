@@ -39,9 +39,14 @@ const REQUIRED_INDEXES = [
   'memory_chunks_user_doc_idx',
   'memory_chunks_embedding_hnsw_idx',
 ];
-const MIN_VECTOR_VERSION = [0, 5, 0];
+/**
+ * pgvector 0.8.0: HNSW came in 0.5, but memory.apply_ann_settings (run by every search) sets
+ * hnsw.iterative_scan, which exists only from 0.8.0, and the ANN shape relies on iterative scans to
+ * keep finding rows of the tenant after the first ef_search candidates are filtered out.
+ */
+export const MIN_VECTOR_VERSION = [0, 8, 0];
 
-function versionAtLeast(version: string, min: number[]): boolean {
+export function versionAtLeast(version: string, min: number[]): boolean {
   const parts = version.split('.').map((p) => Number.parseInt(p, 10) || 0);
   for (let i = 0; i < min.length; i++) {
     if ((parts[i] ?? 0) !== min[i]) return (parts[i] ?? 0) > min[i]!;
@@ -70,9 +75,14 @@ const checks: Record<string, Check> = {
       "select extversion from pg_extension where extname = 'vector'",
     );
     if (!row) return { ok: false, detail: 'pgvector is not installed in this database' };
+    const ok = versionAtLeast(row.extversion, MIN_VECTOR_VERSION);
+    const min = MIN_VECTOR_VERSION.join('.');
     return {
-      ok: versionAtLeast(row.extversion, MIN_VECTOR_VERSION),
-      detail: `pgvector ${row.extversion} (need >= 0.5 for HNSW)`,
+      ok,
+      detail: ok
+        ? `pgvector ${row.extversion} (need >= ${min})`
+        : `pgvector ${row.extversion} is older than ${min}: search sets hnsw.iterative_scan, which needs ${min} ` +
+          '(install it with scripts/ensure-postgres.sh, then run `alter extension vector update;` in this database)',
     };
   },
 

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import t from 'tap';
 
-import { CHECK_NAMES, runDoctor } from '../../src/db/doctor.js';
+import { CHECK_NAMES, MIN_VECTOR_VERSION, runDoctor, versionAtLeast } from '../../src/db/doctor.js';
 import { packageRoot } from '../../src/paths.js';
 import { privateCluster } from '../faults/private-cluster.js';
 import { createTestDatabase } from '../helpers/db.js';
@@ -107,4 +107,27 @@ t.test('memory_owner with BYPASSRLS fails owner_role (on a cluster of its own)',
   const failed = (await doctorAs(own.appUrl)).filter((r) => !r.ok).map((r) => r.name);
   t.ok(failed.includes('owner_role'), failed.join(','));
   t.ok(failed.includes('rls_isolation_probe'), 'the live probe sees the owner bypass the policy too');
+});
+
+t.test('pgvector older than 0.8.0 fails vector_extension, naming hnsw.iterative_scan', async (t) => {
+  const { rows } = await db.admin.query<{ v: string }>(
+    "select extversion as v from pg_extension where extname = 'vector'",
+  );
+  const installed = rows[0]!.v;
+  // No pgvector < 0.8 can be installed beside the real one, so the catalog of this test file's own
+  // database is made to say 0.7.4: what doctor reads is then what an old installation shows.
+  await brokenBy(
+    "update pg_extension set extversion = '0.7.4' where extname = 'vector'",
+    `update pg_extension set extversion = '${installed}' where extname = 'vector'`,
+    async () => {
+      const results = await doctorAs(db.appUrl);
+      const vector = results.find((r) => r.name === 'vector_extension')!;
+      t.notOk(vector.ok);
+      t.match(vector.detail, /0\.7\.4 is older than 0\.8\.0: search sets hnsw\.iterative_scan/);
+      t.match(vector.detail, /alter extension vector update/);
+    },
+  );
+  t.ok(versionAtLeast('0.8.0', MIN_VECTOR_VERSION));
+  t.ok(versionAtLeast('0.10.1', MIN_VECTOR_VERSION));
+  t.notOk(versionAtLeast('0.7.4', MIN_VECTOR_VERSION));
 });

@@ -1,16 +1,24 @@
 /** `memvault doctor`: pre-deploy checks against DATABASE_URL (or the embedded cluster), one line each. */
 import pg from 'pg';
 
-import { appUrl, clusterPaths, defaultHome, readState } from '../../db/cluster.js';
-import { runDoctor } from '../../db/doctor.js';
+import { adminUrl, appUrl, clusterPaths, defaultHome, readState } from '../../db/cluster.js';
+import { type CheckResult, runDoctor } from '../../db/doctor.js';
+import { explainSearchPlans, type SearchPlan } from '../../db/plans.js';
 import { envString } from '../../env.js';
 import { ConfigError } from '../../errors.js';
 
-export const summary = 'pre-deploy checks (RLS, roles, indexes, plans, migrations) against DATABASE_URL';
+export const summary =
+  'pre-deploy checks (RLS, roles, indexes, plans, migrations) against DATABASE_URL; --plans [--tenant HASH] shows both search plans';
 
-async function targetUrl(): Promise<string> {
+interface Targets {
+  checks: string;
+  /** For --plans: lowering ann_exact_max_rows needs more than the app role (the embedded cluster's superuser). */
+  plans: string;
+}
+
+async function targets(): Promise<Targets> {
   const url = envString(process.env, 'DATABASE_URL');
-  if (url) return url;
+  if (url) return { checks: url, plans: url };
   const paths = clusterPaths(defaultHome());
   const state = await readState(paths);
   if (!state)
@@ -18,21 +26,43 @@ async function targetUrl(): Promise<string> {
       'DATABASE_URL',
       'is not set and there is no embedded cluster (run `memvault db up`)',
     );
-  return appUrl(paths, state);
+  return { checks: appUrl(paths, state), plans: adminUrl(paths, state) };
+}
+
+async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+function line(r: CheckResult): string {
+  return `${r.ok ? 'ok  ' : 'FAIL'} ${r.name.padEnd(24)} ${r.detail}`;
 }
 
 export async function run(args: string[]): Promise<number> {
   const json = args.includes('--json');
-  const client = new pg.Client({ connectionString: await targetUrl() });
-  await client.connect();
-  try {
-    const results = await runDoctor(client);
-    if (json) console.log(JSON.stringify(results, null, 2));
-    else for (const r of results) console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${r.name.padEnd(24)} ${r.detail}`);
-    const failed = results.filter((r) => !r.ok).length;
-    if (!json) console.log(failed ? `\n${failed} check(s) failed` : `\nall ${results.length} checks passed`);
-    return failed ? 1 : 0;
-  } finally {
-    await client.end();
+  const plans = args.includes('--plans');
+  const tenantAt = args.indexOf('--tenant');
+  const largeTenant = tenantAt >= 0 ? args[tenantAt + 1] : undefined;
+  if (tenantAt >= 0 && !largeTenant) {
+    console.error('usage: memvault doctor [--json] [--plans [--tenant <user_hash>]]');
+    return 2;
   }
+  const urls = await targets();
+  const results: Array<CheckResult | SearchPlan> = await withClient(urls.checks, runDoctor);
+  if (plans) results.push(...(await withClient(urls.plans, (c) => explainSearchPlans(c, { largeTenant }))));
+  if (json) console.log(JSON.stringify(results, null, 2));
+  else {
+    for (const r of results) {
+      console.log(line(r));
+      if ('tree' in r) for (const node of r.tree) console.log(`       ${node}`);
+    }
+  }
+  const failed = results.filter((r) => !r.ok).length;
+  if (!json) console.log(failed ? `\n${failed} check(s) failed` : `\nall ${results.length} checks passed`);
+  return failed ? 1 : 0;
 }

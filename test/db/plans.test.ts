@@ -1,0 +1,114 @@
+/**
+ * Both search plans, as `memvault doctor --plans` shows them: the exact shape on the tenant B-tree
+ * for a small tenant, and the HNSW index for a tenant above ann_exact_max_rows.
+ */
+import { randomUUID } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+import pg from 'pg';
+import t from 'tap';
+
+import { explainSearchPlans, HNSW_INDEX, TENANT_BTREE_INDEX } from '../../src/db/plans.js';
+import * as procedures from '../../src/db/procedures.js';
+import { packageRoot } from '../../src/paths.js';
+import { createTestDatabase, randomUserHash, testVector } from '../helpers/db.js';
+
+const run = promisify(execFile);
+const db = await createTestDatabase(t);
+const large = randomUserHash();
+const LARGE_ROWS = 3000;
+
+async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+t.before(async () => {
+  for (let batch = 0; batch < LARGE_ROWS / 1000; batch++) {
+    const chunks = Array.from({ length: 1000 }, (_, i) => ({
+      id: randomUUID(),
+      docId: `d${batch * 1000 + i}`,
+      source: 'src',
+      textCipher: Buffer.from([1]),
+      metaCipher: Buffer.from([2]),
+      embCipher: Buffer.from([3]),
+      embedding: testVector(batch * 1000 + i),
+    }));
+    await procedures.indexChunks(db.app, large, chunks, 1);
+  }
+  for (let i = 0; i < 5; i++) {
+    await procedures.indexChunks(
+      db.app,
+      randomUserHash(),
+      [
+        {
+          id: randomUUID(),
+          docId: 'd',
+          source: 'src',
+          textCipher: Buffer.from([1]),
+          metaCipher: Buffer.from([2]),
+          embCipher: Buffer.from([3]),
+          embedding: testVector(i),
+        },
+      ],
+      1,
+    );
+  }
+  // The planner's row estimate for the tenant decides between HNSW and a scan; autovacuum would
+  // analyze eventually, the test does it now.
+  await db.admin.query('analyze memory.memory_chunks');
+  // pgvector's cost model charges HNSW for about ef_search x 2m candidates: at the default 400 a
+  // 3,000-row table is cheaper to scan (the plan shown then is a scan and says so). 40, pgvector's
+  // own default, is what a table a few times ef_search x 32 rows large sees at 400.
+  await procedures.setSetting(db.admin, 'ann_ef_search', 40);
+});
+
+t.test('doctor --plans: B-tree for a small tenant, HNSW for the most common (large) tenant', async (t) => {
+  const [small, big] = await withClient(db.adminUrl, (c) => explainSearchPlans(c));
+  t.ok(small!.ok, small!.detail);
+  t.ok(small!.indexes.includes(TENANT_BTREE_INDEX), `small tenant: ${small!.indexes.join(', ')}`);
+  t.notOk(small!.indexes.includes(HNSW_INDEX), 'the exact shape never walks the HNSW graph');
+  t.match(small!.tree.join('\n'), /\+ '0'::double precision/, 'sorted by distance + 0 (exact shape)');
+  t.ok(big!.ok, big!.detail);
+  t.ok(big!.indexes.includes(HNSW_INDEX), `large tenant: ${big!.indexes.join(', ')}`);
+  t.match(big!.detail, large.slice(0, 8), 'the most common tenant in pg_stats was explained');
+  t.match(big!.tree.join('\n'), new RegExp(`Index Scan using ${HNSW_INDEX}.*order by`));
+});
+
+t.test('the threshold was lowered only inside the rolled-back transaction', async (t) => {
+  const settings = await procedures.getSettings(db.admin);
+  t.notOk('ann_exact_max_rows' in settings, JSON.stringify(settings));
+});
+
+t.test('a named tenant is explained; the app role cannot lower the threshold and is told so', async (t) => {
+  const [, asSuperuser] = await withClient(db.adminUrl, (c) => explainSearchPlans(c, { largeTenant: large }));
+  t.ok(asSuperuser!.indexes.includes(HNSW_INDEX));
+  const [small, asApp] = await withClient(db.appUrl, (c) => explainSearchPlans(c, { largeTenant: large }));
+  t.ok(small!.ok, 'the small-tenant plan works as the app role');
+  t.notOk(asApp!.ok);
+  t.match(asApp!.detail, /superuser or memory_maintainer/);
+  await t.rejects(
+    withClient(db.adminUrl, (c) => explainSearchPlans(c, { largeTenant: 'abc' })),
+    { name: 'ValidationError', field: 'tenant' },
+  );
+});
+
+t.test('the CLI prints both plan trees and exits 0', async (t) => {
+  const { stdout } = await run(
+    process.execPath,
+    [join(packageRoot, 'dist/cli/main.js'), 'doctor', '--plans'],
+    { env: { ...process.env, DATABASE_URL: db.adminUrl } },
+  );
+  t.match(stdout, /^ok {3}small_tenant_plan/m);
+  t.match(stdout, /^ok {3}large_tenant_plan/m);
+  t.match(stdout, new RegExp(`^ +Index Scan using ${TENANT_BTREE_INDEX}`, 'm'));
+  t.match(stdout, new RegExp(`^ +Index Scan using ${HNSW_INDEX}`, 'm'));
+  t.match(stdout, /all \d+ checks passed/);
+});
