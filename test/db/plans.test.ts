@@ -2,8 +2,8 @@
  * Both search plans, as `memvault doctor --plans` shows them: the exact shape on the tenant B-tree
  * for a small tenant, and the HNSW index for a tenant above ann_exact_max_rows.
  */
-import { randomUUID } from 'node:crypto';
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
