@@ -100,6 +100,20 @@ export function readDaemonSettings(env: Env = process.env): DaemonSettings {
   };
 }
 
+/**
+ * The dimension a fresh embedded schema is migrated with: the one rule `memvault start` and
+ * `memvault db up` share, so that a cluster created by either serves the other. The embedder's own
+ * dimension when there is one (MEMVAULT_EMBED_MODEL, or the bundled model `start` defaults to),
+ * since the daemon refuses a schema its vectors do not fit; otherwise MEMVAULT_EMBEDDING_DIM
+ * (default 384), and clients send vectors of that size.
+ */
+export function embeddedSchemaDim(
+  settings: Pick<DaemonSettings, 'embeddingDim'>,
+  embedder: { readonly dimension: number } | undefined,
+): number {
+  return embedder?.dimension ?? settings.embeddingDim;
+}
+
 /** The keys and the API token from `env`; a missing or malformed one is a ConfigError naming it. */
 export function readSecrets(env: Env): Secrets {
   const crypto = loadCryptoConfig(env);

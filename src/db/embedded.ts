@@ -18,10 +18,22 @@ export interface EmbeddedDatabase {
   applied: string[];
 }
 
-export async function prepareEmbeddedDatabase(home: string, embeddingDim: number): Promise<EmbeddedDatabase> {
+/**
+ * `embeddingDim` is only used when the schema is created; a function is called only then, so that a
+ * caller which must load a model to know the dimension (`memvault db up`) does so once, not on
+ * every run.
+ */
+export async function prepareEmbeddedDatabase(
+  home: string,
+  embeddingDim: number | (() => Promise<number>),
+): Promise<EmbeddedDatabase> {
   const { paths, state, created } = await startCluster(home);
   await ensureDatabase(adminUrl(paths, state, 'postgres'), state.database);
-  const report = await migrateDatabase(adminUrl(paths, state), { embeddingDim, quiet: true });
+  const dim =
+    typeof embeddingDim === 'number'
+      ? embeddingDim
+      : ((await schemaDimension(adminUrl(paths, state))) ?? (await embeddingDim()));
+  const report = await migrateDatabase(adminUrl(paths, state), { embeddingDim: dim, quiet: true });
   return {
     databaseUrl: appUrl(paths, state),
     adminUrl: adminUrl(paths, state),
@@ -29,6 +41,21 @@ export async function prepareEmbeddedDatabase(home: string, embeddingDim: number
     created,
     applied: report.applied,
   };
+}
+
+/** The dimension of an existing schema's embedding column (pgvector keeps it as the typmod). */
+export async function schemaDimension(connectionString: string): Promise<number | undefined> {
+  const client = new pg.Client({ connectionString });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ dim: number }>(
+      `select a.atttypmod as dim from pg_attribute a
+       where a.attrelid = to_regclass('memory.memory_chunks') and a.attname = 'embedding'`,
+    );
+    return rows[0]?.dim;
+  } finally {
+    await client.end();
+  }
 }
 
 /** Creates the database on first use (CREATE DATABASE cannot be made conditional in SQL itself). */

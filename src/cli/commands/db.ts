@@ -1,8 +1,10 @@
 /** `memvault db up|down|status`: the embedded default PostgreSQL cluster. */
+import { embeddedSchemaDim, readDaemonSettings } from '../../config.js';
 import { appUrl, clusterPaths, defaultHome, isRunning, readState, stopCluster } from '../../db/cluster.js';
 import { prepareEmbeddedDatabase } from '../../db/embedded.js';
-import { DEFAULT_EMBEDDING_DIM } from '../../db/migrate.js';
-import { envInt } from '../../env.js';
+import { createEmbedder } from '../../embed/index.js';
+import type { Env } from '../../env.js';
+import { embeddedDefaults } from './embedded-defaults.js';
 
 export const summary = 'embedded PostgreSQL: up (create, start, migrate) | down | status';
 
@@ -11,11 +13,7 @@ export async function run(args: string[]): Promise<number> {
   const home = defaultHome();
   switch (action) {
     case 'up': {
-      const embeddingDim = envInt(process.env, 'MEMVAULT_EMBEDDING_DIM', DEFAULT_EMBEDDING_DIM, {
-        min: 1,
-        max: 16000,
-      });
-      const db = await prepareEmbeddedDatabase(home, embeddingDim);
+      const db = await prepareEmbeddedDatabase(home, () => freshSchemaDim(process.env));
       console.error(
         `memvault: cluster ${db.created ? 'created' : 'running'} in ${db.dataDir}` +
           (db.applied.length ? `; applied ${db.applied.join(', ')}` : '; migrations up to date'),
@@ -40,5 +38,32 @@ export async function run(args: string[]): Promise<number> {
     default:
       console.error(`memvault db: unknown action '${action}' (up, down, status)`);
       return 2;
+  }
+}
+
+/**
+ * The dimension `memvault start` would give a fresh schema (src/config.ts embeddedSchemaDim), so
+ * that `npm start` serves a cluster made by `db up`: with an embedder (MEMVAULT_EMBED_MODEL, else
+ * the bundled model start defaults to) its dimension, which is known only by loading it once;
+ * otherwise MEMVAULT_EMBEDDING_DIM. Called only when the schema does not exist yet.
+ */
+async function freshSchemaDim(env: Env): Promise<number> {
+  const { embedModel } = embeddedDefaults(env);
+  const settings = readDaemonSettings(
+    env.MEMVAULT_EMBED_MODEL || !embedModel ? env : { ...env, MEMVAULT_EMBED_MODEL: embedModel },
+  );
+  if (!settings.embed) return embeddedSchemaDim(settings, undefined);
+  // One CPU thread is plenty for one probe sentence, and never touches a GPU.
+  const embedder = await createEmbedder(settings.embed.model, { device: 'cpu', poolSize: 1, threads: 1 });
+  try {
+    const dim = embeddedSchemaDim(settings, embedder);
+    if (env.MEMVAULT_EMBEDDING_DIM && Number(env.MEMVAULT_EMBEDDING_DIM) !== dim) {
+      console.error(
+        `memvault: MEMVAULT_EMBEDDING_DIM is ignored: the embedder (${settings.embed.model}) produces ${dim}-dimensional vectors, and the schema must fit them`,
+      );
+    }
+    return dim;
+  } finally {
+    await embedder.close();
   }
 }
