@@ -63,6 +63,15 @@ async function waitFor(what: string, ok: () => Promise<boolean>, timeoutMs = 10_
 }
 
 t.test('the reranker works before the faults', async (t) => {
+  // The daemon loads the configured model in the background at start-up; on a busy machine that
+  // can outlast the 5 s budget, and a cold model is not the fault under test here.
+  await waitFor(
+    'the model loaded at start-up',
+    async () =>
+      ((await api.request('GET', '/readyz')).json as { checks: { reranker: { state: string } } }).checks
+        .reranker.state === 'ready',
+    60_000,
+  );
   const res = await query();
   t.equal(res.status, 200);
   t.equal(res.json.reranked, true);

@@ -86,7 +86,7 @@ t.test('a short budget on the cold model: 503 model_loading with Retry-After, ne
 });
 
 t.test('once loaded (and with a roomy budget) the same request is scored', async (t) => {
-  await waitFor('the model to load', async () => (await readyz()).reranker.state === 'ready');
+  await waitFor('the model to load', async () => (await readyz()).reranker.state === 'ready', 60_000);
   await setBudget(10_000);
   const res = await rerank();
   t.equal(res.status, 200, JSON.stringify(res.json));

@@ -38,6 +38,17 @@ async function settle(predicate: (s: { enabled: boolean; rolloutPercent: number 
   throw new Error('setting did not arrive');
 }
 
+t.test('the daemon loads the configured model at start-up, before any rerank asks for it', async (t) => {
+  // On a busy CI machine the load may take seconds; test/http/rerank-errors.test.ts covers what
+  // strict callers get meanwhile (503 model_loading).
+  let state = '';
+  for (let i = 0; i < 6000 && state !== 'ready' && state !== 'failed'; i++) {
+    state = (await api.request('GET', '/readyz', { token: null })).json.checks.reranker.state as string;
+    if (state !== 'ready') await new Promise((r) => setTimeout(r, 10));
+  }
+  t.equal(state, 'ready');
+});
+
 t.test('POST /v1/rerank scores every text and answers them best first, cut to top_n', async (t) => {
   const res = await api.request('POST', '/v1/rerank', {
     body: { query: 'where is the cat?', texts, top_n: 2 },
