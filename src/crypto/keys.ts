@@ -11,8 +11,12 @@ import { ConfigError } from '../errors.js';
 
 /** AES-256 and our HMAC keys are both exactly this long. */
 export const KEY_BYTES = 32;
-/** Key ids travel as a uint32 in every envelope header; 0 is reserved as "no id". */
-export const MAX_KEY_ID = 0xffff_ffff;
+/**
+ * Key ids travel as a uint32 in every envelope header (0 is reserved as "no id"), but the database
+ * stores them in `integer` columns (key_id, kek_id, dek_id), so a usable id must also fit a signed
+ * 32-bit integer: a larger one would pass here and fail at the first write.
+ */
+export const MAX_KEY_ID = 0x7fff_ffff;
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 

@@ -114,9 +114,15 @@ t.test('configuration from the environment', async (t) => {
       'id 0',
     );
     t.equal(
-      configErrorVariable({ ...hmac, MEMORY_ENCRYPTION_KEY: k1, MEMORY_ENCRYPTION_KEY_ID: '4294967296' }),
+      configErrorVariable({ ...hmac, MEMORY_ENCRYPTION_KEY: k1, MEMORY_ENCRYPTION_KEY_ID: '2147483648' }),
       'MEMORY_ENCRYPTION_KEY_ID',
-      'id over uint32',
+      "id over the database's integer range",
+    );
+    t.equal(
+      loadCryptoConfig({ ...hmac, MEMORY_ENCRYPTION_KEY: k1, MEMORY_ENCRYPTION_KEY_ID: '2147483647' }).ring
+        .activeKeyId,
+      2147483647,
+      'the largest id the database can store is accepted',
     );
     t.equal(
       configErrorVariable({ ...hmac, MEMORY_ENCRYPTION_KEY: k1, MEMORY_ENCRYPTION_KEYS: `2:${k2}` }),
