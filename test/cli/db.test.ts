@@ -103,12 +103,3 @@ t.test('db up twice: the same DATABASE_URL, the second fast; status; down; statu
   t.match(after.stdout, /state: stopped/);
   t.equal(urlLine(after.stdout), url, 'and still names the URL it will have');
 });
-
-t.test('MEMVAULT_EMBEDDING_DIM decides when no embedder is configured', async (t) => {
-  // A second cluster would cost another initdb; the rule is the shared config function's, so check
-  // it directly without the bundled model: what `db up` calls for a fresh schema.
-  const { embeddedSchemaDim, readDaemonSettings } = await import('../../src/config.js');
-  t.equal(embeddedSchemaDim(readDaemonSettings({ MEMVAULT_EMBEDDING_DIM: '768' }), undefined), 768);
-  t.equal(embeddedSchemaDim(readDaemonSettings({}), undefined), 384);
-  t.equal(embeddedSchemaDim(readDaemonSettings({ MEMVAULT_EMBEDDING_DIM: '768' }), { dimension: 512 }), 512);
-});

@@ -9,7 +9,12 @@ import path from 'node:path';
 
 import t from 'tap';
 
-import { ensureEmbeddedSecrets, readDaemonSettings, readSecrets } from '../../src/config.js';
+import {
+  embeddedSchemaDim,
+  ensureEmbeddedSecrets,
+  readDaemonSettings,
+  readSecrets,
+} from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
 import { spawnTestDaemon, TEST_SECRETS } from '../helpers/daemon.js';
 import { createTestDatabase } from '../helpers/db.js';
@@ -62,6 +67,20 @@ t.test(
           t.notMatch((error as Error).message, value, 'value not echoed');
       }
     }
+  },
+);
+
+t.test(
+  "a fresh embedded schema takes the embedder's dimension, else MEMVAULT_EMBEDDING_DIM (384)",
+  async (t) => {
+    // The one rule `memvault start` and `memvault db up` share (test/cli/db.test.ts runs db up).
+    t.equal(embeddedSchemaDim(readDaemonSettings({}), undefined), 384);
+    t.equal(embeddedSchemaDim(readDaemonSettings({ MEMVAULT_EMBEDDING_DIM: '768' }), undefined), 768);
+    t.equal(
+      embeddedSchemaDim(readDaemonSettings({ MEMVAULT_EMBEDDING_DIM: '768' }), { dimension: 512 }),
+      512,
+      'the embedder wins: the daemon refuses a schema its vectors do not fit',
+    );
   },
 );
 
