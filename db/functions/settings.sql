@@ -44,6 +44,11 @@ set search_path = pg_catalog, pg_temp
 as $$
 begin
   perform memory.validate_setting(p_key, p_value);
+  -- The same refusal as memory.set_active_kek: a retired key-ring key may not become the active
+  -- one through the generic setter either (MV011).
+  if p_key = 'active_kek_id' then
+    perform memory.assert_kek_usable((p_value #>> '{}')::integer);
+  end if;
   insert into memory.settings (key, value) values (p_key, p_value)
   on conflict (key) do update set value = excluded.value, updated_at = now();
 end;

@@ -1,0 +1,86 @@
+--! Previous: sha1:f61645455c0fa2f4077fe82a5e367de4b535c7be
+--! Hash: sha1:8b6805c48c9f40e73542f4a1e80c9522a05992e0
+--! Message: set_setting refuses a retired active_kek_id (MV011)
+
+-- set_setting('active_kek_id', ...) refuses a retired key (MV011), as memory.set_active_kek does.
+--! Included functions/settings.sql
+-- Live settings. Known keys only, each with its type and range, so a typo cannot silently do
+-- nothing. A change fires NOTIFY memory_settings (statement trigger) and every daemon re-reads.
+create or replace function memory.validate_setting(p_key text, p_value jsonb)
+returns void
+language plpgsql
+immutable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  case p_key
+    when 'rerank_enabled' then
+      if jsonb_typeof(p_value) <> 'boolean' then
+        raise exception 'rerank_enabled must be true or false' using errcode = 'MV006';
+      end if;
+    when 'active_kek_id' then
+      if jsonb_typeof(p_value) <> 'number' or (p_value #>> '{}') !~ '^\d+$' or p_value::bigint < 1 or p_value::bigint > 2147483647 then
+        raise exception 'active_kek_id must be a key id (a positive integer)' using errcode = 'MV006';
+      end if;
+    when 'rerank_circuit_ms', 'ann_ef_search', 'rerank_rollout_percent', 'ann_exact_max_rows' then
+      if jsonb_typeof(p_value) <> 'number' or (p_value #>> '{}') !~ '^\d+$'
+         or (p_key = 'ann_exact_max_rows' and p_value::bigint > 1000000)
+         or (p_key = 'rerank_circuit_ms' and (p_value::int < 1 or p_value::int > 60000))
+         or (p_key = 'ann_ef_search' and (p_value::int < 10 or p_value::int > 1000))
+         or (p_key = 'rerank_rollout_percent' and p_value::int > 100) then
+        raise exception '% must be an integer in its range (rerank_circuit_ms 1-60000, ann_ef_search 10-1000, rerank_rollout_percent 0-100, ann_exact_max_rows 0-1000000)', p_key
+          using errcode = 'MV006';
+      end if;
+    when 'ann_iterative_scan' then
+      if p_value #>> '{}' not in ('off', 'relaxed_order', 'strict_order') or jsonb_typeof(p_value) <> 'string' then
+        raise exception 'ann_iterative_scan must be "off", "relaxed_order" or "strict_order"' using errcode = 'MV006';
+      end if;
+    else
+      raise exception 'unknown setting %', p_key using errcode = 'MV005';
+  end case;
+end;
+$$;
+
+create or replace function memory.set_setting(p_key text, p_value jsonb)
+returns void
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  perform memory.validate_setting(p_key, p_value);
+  -- The same refusal as memory.set_active_kek: a retired key-ring key may not become the active
+  -- one through the generic setter either (MV011).
+  if p_key = 'active_kek_id' then
+    perform memory.assert_kek_usable((p_value #>> '{}')::integer);
+  end if;
+  insert into memory.settings (key, value) values (p_key, p_value)
+  on conflict (key) do update set value = excluded.value, updated_at = now();
+end;
+$$;
+
+-- Removes an override: the daemons fall back to their environment defaults.
+create or replace function memory.reset_setting(p_key text)
+returns boolean
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  delete from memory.settings where key = p_key;
+  return found;
+end;
+$$;
+
+create or replace function memory.get_settings()
+returns table (key text, value jsonb, updated_at timestamptz)
+language sql
+stable
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+  select s.key, s.value, s.updated_at from memory.settings s order by s.key;
+$$;
+--! EndIncluded functions/settings.sql
