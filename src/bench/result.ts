@@ -3,7 +3,7 @@
  * metrics, each saying which direction is better, so the comparison needs no knowledge of the
  * suites; the tables and free-form details are for people.
  */
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 
 export type Better = 'higher' | 'lower';
 
@@ -54,6 +54,11 @@ export interface HostInfo {
   memoryGiB: number;
   node: string;
   platform: string;
+  /**
+   * 1, 5 and 15-minute load averages when the suite finished: on a shared machine the first thing
+   * to check before trusting an absolute latency. Absent in files written before it was added.
+   */
+  loadAverage?: number[];
 }
 
 export function hostInfo(): HostInfo {
@@ -64,6 +69,7 @@ export function hostInfo(): HostInfo {
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
+    loadAverage: loadavg().map((x) => Math.round(x * 100) / 100),
   };
 }
 
