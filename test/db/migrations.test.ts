@@ -1,6 +1,6 @@
 /** Migrations: idempotent re-runs, and the committed schema dump matching what they produce. */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -16,9 +16,13 @@ const db = await createTestDatabase(t);
 
 async function dumpSchema(url: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'mv-dump-'));
-  const out = join(dir, 'schema.sql');
-  await run(join(packageRoot, 'scripts', 'dump-schema.sh'), [url, out]);
-  return readFile(out, 'utf8');
+  try {
+    const out = join(dir, 'schema.sql');
+    await run(join(packageRoot, 'scripts', 'dump-schema.sh'), [url, out]);
+    return await readFile(out, 'utf8');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 t.test('running migrate a second time applies nothing and changes nothing', async (t) => {
