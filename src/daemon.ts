@@ -26,6 +26,7 @@ import { Counter } from 'prom-client';
 import {
   type DaemonSettings,
   type EmbeddedDatabase,
+  embeddedSchemaDim,
   ensureEmbeddedSecrets,
   prepareEmbeddedDatabase,
   readDaemonSettings,
@@ -47,6 +48,7 @@ import { opsRoutes, type Readiness } from './http/routes/ops.js';
 import { rerankRoutes } from './http/routes/rerank.js';
 import { type ApiServer, createApiServer } from './http/server.js';
 import { activeKeyRing, setActiveKekOverride, storedActiveKekId } from './keys/active-ring.js';
+import { registerKeyStatsCollector } from './keys/metrics.js';
 import { TenantKeyStore } from './keys/tenant-key-store.js';
 import { log } from './log.js';
 import type { MemoryContext } from './memory/context.js';
@@ -162,6 +164,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       },
     });
     cleanups.push(['settings listener', () => listener.close()]);
+    // Key rotation and re-seal progress (counts the key jobs publish) on this daemon's /metrics.
+    const stopKeyStats = registerKeyStatsCollector(pool, () => activeKeyRing().activeKeyId);
+    cleanups.push(['key stats metrics', stopKeyStats]);
 
     const memory: MemoryContext = { pool, dim: schema.embeddingDim, embedder, keys };
     const readiness = async (): Promise<Readiness> => {
@@ -252,6 +257,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     };
   } catch (thrown) {
     await cleanUp();
+    // The settings listener may already have started loading the reranker.
+    await closeReranker();
     throw thrown;
   }
 }
@@ -357,7 +364,7 @@ export async function startDaemonFromEnv(
     if (databaseUrl === undefined) {
       // A fresh embedded schema takes the embedder's dimension, so the one-command start works
       // with server-side embeddings; an existing schema keeps its own (checked in startDaemon).
-      embedded = await prepareEmbeddedDatabase(settings.home, embedder?.dimension ?? settings.embeddingDim);
+      embedded = await prepareEmbeddedDatabase(settings.home, embeddedSchemaDim(settings, embedder));
       databaseUrl = embedded.databaseUrl;
       log.info({ created: embedded.created, applied: embedded.applied }, 'embedded database ready');
       const completed = await ensureEmbeddedSecrets(settings.home, env);

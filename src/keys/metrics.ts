@@ -40,30 +40,56 @@ const statsGauges = [
   ['memvault_key_retired', '1 for each retired key-ring key id'],
 ] as const;
 
+/** Where the gauges read from: the latest registration (one daemon per process in production). */
+interface KeyStatsSource {
+  db: Queryable;
+  activeKekId: () => number;
+}
+let source: KeyStatsSource | undefined;
+let gauges: Gauge[] | undefined;
+
 /**
  * Serves rotation and re-sealing progress from the daemon's /metrics: at scrape time it reads the
  * counts the key jobs publish (memory.key_stats(), one read of a table with a row per key-ring
  * key, whatever the number of tenants or chunks) and exposes them with the key id as label, plus
  * `memvault_key_rewrap_remaining` (DEKs not yet under `activeKekId()`) and the age of the counts.
- * One query per scrape: the gauges share one read. Returns a function that unregisters them.
+ * One query per scrape: the gauges share one read. The gauges are registered once per process
+ * (a registry refuses a second metric of the same name, and tests start several daemons in one
+ * process); the latest registration is the one read. Returns a function that unregisters it.
  */
 export function registerKeyStatsCollector(db: Queryable, activeKekId: () => number): () => void {
+  const mine: KeyStatsSource = { db, activeKekId };
+  source = mine;
+  gauges ??= createKeyStatsGauges();
+  return () => {
+    if (source !== mine) return;
+    source = undefined;
+    for (const gauge of gauges ?? [])
+      registry.removeSingleMetric((gauge as unknown as { name: string }).name);
+    gauges = undefined;
+  };
+}
+
+function createKeyStatsGauges(): Gauge[] {
   let pending: Promise<KeyStatsRow[] | undefined> | undefined;
   // Every gauge's collect runs in the same scrape; they share one query.
-  const snapshot = () =>
-    (pending ??= readKeyStats(db)
+  const snapshot = () => {
+    const from = source;
+    if (!from) return Promise.resolve(undefined);
+    return (pending ??= readKeyStats(from.db)
       .catch((thrown: unknown) => {
         log.warn({ err: coerceError(thrown).message }, 'key stats unavailable for /metrics');
         return undefined;
       })
       .finally(() => setTimeout(() => (pending = undefined), 250).unref()));
+  };
 
   const fields = {
     memvault_key_wrapped_deks: (r: KeyStatsRow) => r.wrappedDeks,
     memvault_key_legacy_chunks: (r: KeyStatsRow) => r.legacyChunks,
     memvault_key_retired: (r: KeyStatsRow) => (r.retired ? 1 : undefined),
   };
-  const gauges: Gauge[] = statsGauges.map(
+  const created: Gauge[] = statsGauges.map(
     ([name, help]) =>
       new Gauge({
         name,
@@ -79,15 +105,15 @@ export function registerKeyStatsCollector(db: Queryable, activeKekId: () => numb
         },
       }),
   );
-  gauges.push(
+  created.push(
     new Gauge({
       name: 'memvault_key_rewrap_remaining',
       help: 'Tenant data keys not yet wrapped under the active key-ring key (KEK rotation still to do)',
       registers: [registry],
       async collect() {
         const rows = await snapshot();
-        if (!rows) return this.reset();
-        const active = activeKekId();
+        const active = source?.activeKekId();
+        if (!rows || active === undefined) return this.reset();
         this.set(rows.filter((r) => r.kekId !== active).reduce((n, r) => n + r.wrappedDeks, 0));
       },
     }),
@@ -104,7 +130,5 @@ export function registerKeyStatsCollector(db: Queryable, activeKekId: () => numb
       },
     }),
   );
-  return () => {
-    for (const gauge of gauges) registry.removeSingleMetric((gauge as unknown as { name: string }).name);
-  };
+  return created;
 }

@@ -131,7 +131,7 @@ t.test('GET /readyz reports the database, migrations and reranker', async (t) =>
   t.ok(res.json.checks.reranker);
 });
 
-t.test('GET /metrics exposes Prometheus text with HTTP, query and pool series', async (t) => {
+t.test('GET /metrics exposes Prometheus text with HTTP, query, pool and key-rotation series', async (t) => {
   const res = await api.request('GET', '/metrics', { token: null });
   t.equal(res.status, 200);
   for (const name of [
@@ -139,6 +139,8 @@ t.test('GET /metrics exposes Prometheus text with HTTP, query and pool series', 
     'memvault_query_stage_seconds',
     'memvault_db_pool_max',
     'memvault_db_pool_utilisation',
+    // Key rotation progress, read from the counts the key jobs publish (none yet: 0 to re-wrap).
+    'memvault_key_rewrap_remaining 0',
   ]) {
     t.match(res.json, name, name);
   }
