@@ -32,6 +32,7 @@ export const INTERFACE_PROCEDURES = [
   'memory.next_dek_id()',
   'memory.get_tenant_keys(text)',
   'memory.add_tenant_key(text,integer,bytea,integer)',
+  'memory.key_stats()',
 ];
 
 const REQUIRED_INDEXES = [
