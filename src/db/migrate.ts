@@ -12,6 +12,7 @@ import { join } from 'node:path';
 
 import { Logger as GraphileLogger, migrate as graphileMigrate } from 'graphile-migrate';
 // Not re-exported by the package index; the same module instance graphile-migrate itself uses.
+// An internal path: package.json pins graphile-migrate exactly (2.0.0-rc.3) for this reason.
 import { clearAllPools } from 'graphile-migrate/dist/pgReal.js';
 import pg from 'pg';
 
