@@ -10,14 +10,11 @@ import t from 'tap';
 
 import {
   chunkAad,
-  EncryptionKey,
   envelopeInfo,
   generateKeyBase64,
   hmacUserWith,
   InvalidTag,
-  KeyRing,
   openAnyScheme,
-  sealWithDataKey,
   TenantHmacKey,
 } from '../../src/crypto/index.js';
 import { getTenantKeys, keyUsage } from '../../src/db/keys.js';
@@ -29,47 +26,11 @@ import { retire, rotateKek, usage } from '../../src/keys/rotate.js';
 import { TenantKeyStore } from '../../src/keys/tenant-key-store.js';
 import { packageRoot } from '../../src/paths.js';
 import { createTestDatabase, randomUserHash, testVector } from '../helpers/db.js';
+import { keyB64, openAll, ringOf, writeChunks } from './fixtures.js';
 
 const db = await createTestDatabase(t);
-const keyB64 = { 1: generateKeyBase64(), 2: generateKeyBase64(), 3: generateKeyBase64() };
-const ringOf = (ids: number[], active: number) =>
-  new KeyRing(
-    ids.map((id) => EncryptionKey.fromBase64(id, keyB64[id as 1 | 2 | 3], 'test')),
-    active,
-  );
 const ring1 = ringOf([1], 1);
 const ring12 = ringOf([1, 2], 2);
-
-/** Writes `count` chunks for a tenant the way the daemon does: sealed under the tenant's DEK. */
-async function writeChunks(store: TenantKeyStore, userHash: string, count: number, tag = 'x') {
-  const dek = await store.activeKey(userHash);
-  const chunks = Array.from({ length: count }, (_, i) => {
-    const id = randomUUID();
-    return {
-      id,
-      docId: `doc-${tag}-${i}`,
-      source: 'test',
-      textCipher: sealWithDataKey(dek, Buffer.from(`text ${tag} ${i}`), chunkAad(userHash, id, 'text')),
-      metaCipher: sealWithDataKey(dek, Buffer.from('{}'), chunkAad(userHash, id, 'meta')),
-      embCipher: sealWithDataKey(dek, Buffer.from([i % 256]), chunkAad(userHash, id, 'embedding')),
-      embedding: testVector(i),
-    };
-  });
-  await procedures.indexChunks(db.app, userHash, chunks, dek.id, 2);
-  return chunks.map((c) => c.id);
-}
-
-/** Opens every field of every chunk of the tenant through its stored, wrapped DEKs; returns the texts. */
-async function openAll(ring: KeyRing, userHash: string, ids: string[]): Promise<string[]> {
-  const store = new TenantKeyStore(db.app, () => ring);
-  const lookup = await store.lookup(userHash);
-  const rows = await procedures.getChunks(db.app, userHash, ids);
-  return rows.map((row) => {
-    openAnyScheme(row.meta_cipher, chunkAad(userHash, row.id, 'meta'), lookup);
-    openAnyScheme(row.emb_cipher, chunkAad(userHash, row.id, 'embedding'), lookup);
-    return openAnyScheme(row.text_cipher, chunkAad(userHash, row.id, 'text'), lookup).toString();
-  });
-}
 
 t.test(
   "a tenant's first write creates one DEK, stored only wrapped, and concurrent writers agree on it",
@@ -120,14 +81,14 @@ t.test(
     const writer = new TenantKeyStore(db.app, () => ring1);
     const tenants = Array.from({ length: 40 }, () => randomUserHash());
     const written = new Map<string, string[]>();
-    for (const tenant of tenants) written.set(tenant, await writeChunks(writer, tenant, 3, 'before'));
+    for (const tenant of tenants) written.set(tenant, await writeChunks(db, writer, tenant, 3, 'before'));
 
     let stop = false;
     const load = (async () => {
       let round = 0;
       while (!stop) {
         const tenant = tenants[round++ % tenants.length]!;
-        written.get(tenant)!.push(...(await writeChunks(writer, tenant, 1, `during${round}`)));
+        written.get(tenant)!.push(...(await writeChunks(db, writer, tenant, 1, `during${round}`)));
         await procedures.search(db.app, tenant, testVector(round), { limit: 5 });
       }
       return round;
@@ -142,7 +103,7 @@ t.test(
     t.equal(usage.find((u) => u.kekId === 1)?.wrappedDeks ?? 0, 0, 'no DEK left under key 1');
     t.same((await procedures.getSettings(db.app)).active_kek_id, 2, 'active_kek_id is set for every daemon');
     for (const tenant of tenants) {
-      const texts = await openAll(ringOf([2], 2), tenant, written.get(tenant)!);
+      const texts = await openAll(db, ringOf([2], 2), tenant, written.get(tenant)!);
       t.equal(texts.length, written.get(tenant)!.length);
     }
   },
@@ -179,7 +140,7 @@ t.test(
     const left = (await usage(db.admin)).find((u) => u.kekId === 1);
     t.same([left?.wrappedDeks ?? 0, left?.legacyChunks ?? 0], [0, 0], 'nothing needs key 1 any more');
     t.same(
-      await openAll(ringOf([2], 2), legacyTenant, [id]),
+      await openAll(db, ringOf([2], 2), legacyTenant, [id]),
       ['legacy'],
       'the re-sealed chunk opens without key 1',
     );
@@ -189,7 +150,7 @@ t.test(
 t.test('a crash mid-rotation (SIGKILL) resumes and completes on the next run', async (t) => {
   const writer = new TenantKeyStore(db.app, () => ring12);
   const tenants = Array.from({ length: 120 }, () => randomUserHash());
-  for (const tenant of tenants) await writeChunks(writer, tenant, 1);
+  for (const tenant of tenants) await writeChunks(db, writer, tenant, 1);
   const env = {
     ...process.env,
     MEMVAULT_MAINTENANCE_URL: db.adminUrl,
@@ -229,7 +190,7 @@ t.test("replacing one tenant's DEK re-seals its chunks and destroys the old DEK"
   const ring = ringOf([1, 2, 3], 3);
   const tenant = randomUserHash();
   const writer = new TenantKeyStore(db.app, () => ring);
-  const ids = await writeChunks(writer, tenant, 12);
+  const ids = await writeChunks(db, writer, tenant, 12);
   const before = (await getTenantKeys(db.app, tenant))[0]!.dekId;
   const { resealed, destroyed } = await replaceTenantKey(db.admin, ring, tenant, { batchSize: 5 });
   t.equal(resealed, 12);
@@ -237,7 +198,7 @@ t.test("replacing one tenant's DEK re-seals its chunks and destroys the old DEK"
   const keys = await getTenantKeys(db.app, tenant);
   t.equal(keys.length, 1);
   t.not(keys[0]!.dekId, before, 'a new DEK is active');
-  t.equal((await openAll(ring, tenant, ids)).length, 12, 'every chunk opens under the new DEK');
+  t.equal((await openAll(db, ring, tenant, ids)).length, 12, 'every chunk opens under the new DEK');
 });
 
 t.test(
@@ -249,7 +210,8 @@ t.test(
     const users = ['alice', 'bob', 'carol'];
     const writer = new TenantKeyStore(db.app, () => ring);
     const ids = new Map<string, string[]>();
-    for (const user of users) ids.set(user, await writeChunks(writer, hmacUserWith(oldKey, user), 4, user));
+    for (const user of users)
+      ids.set(user, await writeChunks(db, writer, hmacUserWith(oldKey, user), 4, user));
 
     const report = await rehashTenants(db.admin, ring, { oldKey, newKey }, [...users, 'nobody']);
     t.same([report.moved, report.chunks, report.notFound], [3, 12, ['entry 4']]);
@@ -262,7 +224,7 @@ t.test(
         `${user}: nothing under the old hash`,
       );
       t.equal((await getTenantKeys(db.app, oldHash)).length, 0);
-      const texts = await openAll(ring, newHash, ids.get(user)!);
+      const texts = await openAll(db, ring, newHash, ids.get(user)!);
       t.equal(texts.length, 4);
       t.ok(
         texts.every((x) => x.startsWith(`text ${user}`)),
@@ -278,7 +240,7 @@ t.test("a forgotten tenant's leftover blob cannot be opened, even with the whole
   const ring = ringOf([1, 2, 3], 3);
   const tenant = randomUserHash();
   const writer = new TenantKeyStore(db.app, () => ring);
-  const [id] = await writeChunks(writer, tenant, 1);
+  const [id] = await writeChunks(db, writer, tenant, 1);
   const [row] = await procedures.getChunks(db.app, tenant, [id!]);
   const leftover = Buffer.from(row!.text_cipher); // a copy that survives elsewhere (backup, replica, log)
   t.equal(await procedures.forgetTenant(db.app, tenant), 1);
@@ -360,7 +322,7 @@ t.test('`keys worker` wakes on NOTIFY memory_jobs and re-seals pending chunks', 
     legacy = (await inTransaction(db.admin, (c) => keyUsage(c))).reduce((n, u) => n + u.legacyChunks, 0);
   }
   t.equal(legacy, 0, 'the worker re-sealed the legacy chunk after the notification');
-  t.same(await openAll(ring, tenant, [id]), ['late legacy']);
+  t.same(await openAll(db, ring, tenant, [id]), ['late legacy']);
   const exited = new Promise<number | null>((resolve) => worker.on('exit', resolve));
   worker.kill('SIGTERM');
   t.equal(await exited, 0, 'the worker exits cleanly on SIGTERM');
