@@ -4,7 +4,6 @@
  * embeds text with the bundled model, keeps tenants apart, stops cleanly on SIGTERM, and on a
  * second start reuses the cluster and the secrets instead of generating new ones.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +11,7 @@ import { join } from 'node:path';
 import t from 'tap';
 
 import { stopCluster } from '../../src/db/cluster.js';
-import { packageRoot } from '../../src/paths.js';
+import { type ChildCli, spawnCliUntil } from '../helpers/daemon.js';
 
 const home = await mkdtemp(join(tmpdir(), 'memvault-start-'));
 // mkdtemp makes it 0700; as root the server runs as `postgres` and must be able to pass through.
@@ -21,13 +20,6 @@ t.teardown(async () => {
   await stopCluster(home).catch(() => undefined);
   await rm(home, { recursive: true, force: true });
 });
-
-interface Started {
-  child: ChildProcess;
-  url: string;
-  exited: Promise<number | string>;
-  output(): string;
-}
 
 /** The environment of a newcomer: nothing memvault-specific but where to keep its data. */
 function freshEnv(): NodeJS.ProcessEnv {
@@ -45,40 +37,15 @@ function freshEnv(): NodeJS.ProcessEnv {
   };
 }
 
-async function start(): Promise<Started> {
-  const child = spawn(
-    process.execPath,
-    [...process.execArgv, join(packageRoot, 'src', 'cli', 'main.ts'), 'start'],
-    {
-      env: freshEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+async function start(): Promise<ChildCli & { url: string }> {
+  const cli = await spawnCliUntil(
+    t,
+    ['start'],
+    freshEnv(),
+    /memvault is listening on (http:\/\/\S+)/,
+    120_000,
   );
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | string>((resolve) =>
-    child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
-  );
-  t.teardown(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await exited;
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`memvault start did not come up:\n${output}`)), 120_000);
-    child.stdout!.on('data', () => {
-      const match = /memvault is listening on (http:\/\/\S+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`memvault start exited with ${code}:\n${output}`));
-    });
-  });
-  return { child, url, exited, output: () => output };
+  return { ...cli, url: cli.ready[1]! };
 }
 
 async function token(): Promise<string> {

@@ -112,7 +112,8 @@ export async function startTestDaemon(t: Teardown, options: TestDaemonOptions): 
   return { ...apiClient(daemon.url, TEST_SECRETS.MEMVAULT_API_TOKEN), daemon };
 }
 
-export interface ChildDaemon extends ApiClient {
+/** A `memvault` command running in a child process, through the same TypeScript loader as this test. */
+export interface ChildCli {
   readonly child: ChildProcess;
   /** Resolves with the exit code (or the signal's name). */
   readonly exited: Promise<number | string>;
@@ -120,23 +121,19 @@ export interface ChildDaemon extends ApiClient {
 }
 
 /**
- * `memvault serve` in a child process, through the same TypeScript loader as this test. Resolves
- * once the daemon logs that it is listening.
+ * Spawns `memvault <args>` and resolves once its stdout matches `ready` (with the match), or rejects
+ * with its output if it exits first or `timeoutMs` passes. SIGKILLed at teardown if still running.
  */
-export async function spawnTestDaemon(t: Teardown, options: TestDaemonOptions): Promise<ChildDaemon> {
-  const env = {
-    ...process.env,
-    ...TEST_SECRETS,
-    RERANK_ENABLED: 'false',
-    MEMVAULT_HOST: '127.0.0.1',
-    MEMVAULT_PORT: '0',
-    MEMVAULT_LOG_LEVEL: 'info',
-    DATABASE_URL: options.databaseUrl,
-    ...options.env,
-  };
+export async function spawnCliUntil(
+  t: Teardown,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  ready: RegExp,
+  timeoutMs = 60_000,
+): Promise<ChildCli & { ready: RegExpExecArray }> {
   const child = spawn(
     process.execPath,
-    [...process.execArgv, path.join(repoRoot(), 'src', 'cli', 'main.ts'), 'serve'],
+    [...process.execArgv, path.join(repoRoot(), 'src', 'cli', 'main.ts'), ...args],
     {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -152,25 +149,46 @@ export async function spawnTestDaemon(t: Teardown, options: TestDaemonOptions): 
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await exited;
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`daemon did not start:\n${output}`)), 60_000);
-    const onData = () => {
-      const match = /"port":(\d+)[^\n]*memvault listening/.exec(output);
-      if (match) {
+  const match = await new Promise<RegExpExecArray>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`memvault ${args.join(' ')} did not get ready:\n${output}`)),
+      timeoutMs,
+    );
+    child.stdout!.on('data', () => {
+      const found = ready.exec(output);
+      if (found) {
         clearTimeout(timer);
-        resolve(Number(match[1]));
+        resolve(found);
       }
-    };
-    child.stdout!.on('data', onData);
+    });
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`daemon exited with ${code} before listening:\n${output}`));
+      reject(new Error(`memvault ${args.join(' ')} exited with ${code}:\n${output}`));
     });
   });
+  return { child, exited, output: () => output, ready: match };
+}
+
+export type ChildDaemon = ApiClient & ChildCli;
+
+/** `memvault serve` in a child process; resolves once the daemon logs that it is listening. */
+export async function spawnTestDaemon(t: Teardown, options: TestDaemonOptions): Promise<ChildDaemon> {
+  const env = {
+    ...process.env,
+    ...TEST_SECRETS,
+    RERANK_ENABLED: 'false',
+    MEMVAULT_HOST: '127.0.0.1',
+    MEMVAULT_PORT: '0',
+    MEMVAULT_LOG_LEVEL: 'info',
+    DATABASE_URL: options.databaseUrl,
+    ...options.env,
+  };
+  const cli = await spawnCliUntil(t, ['serve'], env, /"port":(\d+)[^\n]*memvault listening/);
+  const { child, exited, output } = cli;
   return {
-    ...apiClient(`http://127.0.0.1:${port}`, TEST_SECRETS.MEMVAULT_API_TOKEN),
+    ...apiClient(`http://127.0.0.1:${Number(cli.ready[1])}`, TEST_SECRETS.MEMVAULT_API_TOKEN),
     child,
     exited,
-    output: () => output,
+    output,
   };
 }
