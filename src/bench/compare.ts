@@ -56,6 +56,26 @@ function flatten(file: BenchFile): Map<string, Metric> {
   return out;
 }
 
+/**
+ * The results of the named suites only (`--only crypto,ann`): to hold a one-suite candidate
+ * against a `bench all` baseline without every other suite counting as missing. A name neither
+ * file knows is an error, so a typo cannot turn the gate into a no-op.
+ */
+export function onlySuites(
+  baseline: BenchFile,
+  candidate: BenchFile,
+  names: string[],
+): [BenchFile, BenchFile] {
+  const known = new Set([...baseline.results, ...candidate.results].map((r) => r.suite));
+  const unknown = names.filter((n) => !known.has(n));
+  if (unknown.length) throw new Error(`--only: no results for ${unknown.join(', ')} in either file`);
+  const pick = (file: BenchFile): BenchFile => ({
+    ...file,
+    results: file.results.filter((r) => names.includes(r.suite)),
+  });
+  return [pick(baseline), pick(candidate)];
+}
+
 /** JSON cannot hold NaN or Infinity: JSON.stringify writes null, so a value may arrive as null. */
 function finite(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value);

@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 
-import { compareBench, failureLines } from '../../src/bench/compare.js';
+import { compareBench, failureLines, onlySuites } from '../../src/bench/compare.js';
 import { latencyChart, sweepChart } from '../../src/bench/plots.js';
 import { rotated } from '../../src/bench/rerank.js';
 import { type BenchFile, goalMet, type Metric } from '../../src/bench/result.js';
@@ -118,6 +118,23 @@ t.test('a metric the candidate lacks or reports as NaN / null / Infinity fails t
   const wholeSuiteGone = compareBench(base, { format: 'memvault-bench/1', results: [] }, 0.1);
   t.equal(wholeSuiteGone.failures, 4, 'a suite that crashed under bench all fails every one of its metrics');
 });
+
+t.test(
+  '--only holds a one-suite candidate against an all-suites baseline; an unknown name is refused',
+  async (t) => {
+    const all = file([{ name: 'ops', value: 100, unit: 'ops/s', better: 'higher' }]);
+    all.results.push({ ...all.results[0]!, suite: 'other' });
+    const one = file([{ name: 'ops', value: 100, unit: 'ops/s', better: 'higher' }]);
+    t.equal(compareBench(all, one, 0.1).failures, 1, 'without --only the other suite counts as missing');
+    const [a, b] = onlySuites(all, one, ['s']);
+    t.equal(compareBench(a, b, 0.1).failures, 0);
+    t.same(
+      a.results.map((r) => r.suite),
+      ['s'],
+    );
+    t.throws(() => onlySuites(all, one, ['s', 'typo']), /no results for typo/);
+  },
+);
 
 t.test('compare names the suites where a quick run meets a full one', async (t) => {
   const metrics: Metric[] = [{ name: 'ops', value: 100, unit: 'ops/s', better: 'higher' }];

@@ -1,6 +1,6 @@
 /**
  * `memvault bench <suite|all> [--quick] [--json <file>] [--plots <dir>] [--<option> <value>]...`
- * `memvault bench compare <baseline.json> <candidate.json> [--tolerance 0.1] [--allow-mixed]`
+ * `memvault bench compare <baseline.json> <candidate.json> [--tolerance 0.1] [--allow-mixed] [--only a,b]`
  * `memvault bench list`
  *
  * Tables go to stdout, progress to stderr. Every run writes JSON (default
@@ -13,7 +13,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import type { BenchCluster } from '../../bench/cluster.js';
-import { compareBench, compareTable, failureLines, readBenchFile } from '../../bench/compare.js';
+import { compareBench, compareTable, failureLines, onlySuites, readBenchFile } from '../../bench/compare.js';
 import { writePlots } from '../../bench/plots.js';
 import { createProgress } from '../../bench/progress.js';
 import { type BenchFile, renderResult, renderTable, type SuiteResult } from '../../bench/result.js';
@@ -23,7 +23,7 @@ import { ALL_SUITES, SUITES } from '../../bench/suites.js';
 export const summary = `benchmarks: ${ALL_SUITES.join(' | ')} | all; compare a.json b.json`;
 
 const USAGE = `usage: memvault bench <suite|all> [--quick] [--json <file>] [--plots <dir>] [--<option> <value>]...
-       memvault bench compare <baseline.json> <candidate.json> [--tolerance 0.1] [--allow-mixed]
+       memvault bench compare <baseline.json> <candidate.json> [--tolerance 0.1] [--allow-mixed] [--only a,b]
        memvault bench list
 suites: ${ALL_SUITES.join(', ')} (all runs them in this order)`;
 
@@ -135,8 +135,23 @@ async function compare(files: string[], parsed: Parsed): Promise<number> {
     console.error('memvault bench compare: --tolerance must be a number in [0, 1)');
     return 2;
   }
-  const [a, b] = await Promise.all(files.map(readBenchFile));
-  const report = compareBench(a!, b!, tolerance);
+  let [a, b] = (await Promise.all(files.map(readBenchFile))) as [BenchFile, BenchFile];
+  if (options.only !== undefined) {
+    try {
+      [a, b] = onlySuites(
+        a,
+        b,
+        options.only
+          .split(',')
+          .map((n) => n.trim())
+          .filter(Boolean),
+      );
+    } catch (thrown) {
+      console.error(`memvault bench compare: ${(thrown as Error).message}`);
+      return 2;
+    }
+  }
+  const report = compareBench(a, b, tolerance);
   if (report.mixedRuns.length) {
     // Quick and full runs differ in sizes and rounds: their numbers are not like for like.
     const what = `quick and full runs mixed (${report.mixedRuns.join('; ')})`;
