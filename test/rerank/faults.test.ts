@@ -28,6 +28,25 @@ const passages = Array.from({ length: 24 }, (_, i) =>
   `passage number ${i} about cats, markets and the immune system `.repeat(8),
 );
 
+/** A one-worker pool of the fixture cross-encoder, separate from the reranker's own. */
+function crossEncoderPool(queue: { maxWaitMs: number; queueMax: number }): InferencePool<Pair, number> {
+  return new InferencePool<Pair, number>({
+    name: 'test',
+    taskUrl: siblingModule(new URL('../../src/rerank/reranker.ts', import.meta.url).href, 'task'),
+    taskConfig: {
+      modelPath: `${dir}/onnx/model.onnx`,
+      tokenizerPath: `${dir}/tokenizer.json`,
+      tokenizerConfigPath: `${dir}/tokenizer_config.json`,
+      maxTokens: 256,
+    },
+    size: 1,
+    threads: 1,
+    device: 'cpu',
+    batchSize: 32,
+    ...queue,
+  });
+}
+
 t.test('flag off: input order, no model load', async (t) => {
   applyRerankSettings({ enabled: false });
   const out = await maybeRerank('what is a cat', passages);
@@ -161,24 +180,8 @@ t.test('a worker that dies is replaced; its requests fail open fast', async (t) 
 
 t.test('a full queue rejects at once with QueueFullError (backpressure)', async (t) => {
   const ce = await getCrossEncoder();
-  const files = {
-    modelPath: `${dir}/onnx/model.onnx`,
-    tokenizerPath: `${dir}/tokenizer.json`,
-    tokenizerConfigPath: `${dir}/tokenizer_config.json`,
-    maxTokens: 256,
-  };
   t.ok(ce.state.state === 'ready');
-  const pool = new InferencePool<Pair, number>({
-    name: 'test',
-    taskUrl: siblingModule(new URL('../../src/rerank/reranker.ts', import.meta.url).href, 'task'),
-    taskConfig: files,
-    size: 1,
-    threads: 1,
-    device: 'cpu',
-    batchSize: 32,
-    maxWaitMs: 50,
-    queueMax: 10,
-  });
+  const pool = crossEncoderPool({ maxWaitMs: 50, queueMax: 10 });
   t.teardown(() => pool.close());
   await pool.start();
   const pairs = (n: number): Pair[] =>
@@ -199,25 +202,9 @@ t.test(
   async (t) => {
     // Regression: terminate()ing a worker inside ONNX Runtime's run() aborted the whole process.
     // Reaching the assertions after each close is the test.
-    const files = {
-      modelPath: `${dir}/onnx/model.onnx`,
-      tokenizerPath: `${dir}/tokenizer.json`,
-      tokenizerConfigPath: `${dir}/tokenizer_config.json`,
-      maxTokens: 256,
-    };
     const pairs = passages.map((passage) => ({ query: 'what is a cat', passage }));
     for (let round = 0; round < 4; round++) {
-      const pool = new InferencePool<Pair, number>({
-        name: 'test',
-        taskUrl: siblingModule(new URL('../../src/rerank/reranker.ts', import.meta.url).href, 'task'),
-        taskConfig: files,
-        size: 1,
-        threads: 1,
-        device: 'cpu',
-        batchSize: 32,
-        maxWaitMs: 0,
-        queueMax: 100,
-      });
+      const pool = crossEncoderPool({ maxWaitMs: 0, queueMax: 100 });
       await pool.start();
       const inFlight = [pool.run(pairs), pool.run(pairs)].map((p) =>
         p.then(
