@@ -11,6 +11,8 @@ export interface BeirDataset {
   docs: BeirDoc[];
   /** Only queries with at least one relevant (gain > 0) document, as BEIR evaluates. */
   queries: { id: string; text: string }[];
+  /** Every query id in queries.jsonl, evaluated or not (a candidate run may list any of them). */
+  queryIds: Set<string>;
   qrels: Map<string, Map<string, number>>;
 }
 
@@ -38,8 +40,10 @@ export async function loadBeir(dir: string): Promise<BeirDataset> {
     if (!qrels.has(q)) qrels.set(q, new Map());
     qrels.get(q)!.set(d, Number(s));
   }
-  const queries = (await jsonl(path.join(dir, 'queries.jsonl')))
-    .map((q) => ({ id: str(q._id), text: str(q.text) }))
-    .filter((q) => [...(qrels.get(q.id)?.values() ?? [])].some((g) => g > 0));
-  return { docs, queries, qrels };
+  const allQueries = (await jsonl(path.join(dir, 'queries.jsonl'))).map((q) => ({
+    id: str(q._id),
+    text: str(q.text),
+  }));
+  const queries = allQueries.filter((q) => [...(qrels.get(q.id)?.values() ?? [])].some((g) => g > 0));
+  return { docs, queries, queryIds: new Set(allQueries.map((q) => q.id)), qrels };
 }

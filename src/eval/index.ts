@@ -9,3 +9,4 @@ export {
 export { Bm25Index, tokenizeForBm25 } from './bm25.js';
 export { loadBeir, type BeirDataset } from './beir.js';
 export { mean, mrrAt, ndcgAt, recallAt } from './metrics.js';
+export { loadRunFile, parseRun, type CandidateRun, type RunIds } from './run-file.js';

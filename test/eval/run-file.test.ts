@@ -1,0 +1,207 @@
+/**
+ * `memvault eval rerank --run FILE`: candidates from a TREC run or BEIR results JSON instead of
+ * BM25. Cranfield (shared datasets) checks that BM25's own ranking, fed back as a run, reproduces
+ * the BM25 figures exactly; a tiny BEIR folder written here checks missing queries, the cut, tie
+ * order, the reranked rows and every malformed-file error.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+import t from 'tap';
+
+import { run as evalCommand } from '../../src/cli/commands/eval.js';
+import { ValidationError } from '../../src/errors.js';
+import { Bm25Index, evalRerank, formatEvalReport, loadBeir, ndcgAt } from '../../src/eval/index.js';
+import { repoRoot } from '../../src/models/repo-paths.js';
+import { ensureFixtureModel } from '../helpers/models.js';
+
+const work = await mkdtemp(path.join(tmpdir(), 'memvault-eval-run-'));
+t.teardown(() => rm(work, { recursive: true, force: true }));
+
+/** A BEIR folder: 4 docs, 3 evaluated queries (q1..q3) and one without qrels (q4). */
+async function tinyBeir(): Promise<string> {
+  const dir = path.join(work, 'tiny');
+  await mkdir(path.join(dir, 'qrels'), { recursive: true });
+  const docs = ['d1', 'd2', 'd3', 'd4'].map((id) =>
+    JSON.stringify({ _id: id, title: '', text: `doc ${id}` }),
+  );
+  const queries = ['q1', 'q2', 'q3', 'q4'].map((id) => JSON.stringify({ _id: id, text: `query ${id}` }));
+  await writeFile(path.join(dir, 'corpus.jsonl'), docs.join('\n') + '\n');
+  await writeFile(path.join(dir, 'queries.jsonl'), queries.join('\n') + '\n');
+  await writeFile(
+    path.join(dir, 'qrels', 'test.tsv'),
+    ['query-id\tcorpus-id\tscore', 'q1\td1\t1', 'q2\td2\t1', 'q3\td3\t1', ''].join('\n'),
+  );
+  return dir;
+}
+const tiny = await tinyBeir();
+
+let files = 0;
+async function runFile(text: string, ext = 'txt'): Promise<string> {
+  const file = path.join(work, `run-${++files}.${ext}`);
+  await writeFile(file, text);
+  return file;
+}
+
+// Where sharedModelDir looks for models: MEMVAULT_SHARED_DIR, ./shared, ../shared.
+const cranfield = [
+  process.env.MEMVAULT_SHARED_DIR,
+  path.join(repoRoot(), 'shared'),
+  path.join(repoRoot(), '..', 'shared'),
+]
+  .filter((root): root is string => root !== undefined)
+  .map((root) => path.join(root, 'datasets', 'cranfield'))
+  .find((dir) => existsSync(path.join(dir, 'corpus.jsonl')));
+
+t.test(
+  "BM25's own top-100 fed back as a run reproduces the BM25 figures exactly (TREC and JSON)",
+  { skip: cranfield ? false : 'no shared cranfield dataset' },
+  async (t) => {
+    if (!cranfield) return;
+    const bm25 = await evalRerank({ dataset: cranfield, candidates: 100 });
+    t.equal(bm25.queries, 225);
+    // The same first stage the harness runs, written as a run: lines in reverse order (the file's
+    // order must not matter) with strictly decreasing scores, and every query of queries.jsonl.
+    const data = await loadBeir(cranfield);
+    const index = new Bm25Index(data.docs.map((d) => d.text));
+    const lines: string[] = [];
+    const json: Record<string, Record<string, number>> = {};
+    for (const q of data.queries) {
+      json[q.id] = {};
+      index.search(q.text, 100).forEach((doc, rank) => {
+        const id = data.docs[doc]!.id;
+        lines.push(`${q.id} Q0 ${id} ${rank + 1} ${(100 - rank) / 10} bm25`);
+        json[q.id]![id] = (100 - rank) / 10;
+      });
+    }
+    t.ok(lines.length > 20_000, `${lines.length} run lines`);
+    for (const [format, file] of [
+      ['TREC', await runFile(lines.reverse().join('\n') + '\n')],
+      ['JSON', await runFile(JSON.stringify(json), 'json')],
+    ] as const) {
+      const fromRun = await evalRerank({ dataset: cranfield, run: file });
+      t.equal(fromRun.candidates, 100, `${format}: the cut is the run's longest list`);
+      t.equal(fromRun.queriesWithoutCandidates, bm25.queriesWithoutCandidates);
+      const [before] = fromRun.rows;
+      t.equal(before!.system, `run ${path.basename(file)}`);
+      t.equal(before!.ndcg10, bm25.rows[0]!.ndcg10, `${format}: nDCG@10 ${before!.ndcg10}`);
+      t.equal(before!.mrr10, bm25.rows[0]!.mrr10, `${format}: MRR@10`);
+      t.equal(before!.recall, bm25.rows[0]!.recall, `${format}: Recall@100`);
+    }
+    // The figures RERANK.md quotes, so the comparison above is against the known-good harness.
+    t.equal(bm25.rows[0]!.ndcg10.toFixed(4), '0.3226');
+    t.equal(bm25.rows[0]!.mrr10.toFixed(4), '0.4772');
+  },
+);
+
+t.test('queries absent from the run have no candidates and score 0, and the report says so', async (t) => {
+  // q2's ties are broken by rank (d2 at rank 1 first), q3 is absent, q4 is not evaluated.
+  const file = await runFile(
+    ['q1 Q0 d4 1 2.5 x', 'q1 Q0 d1 2 1.5 x', 'q2 Q0 d3 2 1 x', 'q2 Q0 d2 1 1 x', 'q4 Q0 d1 1 9 x', ''].join(
+      '\n',
+    ),
+  );
+  const report = await evalRerank({ dataset: tiny, run: file });
+  t.equal(report.queries, 3);
+  t.equal(report.queriesWithoutCandidates, 1);
+  t.equal(report.candidates, 2);
+  const [row] = report.rows;
+  const q1 = ndcgAt(['d4', 'd1'], new Map([['d1', 1]]));
+  t.equal(row!.ndcg10, (q1 + 1 + 0) / 3, 'q1 at rank 2, q2 at rank 1, q3 zero');
+  t.equal(row!.mrr10, (1 / 2 + 1 + 0) / 3);
+  t.equal(row!.recall, 2 / 3);
+  t.match(formatEvalReport(report), /1 of 3 queries have no candidates \(absent from the run\) and score 0/);
+
+  const cut = await evalRerank({ dataset: tiny, run: file, candidates: 1 });
+  t.equal(cut.candidates, 1);
+  t.equal(cut.rows[0]!.recall, 1 / 3, '--candidates 1 keeps only each list head');
+});
+
+t.test('JSON ties fall to the doc id, descending, as trec_eval breaks them', async (t) => {
+  const file = await runFile(JSON.stringify({ q1: { d1: 0, d4: 0 }, q2: { d2: 0.5, d3: 0.25 } }));
+  const report = await evalRerank({ dataset: tiny, run: file });
+  t.equal(report.rows[0]!.mrr10, (1 / 2 + 1 + 0) / 3, 'd4 before d1 for q1');
+});
+
+t.test('the cross-encoder reranks exactly the run candidates', async (t) => {
+  const model = await ensureFixtureModel();
+  const file = await runFile('q1 Q0 d4 1 2 x\nq1 Q0 d1 2 1 x\nq2 Q0 d2 1 1 x\n');
+  const report = await evalRerank({ dataset: tiny, run: file, model });
+  t.equal(report.rows.length, 2);
+  t.equal(report.rows[1]!.system, `run ${path.basename(file)} top-2 + cross-encoder (${model})`);
+  t.equal(report.rows[1]!.recall, report.rows[0]!.recall, 'same candidate set, same recall');
+  t.ok(report.rows[1]!.mrr10 <= 2 / 3, 'q3 still has nothing to rerank');
+});
+
+t.test('malformed run files are rejected naming the line and field (ValidationError)', async (t) => {
+  const ok = 'q1 Q0 d1 1 1.0 x\n';
+  const cases: [string, string, RegExp][] = [
+    [
+      'too few fields',
+      ok + 'q1 Q0 d2 2 1.0\n',
+      /line 2: expected 6 fields \(qid Q0 docid rank score tag\), got 5/,
+    ],
+    [
+      'unknown doc id',
+      ok + '\n' + 'q1 Q0 d9 2 1 x\n',
+      /line 3: field 3 \(docid\) "d9" is not a doc id of the dataset/,
+    ],
+    ['unknown query id', 'q9 Q0 d1 1 1 x\n', /line 1: field 1 \(qid\) "q9" is not a query id of the dataset/],
+    [
+      'rank not an integer',
+      ok + 'q1 Q0 d2 2.5 1 x\n',
+      /line 2: field 4 \(rank\) "2.5" is not a non-negative integer/,
+    ],
+    [
+      'score not a number',
+      ok + 'q1 Q0 d2 2 high x\n',
+      /line 2: field 5 \(score\) "high" is not a finite number/,
+    ],
+    [
+      'score not finite',
+      ok + 'q1 Q0 d2 2 Infinity x\n',
+      /line 2: field 5 \(score\) "Infinity" is not a finite number/,
+    ],
+    [
+      'repeated pair',
+      ok + 'q1 Q0 d1 2 0.5 x\n',
+      /line 2: field 3 \(docid\) "d1" repeats query "q1" of line 1/,
+    ],
+    ['empty file', '\n\n', /holds no candidates/],
+    ['broken JSON', '{ "q1": ', /is not valid JSON/],
+    ['JSON array of queries', '{"q1": [1]}', /query "q1": must be an object of doc id -> score/],
+    ['JSON score a string', '{"q1": {"d1": "1"}}', /query "q1" doc "d1": score must be a finite number/],
+    ['JSON unknown doc', '{"q1": {"d9": 1}}', /query "q1" doc "d9": not a doc id of the dataset/],
+  ];
+  for (const [name, text, message] of cases) {
+    const file = await runFile(text);
+    await t.rejects(evalRerank({ dataset: tiny, run: file }), ValidationError, name);
+    await t.rejects(evalRerank({ dataset: tiny, run: file }), { field: '--run', message }, name);
+  }
+  await t.rejects(
+    evalRerank({ dataset: tiny, run: path.join(work, 'absent.txt') }),
+    { field: '--run', message: /cannot read .*absent\.txt \(ENOENT\)/ },
+    'a missing file',
+  );
+});
+
+t.test('the CLI passes --run through and documents it; a bare --run is a usage error', async (t) => {
+  const file = await runFile('q1 Q0 d1 1 1 x\n');
+  const out = t.capture(console, 'log');
+  t.equal(await evalCommand(['rerank', '--dataset', tiny, '--run', file, '--json']), 0);
+  const report = JSON.parse(out.args()[0]![0] as string) as {
+    firstStage: string;
+    queriesWithoutCandidates: number;
+  };
+  t.equal(report.firstStage, file);
+  t.equal(report.queriesWithoutCandidates, 2);
+  await t.rejects(evalCommand(['rerank', '--dataset', tiny, '--run']), {
+    field: '--run',
+    message: /needs a value/,
+  });
+  const err = t.capture(console, 'error');
+  t.equal(await evalCommand(['rerank']), 2);
+  t.match(String(err.args()[0]![0]), /--run <file>.*TREC run \(qid Q0 docid rank score tag\)/s);
+});
