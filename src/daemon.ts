@@ -64,6 +64,7 @@ import {
   readRerankConfig,
   type RerankSettings,
 } from './rerank/index.js';
+import { unknownVariables } from './variables.js';
 
 export const EXIT = { ok: 0, fatal: 1, usage: 2, databaseUnavailable: 69, forced: 70, config: 78 } as const;
 
@@ -344,6 +345,14 @@ export async function startDaemonFromEnv(
   if (!env.MEMVAULT_EMBED_MODEL && options.defaultEmbedModel)
     env = { ...env, MEMVAULT_EMBED_MODEL: options.defaultEmbedModel };
   const settings = readDaemonSettings(env);
+  // Not fatal: one EnvironmentFile may serve other tools too. But a misspelt name would otherwise
+  // leave its default in force without a word.
+  for (const unknown of unknownVariables(env)) {
+    log.warn(
+      { variable: unknown.name, ...(unknown.suggestion ? { did_you_mean: unknown.suggestion } : {}) },
+      'unknown environment variable ignored',
+    );
+  }
 
   // Production fails fast on missing secrets; the embedded default completes them after the
   // cluster exists (it creates MEMVAULT_HOME with the permissions its server user needs).
