@@ -42,6 +42,36 @@ export interface SealedChunk {
 /** How a batch's blobs were sealed: 1 = directly under key-ring key keyId, 2 = under the tenant's DEK keyId. */
 export type KeyScheme = 1 | 2;
 
+/**
+ * Stores one sealed chunk (memory.index_chunk). The daemon writes through indexChunks even for one
+ * chunk; this is the single-row procedure SQL callers use, kept typed here like every procedure.
+ */
+export async function indexChunk(
+  db: Queryable,
+  userHash: string,
+  chunk: SealedChunk,
+  keyId: number,
+  keyScheme: KeyScheme = 1,
+): Promise<number> {
+  const rows = await call<{ n: number }>(
+    db,
+    'select memory.index_chunk($1::text, $2::uuid, $3::text, $4::text, $5::bytea, $6::bytea, $7::bytea, $8::public.vector, $9::integer, $10::smallint) as n',
+    [
+      userHash,
+      chunk.id,
+      chunk.docId,
+      chunk.source,
+      chunk.textCipher,
+      chunk.metaCipher,
+      chunk.embCipher,
+      vectorLiteral(chunk.embedding),
+      keyId,
+      keyScheme,
+    ],
+  );
+  return rows[0]!.n;
+}
+
 /** Stores a batch of sealed chunks in one round trip; all or nothing. Returns the number stored. */
 export async function indexChunks(
   db: Queryable,
@@ -167,6 +197,17 @@ export async function getSettings(db: Queryable): Promise<Record<string, unknown
 /** Needs a role that may execute memory.set_setting (the owner or a superuser, not memory_app). */
 export async function setSetting(db: Queryable, key: string, value: unknown): Promise<void> {
   await call(db, 'select memory.set_setting($1::text, $2::jsonb)', [key, JSON.stringify(value)]);
+}
+
+/**
+ * Removes a live override so every daemon falls back to its environment default (the delete fires
+ * the same NOTIFY as a change). Returns false when the setting was not set. Same role as setSetting.
+ */
+export async function resetSetting(db: Queryable, key: string): Promise<boolean> {
+  const rows = await call<{ removed: boolean }>(db, 'select memory.reset_setting($1::text) as removed', [
+    key,
+  ]);
+  return rows[0]!.removed;
 }
 
 export interface Health {

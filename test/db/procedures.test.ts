@@ -137,6 +137,20 @@ t.test('a duplicate chunk id is a DuplicateChunkError and the batch is not half-
   );
 });
 
+t.test(
+  'index_chunk stores one chunk whole for its tenant only; a repeated id is a DuplicateChunkError',
+  async (t) => {
+    const one = chunk({ docId: 'single', textCipher: Buffer.from('sealed text') });
+    t.equal(await procedures.indexChunk(db.app, tenant, one, 7), 1);
+    const [stored] = await procedures.getChunks(db.app, tenant, [one.id]);
+    t.equal(stored?.doc_id, 'single');
+    t.same(stored?.text_cipher, Buffer.from('sealed text'));
+    t.equal(stored?.key_id, 7);
+    t.same(await procedures.getChunks(db.app, randomUserHash(), [one.id]), [], 'another tenant sees nothing');
+    await t.rejects(procedures.indexChunk(db.app, tenant, one, 7), { name: 'DuplicateChunkError' });
+  },
+);
+
 t.test('search returns the nearest chunks first, with ciphertexts and distances', async (t) => {
   const owner = randomUserHash();
   const chunks = [1, 2, 3, 4].map((seed) => chunk({ docId: `d${seed}`, embedding: testVector(seed) }));
