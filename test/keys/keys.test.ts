@@ -84,12 +84,23 @@ t.test(
     for (const tenant of tenants) written.set(tenant, await writeChunks(db, writer, tenant, 3, 'before'));
 
     let stop = false;
+    let opened = 0;
     const load = (async () => {
       let round = 0;
       while (!stop) {
         const tenant = tenants[round++ % tenants.length]!;
         written.get(tenant)!.push(...(await writeChunks(db, writer, tenant, 1, `during${round}`)));
-        await procedures.search(db.app, tenant, testVector(round), { limit: 5 });
+        // Read as a daemon would mid-rotation: search, then open the hits through the tenant's
+        // stored DEK, which is wrapped under key 1 or already key 2 (a fresh lookup each time).
+        const hits = await procedures.search(db.app, tenant, testVector(round), { limit: 5 });
+        opened += (
+          await openAll(
+            db,
+            ring12,
+            tenant,
+            hits.map((h) => h.id),
+          )
+        ).length;
       }
       return round;
     })();
@@ -97,6 +108,7 @@ t.test(
     stop = true;
     const rounds = await load;
     t.ok(rounds > 0, `load ran ${rounds} rounds during the rotation`);
+    t.ok(opened > 0, `${opened} search hits opened while DEKs were being re-wrapped`);
     t.ok(rewrapped >= tenants.length, `re-wrapped ${rewrapped} DEKs`);
 
     const usage = await inTransaction(db.admin, (c) => keyUsage(c));
