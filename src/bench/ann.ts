@@ -7,7 +7,7 @@
  * distance, which no index can serve, so PostgreSQL computes every distance of the tenant and
  * sorts. The suite checks the exact plan really avoids the HNSW index before trusting it.
  */
-import { createPool, type Pool } from '../db/pool.js';
+import type { Pool } from '../db/pool.js';
 import { indexesInPlan, type PlanNode, search, setSetting } from '../db/procedures.js';
 import {
   planTenants,
@@ -63,13 +63,8 @@ async function runAnn(ctx: SuiteContext) {
   const cluster = await ctx.cluster();
   ctx.progress.stage(`creating a database and loading ${chunks.toLocaleString('en-US')} chunks`);
   const db = await cluster.createDatabase('ann', DIM);
-  const admin = createPool({
-    connectionString: db.adminUrl,
-    max: 3,
-    applicationName: 'memvault-bench',
-    statementTimeoutMillis: 600_000,
-  });
-  const app = createPool({ connectionString: db.appUrl, max: 1, applicationName: 'memvault-bench' });
+  const pools = db.openPools();
+  const { admin, app } = pools;
   try {
     // Read before any override: what memory.search uses on a database nobody has tuned.
     const efSearch = await defaultEfSearch(admin);
@@ -161,7 +156,7 @@ async function runAnn(ctx: SuiteContext) {
       },
     });
   } finally {
-    await Promise.all([admin.end(), app.end()]);
+    await pools.end();
     await db.drop();
   }
 }

@@ -22,6 +22,14 @@ export interface BenchDatabase {
   /** memory_app: what the daemon uses, RLS applies. */
   appUrl: string;
   drop(): Promise<void>;
+  /** A superuser pool and a memory_app pool on this database; `end()` closes both. */
+  openPools(sizes?: { adminMax?: number; appMax?: number }): BenchPools;
+}
+
+export interface BenchPools {
+  admin: Pool;
+  app: Pool;
+  end(): Promise<void>;
 }
 
 export class BenchCluster {
@@ -68,6 +76,21 @@ export class BenchCluster {
       appUrl: this.url(name, true),
       drop: () =>
         this.admin((db) => db.query(`drop database if exists "${name}" with (force)`)).then(() => undefined),
+      openPools: ({ adminMax = 3, appMax = 1 } = {}) => {
+        const admin = createPool({
+          connectionString: this.url(name, false),
+          max: adminMax,
+          applicationName: 'memvault-bench',
+          // Loading 100k rows or building an HNSW index takes minutes, not the daemon's 15 s.
+          statementTimeoutMillis: 600_000,
+        });
+        const app = createPool({
+          connectionString: this.url(name, true),
+          max: appMax,
+          applicationName: 'memvault-bench',
+        });
+        return { admin, app, end: () => Promise.all([admin.end(), app.end()]).then(() => undefined) };
+      },
     };
   }
 

@@ -14,7 +14,7 @@ import {
   hmacUser,
   loadCryptoConfig,
 } from '../crypto/index.js';
-import { createPool, type Pool } from '../db/pool.js';
+import type { Pool } from '../db/pool.js';
 import { indexChunks, type NewChunk } from '../memory/index.js';
 import { sealChunk } from '../memory/seal-chunk.js';
 import { planTenants, samplePoint, type TenantPlan, topicCentres, vectorText } from './corpus.js';
@@ -66,13 +66,8 @@ async function runIngest(ctx: SuiteContext) {
   );
   const cluster = await ctx.cluster();
   const db = await cluster.createDatabase('ingest', DIM);
-  const admin = createPool({
-    connectionString: db.adminUrl,
-    max: 3,
-    applicationName: 'memvault-bench',
-    statementTimeoutMillis: 600_000,
-  });
-  const app = createPool({ connectionString: db.appUrl, max: 1, applicationName: 'memvault-bench' });
+  const pools = db.openPools();
+  const { admin, app } = pools;
   try {
     const centres = topicCentres(DIM, 2);
     if (base > 0) {
@@ -172,7 +167,7 @@ async function runIngest(ctx: SuiteContext) {
       tables: [table],
     });
   } finally {
-    await Promise.all([admin.end(), app.end()]);
+    await pools.end();
     await db.drop();
   }
 }

@@ -23,7 +23,6 @@ import {
   sealWithDataKey,
   TenantHmacKey,
 } from '../crypto/index.js';
-import { createPool } from '../db/pool.js';
 import { indexChunks } from '../db/procedures.js';
 import { resealChunks } from '../keys/reseal.js';
 import { rotateKek } from '../keys/rotate.js';
@@ -147,13 +146,8 @@ async function runKeys(ctx: SuiteContext) {
 
   const cluster = await ctx.cluster();
   const db = await cluster.createDatabase('keys', DIM);
-  const admin = createPool({
-    connectionString: db.adminUrl,
-    max: 4,
-    applicationName: 'memvault-bench',
-    statementTimeoutMillis: 600_000,
-  });
-  const app = createPool({ connectionString: db.appUrl, max: 4, applicationName: 'memvault-bench' });
+  const pools = db.openPools({ adminMax: 4, appMax: 4 });
+  const { admin, app } = pools;
   let stopDaemon: (() => Promise<unknown>) | undefined;
   try {
     // Users whose hashes the daemon computes with the same HMAC key; each owns a planned tenant.
@@ -372,7 +366,7 @@ async function runKeys(ctx: SuiteContext) {
     });
   } finally {
     await stopDaemon?.();
-    await Promise.all([admin.end(), app.end()]);
+    await pools.end();
     await db.drop();
   }
 }

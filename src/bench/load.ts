@@ -9,7 +9,6 @@
  * Phase 2: rerank on, rising rates, each held for a short step; the highest rate whose p95 stays
  * within the latency budget with no errors and at least 95% of queries actually reranked.
  */
-import { createPool } from '../db/pool.js';
 import { planTenants, samplePoint, type TenantPlan, topicCentres } from './corpus.js';
 import { type DaemonChild, spawnDaemon } from './daemon.js';
 import { loadCorpus } from './loader.js';
@@ -57,13 +56,8 @@ async function runLoad(ctx: SuiteContext) {
   const poolMax = intOption(ctx, 'pool-max', 10, 1);
   const cluster = await ctx.cluster();
   const db = await cluster.createDatabase('load', DIM);
-  const admin = createPool({
-    connectionString: db.adminUrl,
-    max: 3,
-    applicationName: 'memvault-bench',
-    statementTimeoutMillis: 600_000,
-  });
-  const app = createPool({ connectionString: db.appUrl, max: 2, applicationName: 'memvault-bench' });
+  const pools = db.openPools({ appMax: 2 });
+  const { admin, app } = pools;
   let daemon: DaemonChild | undefined;
   try {
     const centres = topicCentres(DIM, 4);
@@ -207,7 +201,7 @@ async function runLoad(ctx: SuiteContext) {
     });
   } finally {
     await daemon?.stop();
-    await Promise.all([admin.end(), app.end()]);
+    await pools.end();
     await db.drop();
   }
 }

@@ -5,7 +5,6 @@
  * this process). The three are interleaved per round with the order rotated.
  */
 import { hmacUser } from '../crypto/index.js';
-import { createPool } from '../db/pool.js';
 import { search } from '../db/procedures.js';
 import { planTenants, samplePoint, type TenantPlan, topicCentres } from './corpus.js';
 import { spawnDaemon } from './daemon.js';
@@ -33,13 +32,8 @@ async function runQuery(ctx: SuiteContext) {
   const rounds = intOption(ctx, 'rounds', ctx.quick ? 40 : 200, 5);
   const cluster = await ctx.cluster();
   const db = await cluster.createDatabase('query', DIM);
-  const admin = createPool({
-    connectionString: db.adminUrl,
-    max: 3,
-    applicationName: 'memvault-bench',
-    statementTimeoutMillis: 600_000,
-  });
-  const app = createPool({ connectionString: db.appUrl, max: 1, applicationName: 'memvault-bench' });
+  const pools = db.openPools();
+  const { admin, app } = pools;
   let daemon: Awaited<ReturnType<typeof spawnDaemon>> | undefined;
   try {
     const centres = topicCentres(DIM, 3);
@@ -192,7 +186,7 @@ async function runQuery(ctx: SuiteContext) {
     });
   } finally {
     await daemon?.stop();
-    await Promise.all([admin.end(), app.end()]);
+    await pools.end();
     await db.drop();
   }
 }

@@ -91,16 +91,22 @@ export interface TestDaemonOptions {
   embedder?: Embedder;
 }
 
-export async function startTestDaemon(t: Teardown, options: TestDaemonOptions): Promise<TestDaemon> {
-  const env = {
+/** The daemon environment of a test: test keys, loopback on a free port, rerank off unless asked. */
+function testDaemonEnv(options: TestDaemonOptions, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
     ...process.env,
     ...TEST_SECRETS,
     RERANK_ENABLED: 'false',
     MEMVAULT_HOST: '127.0.0.1',
     MEMVAULT_PORT: '0',
     DATABASE_URL: options.databaseUrl,
+    ...extra,
     ...options.env,
   };
+}
+
+export async function startTestDaemon(t: Teardown, options: TestDaemonOptions): Promise<TestDaemon> {
+  const env = testDaemonEnv(options);
   const daemon = await startDaemon({
     settings: readDaemonSettings(env),
     secrets: readSecrets(env),
@@ -173,16 +179,8 @@ export type ChildDaemon = ApiClient & ChildCli;
 
 /** `memvault serve` in a child process; resolves once the daemon logs that it is listening. */
 export async function spawnTestDaemon(t: Teardown, options: TestDaemonOptions): Promise<ChildDaemon> {
-  const env = {
-    ...process.env,
-    ...TEST_SECRETS,
-    RERANK_ENABLED: 'false',
-    MEMVAULT_HOST: '127.0.0.1',
-    MEMVAULT_PORT: '0',
-    MEMVAULT_LOG_LEVEL: 'info',
-    DATABASE_URL: options.databaseUrl,
-    ...options.env,
-  };
+  // Info level: the tests read the daemon's "listening" line and its shutdown messages.
+  const env = testDaemonEnv(options, { MEMVAULT_LOG_LEVEL: 'info' });
   const cli = await spawnCliUntil(t, ['serve'], env, /"port":(\d+)[^\n]*memvault listening/);
   const { child, exited, output } = cli;
   return {

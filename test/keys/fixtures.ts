@@ -55,6 +55,32 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResul
   });
 }
 
+/** Writes `count` chunks whose three fields `seal` seals, stored as (keyId, scheme). */
+async function writeSealedChunks(
+  db: TestDatabase,
+  userHash: string,
+  count: number,
+  tag: string,
+  seal: (plaintext: Buffer, aad: Buffer) => Buffer,
+  keyId: number,
+  scheme: 1 | 2,
+): Promise<string[]> {
+  const chunks = Array.from({ length: count }, (_, i) => {
+    const id = randomUUID();
+    return {
+      id,
+      docId: `doc-${tag}-${i}`,
+      source: 'test',
+      textCipher: seal(Buffer.from(`text ${tag} ${i}`), chunkAad(userHash, id, 'text')),
+      metaCipher: seal(Buffer.from('{}'), chunkAad(userHash, id, 'meta')),
+      embCipher: seal(Buffer.from([i % 256]), chunkAad(userHash, id, 'embedding')),
+      embedding: testVector(i),
+    };
+  });
+  await procedures.indexChunks(db.app, userHash, chunks, keyId, scheme);
+  return chunks.map((c) => c.id);
+}
+
 /** Writes `count` chunks for a tenant the way the daemon does: sealed under the tenant's DEK. */
 export async function writeChunks(
   db: TestDatabase,
@@ -64,20 +90,7 @@ export async function writeChunks(
   tag = 'x',
 ): Promise<string[]> {
   const dek = await store.activeKey(userHash);
-  const chunks = Array.from({ length: count }, (_, i) => {
-    const id = randomUUID();
-    return {
-      id,
-      docId: `doc-${tag}-${i}`,
-      source: 'test',
-      textCipher: sealWithDataKey(dek, Buffer.from(`text ${tag} ${i}`), chunkAad(userHash, id, 'text')),
-      metaCipher: sealWithDataKey(dek, Buffer.from('{}'), chunkAad(userHash, id, 'meta')),
-      embCipher: sealWithDataKey(dek, Buffer.from([i % 256]), chunkAad(userHash, id, 'embedding')),
-      embedding: testVector(i),
-    };
-  });
-  await procedures.indexChunks(db.app, userHash, chunks, dek.id, 2);
-  return chunks.map((c) => c.id);
+  return writeSealedChunks(db, userHash, count, tag, (p, aad) => sealWithDataKey(dek, p, aad), dek.id, 2);
 }
 
 /** Writes `count` legacy chunks (envelope version 1) sealed directly under `ring`'s active key. */
@@ -88,20 +101,7 @@ export async function writeLegacyChunks(
   count: number,
   tag = 'legacy',
 ): Promise<string[]> {
-  const chunks = Array.from({ length: count }, (_, i) => {
-    const id = randomUUID();
-    return {
-      id,
-      docId: `doc-${tag}-${i}`,
-      source: 'test',
-      textCipher: ring.seal(Buffer.from(`text ${tag} ${i}`), chunkAad(userHash, id, 'text')),
-      metaCipher: ring.seal(Buffer.from('{}'), chunkAad(userHash, id, 'meta')),
-      embCipher: ring.seal(Buffer.from([i % 256]), chunkAad(userHash, id, 'embedding')),
-      embedding: testVector(i),
-    };
-  });
-  await procedures.indexChunks(db.app, userHash, chunks, ring.activeKeyId, 1);
-  return chunks.map((c) => c.id);
+  return writeSealedChunks(db, userHash, count, tag, (p, aad) => ring.seal(p, aad), ring.activeKeyId, 1);
 }
 
 /**

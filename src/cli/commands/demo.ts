@@ -5,9 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 
-import { EXIT, exitCodeFor, startDaemonFromEnv, type StartedFromEnv } from '../../daemon.js';
-import { embeddedDefaults } from './embedded-defaults.js';
-import { reportStartFailure } from './serve-lifecycle.js';
+import { EXIT } from '../../daemon.js';
+import { startWithEmbeddedDefaults } from './embedded-defaults.js';
 
 export const summary = 'index memories for two users and show that queries stay within their user';
 
@@ -29,17 +28,10 @@ export async function run(args: string[]): Promise<number> {
     console.error('usage: memvault demo');
     return EXIT.usage;
   }
-  const defaults = embeddedDefaults(process.env);
-  let started: StartedFromEnv;
-  try {
-    started = await startDaemonFromEnv(process.env, {
-      defaultEmbedModel: defaults.embedModel,
-      overrides: { ...defaults.overrides, MEMVAULT_PORT: '0', MEMVAULT_HOST: '127.0.0.1' },
-    });
-  } catch (thrown) {
-    reportStartFailure(thrown);
-    return exitCodeFor(thrown);
-  }
+  // A free loopback port: the demo talks to itself and must not clash with a running daemon.
+  const outcome = await startWithEmbeddedDefaults({ MEMVAULT_PORT: '0', MEMVAULT_HOST: '127.0.0.1' });
+  if (typeof outcome === 'number') return outcome;
+  const { started } = outcome;
   const { daemon, apiToken } = started;
   const serverEmbeds = started.settings.embed !== undefined;
   const call = async (method: string, path: string, body?: unknown): Promise<Record<string, unknown>> => {

@@ -13,10 +13,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { exitCodeFor, startDaemonFromEnv, type StartedFromEnv } from '../../daemon.js';
 import type { Env } from '../../env.js';
 import { sharedModelDir } from '../../models/repo-paths.js';
 import { defaultCacheDir } from '../../models/resolve.js';
 import { DEFAULT_RERANK_MODEL } from '../../rerank/index.js';
+import { reportStartFailure } from './serve-lifecycle.js';
 
 export interface EmbeddedDefaults {
   embedModel: string | undefined;
@@ -46,4 +48,24 @@ export function embeddedDefaults(env: Env): EmbeddedDefaults {
     );
   }
   return { embedModel, overrides, notes };
+}
+
+/**
+ * Starts the daemon from process.env with these defaults (`extra` overrides win), as `start` and
+ * `demo` do. On failure the reason is reported and the exit code returned instead.
+ */
+export async function startWithEmbeddedDefaults(
+  extra: Record<string, string> = {},
+): Promise<{ started: StartedFromEnv; notes: string[] } | number> {
+  const defaults = embeddedDefaults(process.env);
+  try {
+    const started = await startDaemonFromEnv(process.env, {
+      defaultEmbedModel: defaults.embedModel,
+      overrides: { ...defaults.overrides, ...extra },
+    });
+    return { started, notes: defaults.notes };
+  } catch (thrown) {
+    reportStartFailure(thrown);
+    return exitCodeFor(thrown);
+  }
 }

@@ -3,9 +3,9 @@
  * configuration, then a curl example that indexes and queries. With DATABASE_URL set it behaves
  * like `serve` plus the example.
  */
-import { EXIT, exitCodeFor, startDaemonFromEnv, type StartedFromEnv } from '../../daemon.js';
-import { embeddedDefaults } from './embedded-defaults.js';
-import { reportStartFailure, runUntilSignalled } from './serve-lifecycle.js';
+import { EXIT, type StartedFromEnv } from '../../daemon.js';
+import { startWithEmbeddedDefaults } from './embedded-defaults.js';
+import { runUntilSignalled } from './serve-lifecycle.js';
 
 export const summary = 'start the embedded database and the daemon, and print a curl example';
 
@@ -14,18 +14,10 @@ export async function run(args: string[]): Promise<number> {
     console.error('usage: memvault start');
     return EXIT.usage;
   }
-  const defaults = embeddedDefaults(process.env);
-  let started: StartedFromEnv;
-  try {
-    started = await startDaemonFromEnv(process.env, {
-      defaultEmbedModel: defaults.embedModel,
-      overrides: defaults.overrides,
-    });
-  } catch (thrown) {
-    reportStartFailure(thrown);
-    return exitCodeFor(thrown);
-  }
-  console.log(banner(started, defaults.notes));
+  const outcome = await startWithEmbeddedDefaults();
+  if (typeof outcome === 'number') return outcome;
+  const { started, notes } = outcome;
+  console.log(banner(started, notes));
   return runUntilSignalled(started.daemon, started.settings.shutdownTimeoutMs);
 }
 
