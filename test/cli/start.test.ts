@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import t from 'tap';
 
 import { stopCluster } from '../../src/db/cluster.js';
-import { type ChildCli, spawnCliUntil } from '../helpers/daemon.js';
+import { apiClient, type ChildCli, spawnCliUntil } from '../helpers/daemon.js';
 
 const home = await mkdtemp(join(tmpdir(), 'memvault-start-'));
 // mkdtemp makes it 0700; as root the server runs as `postgres` and must be able to pass through.
@@ -55,20 +55,6 @@ async function token(): Promise<string> {
   return match[1]!;
 }
 
-interface Reply {
-  status: number;
-  json: { id: string; results: Array<{ id: string; text: string }> };
-}
-
-async function post(url: string, body: unknown, bearer?: string): Promise<Reply> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, json: (await res.json()) as Reply['json'] };
-}
-
 t.test(
   'first start: creates the cluster and the secrets, embeds, isolates tenants, stops on SIGTERM',
   async (t) => {
@@ -81,28 +67,29 @@ t.test(
     t.equal((await stat(join(home, 'secrets.env'))).mode & 0o777, 0o600, 'secrets.env is 0600');
     const secret = await token();
     t.notOk(daemon.output().includes(secret), 'the token is never printed');
+    const api = apiClient(daemon.url, secret);
 
-    const alice = await post(
-      `${daemon.url}/v1/chunks`,
-      { user_id: 'alice', doc_id: 'prefs', text: 'Alice drinks green tea every morning' },
-      secret,
-    );
+    const alice = await api.request('POST', '/v1/chunks', {
+      body: { user_id: 'alice', doc_id: 'prefs', text: 'Alice drinks green tea every morning' },
+    });
     t.equal(alice.status, 201);
-    const bob = await post(
-      `${daemon.url}/v1/chunks`,
-      { user_id: 'bob', doc_id: 'prefs', text: 'Bob drinks black coffee' },
-      secret,
-    );
+    const bob = await api.request('POST', '/v1/chunks', {
+      body: { user_id: 'bob', doc_id: 'prefs', text: 'Bob drinks black coffee' },
+    });
     t.equal(bob.status, 201);
     const query = { user_id: 'alice', query: 'What does Alice drink?', k: 3 };
-    const found = await post(`${daemon.url}/v1/query`, query, secret);
+    const found = await api.request('POST', '/v1/query', { body: query });
     t.equal(found.status, 200);
     t.same(
-      found.json.results.map((r) => [r.id, r.text]),
+      found.json.results.map((r: { id: string; text: string }) => [r.id, r.text]),
       [[alice.json.id, 'Alice drinks green tea every morning']],
       "only alice's own memory comes back",
     );
-    t.equal((await post(`${daemon.url}/v1/query`, query)).status, 401, 'no token: 401');
+    t.equal(
+      (await api.request('POST', '/v1/query', { body: query, token: null })).status,
+      401,
+      'no token: 401',
+    );
 
     daemon.child.kill('SIGTERM');
     t.equal(await daemon.exited, 0, 'SIGTERM: exit 0');
@@ -116,7 +103,9 @@ t.test('second start: reuses the cluster, the secrets and the data', async (t) =
   t.match(daemon.output(), /database: embedded PostgreSQL \(existing\)/);
   t.notMatch(daemon.output(), /generated now/);
   t.equal(await token(), before, 'the same token');
-  const found = await post(`${daemon.url}/v1/query`, { user_id: 'alice', query: 'tea', k: 3 }, before);
+  const found = await apiClient(daemon.url, before).request('POST', '/v1/query', {
+    body: { user_id: 'alice', query: 'tea', k: 3 },
+  });
   t.equal(found.status, 200);
   t.equal(found.json.results.length, 1, 'the memory written by the first run opens with the reused keys');
   daemon.child.kill('SIGTERM');
