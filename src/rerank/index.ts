@@ -9,6 +9,7 @@ export {
   preloadCrossEncoder,
   rerank,
   rerankDetailed,
+  rerankMaxCandidates,
   type MaybeRerankOptions,
   type RerankOptions,
   type RerankOutcome,

@@ -64,6 +64,14 @@ function currentBreaker(): CircuitBreaker {
   return breaker;
 }
 
+/**
+ * RERANK_MAX_CANDIDATES as parsed once (config.ts validated it at start): request handlers read
+ * this rather than the environment.
+ */
+export function rerankMaxCandidates(): number {
+  return currentConfig().maxCandidates;
+}
+
 export function currentRerankSettings(): RerankSettings {
   const c = currentConfig();
   return { enabled: c.enabled, circuitMs: c.circuitMs, rolloutPercent: c.rolloutPercent, ...overrides };

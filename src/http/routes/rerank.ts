@@ -5,7 +5,7 @@
  */
 import { ValidationError } from '../../errors.js';
 import { validateText } from '../../memory/validate.js';
-import { currentRerankSettings, readRerankConfig, rerankDetailed } from '../../rerank/index.js';
+import { currentRerankSettings, rerankDetailed, rerankMaxCandidates } from '../../rerank/index.js';
 import { HttpError } from '../errors.js';
 import type { Route } from '../router.js';
 
@@ -17,7 +17,7 @@ export function rerankRoutes(): Route[] {
       auth: true,
       async handle(ctx) {
         const body = await ctx.body();
-        const { query, texts, topN } = validateRerankRequest(body, readRerankConfig().maxCandidates);
+        const { query, texts, topN } = validateRerankRequest(body, rerankMaxCandidates());
         if (!currentRerankSettings().enabled) {
           throw new HttpError(503, 'rerank_disabled', 'reranking is switched off (rerank_enabled)', {
             headers: { 'retry-after': '30' },
