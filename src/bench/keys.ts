@@ -30,6 +30,7 @@ import { TenantKeyStore } from '../keys/tenant-key-store.js';
 import { planTenants, samplePoint, type TenantPlan, topicCentres } from './corpus.js';
 import { spawnDaemon } from './daemon.js';
 import type { HttpClient } from './http.js';
+import { startOpenLoop } from './open-loop.js';
 import type { Metric, Table } from './result.js';
 import { percentiles, seededRandom } from './stats.js';
 import { buildResult, intOption, type Suite, type SuiteContext } from './suite.js';
@@ -44,53 +45,56 @@ export const suite: Suite = {
   run: runKeys,
 };
 
-/** Open-loop query load: one `/v1/query` every `intervalMs` on a rotating user, latencies recorded. */
-function queryLoad(
-  client: HttpClient,
-  users: Array<{ userId: string; plan: TenantPlan }>,
-  intervalMs: number,
-) {
-  const latencies: number[] = [];
-  let errors = 0;
-  let i = 0;
+interface QuerySample {
+  scheduledAt: number;
+  latencyMs: number;
+  lateMs: number;
+  ok: boolean;
+}
+
+/**
+ * Open-loop query load (src/bench/open-loop.ts): one `/v1/query` due every 1/qps s on a rotating
+ * user, each timed from when it was due. The rotation's re-wrapping runs on this process's event
+ * loop and delays sends; that delay counts as latency (and is shown apart as the generator's
+ * lateness) instead of turning into queries never sent. Samples belong to the phase in which
+ * they were due.
+ */
+function queryLoad(client: HttpClient, users: Array<{ userId: string; plan: TenantPlan }>, qps: number) {
+  const samples: QuerySample[] = [];
   const random = seededRandom(5);
   const centres = topicCentres(DIM, 3);
-  const inFlight = new Set<Promise<void>>();
-  const timer = setInterval(() => {
-    const { userId, plan } = users[i++ % users.length]!;
-    const embedding = Array.from(samplePoint(plan, centres, random));
-    const started = performance.now();
-    const p = client
-      .request('POST', '/v1/query', {
+  const loop = startOpenLoop({
+    ratePerS: qps,
+    send: (i) => {
+      const { userId, plan } = users[i % users.length]!;
+      return client.request('POST', '/v1/query', {
         user_id: userId,
         query: 'what do I remember?',
-        embedding,
+        embedding: Array.from(samplePoint(plan, centres, random)),
         k: 8,
         candidates: 24,
         rerank: false,
-      })
-      .then((res) => {
-        if (res.status === 200) latencies.push(performance.now() - started);
-        else errors++;
-      })
-      .catch(() => void errors++)
-      .finally(() => inFlight.delete(p));
-    inFlight.add(p);
-  }, intervalMs);
+      });
+    },
+    onSettled: ({ scheduledAt, latencyMs, lateMs, value }) =>
+      samples.push({ scheduledAt, latencyMs, lateMs, ok: value?.status === 200 }),
+  });
   return {
-    /** Queries answered (or failed) since the last take. */
-    get count(): number {
-      return latencies.length + errors;
+    /** Queries due from `from` on that have answered (or failed). */
+    settledSince(from: number): number {
+      return samples.reduce((n, s) => n + (s.scheduledAt >= from ? 1 : 0), 0);
     },
-    take(): { latencies: number[]; errors: number } {
-      const taken = { latencies: latencies.splice(0), errors };
-      errors = 0;
-      return taken;
+    /** The queries due in [from, to): latencies of the answered ones, errors, generator lateness. */
+    between(from: number, to: number): { latencies: number[]; errors: number; lateMs: number[] } {
+      const due = samples.filter((s) => s.scheduledAt >= from && s.scheduledAt < to);
+      return {
+        latencies: due.filter((s) => s.ok).map((s) => s.latencyMs),
+        errors: due.filter((s) => !s.ok).length,
+        lateMs: due.map((s) => s.lateMs),
+      };
     },
-    async stop(): Promise<void> {
-      clearInterval(timer);
-      await Promise.all(inFlight);
-    },
+    /** Sends what is already due, then waits for every answer. */
+    stop: () => loop.stop(),
   };
 }
 
@@ -235,24 +239,28 @@ async function runKeys(ctx: SuiteContext) {
       },
     });
     stopDaemon = daemon.stop;
-    const intervalMs = 1000 / qps;
     // Only users with chunks are queried (the padding tenants hold a DEK but no rows).
-    const load = queryLoad(daemon.client, users, intervalMs);
-    const phases: Record<string, { latencies: number[]; errors: number; dekFetches: number }> = {};
+    const load = queryLoad(daemon.client, users, qps);
+    // Each phase is the span [its start, the next one's start); queries belong to the phase in
+    // which they were due, whenever they were sent or answered.
+    const boundaries: Array<{ name: string; from: number; dekFetches: number }> = [];
     let fetchesSoFar = await dekFetches(daemon.client);
-    const endPhase = async () => {
+    let phaseFrom = Number.NEGATIVE_INFINITY;
+    const endPhase = async (name: string): Promise<number> => {
+      const to = performance.now();
       const now = await dekFetches(daemon.client);
-      const fetched = now - fetchesSoFar;
+      boundaries.push({ name, from: phaseFrom, dekFetches: now - fetchesSoFar });
       fetchesSoFar = now;
-      return { ...load.take(), dekFetches: fetched };
+      phaseFrom = to;
+      return to;
     };
     ctx.progress.stage(`query load ${qps}/s: ${baselineMs} ms baseline`);
     await new Promise((r) => setTimeout(r, baselineMs));
-    phases.before = await endPhase();
+    const rotateFrom = await endPhase('before');
 
-    // Rounds alternate the target key and end on key 2 (an odd count), until the load has
-    // answered `rotateSamples` queries during rotation, or after three times the time that
-    // should take (a stalled daemon must not hang the suite).
+    // Rounds alternate the target key and end on key 2 (an odd count), until `rotateSamples`
+    // queries due during rotation have answered, or after three times the time that should take
+    // (a stalled daemon must not hang the suite).
     const tenants = plans.length + padding.length;
     ctx.progress.stage(
       `rotating the KEK for ${tenants.toLocaleString('en-US')} tenants in rounds until ${rotateSamples} queries are answered`,
@@ -261,13 +269,14 @@ async function runKeys(ctx: SuiteContext) {
     let rounds = 0;
     let rewrapped = 0;
     let t0 = performance.now();
-    while (rounds % 2 === 0 || (load.count < rotateSamples && performance.now() < rotateDeadline)) {
+    const answered = () => load.settledSince(rotateFrom);
+    while (rounds % 2 === 0 || (answered() < rotateSamples && performance.now() < rotateDeadline)) {
       rounds++;
       rewrapped += await rotateKek(admin, rounds % 2 === 1 ? ring12 : ring21, { batchSize: 1_000 });
-      ctx.progress.tick(Math.min(load.count, rotateSamples), rotateSamples, `queries (round ${rounds})`);
+      ctx.progress.tick(Math.min(answered(), rotateSamples), rotateSamples, `queries (round ${rounds})`);
     }
     const rotateS = (performance.now() - t0) / 1000;
-    phases.rotate = await endPhase();
+    await endPhase('rotate');
 
     ctx.progress.stage(`re-sealing ${legacyTotal.toLocaleString('en-US')} legacy chunks`);
     t0 = performance.now();
@@ -277,13 +286,24 @@ async function runKeys(ctx: SuiteContext) {
       onProgress: (p) => ctx.progress.tick(p.done, p.total, 'reseal'),
     });
     const resealS = (performance.now() - t0) / 1000;
-    phases.reseal = await endPhase();
+    const loadEnd = await endPhase('reseal');
     await load.stop();
+    const phases = Object.fromEntries(
+      boundaries.map((b, i) => [
+        b.name,
+        { ...load.between(b.from, boundaries[i + 1]?.from ?? loadEnd), dekFetches: b.dekFetches },
+      ]),
+    );
 
     const stats = Object.fromEntries(
       Object.entries(phases).map(([k, v]) => [
         k,
-        { ...percentiles(v.latencies), errors: v.errors, dekFetches: v.dekFetches },
+        {
+          ...percentiles(v.latencies),
+          errors: v.errors,
+          dekFetches: v.dekFetches,
+          lateP99: percentiles(v.lateMs).p99,
+        },
       ]),
     );
     const metrics: Metric[] = [
@@ -329,7 +349,17 @@ async function runKeys(ctx: SuiteContext) {
       },
       {
         title: `POST /v1/query (k 8, 24 candidates, rerank off) at ${qps}/s to the daemon, latency in ms`,
-        header: ['phase', 'n', 'p50', 'p95', 'p99', 'errors', 'p95 vs before', 'DEK fetches'],
+        header: [
+          'phase',
+          'n',
+          'p50',
+          'p95',
+          'p99',
+          'errors',
+          'p95 vs before',
+          'DEK fetches',
+          'sent late p99',
+        ],
         rows: Object.entries(stats).map(([phase, s]) => [
           phase,
           String(s.n),
@@ -339,8 +369,9 @@ async function runKeys(ctx: SuiteContext) {
           String(s.errors),
           fmt(ratio(s.p95, stats.before!.p95)),
           String(s.dekFetches),
+          fmt(s.lateP99),
         ]),
-        note: `n = queries answered in the phase; DEK fetches = the daemon's DEK cache misses (fetch + unwrap), frequent because its cache lasts ${dekCacheTtlMs} ms, so it keeps unwrapping DEKs under whichever key the rotation has reached; same database, same run; the jobs and the load share the 2 cores`,
+        note: `open loop: n = queries due in the phase (answered), each timed from when it was due, so a send delayed by the rotation's work on this process's event loop counts as latency; sent late = how long after that the generator sent it (included in the latency); DEK fetches = the daemon's DEK cache misses (fetch + unwrap), frequent because its cache lasts ${dekCacheTtlMs} ms, so it keeps unwrapping DEKs under whichever key the rotation has reached; same database, same run; the jobs and the load share the 2 cores`,
       },
     ];
     return buildResult('keys', ctx, startedAt, {
@@ -362,6 +393,7 @@ async function runKeys(ctx: SuiteContext) {
         samples: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, v.latencies.length])),
         dekFetches: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, v.dekFetches])),
         latencies: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, v.latencies])),
+        sentLateMs: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, v.lateMs])),
       },
     });
   } finally {

@@ -2,7 +2,8 @@
  * Load suite: open-loop load against one daemon over loopback. Requests are scheduled at fixed
  * intervals (1/rate) and sent at their scheduled time whether or not earlier ones have answered;
  * latency counts from the scheduled time, so a stalled server shows up as latency instead of
- * silently lowering the offered rate (the coordinated-omission trap of closed-loop testers).
+ * silently lowering the offered rate (the coordinated-omission trap of closed-loop testers); the
+ * schedule is src/bench/open-loop.ts, shared with the keys suite.
  *
  * Phase 1: the spec's guardrail, 100 RPS mixed (80% queries with rerank off, 20% single-chunk
  * writes) over many tenants, with the database pool sampled from /metrics/memory (busy / max).
@@ -12,6 +13,7 @@
 import { planTenants, samplePoint, type TenantPlan, topicCentres } from './corpus.js';
 import { type DaemonChild, spawnDaemon } from './daemon.js';
 import { loadCorpus } from './loader.js';
+import { startOpenLoop } from './open-loop.js';
 import { fixtureDir } from './rerank.js';
 import { type Metric, ms, type Table } from './result.js';
 import { benchKeys, passage, randomUserId, seedTenant } from './seed.js';
@@ -226,7 +228,6 @@ async function openLoop(
   tick: (done: number, total: number) => void,
 ): Promise<StepResult> {
   const total = Math.max(1, Math.round(rate * seconds));
-  const interval = 1000 / rate;
   const result: StepResult = {
     rate,
     durationS: seconds,
@@ -255,57 +256,52 @@ async function openLoop(
       await new Promise((r) => setTimeout(r, 100));
     }
   })();
-  const start = performance.now();
-  const inFlight: Promise<void>[] = [];
   let done = 0;
-  for (let i = 0; i < total; i++) {
-    const scheduled = start + i * interval;
-    const wait = scheduled - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    result.lateness.push(Math.max(0, performance.now() - scheduled));
-    const user = users[Math.floor(random() * users.length)]!;
-    const embedding = Array.from(samplePoint(user.shape, centres, random));
-    const isWrite = random() < WRITE_SHARE;
-    const request = isWrite
-      ? daemon.client.request('POST', '/v1/chunks', {
-          user_id: user.id,
-          doc_id: `load-${i}`,
-          text: passage(random),
-          metadata: { i },
-          embedding,
-        })
-      : daemon.client.request('POST', '/v1/query', {
-          user_id: user.id,
-          query: passage(random).slice(0, 80),
-          embedding,
-          k: 8,
-          candidates: 24,
-          rerank,
-        });
-    result.sent++;
-    inFlight.push(
-      request.then(
-        (r) => {
-          // From the scheduled time, not the send time (see the module comment).
-          const latency = performance.now() - scheduled;
-          (isWrite ? result.writes : result.queries).push(latency);
-          result.statuses[r.status] = (result.statuses[r.status] ?? 0) + 1;
-          if (r.status >= 400) result.errors++;
-          if (!isWrite) {
-            result.queryCount++;
-            if ((r.body as { reranked?: boolean }).reranked) result.reranked++;
-          }
-          tick(++done, total);
-        },
-        () => {
-          result.errors++;
-          result.statuses.network = (result.statuses.network ?? 0) + 1;
-          tick(++done, total);
-        },
-      ),
-    );
-  }
-  await Promise.all(inFlight);
+  await startOpenLoop({
+    ratePerS: rate,
+    count: total,
+    send: (i) => {
+      const user = users[Math.floor(random() * users.length)]!;
+      const embedding = Array.from(samplePoint(user.shape, centres, random));
+      const isWrite = random() < WRITE_SHARE;
+      result.sent++;
+      const request = isWrite
+        ? daemon.client.request('POST', '/v1/chunks', {
+            user_id: user.id,
+            doc_id: `load-${i}`,
+            text: passage(random),
+            metadata: { i },
+            embedding,
+          })
+        : daemon.client.request('POST', '/v1/query', {
+            user_id: user.id,
+            query: passage(random).slice(0, 80),
+            embedding,
+            k: 8,
+            candidates: 24,
+            rerank,
+          });
+      return request.then((response) => ({ isWrite, response }));
+    },
+    onSettled: ({ latencyMs, lateMs, value, error }) => {
+      result.lateness.push(lateMs);
+      if (error !== undefined || !value) {
+        result.errors++;
+        result.statuses.network = (result.statuses.network ?? 0) + 1;
+      } else {
+        // From the scheduled time, not the send time (see the module comment).
+        const { isWrite, response } = value;
+        (isWrite ? result.writes : result.queries).push(latencyMs);
+        result.statuses[response.status] = (result.statuses[response.status] ?? 0) + 1;
+        if (response.status >= 400) result.errors++;
+        if (!isWrite) {
+          result.queryCount++;
+          if ((response.body as { reranked?: boolean }).reranked) result.reranked++;
+        }
+      }
+      tick(++done, total);
+    },
+  }).finished;
   sampling = false;
   await sampler;
   return result;
