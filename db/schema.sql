@@ -78,8 +78,9 @@ begin
   end if;
   perform pg_advisory_xact_lock_shared(1836477291, p_kek_id);
   if exists (select from memory.retired_keks r where r.kek_id = p_kek_id) then
+    -- DETAIL carries the id for src/db/errors.ts, which maps MV011 to KeyRetiredError.
     raise exception 'key-ring key % is retired: nothing may be wrapped or sealed under it', p_kek_id
-      using errcode = 'MV011';
+      using errcode = 'MV011', detail = format('kek_id=%s', p_kek_id);
   end if;
 end;
 $$;
@@ -439,6 +440,11 @@ begin
        select from memory.tenant_keys k where k.user_hash = p_user_hash and k.dek_id = p_key_id and k.active) then
     raise exception 'data key % is not the tenant''s active key', p_key_id using errcode = 'MV010';
   end if;
+  -- Takes the key's shared retirement lock until commit, so retire_kek cannot count this key's
+  -- legacy chunks between this check and the insert (db/functions/key_retirement.sql).
+  if p_key_scheme = 1 then
+    perform memory.assert_kek_usable(p_key_id);
+  end if;
   if exists (select from unnest(p_embeddings) e where e is null or public.vector_dims(e) <> memory.embedding_dim()) then
     raise exception 'every embedding must have % dimensions', memory.embedding_dim() using errcode = 'MV008';
   end if;
@@ -544,14 +550,9 @@ begin
     return false;
   end if;
   delete from memory.key_stats;
+  -- One definition of what needs each key: memory.key_usage(), which retire_kek's counts match.
   insert into memory.key_stats (kek_id, wrapped_deks, legacy_chunks)
-  select u.kek_id, sum(u.deks)::bigint, sum(u.chunks)::bigint
-  from (
-    select k.kek_id, count(*) as deks, 0::bigint as chunks from memory.tenant_keys k group by k.kek_id
-    union all
-    select c.key_id, 0, count(*) from memory.memory_chunks c where c.key_scheme = 1 group by c.key_id
-  ) u
-  group by u.kek_id;
+  select u.kek_id, u.wrapped_deks, u.legacy_chunks from memory.key_usage() u;
   return true;
 end;
 $$;
@@ -705,13 +706,14 @@ begin
   end if;
   select (s.value #>> '{}')::integer into v_setting from memory.settings s where s.key = 'active_kek_id';
   if p_kek_id = coalesce(v_setting, p_active_kek_id) then
-    raise exception 'key % is the active key: rotate to another key first', p_kek_id using errcode = 'MV012';
+    raise exception 'key % is the active key: rotate to another key first', p_kek_id
+      using errcode = 'MV012', detail = format('kek_id=%s', p_kek_id);
   end if;
   select count(*) into v_deks from memory.tenant_keys k where k.kek_id = p_kek_id;
   select count(*) into v_chunks from memory.memory_chunks c where c.key_scheme = 1 and c.key_id = p_kek_id;
   if v_deks > 0 or v_chunks > 0 then
     raise exception 'key % still wraps % tenant key(s) and seals % legacy chunk(s)', p_kek_id, v_deks, v_chunks
-      using errcode = 'MV012';
+      using errcode = 'MV012', detail = format('kek_id=%s', p_kek_id);
   end if;
   insert into memory.retired_keks (kek_id) values (p_kek_id);
   return true;
@@ -842,7 +844,6 @@ CREATE FUNCTION memory.set_active_kek(p_kek_id integer) RETURNS void
     AS $$
 begin
   perform memory.begin_maintenance();
-  perform memory.assert_kek_usable(p_kek_id);
   perform memory.set_setting('active_kek_id', to_jsonb(p_kek_id));
 end;
 $$;

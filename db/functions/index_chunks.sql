@@ -1,7 +1,8 @@
 -- Stores a batch of sealed chunks for one tenant in one statement (all or nothing). The arrays are
 -- parallel: element i of each describes chunk i. Ciphertexts are opaque here; the embedding is the
 -- plaintext vector the HNSW index needs. p_key_scheme/p_key_id say what sealed the blobs: 1 = a
--- key-ring key (legacy), 2 = the tenant's data key; rotation and retire checks read them.
+-- key-ring key (legacy), 2 = the tenant's data key; rotation and retire checks read them. A legacy
+-- store under a retired key-ring key is refused (MV011), as every other store under a KEK is.
 create or replace function memory.index_chunks(
   p_user_hash text,
   p_ids uuid[],
@@ -53,6 +54,11 @@ begin
   if p_key_scheme = 2 and not exists (
        select from memory.tenant_keys k where k.user_hash = p_user_hash and k.dek_id = p_key_id and k.active) then
     raise exception 'data key % is not the tenant''s active key', p_key_id using errcode = 'MV010';
+  end if;
+  -- Takes the key's shared retirement lock until commit, so retire_kek cannot count this key's
+  -- legacy chunks between this check and the insert (db/functions/key_retirement.sql).
+  if p_key_scheme = 1 then
+    perform memory.assert_kek_usable(p_key_id);
   end if;
   if exists (select from unnest(p_embeddings) e where e is null or public.vector_dims(e) <> memory.embedding_dim()) then
     raise exception 'every embedding must have % dimensions', memory.embedding_dim() using errcode = 'MV008';

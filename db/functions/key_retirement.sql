@@ -23,14 +23,15 @@ begin
   end if;
   perform pg_advisory_xact_lock_shared(1836477291, p_kek_id);
   if exists (select from memory.retired_keks r where r.kek_id = p_kek_id) then
+    -- DETAIL carries the id for src/db/errors.ts, which maps MV011 to KeyRetiredError.
     raise exception 'key-ring key % is retired: nothing may be wrapped or sealed under it', p_kek_id
-      using errcode = 'MV011';
+      using errcode = 'MV011', detail = format('kek_id=%s', p_kek_id);
   end if;
 end;
 $$;
 
 -- Makes p_kek_id the live active key (setting active_kek_id, applied by every daemon through
--- NOTIFY memory_settings), unless it is retired (MV011).
+-- NOTIFY memory_settings), unless it is retired (MV011: memory.set_setting asks assert_kek_usable).
 create or replace function memory.set_active_kek(p_kek_id integer)
 returns void
 language plpgsql
@@ -40,7 +41,6 @@ set search_path = pg_catalog, pg_temp
 as $$
 begin
   perform memory.begin_maintenance();
-  perform memory.assert_kek_usable(p_kek_id);
   perform memory.set_setting('active_kek_id', to_jsonb(p_kek_id));
 end;
 $$;
@@ -71,13 +71,14 @@ begin
   end if;
   select (s.value #>> '{}')::integer into v_setting from memory.settings s where s.key = 'active_kek_id';
   if p_kek_id = coalesce(v_setting, p_active_kek_id) then
-    raise exception 'key % is the active key: rotate to another key first', p_kek_id using errcode = 'MV012';
+    raise exception 'key % is the active key: rotate to another key first', p_kek_id
+      using errcode = 'MV012', detail = format('kek_id=%s', p_kek_id);
   end if;
   select count(*) into v_deks from memory.tenant_keys k where k.kek_id = p_kek_id;
   select count(*) into v_chunks from memory.memory_chunks c where c.key_scheme = 1 and c.key_id = p_kek_id;
   if v_deks > 0 or v_chunks > 0 then
     raise exception 'key % still wraps % tenant key(s) and seals % legacy chunk(s)', p_kek_id, v_deks, v_chunks
-      using errcode = 'MV012';
+      using errcode = 'MV012', detail = format('kek_id=%s', p_kek_id);
   end if;
   insert into memory.retired_keks (kek_id) values (p_kek_id);
   return true;

@@ -20,14 +20,9 @@ begin
     return false;
   end if;
   delete from memory.key_stats;
+  -- One definition of what needs each key: memory.key_usage(), which retire_kek's counts match.
   insert into memory.key_stats (kek_id, wrapped_deks, legacy_chunks)
-  select u.kek_id, sum(u.deks)::bigint, sum(u.chunks)::bigint
-  from (
-    select k.kek_id, count(*) as deks, 0::bigint as chunks from memory.tenant_keys k group by k.kek_id
-    union all
-    select c.key_id, 0, count(*) from memory.memory_chunks c where c.key_scheme = 1 group by c.key_id
-  ) u
-  group by u.kek_id;
+  select u.kek_id, u.wrapped_deks, u.legacy_chunks from memory.key_usage() u;
   return true;
 end;
 $$;
