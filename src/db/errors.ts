@@ -16,6 +16,8 @@ export const SQLSTATE = {
   dimensionMismatch: 'MV008',
   maintenanceForbidden: 'MV009',
   staleDataKey: 'MV010',
+  keyRetired: 'MV011',
+  keyInUse: 'MV012',
 } as const;
 
 export class DatabaseError extends MemvaultError {
@@ -34,6 +36,38 @@ export class TenantContextError extends DatabaseError {}
 export class MaintenanceForbiddenError extends DatabaseError {}
 /** A write sealed under a data key that is no longer the tenant's active one (MV010): re-read keys, retry. */
 export class StaleDataKeyError extends DatabaseError {}
+/**
+ * Something tried to wrap or seal under a retired key-ring key, or make it active (MV011). `kekId`
+ * is the refused key as the database named it (for rehash, the key in a blob's header, which may
+ * not be the job's active key).
+ */
+export class KeyRetiredError extends DatabaseError {
+  readonly kekId: number | undefined;
+  constructor(kekId: number | undefined, sqlstate: string, cause?: unknown) {
+    super(
+      'key_retired',
+      `key-ring key ${kekId ?? '(unknown)'} is retired: nothing may be wrapped or sealed under it; make a live ` +
+        'key active (MEMORY_ENCRYPTION_ACTIVE_KEY_ID, or `memvault keys rotate --to <id>`)',
+      sqlstate,
+      cause,
+    );
+    this.kekId = kekId;
+  }
+}
+/** Retire refused (MV012): the key is active, or DEKs or legacy chunks still need it. */
+export class KeyInUseError extends DatabaseError {
+  readonly kekId: number | undefined;
+  constructor(kekId: number | undefined, sqlMessage: string, sqlstate: string, cause?: unknown) {
+    // Our SQL writes the message (the key id and the counts, no tenant data), so it is safe to pass on.
+    super(
+      'key_in_use',
+      `${sqlMessage}: run \`memvault keys rotate\` and \`memvault reseal\` first`,
+      sqlstate,
+      cause,
+    );
+    this.kekId = kekId;
+  }
+}
 /** A chunk id that already exists for this tenant (unique violation). */
 export class DuplicateChunkError extends DatabaseError {}
 /** The database could not be reached or the connection broke; safe to retry idempotent work. */
@@ -76,7 +110,7 @@ const connectionErrnos = new Set([
  */
 export function mapDatabaseError(thrown: unknown): Error {
   if (thrown instanceof MemvaultError) return thrown;
-  const err = thrown as { code?: string; message?: string };
+  const err = thrown as { code?: string; message?: string; detail?: string };
   const code = typeof err?.code === 'string' ? err.code : undefined;
   if (code && argumentCodes[code]) {
     return new ProcedureArgumentError(argumentCodes[code]!, err.message ?? 'invalid argument', code, thrown);
@@ -84,6 +118,10 @@ export function mapDatabaseError(thrown: unknown): Error {
   if (code === 'MV004')
     return new TenantContextError('tenant_context_conflict', err.message ?? '', code, thrown);
   if (code === 'MV010') return new StaleDataKeyError('stale_data_key', err.message ?? '', code, thrown);
+  if (code === SQLSTATE.keyRetired) return new KeyRetiredError(kekIdFromDetail(err.detail), code, thrown);
+  if (code === SQLSTATE.keyInUse) {
+    return new KeyInUseError(kekIdFromDetail(err.detail), err.message ?? 'the key is in use', code, thrown);
+  }
   if (code === 'MV009')
     return new MaintenanceForbiddenError('maintenance_forbidden', err.message ?? '', code, thrown);
   if (code === '23505')
@@ -100,6 +138,15 @@ export function mapDatabaseError(thrown: unknown): Error {
     code,
     thrown,
   );
+}
+
+/**
+ * The key id that db/functions/key_retirement.sql puts in the DETAIL of MV011/MV012 (`kek_id=N`),
+ * so the error names the key the database refused rather than one the caller guesses.
+ */
+function kekIdFromDetail(detail: string | undefined): number | undefined {
+  const match = /^kek_id=(\d+)$/.exec(detail ?? '');
+  return match ? Number(match[1]) : undefined;
 }
 
 function isConnectionLoss(err: { message?: string }): boolean {

@@ -23,7 +23,6 @@ import {
   rehashTenantState,
   tenantKeysOf,
 } from '../db/keys.js';
-import { withKeyErrors } from './key-errors.js';
 import { keyStatsPublisher } from './key-stats.js';
 import { inTransaction, type ProgressListener } from './maintenance.js';
 import { keyJobItems } from './metrics.js';
@@ -98,22 +97,20 @@ export async function rehashTenants(
   for (const userId of userIds) {
     const oldHash = hmacUserWith(keys.oldKey, userId);
     const newHash = hmacUserWith(keys.newKey, userId);
-    const outcome = await withKeyErrors(ring.activeKeyId, () =>
-      inTransaction(pool, async (client): Promise<RehashOutcome> => {
-        const [before, after] = [
-          await rehashTenantState(client, oldHash),
-          await rehashTenantState(client, newHash),
-        ];
-        const oldEmpty = before.chunks === 0 && before.keys === 0;
-        const newEmpty = after.chunks === 0 && after.keys === 0;
-        if (oldEmpty) return newEmpty ? 'not_found' : 'already_moved';
-        if (!newEmpty) return 'conflict';
-        const chunks = await moveTenant(client, ring, oldHash, newHash);
-        report.chunks += chunks;
-        keyJobItems.inc({ job: 'rehash' }, chunks);
-        return 'moved';
-      }),
-    );
+    const outcome = await inTransaction(pool, async (client): Promise<RehashOutcome> => {
+      const [before, after] = [
+        await rehashTenantState(client, oldHash),
+        await rehashTenantState(client, newHash),
+      ];
+      const oldEmpty = before.chunks === 0 && before.keys === 0;
+      const newEmpty = after.chunks === 0 && after.keys === 0;
+      if (oldEmpty) return newEmpty ? 'not_found' : 'already_moved';
+      if (!newEmpty) return 'conflict';
+      const chunks = await moveTenant(client, ring, oldHash, newHash);
+      report.chunks += chunks;
+      keyJobItems.inc({ job: 'rehash' }, chunks);
+      return 'moved';
+    });
     if (outcome === 'moved') report.moved++;
     else if (outcome === 'already_moved') report.alreadyMoved++;
     // Reported by position in the input list, not echoed: a user id may itself be personal data.

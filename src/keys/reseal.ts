@@ -26,7 +26,6 @@ import {
   storeResealed,
   tenantKeysOf,
 } from '../db/keys.js';
-import { withKeyErrors } from './key-errors.js';
 import { keyStatsPublisher } from './key-stats.js';
 import { inTransaction, type ProgressListener } from './maintenance.js';
 import { keyJobItems, keyJobRemaining } from './metrics.js';
@@ -66,8 +65,12 @@ async function keysForBatch(
       // A tenant from before per-tenant keys: give it one. add_tenant_key is a tenant-scoped call, so
       // it runs on its own connection, outside this maintenance transaction.
       const dek = generateDataKey(await nextDekId(pool));
-      const winner = await withKeyErrors(ring.activeKeyId, () =>
-        addTenantKey(pool, userHash, dek.id, ring.wrapDataKey(dek, userHash), ring.activeKeyId),
+      const winner = await addTenantKey(
+        pool,
+        userHash,
+        dek.id,
+        ring.wrapDataKey(dek, userHash),
+        ring.activeKeyId,
       );
       byId.set(
         winner.dekId,
@@ -137,13 +140,11 @@ export async function replaceTenantKey(
   options: Omit<ResealOptions, 'tenant'> = {},
 ): Promise<{ resealed: number; destroyed: number }> {
   const dek = generateDataKey(await nextDekId(pool));
-  await withKeyErrors(ring.activeKeyId, () =>
-    inTransaction(pool, async (client) => {
-      await rotateTenantKey(client, userHash, dek.id, ring.wrapDataKey(dek, userHash), ring.activeKeyId);
-      // Daemons drop their cached copy of the old DEK and seal new writes under the new one.
-      await notifyTenantKeyRotated(client, userHash);
-    }),
-  );
+  await inTransaction(pool, async (client) => {
+    await rotateTenantKey(client, userHash, dek.id, ring.wrapDataKey(dek, userHash), ring.activeKeyId);
+    // Daemons drop their cached copy of the old DEK and seal new writes under the new one.
+    await notifyTenantKeyRotated(client, userHash);
+  });
   const resealed = await resealChunks(pool, ring, { ...options, tenant: userHash });
   const destroyed = await inTransaction(pool, (client) => dropRetiredTenantKeys(client, userHash));
   return { resealed, destroyed };

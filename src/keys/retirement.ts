@@ -7,7 +7,6 @@
 import type pg from 'pg';
 
 import { call, type Queryable } from '../db/procedures.js';
-import { withKeyErrors } from './key-errors.js';
 import { inTransaction } from './maintenance.js';
 
 /**
@@ -15,9 +14,7 @@ import { inTransaction } from './maintenance.js';
  * NOTIFY). KeyRetiredError when it is retired.
  */
 export async function setActiveKek(pool: pg.Pool, kekId: number): Promise<void> {
-  await withKeyErrors(kekId, () =>
-    inTransaction(pool, (client) => call(client, 'select memory.set_active_kek($1::integer)', [kekId])),
-  );
+  await inTransaction(pool, (client) => call(client, 'select memory.set_active_kek($1::integer)', [kekId]));
 }
 
 /**
@@ -26,16 +23,14 @@ export async function setActiveKek(pool: pg.Pool, kekId: number): Promise<void> 
  * false when it was retired already.
  */
 export async function retireKek(pool: pg.Pool, kekId: number, activeKekId: number): Promise<boolean> {
-  return withKeyErrors(kekId, () =>
-    inTransaction(pool, async (client) => {
-      const rows = await call<{ retired: boolean }>(
-        client,
-        'select memory.retire_kek($1::integer, $2::integer) as retired',
-        [kekId, activeKekId],
-      );
-      return rows[0]!.retired;
-    }),
-  );
+  return inTransaction(pool, async (client) => {
+    const rows = await call<{ retired: boolean }>(
+      client,
+      'select memory.retire_kek($1::integer, $2::integer) as retired',
+      [kekId, activeKekId],
+    );
+    return rows[0]!.retired;
+  });
 }
 
 /** Retired KEK ids, oldest first. */

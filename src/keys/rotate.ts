@@ -7,13 +7,10 @@ import type pg from 'pg';
 
 import type { KeyRing } from '../crypto/index.js';
 import { claimDekRewrap, type KeyUsage, keyUsage, storeRewrappedDeks } from '../db/keys.js';
-import { withKeyErrors } from './key-errors.js';
 import { keyStatsPublisher } from './key-stats.js';
 import { inTransaction, type ProgressListener } from './maintenance.js';
 import { keyJobItems, keyJobRemaining } from './metrics.js';
 import { retireKek, setActiveKek } from './retirement.js';
-
-export { KeyInUseError, KeyRetiredError } from './key-errors.js';
 
 export async function usage(pool: pg.Pool): Promise<KeyUsage[]> {
   return inTransaction(pool, (client) => keyUsage(client));
@@ -53,17 +50,15 @@ export async function rewrapPending(
   let done = 0;
   keyJobRemaining.set({ job: 'rewrap' }, total);
   for (;;) {
-    const count = await withKeyErrors(ring.activeKeyId, () =>
-      inTransaction(pool, async (client) => {
-        const claimed = await claimDekRewrap(client, ring.activeKeyId, batchSize);
-        if (claimed.length === 0) return 0;
-        const rewrapped = claimed.map((row) => ({
-          ...row,
-          wrappedDek: ring.rewrapDataKey(row.wrappedDek, row.userHash, row.dekId),
-        }));
-        return storeRewrappedDeks(client, rewrapped, ring.activeKeyId);
-      }),
-    );
+    const count = await inTransaction(pool, async (client) => {
+      const claimed = await claimDekRewrap(client, ring.activeKeyId, batchSize);
+      if (claimed.length === 0) return 0;
+      const rewrapped = claimed.map((row) => ({
+        ...row,
+        wrappedDek: ring.rewrapDataKey(row.wrappedDek, row.userHash, row.dekId),
+      }));
+      return storeRewrappedDeks(client, rewrapped, ring.activeKeyId);
+    });
     if (count === 0) break;
     done += count;
     keyJobItems.inc({ job: 'rewrap' }, count);

@@ -7,7 +7,6 @@
 import { type DataKey, type DataKeyLookup, generateDataKey, type KeyRing } from '../crypto/index.js';
 import { addTenantKey, getTenantKeys, nextDekId, type TenantKeyRow } from '../db/keys.js';
 import type { Queryable } from '../db/procedures.js';
-import { withKeyErrors } from './key-errors.js';
 import { keyCacheEvents } from './metrics.js';
 
 export interface TenantKeyStoreOptions {
@@ -101,8 +100,12 @@ export class TenantKeyStore {
     const ring = this.#ring();
     const dek = generateDataKey(await nextDekId(this.#db));
     // A retired active key is refused by the database: KeyRetiredError, never a DEK under it.
-    const winner = await withKeyErrors(ring.activeKeyId, () =>
-      addTenantKey(this.#db, userHash, dek.id, ring.wrapDataKey(dek, userHash), ring.activeKeyId),
+    const winner = await addTenantKey(
+      this.#db,
+      userHash,
+      dek.id,
+      ring.wrapDataKey(dek, userHash),
+      ring.activeKeyId,
     );
     // Another writer may have won the race: its DEK (already stored) is the one to use.
     const keys = new Map(this.#entries.get(userHash)?.keys ?? []);

@@ -1,7 +1,8 @@
 /**
- * Retiring a key-ring key is recorded in the database and enforced everywhere a DEK is wrapped:
- * `keys retire` refuses while anything needs the key, then records it; `keys rotate --to` a retired
- * key, a daemon configured with it and a re-wrap job under it all fail with key_retired (MV011).
+ * Retiring a key-ring key is recorded in the database and enforced everywhere a DEK is wrapped or
+ * a legacy blob stored: `keys retire` refuses while anything needs the key, then records it;
+ * `keys rotate --to` a retired key, a daemon configured with it, a re-wrap job under it and a
+ * legacy write sealed under it all fail with key_retired (MV011).
  * The daemons' /metrics show the published key counts.
  */
 import t from 'tap';
@@ -79,6 +80,21 @@ t.test(
     // A job re-wrapping under the retired key is refused the same way, before it stores anything.
     await t.rejects(rewrapPending(db.admin, ringOf([1, 2], 1), 0), { code: 'key_retired' });
     t.equal((await usage(db.admin)).find((u) => u.kekId === 1)?.wrappedDeks ?? 0, 0);
+  },
+);
+
+t.test(
+  'a legacy (scheme 1) write sealed under a retired key is refused (key_retired, MV011) and stores nothing',
+  async (t) => {
+    const tenant = randomUserHash();
+    await t.rejects(writeLegacyChunks(db, ring1, tenant, 2), {
+      name: 'KeyRetiredError',
+      code: 'key_retired',
+      sqlstate: 'MV011',
+      kekId: 1,
+    });
+    t.equal((await procedures.tenantStats(db.app, tenant)).chunks, 0, 'no chunk stored for the tenant');
+    t.equal((await usage(db.admin)).find((u) => u.kekId === 1)?.legacyChunks ?? 0, 0, 'none under key 1');
   },
 );
 
