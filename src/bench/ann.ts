@@ -20,7 +20,7 @@ import {
 import { HNSW_INDEX, loadCorpus } from './loader.js';
 import type { SweepSeries } from './plots.js';
 import { type Metric, ms, ratio, type Table } from './result.js';
-import { mean, median, percentiles, seededRandom } from './stats.js';
+import { mean, median, percentiles, rotated, seededRandom } from './stats.js';
 import { buildResult, intOption, type Suite, type SuiteContext } from './suite.js';
 
 const DIM = 384;
@@ -318,10 +318,7 @@ async function measureOverhead(
     let rep = 0;
     for (const q of queries) {
       for (let r = 0; r < 3; r++, rep++) {
-        for (let k = 0; k < sides.length; k++) {
-          const [name, side] = sides[(k + rep) % sides.length]!;
-          out[name].push(await side(q));
-        }
+        for (const [name, side] of rotated(sides, rep)) out[name].push(await side(q));
       }
     }
     return out;

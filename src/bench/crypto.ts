@@ -13,6 +13,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 
 import { chunkAad, EncryptionKey, KeyRing } from '../crypto/index.js';
 import type { Metric } from './result.js';
+import { median, rotated } from './stats.js';
 import { buildResult, type Suite } from './suite.js';
 
 export interface BenchRow {
@@ -54,12 +55,6 @@ function rate(op: () => unknown, ms: number): number {
   return ops / (Number(elapsed) / 1e9);
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
 function compare(
   name: string,
   ours: () => unknown,
@@ -74,15 +69,10 @@ function compare(
   const ratios: number[] = [];
   for (let round = 0; round < rounds; round++) {
     // Alternate which side goes first, so neither always runs on a warmer cache.
-    let o: number;
-    let base: number;
-    if (round % 2 === 0) {
-      o = rate(ours, ms);
-      base = rate(baseline, ms);
-    } else {
-      base = rate(baseline, ms);
-      o = rate(ours, ms);
-    }
+    let o = Number.NaN;
+    let base = Number.NaN;
+    const sides = [() => (o = rate(ours, ms)), () => (base = rate(baseline, ms))];
+    for (const side of rotated(sides, round)) side();
     oursRates.push(o);
     baseRates.push(base);
     ratios.push(o / base);

@@ -20,7 +20,7 @@ import { sealChunk } from '../memory/seal-chunk.js';
 import { planTenants, samplePoint, type TenantPlan, topicCentres, vectorText } from './corpus.js';
 import { loadCorpus } from './loader.js';
 import { type Metric, ratio, type Table } from './result.js';
-import { median, seededRandom } from './stats.js';
+import { median, rotated, seededRandom } from './stats.js';
 import { buildResult, intOption, type Suite, type SuiteContext } from './suite.js';
 
 const DIM = 384;
@@ -113,15 +113,10 @@ async function runIngest(ctx: SuiteContext) {
           await plainInsert(admin, baseline);
           return c.batch / ((performance.now() - t0) / 1000);
         };
-        let a: number;
-        let b: number;
-        if (round % 2 === 0) {
-          a = await sideA();
-          b = await sideB();
-        } else {
-          b = await sideB();
-          a = await sideA();
-        }
+        let a = Number.NaN;
+        let b = Number.NaN;
+        const sides = [async () => (a = await sideA()), async () => (b = await sideB())];
+        for (const side of rotated(sides, round)) await side();
         ours.push(a);
         bare.push(b);
         ratios.push(a / b);

@@ -12,7 +12,7 @@ import { loadCorpus } from './loader.js';
 import { fixtureDir } from './rerank.js';
 import { type Metric, ms, ratio } from './result.js';
 import { benchKeys, passage, randomUserId, seedTenant } from './seed.js';
-import { median, percentiles, seededRandom } from './stats.js';
+import { median, percentiles, rotated, seededRandom } from './stats.js';
 import { buildResult, intOption, type Suite, type SuiteContext } from './suite.js';
 
 const DIM = 384;
@@ -117,7 +117,7 @@ async function runQuery(ctx: SuiteContext) {
     ctx.progress.stage(`${rounds} interleaved rounds`);
     for (let round = 0; round < rounds; round++) {
       const e = Array.from(samplePoint(shape, centres, random));
-      for (let k = 0; k < variants.length; k++) await variants[(k + round) % variants.length]![1](e);
+      for (const [, run] of rotated(variants, round)) await run(e);
       ctx.progress.tick(round + 1, rounds, 'rounds');
     }
 

@@ -22,6 +22,7 @@ import { closeReranker, getCrossEncoder, rerankDetailed, resetRerankMetrics } fr
 import { BertPairEncoder } from '../rerank/pair-encoder.js';
 import { BareRunners } from './bare-runners.js';
 import type { Metric } from './result.js';
+import { median, type Percentiles, percentiles, rotated } from './stats.js';
 import { buildResult, intOption, type Suite } from './suite.js';
 
 const WORDS = (
@@ -40,19 +41,6 @@ export function benchPassages(count: number, tokens: number): string[] {
 }
 
 const QUERY = 'which treatment improved clinical outcome for patients in the trial';
-
-interface Percentiles {
-  p50: number;
-  p95: number;
-  p99: number;
-}
-
-function percentiles(values: number[]): Percentiles {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number): number =>
-    sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0;
-  return { p50: at(0.5), p95: at(0.95), p99: at(0.99) };
-}
 
 export interface RerankBenchRow {
   config: string;
@@ -76,12 +64,6 @@ export interface RerankBenchResult {
   rounds: number;
   throughputRounds: number;
   rows: RerankBenchRow[];
-}
-
-/** `[first, second, ...]` of `sides`, rotated by `round`, so each side leads equally often. */
-export function rotated<T>(sides: readonly T[], round: number): T[] {
-  const k = round % sides.length;
-  return [...sides.slice(k), ...sides.slice(0, k)];
 }
 
 /** The synthetic TinyBERT-L-2-shaped cross-encoder (written once, shared with the tests). */
@@ -196,7 +178,6 @@ async function benchConfig(
     ];
     for (let r = 0; r < throughputRounds; r++) for (const side of rotated(throughputSides, r)) await side();
 
-    const median = (values: number[]): number => percentiles(values).p50;
     const pairsTotal = throughputRounds * batchesPerRound * passages.length;
     const pairsPerSecond = pairsTotal / (poolMs / 1000);
     const barePairsPerSecond = pairsTotal / (bareMs / 1000);

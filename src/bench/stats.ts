@@ -41,44 +41,14 @@ export function mean(values: readonly number[]): number {
   return values.length ? values.reduce((s, v) => s + v, 0) / values.length : Number.NaN;
 }
 
-/** Milliseconds elapsed since `start` (a performance.now() reading). */
-export function since(start: number): number {
-  return performance.now() - start;
-}
-
-/** Times one async call in milliseconds. */
-export async function timeAsync<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
-  const start = performance.now();
-  const value = await fn();
-  return { ms: performance.now() - start, value };
-}
-
 /**
- * Runs two measurements per round, alternating which goes first, so that drift (CPU frequency,
- * a neighbour's load, a growing table) falls on both sides alike. Returns both series and the
- * per-round ratio a/b.
+ * `sides` rotated by `round` (`[b, c, a]` for round 1 of three), so each side runs first equally
+ * often: the suites run every side once per round in this order, so drift (CPU frequency, GC, a
+ * neighbour's load, a growing table) and warm caches fall on all sides alike.
  */
-export async function interleave(
-  rounds: number,
-  a: (round: number) => Promise<number>,
-  b: (round: number) => Promise<number>,
-): Promise<{ a: number[]; b: number[]; ratios: number[] }> {
-  const out = { a: [] as number[], b: [] as number[], ratios: [] as number[] };
-  for (let round = 0; round < rounds; round++) {
-    let va: number;
-    let vb: number;
-    if (round % 2 === 0) {
-      va = await a(round);
-      vb = await b(round);
-    } else {
-      vb = await b(round);
-      va = await a(round);
-    }
-    out.a.push(va);
-    out.b.push(vb);
-    out.ratios.push(va / vb);
-  }
-  return out;
+export function rotated<T>(sides: readonly T[], round: number): T[] {
+  const k = round % sides.length;
+  return [...sides.slice(k), ...sides.slice(0, k)];
 }
 
 /** A seeded PRNG (mulberry32): corpora and query sets are the same on every run. */

@@ -10,13 +10,20 @@ export {
   rerank,
   rerankDetailed,
   rerankMaxCandidates,
+  rerankValidated,
   type MaybeRerankOptions,
   type RerankOptions,
   type RerankOutcome,
   type RerankSettings,
   type RerankerState,
 } from './reranker.js';
-export { annOrder, type RerankResult } from './input.js';
+export {
+  annOrder,
+  type RerankInput,
+  type RerankInputRules,
+  type RerankResult,
+  validateRerankInput,
+} from './input.js';
 export { RerankUnavailableError, type RerankUnavailableReason } from './errors.js';
 export { shouldRerankTenant, tenantBucket } from './rollout.js';
 export { getRerankMetrics, resetRerankMetrics, type RerankMetrics, type SkipReason } from './stats.js';

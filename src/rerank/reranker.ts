@@ -9,7 +9,7 @@ import { CircuitBreaker } from './breaker.js';
 import { readRerankConfig, type RerankConfig } from './config.js';
 import { CrossEncoder, type CrossEncoderInfo, type LoadState } from './cross-encoder.js';
 import { RerankUnavailableError } from './errors.js';
-import { annOrder, rankByLogits, type RerankResult, validateRerankInput } from './input.js';
+import { annOrder, rankByLogits, type RerankInput, type RerankResult, validateRerankInput } from './input.js';
 import { shouldRerankTenant } from './rollout.js';
 import { rerankStats, type SkipReason } from './stats.js';
 
@@ -163,7 +163,7 @@ export async function maybeRerank(
   options: MaybeRerankOptions = {},
 ): Promise<RerankOutcome> {
   const started = performance.now();
-  validateRerankInput(query, candidates, currentConfig().maxCandidates);
+  const input = validateRerankInput(query, candidates, { maxCandidates: currentConfig().maxCandidates });
   const settings = currentRerankSettings();
   const skip = (reason: SkipReason): RerankOutcome => {
     const ms = performance.now() - started;
@@ -173,16 +173,35 @@ export async function maybeRerank(
   if (!settings.enabled || options.rerank === false) return skip('disabled');
   if (options.userHash !== undefined && !shouldRerankTenant(options.userHash, settings.rolloutPercent))
     return skip('rollout');
-  return rerankDetailed(query, candidates, options);
+  return rerankWithinBudget(input, options, started);
 }
 
+/** Reranks within the budget; answers in ANN order on latency and model faults unless strict. */
 export async function rerankDetailed(
   query: string,
   candidates: string[],
   options: RerankOptions = {},
 ): Promise<RerankOutcome> {
   const started = performance.now();
-  validateRerankInput(query, candidates, currentConfig().maxCandidates);
+  const input = validateRerankInput(query, candidates, { maxCandidates: currentConfig().maxCandidates });
+  return rerankWithinBudget(input, options, started);
+}
+
+/**
+ * rerankDetailed for input already checked by validateRerankInput (POST /v1/rerank checks it
+ * itself, naming its own field, before it looks at the flag): nothing is validated twice.
+ */
+export function rerankValidated(input: RerankInput, options: RerankOptions = {}): Promise<RerankOutcome> {
+  return rerankWithinBudget(input, options, performance.now());
+}
+
+/** `started`: when the caller's clock started, so that the budget counts its own work too. */
+async function rerankWithinBudget(
+  input: RerankInput,
+  options: RerankOptions,
+  started: number,
+): Promise<RerankOutcome> {
+  const { query, candidates } = input;
   const elapsed = (): number => performance.now() - started;
   const fallback = (reason: SkipReason): RerankOutcome => {
     rerankStats.skipped(reason, elapsed());

@@ -5,10 +5,10 @@
 import t from 'tap';
 
 import { compareBench, failureLines, onlySuites } from '../../src/bench/compare.js';
+import { type OpenLoopOutcome, startOpenLoop } from '../../src/bench/open-loop.js';
 import { latencyChart, sweepChart } from '../../src/bench/plots.js';
-import { rotated } from '../../src/bench/rerank.js';
 import { type BenchFile, goalMet, type Metric } from '../../src/bench/result.js';
-import { median, percentiles } from '../../src/bench/stats.js';
+import { median, percentiles, rotated } from '../../src/bench/stats.js';
 import { parseArgs } from '../../src/cli/commands/bench.js';
 
 t.test('median and nearest-rank percentiles', async (t) => {
@@ -192,4 +192,28 @@ t.test('charts are self-contained SVG with one path per series', async (t) => {
   ]);
   t.equal((sweep.match(/<circle /g) ?? []).length, 2);
   t.match(sweep, /ef 40/);
+});
+
+t.test('open loop: a send delayed by a blocked event loop counts from when it was due', async (t) => {
+  const outcomes: Array<OpenLoopOutcome<number>> = [];
+  const loop = startOpenLoop({
+    ratePerS: 100,
+    send: async (i) => i,
+    onSettled: (o) => outcomes.push(o),
+  });
+  await new Promise((r) => setTimeout(r, 30));
+  const blockedFrom = performance.now();
+  while (performance.now() - blockedFrom < 200); // the suite's own work, on the generator's thread
+  await loop.stop();
+  const due = outcomes.filter((o) => o.scheduledAt > blockedFrom + 20 && o.scheduledAt < blockedFrom + 180);
+  t.ok(due.length >= 10, `the queries due during the block were sent, not dropped (${due.length})`);
+  for (const o of due) {
+    t.ok(o.lateMs >= 15, `query ${o.index} sent late (${o.lateMs.toFixed(1)} ms)`);
+    t.ok(o.latencyMs >= o.lateMs, 'and its latency includes that lateness');
+  }
+  t.same(
+    outcomes.map((o) => o.index),
+    Array.from({ length: loop.sent }, (_, i) => i),
+    'every request sent settled once, none skipped',
+  );
 });

@@ -159,6 +159,10 @@ t.test('rerank: bad fields are 400s naming them', async (t) => {
   await expectError(t, 'POST', '/v1/rerank', { query: 'q', texts: 'a' }, 400, 'texts');
   await expectError(t, 'POST', '/v1/rerank', { query: 'q', texts: [] }, 400, 'texts');
   await expectError(t, 'POST', '/v1/rerank', { query: 'q', texts: ['a', 3] }, 400, 'texts[1]');
+  await expectError(t, 'POST', '/v1/rerank', { query: 'q', texts: ['a', '  '] }, 400, 'texts[1]');
+  // One code for one rule, whichever entry point (the library says `candidates`).
+  const tooMany = Array.from({ length: 513 }, () => 'x');
+  await expectError(t, 'POST', '/v1/rerank', { query: 'q', texts: tooMany }, 400, 'texts', 'too_large');
   await expectError(t, 'POST', '/v1/rerank', { query: 'q', texts: ['a'], top_n: 0 }, 400, 'top_n');
 });
 

@@ -87,7 +87,13 @@ t.test('bad input is a ValidationError, not a fail-open', async (t) => {
     await field(() => rerankDetailed('q', ['a', 3 as unknown as string])),
     'candidates[1]/invalid_input',
   );
-  t.equal(await field(() => rerankDetailed('q', Array(10_000).fill('x'))), 'candidates/too_many_candidates');
+  t.equal(await field(() => rerankDetailed('q', Array(10_000).fill('x'))), 'candidates/too_large');
+  t.equal(await field(() => rerankDetailed('q', ['a', ' '])), 'candidates[1]/invalid_input', 'blank text');
+  t.equal(
+    await field(() => maybeRerank('q', ['a', 3 as unknown as string])),
+    'candidates[1]/invalid_input',
+    'maybeRerank checks the same rules',
+  );
   t.equal(await field(() => applyRerankSettings({ rolloutPercent: 101 })), 'rolloutPercent/invalid_input');
 });
 

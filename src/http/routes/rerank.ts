@@ -4,8 +4,12 @@
  * (src/http/errors.ts), rather than a silent ANN order the caller could not detect.
  */
 import { ValidationError } from '../../errors.js';
-import { validateText } from '../../memory/validate.js';
-import { currentRerankSettings, rerankDetailed, rerankMaxCandidates } from '../../rerank/index.js';
+import {
+  currentRerankSettings,
+  rerankMaxCandidates,
+  rerankValidated,
+  validateRerankInput,
+} from '../../rerank/index.js';
 import { HttpError } from '../errors.js';
 import type { Route } from '../router.js';
 
@@ -17,13 +21,20 @@ export function rerankRoutes(): Route[] {
       auth: true,
       async handle(ctx) {
         const body = await ctx.body();
-        const { query, texts, topN } = validateRerankRequest(body, rerankMaxCandidates());
+        // The reranker's own check, under this API's field name; bad input is a 400 even while
+        // reranking is switched off.
+        const input = validateRerankInput(body.query, body.texts, {
+          maxCandidates: rerankMaxCandidates(),
+          field: 'texts',
+          nonEmpty: true,
+        });
+        const topN = validateTopN(body.top_n, input.candidates.length);
         if (!currentRerankSettings().enabled) {
           throw new HttpError(503, 'rerank_disabled', 'reranking is switched off (rerank_enabled)', {
             headers: { 'retry-after': '30' },
           });
         }
-        const outcome = await rerankDetailed(query, texts, { strict: true, signal: ctx.signal });
+        const outcome = await rerankValidated(input, { strict: true, signal: ctx.signal });
         // Strict mode throws rather than fall back; this guards the promise against a new
         // fallback path in the reranker that forgets `strict`.
         if (!outcome.reranked) {
@@ -38,27 +49,11 @@ export function rerankRoutes(): Route[] {
   ];
 }
 
-function validateRerankRequest(
-  body: Record<string, unknown>,
-  maxTexts: number,
-): { query: string; texts: string[]; topN: number } {
-  const query = validateText(body.query, 'query');
-  const texts = body.texts;
-  if (!Array.isArray(texts)) throw new ValidationError('texts', 'must be an array of strings');
-  if (texts.length === 0) throw new ValidationError('texts', 'must not be empty');
-  if (texts.length > maxTexts)
-    throw new ValidationError(
-      'texts',
-      `must hold at most ${maxTexts} texts (RERANK_MAX_CANDIDATES)`,
-      'too_large',
-    );
-  texts.forEach((text: unknown, i) => validateText(text, `texts[${i}]`));
-  let topN = texts.length;
-  if (body.top_n !== undefined && body.top_n !== null) {
-    if (typeof body.top_n !== 'number' || !Number.isInteger(body.top_n) || body.top_n < 1) {
-      throw new ValidationError('top_n', 'must be a positive integer');
-    }
-    topN = Math.min(body.top_n, texts.length);
+/** `top_n`: a positive integer, capped at the number of texts; absent means all of them. */
+function validateTopN(value: unknown, texts: number): number {
+  if (value === undefined || value === null) return texts;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new ValidationError('top_n', 'must be a positive integer');
   }
-  return { query, texts: texts as string[], topN };
+  return Math.min(value, texts);
 }
