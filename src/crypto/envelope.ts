@@ -11,9 +11,10 @@
  * This module knows nothing about where keys come from: callers resolve the key id to a KeyObject
  * (a key ring for version 1, a tenant's data key for version 2) and pass it in.
  */
-import { createCipheriv, createDecipheriv, type KeyObject, randomFillSync } from 'node:crypto';
+import { type KeyObject, randomFillSync } from 'node:crypto';
 import { types } from 'node:util';
 
+import { GCM_NONCE_BYTES, GCM_TAG_BYTES, gcmOpen, gcmSealInto } from './gcm.js';
 import { InvalidTag } from './invalid-tag.js';
 
 /** Sealed directly under a key-ring key; key_id is the ring's key id. */
@@ -23,12 +24,11 @@ export const ENVELOPE_DATA_KEY = 2;
 export type EnvelopeVersion = typeof ENVELOPE_KEY_RING | typeof ENVELOPE_DATA_KEY;
 
 export const HEADER_BYTES = 5;
-export const NONCE_BYTES = 12;
-export const TAG_BYTES = 16;
+export const NONCE_BYTES = GCM_NONCE_BYTES;
+export const TAG_BYTES = GCM_TAG_BYTES;
 /** Bytes a sealed blob adds to its plaintext. */
 export const ENVELOPE_OVERHEAD = HEADER_BYTES + NONCE_BYTES + TAG_BYTES;
 
-const CIPHER = 'aes-256-gcm';
 const BODY_START = HEADER_BYTES + NONCE_BYTES;
 const EMPTY = new Uint8Array(0);
 
@@ -76,20 +76,15 @@ export function sealEnvelope(
   blob.writeUInt32BE(keyId, 1);
   randomFillSync(blob, HEADER_BYTES, NONCE_BYTES);
 
-  const cipher = createCipheriv(CIPHER, key, blob.subarray(HEADER_BYTES, BODY_START), {
-    authTagLength: TAG_BYTES,
-  });
-  // Two setAAD calls feed GHASH exactly as one call on the concatenation would (a test pins
-  // this), and save a copy of the caller's AAD on every seal.
-  cipher.setAAD(blob.subarray(0, HEADER_BYTES));
-  if (aad.length > 0) cipher.setAAD(aad);
-  const ciphertext = cipher.update(plaintext);
-  const rest = cipher.final();
-  // GCM is a stream mode: final() never yields bytes. If it ever did, the layout would be wrong.
-  if (ciphertext.length !== plaintext.length || rest.length !== 0)
-    throw new Error('unexpected AES-GCM output length');
-  ciphertext.copy(blob, BODY_START);
-  cipher.getAuthTag().copy(blob, BODY_START + plaintext.length);
+  // The header is authenticated first, then the caller's AAD (see the comment at the top).
+  gcmSealInto(
+    key,
+    blob.subarray(HEADER_BYTES, BODY_START),
+    plaintext,
+    [blob.subarray(0, HEADER_BYTES), aad],
+    blob,
+    BODY_START,
+  );
   return blob;
 }
 
@@ -101,20 +96,15 @@ export function openEnvelope(key: KeyObject, blob: Uint8Array, aad: Uint8Array =
   if (!types.isUint8Array(blob) || blob.length < ENVELOPE_OVERHEAD) throw new InvalidTag('malformed');
   if (!types.isUint8Array(aad)) throw new InvalidTag('malformed');
   const tagStart = blob.length - TAG_BYTES;
-  let plaintext: Buffer | undefined;
   try {
-    // authTagLength pins the tag to 16 bytes: without it Node accepts a shortened tag.
-    const decipher = createDecipheriv(CIPHER, key, blob.subarray(HEADER_BYTES, BODY_START), {
-      authTagLength: TAG_BYTES,
-    });
-    decipher.setAuthTag(blob.subarray(tagStart));
-    decipher.setAAD(blob.subarray(0, HEADER_BYTES));
-    if (aad.length > 0) decipher.setAAD(aad);
-    plaintext = decipher.update(blob.subarray(BODY_START, tagStart));
-    if (decipher.final().length !== 0) throw new Error('unexpected AES-GCM output length');
-    return plaintext;
+    return gcmOpen(
+      key,
+      blob.subarray(HEADER_BYTES, BODY_START),
+      blob.subarray(BODY_START, tagStart),
+      blob.subarray(tagStart),
+      [blob.subarray(0, HEADER_BYTES), aad],
+    );
   } catch {
-    plaintext?.fill(0);
     throw new InvalidTag('auth_failed');
   }
 }

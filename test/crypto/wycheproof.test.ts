@@ -1,12 +1,15 @@
 /**
- * Google Wycheproof vectors, run through exactly the node:crypto calls the envelope code makes:
- * AES-256-GCM with 96-bit nonces and 128-bit tags (createDecipheriv with authTagLength 16) and
- * HMAC-SHA256. The files live beside the repository, in ../shared/testdata/wycheproof.
+ * Google Wycheproof vectors. AES-256-GCM (96-bit nonces, 128-bit tags) runs through gcmOpen and
+ * gcmSealInto in src/crypto/gcm.ts, the functions the envelope code seals and opens with, so a
+ * change there (say, dropping authTagLength) fails here. HMAC-SHA256 checks node:crypto's HMAC,
+ * which src/crypto/hmac.ts calls directly. The files live in ../shared/testdata/wycheproof.
  */
-import { createDecipheriv, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 import t from 'tap';
+
+import { gcmOpen, gcmSealInto } from '../../src/crypto/gcm.js';
 
 const dir = new URL('../../../shared/testdata/wycheproof/', import.meta.url);
 
@@ -40,18 +43,21 @@ function load(name: string): Suite {
 
 const hex = (text: string | undefined): Buffer => Buffer.from(text ?? '', 'hex');
 
-/** What our open path does: null when the tag does not verify. */
-function gcmOpen(v: Vector): Buffer | null {
+/** Opens a vector with the project's GCM core: null when the tag does not verify. */
+function open(v: Vector): Buffer | null {
   try {
-    const decipher = createDecipheriv('aes-256-gcm', hex(v.key), hex(v.iv), { authTagLength: 16 });
-    decipher.setAuthTag(hex(v.tag));
-    decipher.setAAD(hex(v.aad));
-    const msg = decipher.update(hex(v.ct));
-    decipher.final();
-    return msg;
+    return gcmOpen(createSecretKey(hex(v.key)), hex(v.iv), hex(v.ct), hex(v.tag), [hex(v.aad)]);
   } catch {
     return null;
   }
+}
+
+/** Seals a vector's message with the project's GCM core: ciphertext then tag, as hex. */
+function seal(v: Vector): string {
+  const msg = hex(v.msg);
+  const out = Buffer.alloc(msg.length + 16);
+  gcmSealInto(createSecretKey(hex(v.key)), hex(v.iv), msg, [hex(v.aad)], out, 0);
+  return out.toString('hex');
 }
 
 t.test('AES-256-GCM: every Wycheproof vector with a 256-bit key, 96-bit nonce and 128-bit tag', async (t) => {
@@ -60,10 +66,12 @@ t.test('AES-256-GCM: every Wycheproof vector with a 256-bit key, 96-bit nonce an
   const groups = suite.testGroups.filter((g) => g.keySize === 256 && g.ivSize === 96 && g.tagSize === 128);
   const counts = { valid: 0, invalid: 0, acceptable: 0 };
   for (const v of groups.flatMap((g) => g.tests)) {
-    const opened = gcmOpen(v);
+    const opened = open(v);
     const label = `tcId ${v.tcId} (${v.result}; ${v.flags.join(', ') || 'no flags'})${v.comment ? ': ' + v.comment : ''}`;
-    if (v.result === 'valid') t.same(opened?.toString('hex'), v.msg, `decrypts ${label}`);
-    else if (v.result === 'invalid') t.equal(opened, null, `rejects ${label}`);
+    if (v.result === 'valid') {
+      t.same(opened?.toString('hex'), v.msg, `decrypts ${label}`);
+      t.equal(seal(v), (v.ct ?? '') + v.tag, `seals to the expected ciphertext and tag, ${label}`);
+    } else if (v.result === 'invalid') t.equal(opened, null, `rejects ${label}`);
     // "acceptable" (none in this file today): either outcome is allowed, but an opened message
     // must then be the expected one.
     else if (opened !== null) t.equal(opened.toString('hex'), v.msg, `acceptable ${label}`);
@@ -80,8 +88,8 @@ t.test('AES-256-GCM: a tag shortened to 12 bytes is refused by authTagLength 16'
   const suite = load('aes_gcm_test.json');
   const group = suite.testGroups.find((g) => g.keySize === 256 && g.ivSize === 96 && g.tagSize === 128)!;
   const valid = group.tests.find((v) => v.result === 'valid' && v.msg.length > 0)!;
-  t.ok(gcmOpen(valid), 'the full vector opens');
-  t.equal(gcmOpen({ ...valid, tag: valid.tag.slice(0, 24) }), null, 'its 96-bit prefix does not');
+  t.ok(open(valid), 'the full vector opens');
+  t.equal(open({ ...valid, tag: valid.tag.slice(0, 24) }), null, 'its 96-bit prefix does not');
 });
 
 t.test('HMAC-SHA256: every Wycheproof vector', async (t) => {
