@@ -113,10 +113,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     ['pool metrics', untrackPool],
     ['database pool', () => pool.end()],
   ];
-  // Each step is bounded: a step that hangs (a connection stuck on a dying server, say) is logged
-  // by name and skipped, so shutdown always finishes and the next steps still run.
+  // Each step is bounded: a step that hangs (a connection stuck on a dying server, say, or an
+  // inference worker that does not stop) is logged by name and skipped, so shutdown always
+  // finishes and the next steps still run. Newest first, on a copy: cleanups stays in start order.
   const cleanUp = async () => {
-    for (const [name, fn] of cleanups.reverse()) {
+    for (const [name, fn] of [...cleanups].reverse()) {
       const outcome = await boundedStep(Promise.resolve().then(fn), CLEANUP_STEP_TIMEOUT_MS);
       if (outcome === 'timeout') log.warn({ step: name }, 'shutdown step timed out; continuing');
     }
@@ -145,6 +146,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     });
     const rerankDefaults = readRerankConfig(options.env ?? process.env);
     let shuttingDown = false;
+    // The settings listener may start loading the reranker from its first read on.
+    cleanups.push(['reranker', closeReranker]);
     const listener = await startSettingsListener({
       connectionString: options.databaseUrl,
       pool,
@@ -219,6 +222,9 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
         `cannot listen on ${settings.host}:${settings.port} (${thrown.code ?? 'error'})`,
       );
     });
+    // Ours from here on: until the server listens, a failed start leaves the embedder to its
+    // owner (startDaemonFromEnv closes it).
+    if (embedder) cleanups.push(['embedder', () => embedder.close()]);
     cleanups.push(['http connections', () => api.destroyConnections()]);
     log.info(
       {
@@ -249,8 +255,6 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
           // MEMVAULT_SHUTDOWN_TIMEOUT_MS, so a forced shutdown is reported as one.
           await api.drained();
           await cleanUp();
-          await closeReranker();
-          await embedder?.close();
           log.info('shutdown complete');
         })();
         return closing;
@@ -258,8 +262,6 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     };
   } catch (thrown) {
     await cleanUp();
-    // The settings listener may already have started loading the reranker.
-    await closeReranker();
     throw thrown;
   }
 }
