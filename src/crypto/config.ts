@@ -1,8 +1,9 @@
 /**
  * The process-wide crypto configuration behind the module-level `seal`, `openSealed`, `hmacUser`...
  * It is read from process.env lazily, on first use, so a library user gets a ConfigError naming
- * the missing variable at the call that needs it; the daemon calls `assertCryptoConfig` at start
- * instead, so a bad key stops it before it serves anything. A failed load is not cached: fixing the
+ * the missing variable at the call that needs it; the daemon instead reads its keys at start
+ * (`loadCryptoConfig`, via readSecrets in src/config.ts) and installs them with `configureCrypto`,
+ * so a bad key stops it before it serves anything. A failed load is not cached: fixing the
  * environment and retrying works.
  */
 import type { Env } from '../env.js';
