@@ -9,7 +9,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 
-import * as ort from 'onnxruntime-node';
+import { createSession, ort } from '../inference/session.js';
 
 export interface BareRunWorkerData {
   modelPath: string;
@@ -29,13 +29,9 @@ if (!port) throw new Error('the bare-run worker must run in a worker thread');
 const data = workerData as BareRunWorkerData;
 const post = (message: FromBareRunWorker): void => port.postMessage(message);
 
-// The same session options as the reranker's task and the suite's in-thread bare session.
-const session = await ort.InferenceSession.create(data.modelPath, {
-  intraOpNumThreads: data.threads,
-  interOpNumThreads: 1,
-  executionMode: 'sequential',
-  graphOptimizationLevel: 'all',
-});
+// The very function the reranker's workers open their sessions with (as does the suite's
+// in-thread bare session), so the bare side cannot drift from the serving options.
+const { session } = await createSession(data.modelPath, { threads: data.threads, device: 'cpu' });
 const feeds = {
   input_ids: new ort.Tensor('int64', data.inputIds, data.dims),
   attention_mask: new ort.Tensor('int64', data.attentionMask, data.dims),

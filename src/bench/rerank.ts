@@ -12,8 +12,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 
-import * as ort from 'onnxruntime-node';
-
+import { createSession, ort } from '../inference/session.js';
 import { writeDirAtomically } from '../models/atomic-dir.js';
 import { writeFixtureFiles } from '../models/fixture.js';
 import { repoRoot } from '../models/repo-paths.js';
@@ -96,12 +95,7 @@ async function benchConfig(
   const modelPath = path.join(dir, 'onnx', 'model.onnx');
   // The bare latency baseline: same model, same pre-tokenized batch, no pool, in this thread, with
   // the threads ONE pool worker has — a single request runs on one worker, so that is like for like.
-  const session = await ort.InferenceSession.create(modelPath, {
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
-  });
+  const { session } = await createSession(modelPath, { threads, device: 'cpu' });
   const encoder = new BertPairEncoder(
     await loadTokenizer(path.join(dir, 'tokenizer.json'), path.join(dir, 'tokenizer_config.json')),
     256,
