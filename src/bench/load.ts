@@ -10,11 +10,11 @@
  * Phase 2: rerank on, rising rates, each held for a short step; the highest rate whose p95 stays
  * within the latency budget with no errors and at least 95% of queries actually reranked.
  */
+import { ensureFixtureModel } from '../models/fixture.js';
 import { planTenants, samplePoint, type TenantPlan, topicCentres } from './corpus.js';
 import { type DaemonChild, spawnDaemon } from './daemon.js';
 import { loadCorpus } from './loader.js';
 import { startOpenLoop } from './open-loop.js';
-import { fixtureDir } from './rerank.js';
 import { type Metric, ms, type Table } from './result.js';
 import { benchKeys, passage, randomUserId, seedTenant } from './seed.js';
 import { percentiles, seededRandom } from './stats.js';
@@ -83,7 +83,7 @@ async function runLoad(ctx: SuiteContext) {
     await admin.query('analyze memory.memory_chunks');
     daemon = await spawnDaemon({
       databaseUrl: db.appUrl,
-      rerankModel: await fixtureDir(),
+      rerankModel: await ensureFixtureModel(),
       keys,
       env: { MEMVAULT_DB_POOL_MAX: String(poolMax) },
     });

@@ -6,10 +6,10 @@
  */
 import { hmacUser } from '../crypto/index.js';
 import { search } from '../db/procedures.js';
+import { ensureFixtureModel } from '../models/fixture.js';
 import { planTenants, samplePoint, type TenantPlan, topicCentres } from './corpus.js';
 import { spawnDaemon } from './daemon.js';
 import { loadCorpus } from './loader.js';
-import { fixtureDir } from './rerank.js';
 import { type Metric, ms, ratio } from './result.js';
 import { benchKeys, passage, randomUserId, seedTenant } from './seed.js';
 import { median, percentiles, rotated, seededRandom } from './stats.js';
@@ -57,7 +57,7 @@ async function runQuery(ctx: SuiteContext) {
     await admin.query('analyze memory.memory_chunks');
 
     ctx.progress.stage('starting the daemon (fixture reranker)');
-    daemon = await spawnDaemon({ databaseUrl: db.appUrl, rerankModel: await fixtureDir(), keys });
+    daemon = await spawnDaemon({ databaseUrl: db.appUrl, rerankModel: await ensureFixtureModel(), keys });
     const userHash = hmacUser(userId);
     const body = (embedding: number[], rerank: boolean) => ({
       user_id: userId,

@@ -9,13 +9,10 @@
  *
  * Run: memvault bench rerank [--quick] [--rounds <n>] [--json <file>]
  */
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 
 import { createSession, ort } from '../inference/session.js';
-import { writeDirAtomically } from '../models/atomic-dir.js';
-import { writeFixtureFiles } from '../models/fixture.js';
-import { repoRoot } from '../models/repo-paths.js';
+import { ensureFixtureModel } from '../models/fixture.js';
 import { loadTokenizer } from '../models/tokenizer.js';
 import { closeReranker, getCrossEncoder, rerankDetailed, resetRerankMetrics } from '../rerank/index.js';
 import { BertPairEncoder } from '../rerank/pair-encoder.js';
@@ -63,14 +60,6 @@ export interface RerankBenchResult {
   rounds: number;
   throughputRounds: number;
   rows: RerankBenchRow[];
-}
-
-/** The synthetic TinyBERT-L-2-shaped cross-encoder (written once, shared with the tests). */
-export async function fixtureDir(): Promise<string> {
-  const dir = path.join(repoRoot(), '.memvault-test', 'models', 'fixture-tinybert-l2');
-  if (!existsSync(path.join(dir, 'onnx', 'model.onnx')))
-    await writeDirAtomically(dir, (tmp) => writeFixtureFiles(tmp));
-  return dir;
 }
 
 async function benchConfig(
@@ -196,7 +185,7 @@ async function benchConfig(
 }
 
 export async function runRerankBench(opts: { quick: boolean; rounds?: number }): Promise<RerankBenchResult> {
-  const dir = await fixtureDir();
+  const dir = await ensureFixtureModel();
   const passages = benchPassages(24, 100);
   const rounds = opts.rounds ?? (opts.quick ? 30 : 150);
   // More, shorter rounds interleave the two sides more finely for the same total work.

@@ -5,14 +5,16 @@
  * the real serving path at the real compute cost. Its scores are noise: it says nothing about
  * ranking quality.
  */
+import { existsSync } from 'node:fs';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import { MemvaultError } from '../errors.js';
+import { writeDirAtomically } from './atomic-dir.js';
 import { TINYBERT_L2 } from './bert-config.js';
 import { buildBertCrossEncoder } from './bert-graph.js';
 import { seededNormal } from './prng.js';
-import { sharedModelDir } from './repo-paths.js';
+import { repoRoot, sharedModelDir } from './repo-paths.js';
 
 export const FIXTURE_SEED = 20240611;
 export const TOKENIZER_FOLDER = 'bert-base-uncased-tokenizer';
@@ -71,4 +73,18 @@ export async function writeFixtureFiles(dir: string, options: FixtureOptions = {
   await mkdir(path.join(dir, 'onnx'), { recursive: true });
   await writeFile(path.join(dir, 'onnx', 'model.onnx'), bytes);
   await writeFile(path.join(dir, 'README.md'), README);
+}
+
+/** Where the tests and the benchmarks keep their one copy of the fixture. */
+export const FIXTURE_MODEL_DIR = path.join(repoRoot(), '.memvault-test', 'models', 'fixture-tinybert-l2');
+
+/**
+ * The fixture at FIXTURE_MODEL_DIR, written on first use. Atomically (a temporary folder renamed
+ * into place), because parallel test files and a bench run may all ask for it at once.
+ */
+export async function ensureFixtureModel(): Promise<string> {
+  if (!existsSync(path.join(FIXTURE_MODEL_DIR, 'onnx', 'model.onnx'))) {
+    await writeDirAtomically(FIXTURE_MODEL_DIR, (tmp) => writeFixtureFiles(tmp));
+  }
+  return FIXTURE_MODEL_DIR;
 }
