@@ -53,6 +53,8 @@ export interface RunOptions {
 
 export interface PoolStats {
   size: number;
+  /** Worker threads started and not yet exited (loading or live). */
+  workers: number;
   live: number;
   busy: number;
   peakBusy: number;
@@ -117,9 +119,10 @@ export class InferencePool<I, O> {
   /** Spawns the workers; resolves with the task info once the first worker is ready. */
   start(): Promise<TaskInfo> {
     if (this.closed) return Promise.reject(new PoolClosedError(this.options.name));
+    // A pool that gave up stays failed: respawning would only fail the same way again.
+    if (this.failure) return Promise.reject(this.failure);
     if (this.slots.size === 0) for (let i = 0; i < this.options.size; i++) this.spawn();
     if (this.info) return Promise.resolve(this.info);
-    if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
   }
 
@@ -154,16 +157,13 @@ export class InferencePool<I, O> {
   }
 
   stats(): PoolStats {
-    let busy = 0;
     let live = 0;
-    for (const slot of this.slots) {
-      if (slot.ready) live++;
-      if (slot.batch) busy++;
-    }
+    for (const slot of this.slots) if (slot.ready) live++;
     return {
       size: this.options.size,
+      workers: this.slots.size,
       live,
-      busy,
+      busy: this.busyWorkers(),
       peakBusy: this.peakBusy,
       queuedItems: this.queuedItems,
       restarts: this.restarts,
@@ -314,7 +314,7 @@ export class InferencePool<I, O> {
     for (const slot of this.slots) {
       if (!slot.ready || slot.batch) continue;
       const parts = this.takeBatch();
-      if (parts.length === 0) return;
+      if (parts.length === 0) break;
       const id = this.nextBatchId++;
       slot.batch = { id, parts, started: performance.now() };
       slot.worker.ref();
@@ -324,9 +324,15 @@ export class InferencePool<I, O> {
       const message: ToWorker = { type: 'run', id, items, exitCode: this.crashNextBatch };
       this.crashNextBatch = undefined;
       slot.worker.postMessage(message);
-      const busy = [...this.slots].filter((s) => s.batch).length;
-      this.peakBusy = Math.max(this.peakBusy, busy);
     }
+    this.peakBusy = Math.max(this.peakBusy, this.busyWorkers());
+  }
+
+  /** Counted on demand (size is a handful of slots) rather than kept in step with every path. */
+  private busyWorkers(): number {
+    let busy = 0;
+    for (const slot of this.slots) if (slot.batch) busy++;
+    return busy;
   }
 
   /** Whole requests first-fit in FIFO order; a request larger than a batch is split. */

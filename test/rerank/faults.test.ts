@@ -1,7 +1,7 @@
 import t from 'tap';
 
 import { ValidationError } from '../../src/errors.js';
-import { QueueFullError } from '../../src/inference/errors.js';
+import { ModelLoadError, QueueFullError } from '../../src/inference/errors.js';
 import { siblingModule } from '../../src/inference/module-url.js';
 import { InferencePool } from '../../src/inference/pool.js';
 import {
@@ -201,6 +201,39 @@ t.test('a full queue rejects at once with QueueFullError (backpressure)', async 
   await t.rejects(dropped, { code: 'inference_aborted' });
   await t.rejects(pool.run(pairs(2), { deadline: performance.now() - 1 }), { code: 'inference_aborted' });
   t.equal(pool.stats().queuedItems, 0);
+});
+
+t.test('a pool whose model cannot load stays failed: start() again rejects without respawning', async (t) => {
+  const pool = new InferencePool<Pair, number>({
+    name: 'test',
+    taskUrl: siblingModule(new URL('../../src/rerank/reranker.ts', import.meta.url).href, 'task'),
+    taskConfig: {
+      modelPath: `${dir}/onnx/no-such-model.onnx`,
+      tokenizerPath: `${dir}/tokenizer.json`,
+      tokenizerConfigPath: `${dir}/tokenizer_config.json`,
+      maxTokens: 256,
+    },
+    size: 2,
+    threads: 1,
+    device: 'cpu',
+    batchSize: 32,
+    maxWaitMs: 0,
+    queueMax: 10,
+  });
+  t.teardown(() => pool.close());
+  const first = await pool.start().then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  t.ok(first instanceof ModelLoadError, 'the load failure is a ModelLoadError');
+  t.equal(pool.stats().workers, 0, 'the failed pool stopped its workers');
+  const again = await pool.start().then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  t.equal(again, first, 'the same failure, at once');
+  t.equal(pool.stats().workers, 0, 'no worker was spawned to fail again');
+  await t.rejects(pool.run([{ query: 'q', passage: 'p' }]), ModelLoadError);
 });
 
 t.test(
