@@ -16,6 +16,7 @@ import {
   WorkerCrashedError,
 } from '../inference/errors.js';
 import { ModelFilesError } from '../models/model-files.js';
+import { ModelUnavailableError } from '../models/resolve.js';
 import { RerankUnavailableError } from '../rerank/errors.js';
 
 export class HttpError extends MemvaultError {
@@ -86,7 +87,9 @@ export function toErrorResponse(error: unknown): ErrorResponse {
     return respond(503, error.code, error.message, { headers: retryAfter(error.retryAfterMs) });
   }
   if (error instanceof RequestAbortedError) {
-    return respond(503, 'rerank_unavailable', 'the reranker could not answer within its budget', {
+    // Either pool may raise it (the reranker's budget, or a request's own abort while it waited
+    // for the embedder): the message does not guess which.
+    return respond(503, 'rerank_unavailable', 'the model could not answer in time; retry later', {
       headers: RETRY_SOON,
     });
   }
@@ -116,7 +119,7 @@ export function toErrorResponse(error: unknown): ErrorResponse {
   if (
     error instanceof ModelLoadError ||
     error instanceof ModelFilesError ||
-    (error instanceof MemvaultError && error.code === 'model_unavailable')
+    error instanceof ModelUnavailableError
   ) {
     // No Retry-After: the model folder or download is broken until an operator fixes it.
     return respond(503, 'model_unavailable', 'the model is not available on this server');

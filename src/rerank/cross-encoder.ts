@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 
 import { coerceError } from '../errors.js';
 import { chooseDevice } from '../inference/device.js';
-import { PoolClosedError } from '../inference/errors.js';
+import { ModelLoadError, PoolClosedError } from '../inference/errors.js';
 import { siblingModule } from '../inference/module-url.js';
 import { InferencePool, type PoolStats, type RunOptions } from '../inference/pool.js';
 import type { Device } from '../inference/task.js';
@@ -61,7 +61,9 @@ export class CrossEncoder {
 
   async score(pairs: Pair[], options: RunOptions = {}): Promise<number[]> {
     await this.load();
-    if (!this.pool) throw new Error(this.info.error ?? 'cross-encoder is not loaded');
+    // load() resolves only with a pool in place; this narrows the type, and should it ever be
+    // reached it is a 503 model_unavailable rather than a 500.
+    if (!this.pool) throw new ModelLoadError('rerank', 'the cross-encoder is not loaded');
     return this.pool.run(pairs, options);
   }
 
