@@ -13,13 +13,16 @@ url=${1:?usage: $0 <connection string> [db dir]}
 dbdir=${2:-$(cd "$(dirname "$0")/../db" && pwd)}
 [ -d "$dbdir/functions" ] || { echo "rollback: $dbdir has no functions/ folder" >&2; exit 2; }
 
+# The files and the psql arguments apart: counting the arguments would count each -f too.
 files=()
 for f in "$dbdir"/functions/*.sql "$dbdir"/triggers/*.sql "$dbdir"/policies/*.sql; do
-  [ -f "$f" ] && files+=(-f "$f")
+  [ -f "$f" ] && files+=("$f")
 done
+file_args=()
+for f in "${files[@]}"; do file_args+=(-f "$f"); done
 
 psql "$url" --no-psqlrc --quiet -v ON_ERROR_STOP=1 --single-transaction \
-  "${files[@]}" \
+  "${file_args[@]}" \
   -c "do \$rls\$ declare v regclass; begin
         for v in select c.oid::regclass from pg_catalog.pg_class c
                  where c.relnamespace = 'memory'::regnamespace and c.relkind = 'r' loop
