@@ -6,6 +6,7 @@
 import { defaultKeyRing, defaultTenantKey } from './config.js';
 import { type DataKey, type DataKeyLookup, openWithDataKey } from './data-key.js';
 import { ENVELOPE_DATA_KEY, envelopeInfo } from './envelope.js';
+import type { KeyRing } from './key-ring.js';
 
 /** HMAC-SHA256(MEMORY_TENANT_HMAC_KEY, userId) as 64 lowercase hex: the tenant's user_hash. */
 export function hmacUser(userId: string): string {
@@ -24,17 +25,20 @@ export function openSealed(blob: Uint8Array, aad?: Uint8Array): Buffer {
 
 /**
  * Opens a blob of either scheme: version 1 with the key ring, version 2 with the tenant's DEK.
- * For read paths that meet rows from before and after the move to per-tenant keys.
+ * For read paths that meet rows from before and after the move to per-tenant keys. The key jobs
+ * pass their own `ring` (they must not fall back to the process default read from the
+ * environment); the daemon's read path leaves it out.
  */
 export function openAnyScheme(
   blob: Uint8Array,
   aad: Uint8Array | undefined,
   dataKey?: DataKey | DataKeyLookup,
+  ring: KeyRing = defaultKeyRing(),
 ): Buffer {
   if (envelopeInfo(blob).version === ENVELOPE_DATA_KEY && dataKey !== undefined) {
     return openWithDataKey(dataKey, blob, aad);
   }
-  return defaultKeyRing().open(blob, aad);
+  return ring.open(blob, aad);
 }
 
 /** Wraps a tenant's DEK under the active key-ring key, bound to the tenant and DEK id. */

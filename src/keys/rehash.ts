@@ -12,6 +12,7 @@ import {
   type DataKey,
   hmacUserWith,
   type KeyRing,
+  openAnyScheme,
   sealWithDataKey,
   type TenantHmacKey,
 } from '../crypto/index.js';
@@ -26,7 +27,7 @@ import {
 import { keyStatsPublisher } from './key-stats.js';
 import { inTransaction, type ProgressListener } from './maintenance.js';
 import { keyJobItems } from './metrics.js';
-import { fieldBlob, openWithRing } from './open-blob.js';
+import { fieldBlob } from './open-blob.js';
 
 export type RehashOutcome = 'moved' | 'already_moved' | 'not_found' | 'conflict';
 
@@ -54,7 +55,7 @@ async function moveTenant(
 
   const reseal = (row: RehashChunkRow) => {
     const [textCipher, metaCipher, embCipher] = CHUNK_FIELDS.map((field) => {
-      const plaintext = openWithRing(ring, fieldBlob(row, field), chunkAad(oldHash, row.id, field), lookup);
+      const plaintext = openAnyScheme(fieldBlob(row, field), chunkAad(oldHash, row.id, field), lookup, ring);
       const aad = chunkAad(newHash, row.id, field);
       // Keep the scheme; only the tenant binding changes. A legacy (version 1) blob is sealed under
       // the ring's active key, not the key it was under: that keeps new ciphertext off keys on their

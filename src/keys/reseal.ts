@@ -12,6 +12,7 @@ import {
   type DataKey,
   generateDataKey,
   type KeyRing,
+  openAnyScheme,
   sealWithDataKey,
 } from '../crypto/index.js';
 import {
@@ -29,7 +30,7 @@ import {
 import { keyStatsPublisher } from './key-stats.js';
 import { inTransaction, type ProgressListener } from './maintenance.js';
 import { keyJobItems, keyJobRemaining } from './metrics.js';
-import { fieldBlob, openWithRing } from './open-blob.js';
+import { fieldBlob } from './open-blob.js';
 
 export interface ResealOptions {
   /** Only this tenant (its user_hash). */
@@ -87,7 +88,7 @@ function resealRow(ring: KeyRing, row: ResealRow, keys: TenantKeys) {
   const lookup = (dekId: number) => keys.byId.get(dekId);
   const [textCipher, metaCipher, embCipher] = CHUNK_FIELDS.map((field) => {
     const aad = chunkAad(row.userHash, row.id, field);
-    return sealWithDataKey(keys.active, openWithRing(ring, fieldBlob(row, field), aad, lookup), aad);
+    return sealWithDataKey(keys.active, openAnyScheme(fieldBlob(row, field), aad, lookup, ring), aad);
   }) as [Buffer, Buffer, Buffer];
   return { userHash: row.userHash, id: row.id, textCipher, metaCipher, embCipher, dekId: keys.active.id };
 }

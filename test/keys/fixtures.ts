@@ -8,10 +8,10 @@ import {
   EncryptionKey,
   generateKeyBase64,
   KeyRing,
+  openAnyScheme,
   sealWithDataKey,
 } from '../../src/crypto/index.js';
 import * as procedures from '../../src/db/procedures.js';
-import { openWithRing } from '../../src/keys/open-blob.js';
 import { TenantKeyStore } from '../../src/keys/tenant-key-store.js';
 import { packageRoot } from '../../src/paths.js';
 import { type TestDatabase, testVector } from '../helpers/db.js';
@@ -119,7 +119,7 @@ export async function openAll(
   const rows = await procedures.getChunks(db.app, userHash, ids);
   return rows.map((row) => {
     const open = (blob: Buffer, field: 'text' | 'meta' | 'embedding') =>
-      openWithRing(ring, blob, chunkAad(userHash, row.id, field), lookup);
+      openAnyScheme(blob, chunkAad(userHash, row.id, field), lookup, ring);
     open(row.meta_cipher, 'meta');
     open(row.emb_cipher, 'embedding');
     return open(row.text_cipher, 'text').toString();
