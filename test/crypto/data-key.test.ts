@@ -7,6 +7,7 @@ import {
   chunkAad,
   configureCrypto,
   DataKey,
+  type DataKeyLookup,
   EncryptionKey,
   envelopeInfo,
   generateDataKey,
@@ -131,11 +132,17 @@ t.test('re-wraps under a new active key; the old key can then be retired', async
 });
 
 t.test("a shredded tenant's blob cannot be opened even with the whole key ring (InvalidTag)", async (t) => {
-  let dek: DataKey | undefined = generateDataKey(1);
+  const dek = generateDataKey(1);
   const blob = sealWithDataKey(dek, msg, aad);
-  dek = undefined; // the wrapped DEK row is deleted: nothing can produce this key again
-  t.throws(() => ringV2.open(blob, aad), InvalidTag);
-  t.throws(() => openWithDataKey(() => dek, blob, aad), InvalidTag);
+  // The tenant's stored rows (DEK id -> wrapped DEK), unwrapped by the whole ring as the read path does.
+  const rows = new Map([[dek.id, ringV2.wrapDataKey(dek, alice)]]);
+  const lookup: DataKeyLookup = (id) => {
+    const wrapped = rows.get(id);
+    return wrapped && ringV2.unwrapDataKey(wrapped, alice, id);
+  };
+  t.same(openAnyScheme(blob, aad, lookup, ringV2), msg, 'opens while the wrapped DEK row exists');
+  rows.delete(dek.id); // forget_tenant deletes the row: the DEK was stored nowhere else
+  t.throws(() => openAnyScheme(blob, aad, lookup, ringV2), new InvalidTag('unknown_key'));
 });
 
 t.test('keeps DEK bytes out of inspect and JSON', async (t) => {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 
 import t from 'tap';
 
+import { dataKeyMaterial } from '../../src/crypto/data-key.js';
 import {
   chunkAad,
   envelopeInfo,
@@ -42,7 +43,15 @@ t.test(
     const stored = await getTenantKeys(db.app, tenant);
     t.equal(stored.length, 1);
     t.equal(envelopeInfo(stored[0]!.wrappedDek).keyId, 1, 'wrapped under key-ring key 1');
-    t.notOk(stored[0]!.wrappedDek.includes(Buffer.from(JSON.stringify(keys[0]))), 'no key material in clear');
+    // The raw 32 DEK bytes, read through the internal accessor: the row must not contain them.
+    const raw = dataKeyMaterial(keys[0]!).export();
+    t.equal(raw.length, 32);
+    t.same(
+      dataKeyMaterial(ring1.unwrapDataKey(stored[0]!.wrappedDek, tenant, keys[0]!.id)).export(),
+      raw,
+      'the stored row unwraps to the DEK the writers use',
+    );
+    t.notOk(stored[0]!.wrappedDek.includes(raw), 'the DEK bytes do not appear in the stored row');
   },
 );
 
@@ -255,16 +264,20 @@ t.test("a forgotten tenant's leftover blob cannot be opened, even with the whole
   const [id] = await writeChunks(db, writer, tenant, 1);
   const [row] = await procedures.getChunks(db.app, tenant, [id!]);
   const leftover = Buffer.from(row!.text_cipher); // a copy that survives elsewhere (backup, replica, log)
+  const aad = chunkAad(tenant, id!, 'text');
+  // The read path: the tenant's stored, wrapped DEKs unwrapped by the whole ring. It opens the blob
+  // while the DEK row exists...
+  const before = await new TenantKeyStore(db.app, () => ring).lookup(tenant);
+  t.equal(openAnyScheme(leftover, aad, before, ring).toString(), 'text x 0', 'opens before the forget');
+
   t.equal(await procedures.forgetTenant(db.app, tenant), 1);
   t.equal((await getTenantKeys(db.app, tenant)).length, 0, 'the DEK is destroyed with the rows');
-
-  const fresh = new TenantKeyStore(db.app, () => ring);
-  const lookup = await fresh.lookup(tenant);
-  t.throws(() => openAnyScheme(leftover, chunkAad(tenant, id!, 'text'), lookup), InvalidTag);
+  // ...and after it, the same path with the same ring finds no DEK for the blob's header id.
+  const after = await new TenantKeyStore(db.app, () => ring).lookup(tenant);
   t.throws(
-    () => ring.open(leftover, chunkAad(tenant, id!, 'text')),
-    InvalidTag,
-    'the key ring alone cannot open it',
+    () => openAnyScheme(leftover, aad, after, ring),
+    new InvalidTag('unknown_key'),
+    'the DEK row is gone, so nothing can open it (InvalidTag unknown_key)',
   );
 });
 
