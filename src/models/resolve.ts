@@ -43,22 +43,51 @@ export function isModelId(spec: string): boolean {
   return HF_ID.test(spec) && !spec.startsWith('.') && !existsSync(spec);
 }
 
+export interface ModelCacheOptions {
+  /** Default: MEMVAULT_MODEL_CACHE, else ~/.cache/memvault/models. */
+  cacheDir?: string;
+  quantized?: boolean;
+}
+
+/** The folder a model id downloads into: `<org>--<name>`, with `--quantized` for that variant. */
+function cacheTarget(id: string, cacheDir: string, quantized: boolean): string {
+  const base = path.join(cacheDir, id.replace('/', '--'));
+  return quantized ? `${base}--quantized` : base;
+}
+
+/**
+ * Where the cache already holds model id `id` in the requested variant, or undefined when
+ * resolveModel would have to download it. A full download (the base folder) serves the quantized
+ * variant too when it holds model_quantized.onnx.
+ */
+export function cachedModelDir(id: string, options: ModelCacheOptions = {}): string | undefined {
+  const cacheDir = options.cacheDir ?? defaultCacheDir();
+  const quantized = options.quantized ?? false;
+  const base = cacheTarget(id, cacheDir, false);
+  if (quantized && existsSync(base) && holdsVariant(base, quantized)) return base;
+  const target = cacheTarget(id, cacheDir, quantized);
+  return existsSync(target) ? target : undefined;
+}
+
+function holdsVariant(dir: string, quantized: boolean): boolean {
+  try {
+    locateModelFiles(dir, { quantized });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function resolveModel(spec: string, options: ResolveOptions = {}): Promise<ModelFiles> {
   const quantized = options.quantized ?? false;
   if (!isModelId(spec)) return locateModelFiles(path.resolve(spec), { quantized });
   const cacheDir = options.cacheDir ?? defaultCacheDir();
-  const target = path.join(cacheDir, spec.replace('/', '--'));
-  if (existsSync(target)) {
-    try {
-      return locateModelFiles(target, { quantized });
-    } catch {
-      // Cached without the requested variant: fetch into a fresh folder below.
-    }
-  }
-  const variantTarget = quantized ? `${target}--quantized` : target;
-  if (existsSync(variantTarget)) return locateModelFiles(variantTarget, { quantized });
-  await downloadModel(spec, variantTarget, { ...options, quantized });
-  return locateModelFiles(variantTarget, { quantized });
+  // A cached folder that lacks files is reported (locateModelFiles), not downloaded over.
+  const cached = cachedModelDir(spec, { cacheDir, quantized });
+  if (cached) return locateModelFiles(cached, { quantized });
+  const target = cacheTarget(spec, cacheDir, quantized);
+  await downloadModel(spec, target, { ...options, quantized });
+  return locateModelFiles(target, { quantized });
 }
 
 async function downloadModel(

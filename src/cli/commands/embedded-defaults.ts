@@ -10,13 +10,10 @@
  *   model is already in the local cache, reranking starts switched off, so that nothing is
  *   downloaded without being asked (set RERANK_MODEL or RERANK_ENABLED=true to change that).
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-
 import { exitCodeFor, startDaemonFromEnv, type StartedFromEnv } from '../../daemon.js';
-import type { Env } from '../../env.js';
+import { type Env, envBool } from '../../env.js';
 import { sharedModelDir } from '../../models/repo-paths.js';
-import { defaultCacheDir } from '../../models/resolve.js';
+import { cachedModelDir, defaultCacheDir } from '../../models/resolve.js';
 import { DEFAULT_RERANK_MODEL } from '../../rerank/index.js';
 import { reportStartFailure } from './serve-lifecycle.js';
 
@@ -38,10 +35,7 @@ export function embeddedDefaults(env: Env): EmbeddedDefaults {
         : 'embeddings: none configured (MEMVAULT_EMBED_MODEL unset): requests must carry "embedding"',
     );
   }
-  const cached = existsSync(
-    join(defaultCacheDir(env as NodeJS.ProcessEnv), DEFAULT_RERANK_MODEL.replace('/', '--')),
-  );
-  if (!env.RERANK_MODEL && !env.RERANK_ENABLED && !cached) {
+  if (!env.RERANK_MODEL && !env.RERANK_ENABLED && !defaultRerankModelCached(env)) {
     overrides.RERANK_ENABLED = 'false';
     notes.push(
       `reranking: off (set RERANK_MODEL to a local cross-encoder folder, or RERANK_ENABLED=true to download ${DEFAULT_RERANK_MODEL})`,
@@ -51,14 +45,27 @@ export function embeddedDefaults(env: Env): EmbeddedDefaults {
 }
 
 /**
+ * Whether the reranker would find its default model in the cache without downloading, in the
+ * variant RERANK_QUANTIZED asks for. Throws ConfigError for a malformed RERANK_QUANTIZED.
+ */
+function defaultRerankModelCached(env: Env): boolean {
+  const cached = cachedModelDir(DEFAULT_RERANK_MODEL, {
+    cacheDir: defaultCacheDir(env as NodeJS.ProcessEnv),
+    quantized: envBool(env, 'RERANK_QUANTIZED', false),
+  });
+  return cached !== undefined;
+}
+
+/**
  * Starts the daemon from process.env with these defaults (`extra` overrides win), as `start` and
  * `demo` do. On failure the reason is reported and the exit code returned instead.
  */
 export async function startWithEmbeddedDefaults(
   extra: Record<string, string> = {},
 ): Promise<{ started: StartedFromEnv; notes: string[] } | number> {
-  const defaults = embeddedDefaults(process.env);
   try {
+    // Inside: a malformed RERANK_QUANTIZED is reported like any other configuration error.
+    const defaults = embeddedDefaults(process.env);
     const started = await startDaemonFromEnv(process.env, {
       defaultEmbedModel: defaults.embedModel,
       overrides: { ...defaults.overrides, ...extra },
