@@ -41,7 +41,11 @@ export interface ApiServer {
 
 export function createApiServer(options: ApiServerOptions): ApiServer {
   const router = new Router(options.routes);
+  // Every request, for the gauge and the drain.
   let inFlight = 0;
+  // Only the /v1 (authenticated) ones, for MEMVAULT_MAX_IN_FLIGHT: probes, scrapes and 404s must
+  // neither use up the API's capacity nor be refused when the API is saturated.
+  let apiInFlight = 0;
   let draining = false;
   let closed: Promise<void> | undefined;
   const idleWaiters: Array<() => void> = [];
@@ -67,6 +71,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     const method = req.method ?? 'GET';
     let routeLabel = 'unmatched';
     let status = 500;
+    let holdsApiSlot = false;
     const abort = new AbortController();
     res.on('close', () => {
       if (!res.writableFinished) abort.abort();
@@ -81,11 +86,13 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       const { route, params } = router.match(method, pathname);
       routeLabel = route.pattern;
       if (route.auth) {
-        if (inFlight > options.maxInFlight) {
+        if (apiInFlight >= options.maxInFlight) {
           throw new HttpError(429, 'too_many_requests', 'too many requests in flight; retry later', {
             headers: { 'retry-after': '1' },
           });
         }
+        apiInFlight++;
+        holdsApiSlot = true;
         options.checkToken(req.headers.authorization);
       }
       const result = await route.handle({
@@ -114,6 +121,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       }
       sendJson(res, response.status, response.body, response.headers);
     } finally {
+      if (holdsApiSlot) apiInFlight--;
       const ms = performance.now() - started;
       observeRequest(routeLabel, method, status, ms / 1000);
       const line = { req_id: requestId, method, route: routeLabel, status, ms: Math.round(ms * 10) / 10 };

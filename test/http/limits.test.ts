@@ -6,7 +6,9 @@ import { request as httpRequest } from 'node:http';
 
 import t from 'tap';
 
-import { startTestDaemon } from '../helpers/daemon.js';
+import { bearerTokenCheck } from '../../src/http/auth.js';
+import { createApiServer } from '../../src/http/server.js';
+import { apiClient, startTestDaemon } from '../helpers/daemon.js';
 import { createTestDatabase, testVector } from '../helpers/db.js';
 
 const db = await createTestDatabase(t);
@@ -90,3 +92,44 @@ t.test(
     t.type(query.json.error.message, 'string');
   },
 );
+
+t.test('MEMVAULT_MAX_IN_FLIGHT counts /v1 requests only: a slow probe takes no API slot', async (t) => {
+  // A server of its own, with an operational route that answers only when told to: the daemon's
+  // own probes answer too quickly to be caught in flight.
+  let releaseProbe: () => void = () => {};
+  const probeHeld = new Promise<void>((resolve) => (releaseProbe = resolve));
+  const token = 'a-test-token-of-enough-length';
+  const server = createApiServer({
+    routes: [
+      {
+        method: 'GET',
+        pattern: '/slow-probe',
+        auth: false,
+        handle: async () => {
+          await probeHeld;
+          return { status: 200, json: { ok: true } };
+        },
+      },
+      { method: 'GET', pattern: '/v1/ping', auth: true, handle: async () => ({ status: 200, json: {} }) },
+    ],
+    checkToken: bearerTokenCheck(token),
+    maxBodyBytes: 1024,
+    maxInFlight: 1,
+    requestTimeoutMs: 10_000,
+  });
+  const { port } = await server.listen(0, '127.0.0.1');
+  t.teardown(async () => {
+    releaseProbe();
+    await server.stopIntake();
+    server.destroyConnections();
+  });
+  const client = apiClient(`http://127.0.0.1:${port}`, token);
+  const probe = client.request('GET', '/slow-probe', { token: null });
+  await until('the probe to be in flight', () => server.inFlight === 1);
+
+  const api = await client.request('GET', '/v1/ping');
+  t.equal(api.status, 200, 'the one API slot is free while the probe runs');
+  t.equal(server.inFlight, 1, 'the probe still counts for the drain and the gauge');
+  releaseProbe();
+  t.equal((await probe).status, 200);
+});
