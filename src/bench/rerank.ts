@@ -273,6 +273,13 @@ export const suite: Suite = {
         model: 'synthetic TinyBERT-L-2 fixture',
       },
       metrics: rerankMetrics(result),
+      // Calls timed per pool shape: `rounds` single calls, and the 4 callers' calls in the
+      // throughput rounds.
+      series: {
+        samples: Object.fromEntries(
+          result.rows.map((r) => [r.config, { single: r.single.n, concurrent: r.concurrent.n }]),
+        ),
+      },
       tables: [
         {
           title,

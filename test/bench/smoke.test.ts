@@ -124,7 +124,17 @@ t.test(
     const key = '1workerx2threads';
     const p50 = metric(result, `${key}.single_p50_ms`);
     t.ok(positive(p50) && p50 < 10_000, `p50 ${p50} ms`);
-    t.ok(metric(result, `${key}.single_p95_ms`) >= p50);
+    for (const q of ['p95', 'p99']) {
+      const v = metric(result, `${key}.single_${q}_ms`);
+      t.ok(positive(v) && v < 10_000, `${q} ${v} ms`);
+    }
+    const samples = result.series?.samples as Record<string, { single: number; concurrent: number }>;
+    t.equal(samples['1 worker x 2 threads']?.single, 4, 'one timed call per latency round');
+    t.equal(
+      samples['1 worker x 2 threads']?.concurrent,
+      4 * (result.settings.throughputRounds as number),
+      'and each of the 4 callers once per throughput round (4 latency rounds make 1 call each)',
+    );
     t.ok(positive(metric(result, `${key}.pairs_per_s`)));
     t.ok(positive(metric(result, `${key}.bare_pairs_per_s`)));
     const ratio = metric(result, `${key}.pairs_per_s_ratio_vs_bare_run`);
@@ -152,8 +162,12 @@ t.test(
     for (const variant of ['rerank_on', 'rerank_off', 'bare_memory_search']) {
       const p50 = metric(result, `${variant}.p50_ms`);
       t.ok(positive(p50) && p50 < 10_000, `${variant} p50 ${p50} ms`);
-      t.ok(metric(result, `${variant}.p95_ms`) >= p50);
+      const p95 = metric(result, `${variant}.p95_ms`);
+      t.ok(positive(p95) && p95 < 10_000, `${variant} p95 ${p95} ms`);
     }
+    const latency = result.series?.latency as Record<string, number[]>;
+    for (const variant of ['rerank on', 'rerank off', 'bare memory.search'])
+      t.equal(latency[variant]?.length, 5, `${variant}: one sample per round`);
   },
 );
 

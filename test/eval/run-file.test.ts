@@ -15,6 +15,8 @@ import { run as evalCommand } from '../../src/cli/commands/eval.js';
 import { ValidationError } from '../../src/errors.js';
 import { Bm25Index, evalRerank, formatEvalReport, loadBeir, ndcgAt } from '../../src/eval/index.js';
 import { repoRoot } from '../../src/models/repo-paths.js';
+import { readRerankConfig } from '../../src/rerank/config.js';
+import { CrossEncoder } from '../../src/rerank/cross-encoder.js';
 import { ensureFixtureModel } from '../helpers/models.js';
 
 const work = await mkdtemp(path.join(tmpdir(), 'memvault-eval-run-'));
@@ -125,14 +127,35 @@ t.test('JSON ties fall to the doc id, descending, as trec_eval breaks them', asy
   t.equal(report.rows[0]!.mrr10, (1 / 2 + 1 + 0) / 3, 'd4 before d1 for q1');
 });
 
-t.test('the cross-encoder reranks exactly the run candidates', async (t) => {
+t.test('the cross-encoder reorders the run candidates by its own scores', async (t) => {
   const model = await ensureFixtureModel();
-  const file = await runFile('q1 Q0 d4 1 2 x\nq1 Q0 d1 2 1 x\nq2 Q0 d2 1 1 x\n');
+  // Score q1's two candidates with the same cross-encoder directly, then hand them to the run in
+  // the order it likes least: only a real rerank can move the relevant one (d1).
+  const encoder = new CrossEncoder({
+    ...readRerankConfig({ ...process.env, RERANK_MODEL: model }),
+    queueMax: 100,
+  });
+  let direct: number[];
+  try {
+    await encoder.load();
+    direct = await encoder.score(['d1', 'd4'].map((id) => ({ query: 'query q1', passage: `doc ${id}` })));
+  } finally {
+    await encoder.close();
+  }
+  t.not(direct[0], direct[1], 'the fixture scores the two passages apart');
+  const byScore = ['d1', 'd4'].map((id, i) => ({ id, s: direct[i]! })).sort((a, b) => b.s - a.s);
+  const best = byScore.map((x) => x.id);
+  const worstFirst = [...best].reverse();
+  const file = await runFile(`q1 Q0 ${worstFirst[0]} 1 2 x\nq1 Q0 ${worstFirst[1]} 2 1 x\nq2 Q0 d2 1 1 x\n`);
   const report = await evalRerank({ dataset: tiny, run: file, model });
   t.equal(report.rows.length, 2);
   t.equal(report.rows[1]!.system, `run ${path.basename(file)} top-2 + cross-encoder (${model})`);
-  t.equal(report.rows[1]!.recall, report.rows[0]!.recall, 'same candidate set, same recall');
-  t.ok(report.rows[1]!.mrr10 <= 2 / 3, 'q3 still has nothing to rerank');
+  const relevant = new Map([['d1', 1]]);
+  // q1 as ranked, q2 (one candidate, relevant) 1, q3 (absent from the run) 0.
+  const expected = (order: string[]) => (ndcgAt(order, relevant) + 1 + 0) / 3;
+  t.equal(report.rows[0]!.ndcg10, expected(worstFirst), 'the first stage keeps the run order');
+  t.equal(report.rows[1]!.ndcg10, expected(best), "the rerank follows the cross-encoder's scores");
+  t.not(report.rows[1]!.ndcg10, report.rows[0]!.ndcg10, 'so the two rows differ');
 });
 
 t.test('malformed run files are rejected naming the line and field (ValidationError)', async (t) => {
