@@ -128,7 +128,14 @@ t.test('GET /readyz reports the database, migrations and reranker', async (t) =>
       listener: { connected: true },
     },
   });
-  t.ok(res.json.checks.reranker);
+  t.match(res.json.checks.reranker, {
+    state: /^(unloaded|loading|ready|failed)$/,
+    model: String,
+    poolSize: Number,
+    threads: Number,
+    breaker: /^(closed|open|half-open)$/,
+    settings: { enabled: Boolean, circuitMs: Number, rolloutPercent: Number },
+  });
 });
 
 t.test('GET /metrics exposes Prometheus text with HTTP, query, pool and key-rotation series', async (t) => {

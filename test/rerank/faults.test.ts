@@ -65,11 +65,20 @@ t.test('flag off: input order, no model load', async (t) => {
 });
 
 t.test('rollout percent 0 skips every tenant, 100 none', async (t) => {
+  // Hashes from across the bucket range (the bucket comes from the hash's leading bytes).
+  const tenants = ['00', '7f', 'ab', 'ff'].map((byte) => byte.repeat(32));
   applyRerankSettings({ rolloutPercent: 0, enabled: false });
-  t.equal((await maybeRerank('q', ['a'], { userHash: 'ab'.repeat(32) })).skipped, 'disabled');
+  t.equal((await maybeRerank('q', ['a'], { userHash: tenants[2]! })).skipped, 'disabled', 'the flag first');
   applyRerankSettings({ enabled: true });
-  t.equal((await maybeRerank('q', ['a'], { userHash: 'ab'.repeat(32) })).skipped, 'rollout');
+  for (const userHash of tenants)
+    t.equal((await maybeRerank('q', ['a'], { userHash })).skipped, 'rollout', `0%: ${userHash.slice(0, 2)}`);
   applyRerankSettings({ rolloutPercent: 100 });
+  for (const userHash of tenants) {
+    const out = await maybeRerank('what is a cat', passages.slice(0, 2), { userHash });
+    t.equal(out.reranked, true, `100%: ${userHash.slice(0, 2)} reranked`);
+    t.equal(out.skipped, undefined);
+  }
+  await closeReranker(); // cold again for the loading test below (also drops the overrides)
 });
 
 t.test('bad input is a ValidationError, not a fail-open', async (t) => {
