@@ -44,6 +44,7 @@ interface ClassRun {
 
 export const suite: Suite = {
   name: 'ann',
+  options: ['chunks', 'queries', 'seed', 'exact-max-rows'],
   summary:
     'recall@10/@24 and latency of memory.search vs exact search; iterative scans on/off; ef_search sweep; RLS overhead',
   run: runAnn,

@@ -185,6 +185,7 @@ function cryptoMetrics(result: BenchResult): Metric[] {
 
 export const suite: Suite = {
   name: 'crypto',
+  options: [],
   summary: 'seal/open ops/s vs bare node:crypto AES-256-GCM (64 B, 1 KiB, 16 KiB)',
   async run(ctx) {
     const startedAt = new Date();

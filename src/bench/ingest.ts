@@ -31,6 +31,7 @@ const WORDS =
 
 export const suite: Suite = {
   name: 'ingest',
+  options: ['base', 'batch', 'rounds'],
   summary:
     'chunks/s through the write path (sealing, procedure, RLS) vs a plain multi-row INSERT of the same rows',
   run: runIngest,

@@ -40,6 +40,7 @@ const ratio = (value: number, baseline: number) => value / baseline;
 
 export const suite: Suite = {
   name: 'keys',
+  options: ['tenants', 'chunks', 'baseline-ms', 'qps', 'legacy-pct', 'rotate-samples', 'dek-cache-ttl-ms'],
   summary:
     'KEK rotation for N tenants (in rounds) and re-sealing legacy chunks, with query p95 before vs during',
   run: runKeys,

@@ -25,6 +25,7 @@ const WRITE_SHARE = 0.2;
 
 export const suite: Suite = {
   name: 'load',
+  options: ['rate', 'duration', 'tenants', 'chunks-per-tenant', 'step', 'budget-ms', 'pool-max'],
   summary:
     'open-loop 100 RPS mixed queries+writes over many tenants: p50/p95/p99, errors, DB pool use; max sustainable rate with rerank on',
   run: runLoad,

@@ -19,6 +19,7 @@ const DIM = 384;
 
 export const suite: Suite = {
   name: 'query',
+  options: ['tenant', 'background', 'rounds'],
   summary: 'end-to-end /v1/query p50/p95/p99 on a 10k-chunk tenant, rerank on vs off vs bare memory.search',
   run: runQuery,
 };

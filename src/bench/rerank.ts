@@ -247,6 +247,7 @@ function rerankMetrics(result: RerankBenchResult): Metric[] {
 
 export const suite: Suite = {
   name: 'rerank',
+  options: ['rounds'],
   summary:
     'cross-encoder p50/p95/p99 for 24 candidates, pairs/s; latency and pairs/s ratios vs bare session.run',
   async run(ctx) {

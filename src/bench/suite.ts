@@ -18,6 +18,8 @@ export interface SuiteContext {
 export interface Suite {
   name: string;
   summary: string;
+  /** The `--name value` options it reads; `bench` refuses any other (a typo must not be ignored). */
+  options: readonly string[];
   run(ctx: SuiteContext): Promise<SuiteResult>;
 }
 

@@ -171,6 +171,17 @@ t.test(
   },
 );
 
+t.test('bench exits 2 naming an option no chosen suite takes, before running anything', async (t) => {
+  const typo = await bench(['ingest', '--quick', '--chunk', '5', '--no-plots']);
+  t.equal(typo.code, 2);
+  t.match(typo.stderr, /unknown option --chunk for ingest \(its options: --base, --batch, --rounds;/);
+  t.notMatch(typo.stderr, /wrote /, 'no suite ran, no JSON written');
+  // Under `all`, an option that any suite takes is accepted; one that none takes is not.
+  const all = await bench(['all', '--quick', '--tenantz', '3']);
+  t.equal(all.code, 2);
+  t.match(all.stderr, /unknown option --tenantz for all/);
+});
+
 t.test('bench compare exits 1 on a regression beyond the tolerance, 0 otherwise', async (t) => {
   const a = path.join(dir, 'crypto.json');
   const file = JSON.parse(await readFile(a, 'utf8')) as BenchFile;

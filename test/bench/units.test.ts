@@ -9,7 +9,8 @@ import { type OpenLoopOutcome, startOpenLoop } from '../../src/bench/open-loop.j
 import { latencyChart, sweepChart } from '../../src/bench/plots.js';
 import { type BenchFile, goalMet, type Metric } from '../../src/bench/result.js';
 import { median, percentiles, rotated } from '../../src/bench/stats.js';
-import { parseArgs } from '../../src/cli/commands/bench.js';
+import type { Suite } from '../../src/bench/suite.js';
+import { parseArgs, unknownOptions } from '../../src/cli/commands/bench.js';
 
 t.test('median and nearest-rank percentiles', async (t) => {
   t.equal(median([3, 1, 2]), 2);
@@ -216,4 +217,19 @@ t.test('open loop: a send delayed by a blocked event loop counts from when it wa
     Array.from({ length: loop.sent }, (_, i) => i),
     'every request sent settled once, none skipped',
   );
+});
+
+t.test('bench options: unknown means no chosen suite reads it', async (t) => {
+  const suite = (name: string, options: string[]): Suite => ({
+    name,
+    summary: '',
+    options,
+    run: () => Promise.reject(new Error('not run')),
+  });
+  const keys = suite('keys', ['tenants', 'qps']);
+  const query = suite('query', ['tenant', 'rounds']);
+  t.same(unknownOptions([keys], { tenants: '10', qps: '5' }), []);
+  t.same(unknownOptions([keys], { tenant: '10' }), ['tenant'], 'a near miss is still unknown');
+  t.same(unknownOptions([keys, query], { tenant: '10', qps: '5', chunk: '1' }), ['chunk']);
+  t.same(unknownOptions([suite('crypto', [])], {}), []);
 });

@@ -7,7 +7,8 @@
  * bench/results/<suite>.json) that `bench compare` reads; compare exits 1 on a regression or on a
  * baseline metric the candidate lacks or reports as non-finite (a crashed suite), so it can gate a
  * release (docs/BENCHMARKS.md). It refuses (exit 2) to compare a --quick run with a full one
- * unless --allow-mixed is given.
+ * unless --allow-mixed is given. A --<option> that none of the chosen suites declares is refused
+ * (exit 2), so a typo cannot silently run the defaults.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -17,7 +18,7 @@ import { compareBench, compareTable, failureLines, onlySuites, readBenchFile } f
 import { writePlots } from '../../bench/plots.js';
 import { createProgress } from '../../bench/progress.js';
 import { type BenchFile, renderResult, renderTable, type SuiteResult } from '../../bench/result.js';
-import type { SuiteContext } from '../../bench/suite.js';
+import type { Suite, SuiteContext } from '../../bench/suite.js';
 import { ALL_SUITES, SUITES } from '../../bench/suites.js';
 
 export const summary = `benchmarks: ${ALL_SUITES.join(' | ')} | all; compare a.json b.json`;
@@ -85,12 +86,20 @@ export async function run(args: string[]): Promise<number> {
 
 async function runSuites(names: string[], parsed: Parsed, label: string): Promise<number> {
   const { json, plots, ...options } = parsed.options;
+  const suites = await Promise.all(names.map((n) => SUITES[n]!()));
+  const unknown = unknownOptions(suites, options);
+  if (unknown.length) {
+    const known = [...new Set(suites.flatMap((s) => s.options))].map((o) => `--${o}`).join(', ') || 'none';
+    console.error(
+      `memvault bench: unknown option ${unknown.map((o) => `--${o}`).join(', ')} for ${label} (its options: ${known}; always: --quick, --json, --plots, --no-plots)`,
+    );
+    return 2;
+  }
   let cluster: Promise<BenchCluster> | undefined;
   const results: SuiteResult[] = [];
   const failed: string[] = [];
   try {
-    for (const n of names) {
-      const load = SUITES[n]!;
+    for (const [i, n] of names.entries()) {
       const ctx: SuiteContext = {
         quick: parsed.flags.has('quick'),
         progress: createProgress(n),
@@ -98,7 +107,7 @@ async function runSuites(names: string[], parsed: Parsed, label: string): Promis
         cluster: () => (cluster ??= import('../../bench/cluster.js').then((m) => m.BenchCluster.start())),
       };
       try {
-        const result = await (await load()).run(ctx);
+        const result = await suites[i]!.run(ctx);
         results.push(result);
         console.log(`\n${renderResult(result)}\n`);
       } catch (thrown) {
@@ -122,6 +131,14 @@ async function runSuites(names: string[], parsed: Parsed, label: string): Promis
     if (written.length) console.error(`memvault bench: plots ${written.join(', ')}`);
   }
   return failed.length ? 1 : 0;
+}
+
+/** Options that none of `suites` reads: under `all`, an option is fine if any suite takes it. */
+export function unknownOptions(
+  suites: readonly Suite[],
+  options: Readonly<Record<string, string>>,
+): string[] {
+  return Object.keys(options).filter((o) => !suites.some((s) => s.options.includes(o)));
 }
 
 async function compare(files: string[], parsed: Parsed): Promise<number> {
