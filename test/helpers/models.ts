@@ -1,22 +1,10 @@
 /**
- * One synthetic cross-encoder for all test files: written once into <repo>/.memvault-test/models,
- * atomically (tmp dir + rename) because tap runs test files in parallel processes.
+ * Models for tests: the one synthetic cross-encoder (src/models/fixture.ts writes it once,
+ * atomically, for tests and benchmarks alike) and the real USE-lite embedder when present.
  */
-import { existsSync } from 'node:fs';
-import path from 'node:path';
+import { sharedModelDir } from '../../src/models/repo-paths.js';
 
-import { writeDirAtomically } from '../../src/models/atomic-dir.js';
-import { writeFixtureFiles } from '../../src/models/fixture.js';
-import { repoRoot, sharedModelDir } from '../../src/models/repo-paths.js';
-
-export const FIXTURE_DIR = path.join(repoRoot(), '.memvault-test', 'models', 'fixture-tinybert-l2');
-
-export async function ensureFixtureModel(): Promise<string> {
-  if (!existsSync(path.join(FIXTURE_DIR, 'onnx', 'model.onnx'))) {
-    await writeDirAtomically(FIXTURE_DIR, (tmp) => writeFixtureFiles(tmp));
-  }
-  return FIXTURE_DIR;
-}
+export { ensureFixtureModel, FIXTURE_MODEL_DIR as FIXTURE_DIR } from '../../src/models/fixture.js';
 
 /** The real USE-lite sentence encoder from the shared folder, or undefined when it is absent. */
 export function useLiteDir(): string | undefined {
