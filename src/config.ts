@@ -59,10 +59,23 @@ export interface Secrets {
   readonly apiToken: string;
 }
 
+/** MEMVAULT_EMBED_*: undefined when MEMVAULT_EMBED_MODEL is unset (clients send embeddings). */
+export function readEmbedSettings(env: Env = process.env): EmbedSettings | undefined {
+  const model = envString(env, 'MEMVAULT_EMBED_MODEL');
+  if (!model) return undefined;
+  return {
+    model,
+    device: envEnum(env, 'MEMVAULT_EMBED_DEVICE', ['auto', 'cpu', 'cuda'] as const, 'auto'),
+    poolSize: envInt(env, 'MEMVAULT_EMBED_POOL_SIZE', 1, { min: 1, max: 64 }),
+    threads: envString(env, 'MEMVAULT_EMBED_THREADS')
+      ? envInt(env, 'MEMVAULT_EMBED_THREADS', 1, { min: 1, max: 256 })
+      : undefined,
+  };
+}
+
 export function readDaemonSettings(env: Env = process.env): DaemonSettings {
   const host = envString(env, 'MEMVAULT_HOST', '127.0.0.1');
   if (!/^[\w.:-]+$/.test(host)) throw new ConfigError('MEMVAULT_HOST', 'must be a host name or IP address');
-  const model = envString(env, 'MEMVAULT_EMBED_MODEL');
   // Validated now even though the reranker reads them itself on first use: a typo must stop the
   // daemon at start, not surface as a fail-open on the first query.
   readRerankConfig(env);
@@ -84,16 +97,7 @@ export function readDaemonSettings(env: Env = process.env): DaemonSettings {
     maxInFlight: envInt(env, 'MEMVAULT_MAX_IN_FLIGHT', 256, { min: 1, max: 100_000 }),
     requestTimeoutMs: envInt(env, 'MEMVAULT_REQUEST_TIMEOUT_MS', 30_000, { min: 1_000, max: 600_000 }),
     shutdownTimeoutMs: envInt(env, 'MEMVAULT_SHUTDOWN_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }),
-    embed: model
-      ? {
-          model,
-          device: envEnum(env, 'MEMVAULT_EMBED_DEVICE', ['auto', 'cpu', 'cuda'] as const, 'auto'),
-          poolSize: envInt(env, 'MEMVAULT_EMBED_POOL_SIZE', 1, { min: 1, max: 64 }),
-          threads: envString(env, 'MEMVAULT_EMBED_THREADS')
-            ? envInt(env, 'MEMVAULT_EMBED_THREADS', 1, { min: 1, max: 256 })
-            : undefined,
-        }
-      : undefined,
+    embed: readEmbedSettings(env),
     embeddingDim: envInt(env, 'MEMVAULT_EMBEDDING_DIM', DEFAULT_EMBEDDING_DIM, { min: 1, max: 16000 }),
     dekCacheTenants: envInt(env, 'MEMVAULT_DEK_CACHE_TENANTS', 10_000, { min: 1, max: 10_000_000 }),
     dekCacheTtlMs: envInt(env, 'MEMVAULT_DEK_CACHE_TTL_MS', 300_000, { min: 1_000, max: 86_400_000 }),

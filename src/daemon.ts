@@ -363,13 +363,7 @@ export async function startDaemonFromEnv(
   let secretsFile: string | undefined;
   let generatedSecrets: string[] = [];
 
-  const embedder = settings.embed
-    ? await createEmbedder(settings.embed.model, {
-        device: settings.embed.device,
-        poolSize: settings.embed.poolSize,
-        ...(settings.embed.threads !== undefined ? { threads: settings.embed.threads } : {}),
-      })
-    : undefined;
+  const embedder = settings.embed ? await createEmbedder(settings.embed.model, settings.embed) : undefined;
   try {
     let databaseUrl = settings.databaseUrl;
     if (databaseUrl === undefined) {

@@ -3,12 +3,33 @@ import path from 'node:path';
 
 import t from 'tap';
 
-import { createEmbedder } from '../../src/embed/index.js';
-import { ValidationError } from '../../src/errors.js';
+import { closeEmbedder, createEmbedder, getEmbedder } from '../../src/embed/index.js';
+import { ConfigError, ValidationError } from '../../src/errors.js';
 import { loadTokenizer } from '../../src/models/tokenizer.js';
 import { useLiteDir } from '../helpers/models.js';
 
 const dir = useLiteDir();
+
+t.test("getEmbedder reads MEMVAULT_EMBED_* with the daemon's rules, before loading anything", async (t) => {
+  t.teardown(closeEmbedder);
+  // The embedder is process-wide: closeEmbedder() forgets it, so the next call reads env again.
+  t.equal(await getEmbedder({}), undefined, 'unset: no embedder');
+  await closeEmbedder();
+  t.equal(await getEmbedder({ MEMVAULT_EMBED_MODEL: '  ' }), undefined, 'blank is unset, as for the daemon');
+  await closeEmbedder();
+  const model = dir ?? '/nonexistent/model';
+  // The daemon caps threads at 256; getEmbedder used to accept any number and start the workers.
+  const tooMany = await getEmbedder({ MEMVAULT_EMBED_MODEL: model, MEMVAULT_EMBED_THREADS: '300' }).then(
+    () => 'loaded',
+    (error: unknown) => error,
+  );
+  t.type(tooMany, ConfigError);
+  t.match(tooMany, { variable: 'MEMVAULT_EMBED_THREADS' });
+  const badDevice = await getEmbedder({ MEMVAULT_EMBED_MODEL: model, MEMVAULT_EMBED_DEVICE: 'tpu' }).catch(
+    (error: unknown) => error,
+  );
+  t.match(badDevice, { variable: 'MEMVAULT_EMBED_DEVICE' });
+});
 if (!dir) {
   t.pass('skipped: universal-sentence-encoder-lite is not in the shared folder');
 } else {
