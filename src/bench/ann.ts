@@ -7,6 +7,7 @@
  * distance, which no index can serve, so PostgreSQL computes every distance of the tenant and
  * sorts. The suite checks the exact plan really avoids the HNSW index before trusting it.
  */
+import { HNSW_INDEX } from '../db/plans.js';
 import type { Pool } from '../db/pool.js';
 import { indexesInPlan, type PlanNode, search, setSetting } from '../db/procedures.js';
 import {
@@ -17,7 +18,7 @@ import {
   topicCentres,
   vectorText,
 } from './corpus.js';
-import { HNSW_INDEX, loadCorpus } from './loader.js';
+import { loadCorpus } from './loader.js';
 import type { SweepSeries } from './plots.js';
 import { type Metric, ms, ratio, type Table } from './result.js';
 import { mean, median, percentiles, rotated, seededRandom } from './stats.js';

@@ -10,12 +10,12 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 
+import { HNSW_INDEX } from '../db/plans.js';
 import type { Pool, PoolClient } from '../db/pool.js';
 import { samplePoint, type TenantPlan, vectorText } from './corpus.js';
 import type { Progress } from './progress.js';
 import { seededRandom } from './stats.js';
 
-export const HNSW_INDEX = 'memory_chunks_embedding_hnsw_idx';
 const BATCH = 2_000;
 
 /** Sizes of what the write path would store for a ~500-character chunk. */

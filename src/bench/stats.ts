@@ -3,6 +3,7 @@
  * thousands of samples a suite takes on a shared machine, anything fancier would suggest more
  * precision than the numbers have.
  */
+import { seededUniform } from '../models/prng.js';
 
 export interface Percentiles {
   p50: number;
@@ -51,17 +52,8 @@ export function rotated<T>(sides: readonly T[], round: number): T[] {
   return [...sides.slice(k), ...sides.slice(0, k)];
 }
 
-/** A seeded PRNG (mulberry32): corpora and query sets are the same on every run. */
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG (mulberry32, shared with the fixture model): corpora and query sets repeat exactly. */
+export const seededRandom = seededUniform;
 
 /** A standard normal sample from a uniform source (Box-Muller). */
 export function gaussian(random: () => number): number {

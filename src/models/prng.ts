@@ -4,15 +4,20 @@
  */
 export type NormalSource = () => number;
 
-export function seededNormal(seed: number): NormalSource {
+/** Uniform numbers in [0, 1) from a 32-bit seed (mulberry32); the benchmarks' corpora use it too. */
+export function seededUniform(seed: number): () => number {
   let state = seed >>> 0;
-  const uniform = (): number => {
+  return (): number => {
     state = (state + 0x6d2b79f5) >>> 0;
     let t = state;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+export function seededNormal(seed: number): NormalSource {
+  const uniform = seededUniform(seed);
   let spare: number | undefined;
   return () => {
     if (spare !== undefined) {
