@@ -16,7 +16,6 @@ import {
   sealWithDataKey,
 } from '../crypto/index.js';
 import {
-  addTenantKey,
   claimReseal,
   dropRetiredTenantKeys,
   nextDekId,
@@ -31,6 +30,7 @@ import { keyStatsPublisher } from './key-stats.js';
 import { inTransaction, type ProgressListener } from './maintenance.js';
 import { keyJobItems, keyJobRemaining } from './metrics.js';
 import { fieldBlob } from './open-blob.js';
+import { createTenantDek } from './tenant-key-store.js';
 
 export interface ResealOptions {
   /** Only this tenant (its user_hash). */
@@ -65,19 +65,9 @@ async function keysForBatch(
     if (activeId === undefined) {
       // A tenant from before per-tenant keys: give it one. add_tenant_key is a tenant-scoped call, so
       // it runs on its own connection, outside this maintenance transaction.
-      const dek = generateDataKey(await nextDekId(pool));
-      const winner = await addTenantKey(
-        pool,
-        userHash,
-        dek.id,
-        ring.wrapDataKey(dek, userHash),
-        ring.activeKeyId,
-      );
-      byId.set(
-        winner.dekId,
-        winner.dekId === dek.id ? dek : ring.unwrapDataKey(winner.wrappedDek, userHash, winner.dekId),
-      );
-      activeId = winner.dekId;
+      const dek = await createTenantDek(pool, ring, userHash);
+      byId.set(dek.id, dek);
+      activeId = dek.id;
     }
     result.set(userHash, { active: byId.get(activeId)!, byId });
   }

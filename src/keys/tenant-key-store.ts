@@ -97,23 +97,10 @@ export class TenantKeyStore {
   }
 
   async #createKey(userHash: string): Promise<Entry> {
-    const ring = this.#ring();
-    const dek = generateDataKey(await nextDekId(this.#db));
-    // A retired active key is refused by the database: KeyRetiredError, never a DEK under it.
-    const winner = await addTenantKey(
-      this.#db,
-      userHash,
-      dek.id,
-      ring.wrapDataKey(dek, userHash),
-      ring.activeKeyId,
-    );
-    // Another writer may have won the race: its DEK (already stored) is the one to use.
+    const dek = await createTenantDek(this.#db, this.#ring(), userHash);
     const keys = new Map(this.#entries.get(userHash)?.keys ?? []);
-    keys.set(
-      winner.dekId,
-      winner.dekId === dek.id ? dek : ring.unwrapDataKey(winner.wrappedDek, userHash, winner.dekId),
-    );
-    return this.#store(userHash, { keys, activeId: winner.dekId, expiresAt: Date.now() + this.#ttlMs });
+    keys.set(dek.id, dek);
+    return this.#store(userHash, { keys, activeId: dek.id, expiresAt: Date.now() + this.#ttlMs });
   }
 
   #remember(userHash: string, rows: TenantKeyRow[]): Entry {
@@ -133,4 +120,15 @@ export class TenantKeyStore {
     }
     return entry;
   }
+}
+
+/**
+ * Gives a tenant without an active DEK one, wrapped under `ring`'s active key, and returns the DEK
+ * the tenant ends up with: ours, or the one another writer stored first (add_tenant_key keeps the
+ * first). A retired active key is refused by the database: KeyRetiredError, never a DEK under it.
+ */
+export async function createTenantDek(db: Queryable, ring: KeyRing, userHash: string): Promise<DataKey> {
+  const dek = generateDataKey(await nextDekId(db));
+  const winner = await addTenantKey(db, userHash, dek.id, ring.wrapDataKey(dek, userHash), ring.activeKeyId);
+  return winner.dekId === dek.id ? dek : ring.unwrapDataKey(winner.wrappedDek, userHash, winner.dekId);
 }
