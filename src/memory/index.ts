@@ -11,6 +11,7 @@ export {
   type QueryHit,
   type QueryInput,
   type QueryResult,
+  type ScoreKind,
 } from './query.js';
 export { forgetDoc, forgetUser } from './forget.js';
 export { getMemoryChunks, openChunkRow, type MemoryChunk } from './read.js';

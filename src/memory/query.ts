@@ -35,11 +35,19 @@ export interface QueryHit {
   source: string;
   text: string;
   metadata: Record<string, unknown>;
-  /** Cross-encoder probability when reranked; 1 - i/n (ANN order) otherwise. */
+  /** The measure that ranked this hit; `scoreKind` says which (docs/API.md, "Scores"). */
   score: number;
+  scoreKind: ScoreKind;
   /** 1-based position in the ANN candidate list. */
   annRank: number;
 }
+
+/**
+ * What a hit's `score` measures. `cosine`: cosine similarity of the query and chunk embeddings
+ * (1 - pgvector's cosine distance; -1..1, higher is nearer). `rerank`: the cross-encoder's
+ * probability that the chunk answers the query (0..1). Other ranking modes add their own kind.
+ */
+export type ScoreKind = 'cosine' | 'rerank';
 
 export interface QueryResult {
   results: QueryHit[];
@@ -125,7 +133,7 @@ export async function queryMemory(
   lap('open_text');
 
   let reranked = false;
-  let order = texts.map((_, index) => ({ index, score: 1 - index / texts.length }));
+  let order = rows.map((row, index) => ({ index, score: cosineSimilarity(row.distance) }));
   if (texts.length > 0) {
     const outcome = await maybeRerank(q.query, texts, {
       userHash,
@@ -133,7 +141,8 @@ export async function queryMemory(
       ...(options.signal ? { signal: options.signal } : {}),
     });
     reranked = outcome.reranked;
-    order = outcome.results;
+    // Fallen back to ANN order: keep the cosine scores, which say more than 1 - i/n.
+    if (reranked) order = outcome.results;
     lap('rerank');
   }
 
@@ -146,6 +155,7 @@ export async function queryMemory(
       text: texts[index]!,
       metadata: openMetadata(userHash, row.id, row.meta_cipher, keys),
       score,
+      scoreKind: reranked ? 'rerank' : 'cosine',
       annRank: index + 1,
     };
   });
@@ -154,6 +164,11 @@ export async function queryMemory(
   observeStage('total', performance.now() - started);
   countQuery(reranked);
   return { results, reranked, timingsMs: timings };
+}
+
+/** pgvector's `<=>` is cosine distance, 1 - cos(a, b). */
+function cosineSimilarity(distance: number): number {
+  return 1 - distance;
 }
 
 function isAbsent(value: unknown): boolean {

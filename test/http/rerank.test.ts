@@ -79,6 +79,15 @@ t.test('queries are reranked when enabled, with ann_rank kept', async (t) => {
     t.ok(Number.isInteger(rank) && rank >= 1 && rank <= texts.length, `ann_rank ${rank}`);
   t.equal(new Set(annRanks).size, annRanks.length, 'each ann_rank once');
   t.type(res.json.timings_ms.rerank, 'number');
+  // The score is the cross-encoder's probability for (query, text): what /v1/rerank answers.
+  const hits = res.json.results as Array<{ text: string; score: number; score_kind: string }>;
+  const direct = await api.request('POST', '/v1/rerank', {
+    body: { query: 'where is the cat?', texts: hits.map((hit) => hit.text) },
+  });
+  for (const { index, score } of direct.json.results as Array<{ index: number; score: number }>) {
+    t.equal(hits[index]!.score_kind, 'rerank');
+    t.ok(Math.abs(hits[index]!.score - score) < 1e-5, `hit ${index}: ${hits[index]!.score} = ${score}`);
+  }
 });
 
 t.test('rerank:false in the request answers in ANN order', async (t) => {
@@ -87,6 +96,10 @@ t.test('rerank:false in the request answers in ANN order', async (t) => {
   t.same(
     res.json.results.map((r: { ann_rank: number }) => r.ann_rank),
     [1, 2, 3],
+  );
+  t.same(
+    res.json.results.map((r: { score_kind: string }) => r.score_kind),
+    ['cosine', 'cosine', 'cosine'],
   );
 });
 

@@ -62,6 +62,30 @@ t.test('POST /v1/query returns the nearest chunks with text, metadata, score and
   t.type(res.json.timings_ms.search, 'number');
 });
 
+t.test('without reranking, score is the cosine similarity of the query and the chunk', async (t) => {
+  const query = testVector(9);
+  const res = await api.request('POST', '/v1/query', {
+    body: { user_id: 'alice', query: 'x', embedding: query, k: 3 },
+  });
+  t.equal(res.json.results.length, 3);
+  const stored: Record<string, number[]> = {
+    'Alice likes green tea': testVector(1),
+    'Went hiking in the Alps': testVector(2),
+    'Read a book about compilers': testVector(3),
+  };
+  for (const hit of res.json.results as Array<{ text: string; score: number; score_kind: string }>) {
+    const cosine = stored[hit.text]!.reduce((sum, x, i) => sum + x * query[i]!, 0);
+    t.equal(hit.score_kind, 'cosine');
+    t.ok(Math.abs(hit.score - cosine) < 1e-4, `${hit.text}: ${hit.score} = cosine ${cosine}`);
+  }
+  const scores = res.json.results.map((hit: { score: number }) => hit.score);
+  t.same(
+    scores,
+    [...scores].sort((a, b) => b - a),
+    'best first',
+  );
+});
+
 t.test('a chunk without source gets the default source', async (t) => {
   const res = await api.request('POST', '/v1/query', {
     body: { user_id: 'alice', query: 'hiking', embedding: testVector(2), k: 1 },

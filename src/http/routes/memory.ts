@@ -104,6 +104,7 @@ function toApiHit(hit: QueryHit) {
     text: hit.text,
     metadata: hit.metadata,
     score: hit.score,
+    score_kind: hit.scoreKind,
     ann_rank: hit.annRank,
   };
 }
