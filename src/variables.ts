@@ -55,7 +55,6 @@ export const KNOWN_VARIABLES: Readonly<Record<string, string>> = {
   RERANK_MAX_TOKENS: 'docs/RERANK.md',
   RERANK_MAX_CANDIDATES: 'docs/RERANK.md',
   // Development, tests and benchmarks
-  MEMVAULT_SHARED_DIR: 'docs/OPERATIONS.md',
   MEMVAULT_TEST_HOME: 'docs/OPERATIONS.md',
   MEMVAULT_FUZZ_SCALE: 'docs/BENCHMARKS.md',
   MEMVAULT_BENCH_HOME: 'docs/BENCHMARKS.md',

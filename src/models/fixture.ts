@@ -14,7 +14,7 @@ import { writeDirAtomically } from './atomic-dir.js';
 import { TINYBERT_L2 } from './bert-config.js';
 import { buildBertCrossEncoder } from './bert-graph.js';
 import { seededNormal } from './prng.js';
-import { repoRoot, sharedModelDir } from './repo-paths.js';
+import { bundledModelDir, repoRoot } from './repo-paths.js';
 
 export const FIXTURE_SEED = 20240611;
 export const TOKENIZER_FOLDER = 'bert-base-uncased-tokenizer';
@@ -44,13 +44,13 @@ export interface FixtureOptions {
 }
 
 export function findFixtureTokenizerDir(explicit?: string): string {
-  const dir = explicit ?? sharedModelDir(TOKENIZER_FOLDER);
+  const dir = explicit ?? bundledModelDir(TOKENIZER_FOLDER);
   if (!dir) {
     throw new MemvaultError(
       'fixture_tokenizer_missing',
-      `the bert-base-uncased tokenizer folder was not found (looked for shared/models/${TOKENIZER_FOLDER} ` +
-        'beside and inside the repository, and under $MEMVAULT_SHARED_DIR/models); pass --tokenizer <dir> ' +
-        'with tokenizer.json, tokenizer_config.json, special_tokens_map.json, vocab.txt and config.json',
+      `the bert-base-uncased tokenizer folder was not found (bundled as models/${TOKENIZER_FOLDER}); ` +
+        'pass --tokenizer <dir> with tokenizer.json, tokenizer_config.json, special_tokens_map.json, ' +
+        'vocab.txt and config.json',
     );
   }
   return dir;

@@ -14,7 +14,6 @@ import t from 'tap';
 
 import { stopCluster } from '../../src/db/cluster.js';
 import * as procedures from '../../src/db/procedures.js';
-import { sharedModelDir } from '../../src/models/repo-paths.js';
 import { packageRoot } from '../../src/paths.js';
 
 const execFileAsync = promisify(execFile);
@@ -83,9 +82,8 @@ t.test('db up twice: the same DATABASE_URL, the second fast; status; down; statu
   await client.connect();
   try {
     const { embeddingDim } = await procedures.health(client);
-    // What `npm start` uses on a fresh checkout: the bundled 512-d USE-lite when it is there.
-    const expected = sharedModelDir('universal-sentence-encoder-lite', env) ? 512 : 384;
-    t.equal(embeddingDim, expected, 'the schema has the dimension the embedded daemon will use');
+    // What `npm start` uses on a fresh checkout: the bundled 512-d USE-lite (models/).
+    t.equal(embeddingDim, 512, 'the schema has the dimension the embedded daemon will use');
   } finally {
     await client.end();
   }

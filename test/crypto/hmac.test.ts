@@ -34,10 +34,7 @@ t.test('hashes the UTF-8 bytes of non-ASCII ids', async (t) => {
 
 t.test('matches the Wycheproof HMAC-SHA256 vectors that are UTF-8 text under 256-bit keys', async (t) => {
   const suite = JSON.parse(
-    readFileSync(
-      new URL('../../../shared/testdata/wycheproof/hmac_sha256_test.json', import.meta.url),
-      'utf8',
-    ),
+    readFileSync(new URL('../fixtures/wycheproof/hmac_sha256_test.json', import.meta.url), 'utf8'),
   ) as {
     testGroups: {
       keySize: number;

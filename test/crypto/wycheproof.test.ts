@@ -2,7 +2,8 @@
  * Google Wycheproof vectors. AES-256-GCM (96-bit nonces, 128-bit tags) runs through gcmOpen and
  * gcmSealInto in src/crypto/gcm.ts, the functions the envelope code seals and opens with, so a
  * change there (say, dropping authTagLength) fails here. HMAC-SHA256 checks node:crypto's HMAC,
- * which src/crypto/hmac.ts calls directly. The files live in ../shared/testdata/wycheproof.
+ * which src/crypto/hmac.ts calls directly. The files (Apache-2.0) live in test/fixtures/wycheproof
+ * (PROVENANCE.md there).
  */
 import { createHmac, createSecretKey, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -11,7 +12,7 @@ import t from 'tap';
 
 import { gcmOpen, gcmSealInto } from '../../src/crypto/gcm.js';
 
-const dir = new URL('../../../shared/testdata/wycheproof/', import.meta.url);
+const dir = new URL('../fixtures/wycheproof/', import.meta.url);
 
 interface Vector {
   tcId: number;

@@ -1,14 +1,19 @@
 /**
  * Models for tests: the one synthetic cross-encoder (src/models/fixture.ts writes it once,
- * atomically, for tests and benchmarks alike) and the real USE-lite embedder when present.
+ * atomically, for tests and benchmarks alike) and the real USE-lite embedder bundled in models/.
  */
-import { sharedModelDir } from '../../src/models/repo-paths.js';
+import { bundledModelDir } from '../../src/models/repo-paths.js';
 
 export { ensureFixtureModel, FIXTURE_MODEL_DIR as FIXTURE_DIR } from '../../src/models/fixture.js';
 
-/** The real USE-lite sentence encoder from the shared folder, or undefined when it is absent. */
-export function useLiteDir(): string | undefined {
-  return sharedModelDir('universal-sentence-encoder-lite');
+/**
+ * The real USE-lite sentence encoder bundled in models/. It ships with the repository, so a test
+ * that needs it fails (rather than skips) when it is missing.
+ */
+export function useLiteDir(): string {
+  const dir = bundledModelDir('universal-sentence-encoder-lite');
+  if (!dir) throw new Error('models/universal-sentence-encoder-lite is missing from the checkout');
+  return dir;
 }
 
 /** Environment for a reranker under test: the fixture, CPU, everything else at defaults. */

@@ -17,63 +17,59 @@ import { createTestDatabase } from '../helpers/db.js';
 import { useLiteDir } from '../helpers/models.js';
 
 const modelDir = useLiteDir();
-if (!modelDir) {
-  t.pass('skipped: USE-lite is not in the shared models folder');
-} else {
-  const cluster = await testCluster();
-  const name = `mvt_512_${randomBytes(5).toString('hex')}`;
-  const root = new pg.Client({ connectionString: cluster.adminUrl('postgres') });
-  await root.connect();
-  await root.query(`create database ${root.escapeIdentifier(name)}`);
-  await root.end();
-  t.teardown(async () => {
-    const drop = new pg.Client({ connectionString: cluster.adminUrl('postgres') });
-    await drop.connect();
-    await drop.query(`drop database if exists ${drop.escapeIdentifier(name)} with (force)`);
-    await drop.end();
-  });
-  await migrateDatabase(cluster.adminUrl(name), { embeddingDim: 512, quiet: true });
+const cluster = await testCluster();
+const name = `mvt_512_${randomBytes(5).toString('hex')}`;
+const root = new pg.Client({ connectionString: cluster.adminUrl('postgres') });
+await root.connect();
+await root.query(`create database ${root.escapeIdentifier(name)}`);
+await root.end();
+t.teardown(async () => {
+  const drop = new pg.Client({ connectionString: cluster.adminUrl('postgres') });
+  await drop.connect();
+  await drop.query(`drop database if exists ${drop.escapeIdentifier(name)} with (force)`);
+  await drop.end();
+});
+await migrateDatabase(cluster.adminUrl(name), { embeddingDim: 512, quiet: true });
 
-  const embedder = await createEmbedder(modelDir, { device: 'cpu', poolSize: 1 });
-  t.teardown(() => embedder.close());
-  const api = await startTestDaemon(t, { databaseUrl: cluster.appUrl(name), embedder });
+const embedder = await createEmbedder(modelDir, { device: 'cpu', poolSize: 1 });
+t.teardown(() => embedder.close());
+const api = await startTestDaemon(t, { databaseUrl: cluster.appUrl(name), embedder });
 
-  t.test('USE-lite produces 512-dimensional embeddings', async (t) => {
-    t.equal(embedder.dimension, 512);
-  });
+t.test('USE-lite produces 512-dimensional embeddings', async (t) => {
+  t.equal(embedder.dimension, 512);
+});
 
-  t.test('chunks and queries without an embedding are embedded by the server', async (t) => {
-    const memories = [
-      'I adopted a golden retriever puppy named Biscuit.',
-      'My favourite programming language is Rust.',
-      'We are flying to Tokyo for the cherry blossoms in April.',
-    ];
-    const res = await api.request('POST', '/v1/chunks/batch', {
-      body: { user_id: 'erin', chunks: memories.map((text) => ({ doc_id: 'notes', text })) },
-    });
-    t.equal(res.status, 201);
-    const single = await api.request('POST', '/v1/chunks', {
-      body: { user_id: 'erin', doc_id: 'notes', text: 'I drink oolong tea at work.' },
-    });
-    t.equal(single.status, 201);
-    const dog = await api.request('POST', '/v1/query', {
-      body: { user_id: 'erin', query: 'What kind of dog do I have?', k: 1 },
-    });
-    t.equal(dog.status, 200);
-    t.match(dog.json.results[0].text, /golden retriever/);
-    t.type(dog.json.timings_ms.embed, 'number', 'the embed stage is timed');
-    const trip = await api.request('POST', '/v1/query', {
-      body: { user_id: 'erin', query: 'travel plans to Japan', k: 1 },
-    });
-    t.match(trip.json.results[0].text, /Tokyo/);
+t.test('chunks and queries without an embedding are embedded by the server', async (t) => {
+  const memories = [
+    'I adopted a golden retriever puppy named Biscuit.',
+    'My favourite programming language is Rust.',
+    'We are flying to Tokyo for the cherry blossoms in April.',
+  ];
+  const res = await api.request('POST', '/v1/chunks/batch', {
+    body: { user_id: 'erin', chunks: memories.map((text) => ({ doc_id: 'notes', text })) },
   });
+  t.equal(res.status, 201);
+  const single = await api.request('POST', '/v1/chunks', {
+    body: { user_id: 'erin', doc_id: 'notes', text: 'I drink oolong tea at work.' },
+  });
+  t.equal(single.status, 201);
+  const dog = await api.request('POST', '/v1/query', {
+    body: { user_id: 'erin', query: 'What kind of dog do I have?', k: 1 },
+  });
+  t.equal(dog.status, 200);
+  t.match(dog.json.results[0].text, /golden retriever/);
+  t.type(dog.json.timings_ms.embed, 'number', 'the embed stage is timed');
+  const trip = await api.request('POST', '/v1/query', {
+    body: { user_id: 'erin', query: 'travel plans to Japan', k: 1 },
+  });
+  t.match(trip.json.results[0].text, /Tokyo/);
+});
 
-  t.test('a model whose dimension differs from the schema is refused at start', async (t) => {
-    const db384 = await createTestDatabase(t);
-    await t.rejects(startTestDaemon(t, { databaseUrl: db384.appUrl, embedder }), ConfigError);
-    await t.rejects(startTestDaemon(t, { databaseUrl: db384.appUrl, embedder }), {
-      variable: 'MEMVAULT_EMBED_MODEL',
-      message: /512.*384/,
-    });
+t.test('a model whose dimension differs from the schema is refused at start', async (t) => {
+  const db384 = await createTestDatabase(t);
+  await t.rejects(startTestDaemon(t, { databaseUrl: db384.appUrl, embedder }), ConfigError);
+  await t.rejects(startTestDaemon(t, { databaseUrl: db384.appUrl, embedder }), {
+    variable: 'MEMVAULT_EMBED_MODEL',
+    message: /512.*384/,
   });
-}
+});

@@ -41,27 +41,23 @@ t.test('a model id that cannot be downloaded says how to supply a local folder',
   t.match((error as Error).message, /memvault models fixture/);
 });
 
-t.test(
-  'an ONNX model that is not a cross-encoder is refused before serving',
-  { skip: !useLiteDir() },
-  async (t) => {
-    const dir = useLiteDir()!;
-    const encoder = new CrossEncoder({
-      ...readRerankConfig({ RERANK_DEVICE: 'cpu', RERANK_MODEL: dir }),
-      poolSize: 1,
-      threads: 1,
-    });
-    t.teardown(() => encoder.close());
-    // USE-lite has no config.json: refused by the folder check already.
-    await t.rejects(encoder.load(), { code: 'model_files_invalid' });
-    t.equal(encoder.state.state, 'failed');
-  },
-);
+t.test('an ONNX model that is not a cross-encoder is refused before serving', async (t) => {
+  const dir = useLiteDir();
+  const encoder = new CrossEncoder({
+    ...readRerankConfig({ RERANK_DEVICE: 'cpu', RERANK_MODEL: dir }),
+    poolSize: 1,
+    threads: 1,
+  });
+  t.teardown(() => encoder.close());
+  // USE-lite has no config.json: refused by the folder check already.
+  await t.rejects(encoder.load(), { code: 'model_files_invalid' });
+  t.equal(encoder.state.state, 'failed');
+});
 
-t.test('the signature check rejects a sentence encoder graph', { skip: !useLiteDir() }, async (t) => {
+t.test('the signature check rejects a sentence encoder graph', async (t) => {
   const ort = await import('onnxruntime-node');
   const { checkCrossEncoderSignature } = await import('../../src/rerank/signature.js');
-  const session = await ort.InferenceSession.create(path.join(useLiteDir()!, 'model.onnx'));
+  const session = await ort.InferenceSession.create(path.join(useLiteDir(), 'model.onnx'));
   t.teardown(() => session.release());
   t.throws(() => checkCrossEncoderSignature(session), /not a BERT cross-encoder/);
   const fixture = await ort.InferenceSession.create(

@@ -2,7 +2,7 @@
  * Defaults that make the one-command start work on a fresh checkout, and only there (`serve`
  * does exactly what the environment says):
  *
- * - Embeddings: the USE-lite sentence encoder from the shared models folder when it is present
+ * - Embeddings: the USE-lite sentence encoder bundled in models/ when it is present
  *   and MEMVAULT_EMBED_MODEL is unset. A fresh embedded schema is then migrated with its dimension
  *   (512) so that clients may omit `embedding`; without it the schema keeps the default 384 and
  *   clients send their own embeddings.
@@ -12,7 +12,7 @@
  */
 import { exitCodeFor, startDaemonFromEnv, type StartedFromEnv } from '../../daemon.js';
 import { type Env, envBool } from '../../env.js';
-import { sharedModelDir } from '../../models/repo-paths.js';
+import { bundledModelDir } from '../../models/repo-paths.js';
 import { cachedModelDir, defaultCacheDir } from '../../models/resolve.js';
 import { DEFAULT_RERANK_MODEL } from '../../rerank/index.js';
 import { reportStartFailure } from './serve-lifecycle.js';
@@ -28,7 +28,7 @@ export function embeddedDefaults(env: Env): EmbeddedDefaults {
   const overrides: Record<string, string> = {};
   let embedModel: string | undefined;
   if (!env.MEMVAULT_EMBED_MODEL) {
-    embedModel = sharedModelDir('universal-sentence-encoder-lite', env as NodeJS.ProcessEnv);
+    embedModel = bundledModelDir('universal-sentence-encoder-lite');
     notes.push(
       embedModel
         ? `embeddings: USE-lite from ${embedModel} (server-side; requests may omit "embedding")`
