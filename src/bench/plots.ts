@@ -1,7 +1,8 @@
 /**
- * Hand-written SVG charts (no plotting dependency): latency distributions as CDFs and recall
- * against latency for the ef_search sweep. Suites put raw series into SuiteResult.series under
- * known keys; this module draws whatever it finds.
+ * Hand-written SVG charts (no plotting dependency): latency distributions as CDFs, recall
+ * against latency for the ef_search sweep, and grouped bars (eval retrieval's quality figures).
+ * Suites put raw series into SuiteResult.series under known keys; this module draws whatever it
+ * finds.
  *
  *   series.latency: { [label]: number[] }                      -> <suite>-latency.svg
  *   series.sweep:   [{ label, points: [{ x, y, tag }] }]        -> <suite>-recall-vs-latency.svg
@@ -132,6 +133,73 @@ export function renderChart(chart: Chart): string {
     const ly = M.top + 14 + i * 18;
     parts.push(
       `<line x1="${M.left + pw + 12}" y1="${ly - 4}" x2="${M.left + pw + 32}" y2="${ly - 4}" stroke="${color}" stroke-width="3"/>`,
+    );
+    parts.push(`<text x="${M.left + pw + 38}" y="${ly}">${escapeXml(series.label)}</text>`);
+  });
+  parts.push('</svg>');
+  return parts.join('\n') + '\n';
+}
+
+export interface BarChart {
+  title: string;
+  yLabel: string;
+  /** One cluster of bars per group (e.g. a metric), one bar per series in each. */
+  groups: string[];
+  series: Array<{ label: string; values: number[] }>;
+  yMax?: number;
+  /** A note under the title (e.g. the command that produced the figures). */
+  subtitle?: string;
+}
+
+/** Grouped bars with their values printed on top; non-finite values leave a gap. */
+export function renderBarChart(chart: BarChart): string {
+  const values = chart.series.flatMap((s) => s.values).filter(Number.isFinite);
+  const yMax = chart.yMax ?? Math.max(...values, 0) * 1.1;
+  const pw = W - M.left - M.right;
+  const ph = H - M.top - M.bottom;
+  const sy = (y: number): number => M.top + ph - (y / (yMax || 1)) * ph;
+  const groupW = pw / Math.max(1, chart.groups.length);
+  const barW = (groupW * 0.8) / Math.max(1, chart.series.length);
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="${W / 2}" y="18" text-anchor="middle" font-size="14" font-weight="bold">${escapeXml(chart.title)}</text>`,
+  ];
+  if (chart.subtitle)
+    parts.push(
+      `<text x="${W / 2}" y="32" text-anchor="middle" font-size="10" fill="#555">${escapeXml(chart.subtitle)}</text>`,
+    );
+  for (const t of niceTicks(0, yMax, 5)) {
+    const y = sy(t).toFixed(1);
+    parts.push(`<line x1="${M.left}" y1="${y}" x2="${M.left + pw}" y2="${y}" stroke="#eee"/>`);
+    parts.push(`<text x="${M.left - 6}" y="${Number(y) + 4}" text-anchor="end">${t}</text>`);
+  }
+  chart.groups.forEach((group, g) => {
+    const x0 = M.left + g * groupW + groupW * 0.1;
+    parts.push(
+      `<text x="${(M.left + (g + 0.5) * groupW).toFixed(1)}" y="${M.top + ph + 18}" text-anchor="middle">${escapeXml(group)}</text>`,
+    );
+    chart.series.forEach((series, i) => {
+      const v = series.values[g];
+      if (v === undefined || !Number.isFinite(v)) return;
+      const x = x0 + i * barW;
+      const y = sy(Math.min(v, yMax));
+      parts.push(
+        `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${(barW * 0.9).toFixed(1)}" height="${(M.top + ph - y).toFixed(1)}" fill="${COLORS[i % COLORS.length]!}"/>`,
+      );
+      parts.push(
+        `<text x="${(x + barW * 0.45).toFixed(1)}" y="${(y - 4).toFixed(1)}" text-anchor="middle" font-size="9">${v.toFixed(3)}</text>`,
+      );
+    });
+  });
+  parts.push(`<rect x="${M.left}" y="${M.top}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`);
+  parts.push(
+    `<text transform="translate(16 ${M.top + ph / 2}) rotate(-90)" text-anchor="middle">${escapeXml(chart.yLabel)}</text>`,
+  );
+  chart.series.forEach((series, i) => {
+    const ly = M.top + 14 + i * 18;
+    parts.push(
+      `<rect x="${M.left + pw + 12}" y="${ly - 10}" width="20" height="10" fill="${COLORS[i % COLORS.length]!}"/>`,
     );
     parts.push(`<text x="${M.left + pw + 38}" y="${ly}">${escapeXml(series.label)}</text>`);
   });
