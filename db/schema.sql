@@ -217,6 +217,42 @@ CREATE FUNCTION memory.embedding_dim() RETURNS integer
 ALTER FUNCTION memory.embedding_dim() OWNER TO memory_owner;
 
 --
+-- Name: enter_tenant(text, boolean); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.enter_tenant(p_user_hash text, p_exclusive boolean) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+declare
+  v_key bigint;
+begin
+  if p_user_hash is null or p_user_hash !~ '^[0-9a-f]{64}$' then
+    raise exception 'user_hash must be 64 lowercase hex characters' using errcode = 'MV001';
+  end if;
+  if coalesce(current_setting('memory.maintenance', true), '') = 'on' then
+    raise exception 'this transaction is in maintenance mode' using errcode = 'MV004';
+  end if;
+  v_key := memory.tenant_lock_key(p_user_hash);
+  -- Single-bigint advisory locks (objsubid 1) are reserved for tenants (db/CONVENTIONS.md).
+  if exists (
+       select from pg_catalog.pg_locks l
+       where l.pid = pg_catalog.pg_backend_pid() and l.locktype = 'advisory' and l.objsubid = 1
+         and (l.classid::bigint <> ((v_key >> 32) & 4294967295) or l.objid::bigint <> (v_key & 4294967295))) then
+    raise exception 'this transaction already acts for another tenant' using errcode = 'MV004';
+  end if;
+  if p_exclusive then
+    perform pg_catalog.pg_advisory_xact_lock(v_key);
+  else
+    perform pg_catalog.pg_advisory_xact_lock_shared(v_key);
+  end if;
+  perform set_config('memory.user_hash', p_user_hash, true);
+end;
+$_$;
+
+ALTER FUNCTION memory.enter_tenant(p_user_hash text, p_exclusive boolean) OWNER TO memory_owner;
+
+--
 -- Name: envelope_key_id(bytea); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
@@ -286,7 +322,7 @@ CREATE FUNCTION memory.forget_tenant(p_user_hash text) RETURNS integer
 declare
   v_deleted integer;
 begin
-  perform memory.set_tenant(p_user_hash);
+  perform memory.enter_tenant(p_user_hash, true);
   delete from memory.tenant_keys k where k.user_hash = p_user_hash;
   delete from memory.memory_chunks c where c.user_hash = p_user_hash;
   get diagnostics v_deleted = row_count;
@@ -879,22 +915,11 @@ ALTER FUNCTION memory.set_setting(p_key text, p_value jsonb) OWNER TO memory_own
 CREATE FUNCTION memory.set_tenant(p_user_hash text) RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $_$
-declare
-  v_current text := coalesce(current_setting('memory.user_hash', true), '');
+    AS $$
 begin
-  if p_user_hash is null or p_user_hash !~ '^[0-9a-f]{64}$' then
-    raise exception 'user_hash must be 64 lowercase hex characters' using errcode = 'MV001';
-  end if;
-  if coalesce(current_setting('memory.maintenance', true), '') = 'on' then
-    raise exception 'this transaction is in maintenance mode' using errcode = 'MV004';
-  end if;
-  if v_current <> '' and v_current <> p_user_hash then
-    raise exception 'this transaction already acts for another tenant' using errcode = 'MV004';
-  end if;
-  perform set_config('memory.user_hash', p_user_hash, true);
+  perform memory.enter_tenant(p_user_hash, false);
 end;
-$_$;
+$$;
 
 ALTER FUNCTION memory.set_tenant(p_user_hash text) OWNER TO memory_owner;
 
@@ -964,6 +989,19 @@ end;
 $$;
 
 ALTER FUNCTION memory.tenant_keys_of(p_user_hashes text[]) OWNER TO memory_owner;
+
+--
+-- Name: tenant_lock_key(text); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.tenant_lock_key(p_user_hash text) RETURNS bigint
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+  select ('x' || substr(p_user_hash, 1, 16))::bit(64)::bigint;
+$$;
+
+ALTER FUNCTION memory.tenant_lock_key(p_user_hash text) OWNER TO memory_owner;
 
 --
 -- Name: tenant_stats(text); Type: FUNCTION; Schema: memory; Owner: memory_owner
@@ -1503,6 +1541,12 @@ REVOKE ALL ON FUNCTION memory.embedding_dim() FROM PUBLIC;
 GRANT ALL ON FUNCTION memory.embedding_dim() TO memory_app;
 
 --
+-- Name: FUNCTION enter_tenant(p_user_hash text, p_exclusive boolean); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.enter_tenant(p_user_hash text, p_exclusive boolean) FROM PUBLIC;
+
+--
 -- Name: FUNCTION envelope_key_id(p_blob bytea); Type: ACL; Schema: memory; Owner: memory_owner
 --
 
@@ -1731,6 +1775,12 @@ GRANT ALL ON FUNCTION memory.store_rewrapped_deks(p_user_hashes text[], p_dek_id
 
 REVOKE ALL ON FUNCTION memory.tenant_keys_of(p_user_hashes text[]) FROM PUBLIC;
 GRANT ALL ON FUNCTION memory.tenant_keys_of(p_user_hashes text[]) TO memory_maintainer;
+
+--
+-- Name: FUNCTION tenant_lock_key(p_user_hash text); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.tenant_lock_key(p_user_hash text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION tenant_stats(p_user_hash text); Type: ACL; Schema: memory; Owner: memory_owner

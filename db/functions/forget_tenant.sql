@@ -1,6 +1,7 @@
 -- Forgets a tenant entirely: destroys its data keys first (crypto-shredding: any copy of its blobs
 -- that survives elsewhere can no longer be opened), then deletes all its chunks, in one transaction.
--- Returns how many chunks were deleted.
+-- Returns how many chunks were deleted. The tenant's lock is taken exclusively (memory.enter_tenant):
+-- writes in flight for the tenant commit first and are deleted here too; later ones find no key.
 create or replace function memory.forget_tenant(p_user_hash text)
 returns integer
 language plpgsql
@@ -11,7 +12,7 @@ as $$
 declare
   v_deleted integer;
 begin
-  perform memory.set_tenant(p_user_hash);
+  perform memory.enter_tenant(p_user_hash, true);
   delete from memory.tenant_keys k where k.user_hash = p_user_hash;
   delete from memory.memory_chunks c where c.user_hash = p_user_hash;
   get diagnostics v_deleted = row_count;
