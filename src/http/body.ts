@@ -1,10 +1,14 @@
 /**
  * JSON request bodies: `application/json` only (else 415), at most `limit` bytes (else 413,
- * decided from Content-Length before reading when it is declared), a JSON object at the top.
+ * decided from Content-Length before reading when it is declared), valid UTF-8 (else 400), a JSON
+ * object at the top.
  */
 import type { IncomingMessage } from 'node:http';
 
 import { HttpError } from './errors.js';
+
+// ignoreBOM: a byte-order mark is kept, so JSON.parse refuses it as it refuses any stray character.
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export async function readJsonObject(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
@@ -14,9 +18,17 @@ export async function readJsonObject(req: IncomingMessage, limit: number): Promi
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
   const raw = await readLimited(req, limit);
+  let text: string;
+  try {
+    // Invalid UTF-8 is rejected, not replaced with U+FFFD: two different byte strings must never
+    // decode to one user id (validate.ts: "rejected, not coerced").
+    text = strictUtf8.decode(raw);
+  } catch {
+    throw new HttpError(400, 'invalid_json', 'the body is not valid UTF-8', { field: 'body' });
+  }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(raw.toString('utf8'));
+    parsed = JSON.parse(text);
   } catch {
     throw new HttpError(400, 'invalid_json', 'the body is not valid JSON');
   }

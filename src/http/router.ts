@@ -1,7 +1,9 @@
 /**
- * A small route table: method + path pattern (`/v1/users/:user_id/docs/:doc_id`). Path segments
- * are split before they are decoded, so an id containing `/` must be sent as %2F and can never
- * change which route matches.
+ * A small route table: method + path pattern (`/v1/users/:user_id/docs/:doc_id`). Routing works on
+ * the raw request target: it is split on `/` first and each segment percent-decoded after, with no
+ * other normalisation. So an id containing `/` must be sent as %2F and can never change which route
+ * matches, `\` is an ordinary character of an id, and `.`, `..`, `%2E%2E` are ids like any other
+ * (WHATWG URL parsing, `new URL()`, would turn `\` into `/` and resolve dot segments first).
  */
 import type { IncomingMessage } from 'node:http';
 
@@ -84,4 +86,17 @@ function decodeSegment(segment: string, name: string): string {
   } catch {
     throw new HttpError(400, 'invalid_input', `${name}: is not valid percent-encoding`, { field: name });
   }
+}
+
+/**
+ * The path of a request target as sent: the origin-form up to `?` or `#`; for the absolute form
+ * (`http://host/path`, which proxies send) the part after the authority. Not decoded, not normalised.
+ */
+export function rawPath(target: string): string {
+  let path = target;
+  const absolute = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(path);
+  if (absolute) path = path.slice(absolute[0].length);
+  const end = path.search(/[?#]/);
+  if (end !== -1) path = path.slice(0, end);
+  return path.startsWith('/') ? path : `/${path}`;
 }

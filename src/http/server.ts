@@ -16,7 +16,7 @@ import { HttpError, toErrorResponse } from './errors.js';
 import { inFlightGauge, observeRequest } from './metrics.js';
 import { requestIdOf } from './request-id.js';
 import { sendJson, sendText } from './respond.js';
-import { type Route, Router, type RouteResult } from './router.js';
+import { rawPath, type Route, Router, type RouteResult } from './router.js';
 
 export interface ApiServerOptions {
   routes: Route[];
@@ -82,8 +82,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
           headers: { connection: 'close', 'retry-after': '1' },
         });
       }
-      const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
-      const { route, params } = router.match(method, pathname);
+      const { route, params } = router.match(method, rawPath(req.url ?? '/'));
       routeLabel = route.pattern;
       if (route.auth) {
         if (apiInFlight >= options.maxInFlight) {
