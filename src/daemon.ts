@@ -43,9 +43,8 @@ import { type Env } from './env.js';
 import { ConfigError } from './errors.js';
 import { bearerTokenCheck } from './http/auth.js';
 import { trackPool } from './http/metrics.js';
-import { memoryRoutes } from './http/routes/memory.js';
-import { opsRoutes, type Readiness } from './http/routes/ops.js';
-import { rerankRoutes } from './http/routes/rerank.js';
+import { apiRoutes } from './http/routes/index.js';
+import type { Readiness } from './http/routes/ops.js';
 import { type ApiServer, createApiServer } from './http/server.js';
 import { activeKeyRing, setActiveKekOverride, storedActiveKekId } from './keys/active-ring.js';
 import { registerKeyStatsCollector } from './keys/metrics.js';
@@ -197,20 +196,17 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       }
     };
     const api = createApiServer({
-      routes: [
-        ...opsRoutes({
-          readiness,
-          memoryMetrics: () => ({
-            rerank: getRerankMetrics(),
-            reranker: getRerankerState(),
-            settings: currentRerankSettings(),
-            listener: { ...listener.state },
-            pool: poolUsage(pool),
-          }),
+      routes: apiRoutes({
+        readiness,
+        memoryMetrics: () => ({
+          rerank: getRerankMetrics(),
+          reranker: getRerankerState(),
+          settings: currentRerankSettings(),
+          listener: { ...listener.state },
+          pool: poolUsage(pool),
         }),
-        ...memoryRoutes(memory),
-        ...rerankRoutes(),
-      ],
+        memory,
+      }),
       checkToken: bearerTokenCheck(secrets.apiToken),
       maxBodyBytes: settings.maxBodyBytes,
       maxInFlight: settings.maxInFlight,

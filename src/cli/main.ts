@@ -20,6 +20,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   keys: () => import('./commands/keys.js'),
   reseal: () => import('./commands/reseal.js'),
   tenants: () => import('./commands/tenants.js'),
+  openapi: () => import('./commands/openapi.js'),
 };
 
 async function usage(): Promise<void> {

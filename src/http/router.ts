@@ -30,6 +30,8 @@ export interface Route {
   pattern: string;
   /** Bearer token required (every /v1 route). */
   auth: boolean;
+  /** The operation of the API contract (src/api/schema.ts) this route serves. */
+  operationId?: string;
   handle(ctx: RequestContext): Promise<RouteResult>;
 }
 

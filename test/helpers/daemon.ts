@@ -13,6 +13,7 @@ import { type Daemon, startDaemon } from '../../src/daemon.js';
 import type { Embedder } from '../../src/embed/index.js';
 import { log } from '../../src/log.js';
 import { repoRoot } from '../../src/models/repo-paths.js';
+import { contractProblems } from './contract.js';
 
 // Request lines would drown the TAP output; MEMVAULT_LOG_LEVEL=info brings them back.
 if (!process.env.MEMVAULT_LOG_LEVEL) log.level = 'warn';
@@ -50,7 +51,11 @@ export interface ApiClient {
   request(method: string, path: string, options?: RequestOptions): Promise<ApiResponse>;
 }
 
-export function apiClient(url: string, token: string): ApiClient {
+/**
+ * `checkContract`: throw when an answer breaks the OpenAPI document (test/helpers/contract.ts); on
+ * for the real daemons below, off for test servers with routes of their own.
+ */
+export function apiClient(url: string, token: string, checkContract = false): ApiClient {
   return {
     url,
     token,
@@ -76,6 +81,17 @@ export function apiClient(url: string, token: string): ApiClient {
       } catch {
         json = text;
       }
+      const problems = !checkContract
+        ? []
+        : contractProblems({
+            method,
+            path: requestPath,
+            status: res.status,
+            contentType: res.headers.get('content-type'),
+            json,
+          });
+      if (problems.length > 0)
+        throw new Error(`the answer breaks the OpenAPI document: ${problems.join('; ')}`);
       return { status: res.status, headers: res.headers, json };
     },
   };
@@ -115,7 +131,7 @@ export async function startTestDaemon(t: Teardown, options: TestDaemonOptions): 
     env,
   });
   t.teardown(() => daemon.close());
-  return { ...apiClient(daemon.url, TEST_SECRETS.MEMVAULT_API_TOKEN), daemon };
+  return { ...apiClient(daemon.url, TEST_SECRETS.MEMVAULT_API_TOKEN, true), daemon };
 }
 
 /** A `memvault` command running in a child process, through the same TypeScript loader as this test. */
@@ -184,7 +200,7 @@ export async function spawnTestDaemon(t: Teardown, options: TestDaemonOptions): 
   const cli = await spawnCliUntil(t, ['serve'], env, /"port":(\d+)[^\n]*memvault listening/);
   const { child, exited, output } = cli;
   return {
-    ...apiClient(`http://127.0.0.1:${Number(cli.ready[1])}`, TEST_SECRETS.MEMVAULT_API_TOKEN),
+    ...apiClient(`http://127.0.0.1:${Number(cli.ready[1])}`, TEST_SECRETS.MEMVAULT_API_TOKEN, true),
     child,
     exited,
     output,

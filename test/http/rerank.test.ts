@@ -49,6 +49,90 @@ t.test('the daemon loads the configured model at start-up, before any rerank ask
   t.equal(state, 'ready');
 });
 
+t.test(
+  "POST /v1/rerank answers the Cohere / Infinity / Jina request shapes that LangChain's and LlamaIndex's rerankers send",
+  async (t) => {
+    const native = await api.request('POST', '/v1/rerank', { body: { query: 'where is the cat?', texts } });
+    t.equal(native.status, 200, JSON.stringify(native.json));
+    const expected = (native.json.results as Array<{ index: number; score: number }>).map((r) => ({
+      index: r.index,
+      relevance_score: r.score,
+    }));
+    // Exactly what each client puts on the wire (fields they leave unset are omitted, as they do).
+    const shapes: Array<[string, Record<string, unknown>, Record<string, string>]> = [
+      [
+        // cohere-python v5 `client.rerank(...)`, called by langchain_cohere.CohereRerank and
+        // llama_index CohereRerank: POST {base_url}/v1/rerank.
+        'cohere-python (LangChain / LlamaIndex CohereRerank)',
+        { model: 'rerank-english-v3.0', query: 'where is the cat?', documents: texts, top_n: 2 },
+        { 'x-fern-language': 'Python', 'x-fern-sdk-name': 'cohere', 'x-client-name': 'langchain:partner' },
+      ],
+      [
+        'Cohere with {text} documents and return_documents',
+        {
+          model: 'rerank-english-v3.0',
+          query: 'where is the cat?',
+          documents: texts.map((text) => ({ text })),
+          top_n: 2,
+          return_documents: true,
+        },
+        {},
+      ],
+      [
+        // infinity_client / langchain_community InfinityRerank
+        'Infinity',
+        {
+          query: 'where is the cat?',
+          documents: texts,
+          return_documents: false,
+          raw_scores: false,
+          model: 'mixedbread-ai/mxbai-rerank-xsmall-v1',
+          top_n: 2,
+        },
+        {},
+      ],
+      [
+        // llama_index JinaRerank / langchain_community JinaRerank
+        'Jina',
+        { model: 'jina-reranker-v1-base-en', query: 'where is the cat?', documents: texts, top_n: 2 },
+        { accept: 'application/json', 'accept-encoding': 'identity' },
+      ],
+    ];
+    for (const [client, body, headers] of shapes) {
+      const res = await api.request('POST', '/v1/rerank', { body, headers });
+      t.equal(res.status, 200, `${client}: ${JSON.stringify(res.json)}`);
+      const results = res.json.results as Array<{
+        index: number;
+        relevance_score: number;
+        document?: unknown;
+      }>;
+      t.same(
+        results.map(({ index, relevance_score }) => ({ index, relevance_score })),
+        expected.slice(0, 2),
+        `${client}: the native order and scores, cut to top_n`,
+      );
+      if (body.return_documents === true) {
+        t.same(
+          results.map((r) => r.document),
+          results.map((r) => ({ text: texts[r.index] })),
+          `${client}: each result carries its document`,
+        );
+      } else {
+        t.notOk(
+          results.some((r) => 'document' in r),
+          `${client}: no documents unless asked`,
+        );
+      }
+      t.type(res.json.id, 'string');
+    }
+    const bad = await api.request('POST', '/v1/rerank', {
+      body: { query: 'q', documents: ['fine', { title: 'no text' }] },
+    });
+    t.equal(bad.status, 400);
+    t.equal(bad.json.error.field, 'documents[1].text');
+  },
+);
+
 t.test('POST /v1/rerank scores every text and answers them best first, cut to top_n', async (t) => {
   const res = await api.request('POST', '/v1/rerank', {
     body: { query: 'where is the cat?', texts, top_n: 2 },

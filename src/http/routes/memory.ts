@@ -1,85 +1,63 @@
 /**
  * The memory routes. They translate the API's snake_case JSON to the use cases' arguments and
- * back; validation and all the rest happen in src/memory.
+ * back. The request has passed its operation's schema (src/api/schema.ts); the rules a schema
+ * cannot state (bytes, Unicode, the embedding's dimension) and all the rest happen in src/memory.
  */
+import { operations } from '../../api/schema.js';
 import type { MemoryContext } from '../../memory/context.js';
 import { forgetDoc, forgetUser } from '../../memory/forget.js';
 import { type QueryHit, queryMemory } from '../../memory/query.js';
 import { indexChunk, indexChunks, type NewChunk } from '../../memory/write.js';
 import type { Route } from '../router.js';
+import { operationRoute } from './operation.js';
 
 export function memoryRoutes(memory: MemoryContext): Route[] {
   return [
-    {
-      method: 'POST',
-      pattern: '/v1/chunks',
-      auth: true,
-      async handle(ctx) {
-        const body = await ctx.body();
-        const id = await indexChunk(memory, body.user_id, toNewChunk(body) as NewChunk);
-        return { status: 201, json: { id } };
-      },
-    },
-    {
-      method: 'POST',
-      pattern: '/v1/chunks/batch',
-      auth: true,
-      async handle(ctx) {
-        const body = await ctx.body();
-        const chunks = Array.isArray(body.chunks) ? body.chunks.map(toNewChunk) : body.chunks;
-        const ids = await indexChunks(memory, body.user_id, chunks);
-        return { status: 201, json: { ids } };
-      },
-    },
-    {
-      method: 'POST',
-      pattern: '/v1/query',
-      auth: true,
-      async handle(ctx) {
-        const body = await ctx.body();
-        const result = await queryMemory(
-          memory,
-          {
-            userId: body.user_id,
-            query: body.query,
-            embedding: body.embedding,
-            k: body.k,
-            candidates: body.candidates,
-            rerank: body.rerank,
-            docId: body.doc_id,
-            source: body.source,
-          },
-          { signal: ctx.signal },
-        );
-        return {
-          status: 200,
-          json: {
-            results: result.results.map(toApiHit),
-            reranked: result.reranked,
-            timings_ms: result.timingsMs,
-          },
-        };
-      },
-    },
-    {
-      method: 'DELETE',
-      pattern: '/v1/users/:user_id/docs/:doc_id',
-      auth: true,
-      async handle(ctx) {
-        return {
-          status: 200,
-          json: { deleted: await forgetDoc(memory, ctx.params.user_id, ctx.params.doc_id) },
-        };
-      },
-    },
-    {
-      method: 'DELETE',
-      pattern: '/v1/users/:user_id',
-      auth: true,
-      async handle(ctx) {
-        return { status: 200, json: { deleted: await forgetUser(memory, ctx.params.user_id) } };
-      },
-    },
+    operationRoute(operations.createChunk, async (ctx) => {
+      const body = await ctx.body();
+      const id = await indexChunk(memory, body.user_id, toNewChunk(body) as NewChunk);
+      return { status: 201, json: { id } };
+    }),
+    operationRoute(operations.createChunks, async (ctx) => {
+      const body = await ctx.body();
+      const chunks = Array.isArray(body.chunks) ? body.chunks.map(toNewChunk) : body.chunks;
+      const ids = await indexChunks(memory, body.user_id, chunks);
+      return { status: 201, json: { ids } };
+    }),
+    operationRoute(operations.queryMemories, async (ctx) => {
+      const body = await ctx.body();
+      const result = await queryMemory(
+        memory,
+        {
+          userId: body.user_id,
+          query: body.query,
+          embedding: body.embedding,
+          k: body.k,
+          candidates: body.candidates,
+          rerank: body.rerank,
+          docId: body.doc_id,
+          source: body.source,
+        },
+        { signal: ctx.signal },
+      );
+      return {
+        status: 200,
+        json: {
+          results: result.results.map(toApiHit),
+          reranked: result.reranked,
+          timings_ms: result.timingsMs,
+        },
+      };
+    }),
+    operationRoute(operations.forgetDoc, async (ctx) => {
+      return {
+        status: 200,
+        json: { deleted: await forgetDoc(memory, ctx.params.user_id, ctx.params.doc_id) },
+      };
+    }),
+    operationRoute(operations.forgetUser, async (ctx) => {
+      return { status: 200, json: { deleted: await forgetUser(memory, ctx.params.user_id) } };
+    }),
   ];
 }
 

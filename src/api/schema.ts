@@ -1,0 +1,593 @@
+/**
+ * THE API CONTRACT, in one place. Every HTTP route is an entry of `operations` below: its method,
+ * path, JSON Schemas for path parameters and body, success responses and the error codes it may
+ * answer with. The server validates requests with these very schemas (src/api/validate.ts, through
+ * src/http/routes/operation.ts), GET /openapi.json and docs/openapi.json are generated from them
+ * (src/api/openapi.ts), and the MCP tools take their input schemas from them (src/mcp/).
+ *
+ * To add a route: add an operation here, bind it with `operationRoute(operations.x, handler)` in
+ * src/http/routes/, then `npm run build && node dist/cli/main.js openapi > docs/openapi.json`.
+ * To add a field: add it to the body schema here (in the order a reader scans the request: the
+ * first invalid field in that order is the one reported). test/http/contract.test.ts fails until
+ * the document, the server and the committed file agree.
+ *
+ * Messages: a failing keyword's message comes from the schema's `x-messages` (by keyword, or
+ * `default`), else a generic one; `maxLength` / `maxItems` failures are `too_large`, the rest
+ * `invalid_input`. What JSON Schema cannot say (UTF-8 byte lengths, lone surrogates, NUL, the
+ * embedding dimension, metadata depth) the use cases check after the schema (src/memory/validate.ts).
+ */
+import {
+  MAX_BATCH_CHUNKS,
+  MAX_ID_LENGTH,
+  MAX_METADATA_BYTES,
+  MAX_METADATA_DEPTH,
+  MAX_TEXT_BYTES,
+} from '../memory/validate.js';
+
+/** A JSON Schema (2020-12, as OpenAPI 3.1 uses it), with our `x-messages` annotation. */
+export type Schema = { [keyword: string]: unknown };
+
+export type Method = 'GET' | 'POST' | 'DELETE';
+
+export interface SuccessReply {
+  description: string;
+  /** JSON body schema; absent with `contentType` for non-JSON answers. */
+  schema?: Schema;
+  contentType?: string;
+}
+
+export interface Operation {
+  operationId: string;
+  method: Method;
+  /** OpenAPI path template: `/v1/users/{user_id}`. */
+  path: string;
+  tag: 'memory' | 'rerank' | 'operations';
+  summary: string;
+  description?: string;
+  /** Bearer token required (every /v1 route). */
+  auth: boolean;
+  params?: Record<string, Schema>;
+  body?: Schema;
+  responses: Record<number, SuccessReply>;
+  errors: readonly ErrorCode[];
+}
+
+// The error vocabulary: every code the server answers with, its status and when.
+export const ERROR_CODES = {
+  invalid_input: {
+    status: 400,
+    when: 'a field is missing, of the wrong type or out of range; `field` names it',
+  },
+  too_large: { status: 400, when: 'a field is too big (too long, too many items); `field` names it' },
+  invalid_json: { status: 400, when: 'the body is not valid JSON' },
+  invalid_body: { status: 400, when: 'the body is not a JSON object' },
+  unauthorized: { status: 401, when: 'missing or wrong bearer token (`WWW-Authenticate: Bearer`)' },
+  not_found: { status: 404, when: 'no such route' },
+  method_not_allowed: { status: 405, when: 'known path, other method (`Allow` header)' },
+  payload_too_large: { status: 413, when: 'the body exceeds MEMVAULT_MAX_BODY_BYTES' },
+  unsupported_media_type: { status: 415, when: 'the body is not `application/json`' },
+  dimension_mismatch: {
+    status: 422,
+    when: "the embedding's dimension is not the schema's (the schema changed under a running daemon)",
+  },
+  limit_out_of_range: { status: 422, when: 'the database refused a limit it re-checks' },
+  too_many_requests: {
+    status: 429,
+    when: 'over MEMVAULT_MAX_IN_FLIGHT concurrent /v1 requests (`Retry-After: 1`)',
+  },
+  overloaded: { status: 429, when: 'the inference queue is full (`Retry-After: 1`)' },
+  integrity_error: {
+    status: 500,
+    when: 'a stored blob failed authentication (tampered or moved): fail closed',
+  },
+  internal: { status: 500, when: 'a bug; logged with the request id' },
+  database_unavailable: { status: 503, when: 'the database cannot be reached (`Retry-After: 1`)' },
+  shutting_down: { status: 503, when: 'the server is shutting down (`Retry-After: 1`)' },
+  rerank_disabled: { status: 503, when: '`rerank_enabled` is false (`Retry-After: 30`)' },
+  rerank_unavailable: {
+    status: 503,
+    when: 'the model missed the budget, or the circuit breaker is open (`Retry-After`: the cool-down left)',
+  },
+  model_loading: {
+    status: 503,
+    when: 'the budget ran out while the model was still loading (`Retry-After: 1`)',
+  },
+  worker_crashed: {
+    status: 503,
+    when: 'an inference worker exited while running this request (`Retry-After: 1`)',
+  },
+  inference_failed: { status: 503, when: 'the model raised an error on this request (`Retry-After: 1`)' },
+  model_unavailable: {
+    status: 503,
+    when: 'the model cannot be loaded; an operator must fix it (no `Retry-After`)',
+  },
+} as const satisfies Record<string, { status: number; when: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+// ---- building blocks ---------------------------------------------------------------------------
+
+/** Also accepts null, which the API treats as absent. */
+function orNull(schema: Schema): Schema {
+  return { ...schema, type: [schema.type, 'null'] };
+}
+
+const idSchema = (description: string): Schema => ({
+  type: 'string',
+  minLength: 1,
+  maxLength: MAX_ID_LENGTH,
+  description: `${description} Non-empty, at most ${MAX_ID_LENGTH} UTF-16 units, no NUL, well-formed Unicode.`,
+});
+
+const textSchema = (description: string): Schema => ({
+  type: 'string',
+  // `\S`: some non-whitespace, the same set as String.prototype.trim's.
+  pattern: '\\S',
+  // A UTF-16 unit is at least one UTF-8 byte: the schema bounds the length, the use case the bytes.
+  maxLength: MAX_TEXT_BYTES,
+  description: `${description} Not blank, at most ${MAX_TEXT_BYTES} bytes of UTF-8, well-formed Unicode.`,
+  'x-messages': {
+    pattern: 'must not be empty or only whitespace',
+    maxLength: `must be at most ${MAX_TEXT_BYTES} bytes of UTF-8`,
+  },
+});
+
+const embeddingSchema: Schema = {
+  type: ['array', 'null'],
+  items: { type: 'number', 'x-messages': { default: 'must be a finite number within float32 range' } },
+  description:
+    "Exactly the schema's dimension (GET /readyz: checks.database.embedding_dim) of finite float32 numbers. " +
+    'Omitted or null: embedded by the server (MEMVAULT_EMBED_MODEL); a 400 naming `embedding` when it has none.',
+  'x-messages': { type: 'must be an array of numbers' },
+};
+
+const metadataSchema: Schema = {
+  type: ['object', 'null'],
+  description: `A JSON object (default {}), at most ${MAX_METADATA_BYTES} bytes of JSON, nested at most ${MAX_METADATA_DEPTH} deep. Sealed.`,
+  'x-messages': { type: 'must be a JSON object (not an array or null)' },
+};
+
+const userIdSchema = idSchema('The end user (tenant). Never stored: the database sees an HMAC of it.');
+const docIdSchema = idSchema('The document the chunk belongs to (stored in plaintext: a filter).');
+const sourceSchema = idSchema('Where the chunk came from (stored in plaintext: a filter).');
+
+/** One chunk to store, without its user (POST /v1/chunks adds user_id; batches share one). */
+const chunkProperties = {
+  doc_id: docIdSchema,
+  source: orNull({ ...sourceSchema, default: 'default' }),
+  text: textSchema('The memory. Sealed.'),
+  embedding: embeddingSchema,
+  metadata: metadataSchema,
+};
+
+const uuid: Schema = { type: 'string', format: 'uuid' };
+
+const intInRange = (min: number, max: number, description: string): Schema => ({
+  type: ['integer', 'null'],
+  minimum: min,
+  maximum: max,
+  description,
+  'x-messages': { default: `must be an integer from ${min} to ${max}` },
+});
+
+const rerankTextsSchema: Schema = {
+  type: 'array',
+  minItems: 1,
+  items: textSchema('A candidate.'),
+  description:
+    'The candidates, 1 to RERANK_MAX_CANDIDATES (more: 400 too_large). Answered as `{results:[{index,score}]}`.',
+  'x-messages': { type: 'must be an array of strings' },
+};
+
+const rerankDocumentsSchema: Schema = {
+  type: 'array',
+  minItems: 1,
+  // One schema for both item forms: `pattern`/`maxLength` apply to strings, `properties` to objects.
+  items: {
+    type: ['string', 'object'],
+    pattern: '\\S',
+    maxLength: MAX_TEXT_BYTES,
+    properties: { text: textSchema('The document.') },
+    required: ['text'],
+    description: 'A document: a string, or an object with a string `text` (other fields are ignored).',
+    'x-messages': {
+      type: 'must be a string or an object with a string "text"',
+      pattern: 'must not be empty or only whitespace',
+      maxLength: `must be at most ${MAX_TEXT_BYTES} bytes of UTF-8`,
+    },
+  },
+  description:
+    'Cohere / Infinity / Jina shape: the candidates, strings or `{text}` objects, 1 to RERANK_MAX_CANDIDATES. ' +
+    'Answered as `{results:[{index,relevance_score,document?}]}`.',
+  'x-messages': { type: 'must be an array' },
+};
+
+const errorBody = (codes: readonly string[]): Schema => ({
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: {
+        code: { type: 'string', enum: [...codes] },
+        message: { type: 'string', description: 'For people; never quotes a value.' },
+        field: { type: 'string', description: 'The offending field: `user_id`, `chunks[3].text`, `body`.' },
+      },
+    },
+  },
+});
+
+// ---- routes ------------------------------------------------------------------------------------
+
+const V1: readonly ErrorCode[] = ['unauthorized', 'too_many_requests', 'shutting_down', 'internal'];
+const JSON_BODY: readonly ErrorCode[] = [
+  'invalid_input',
+  'too_large',
+  'invalid_json',
+  'invalid_body',
+  'payload_too_large',
+  'unsupported_media_type',
+];
+const DATABASE: readonly ErrorCode[] = ['database_unavailable'];
+// The embedder runs when a write or query has no embedding.
+const EMBEDDER: readonly ErrorCode[] = [
+  'overloaded',
+  'rerank_unavailable',
+  'worker_crashed',
+  'inference_failed',
+  'model_unavailable',
+];
+
+export const operations = {
+  createChunk: {
+    operationId: 'createChunk',
+    method: 'POST',
+    path: '/v1/chunks',
+    tag: 'memory',
+    summary: 'Store one memory',
+    auth: true,
+    body: {
+      type: 'object',
+      required: ['user_id', 'doc_id', 'text'],
+      properties: { user_id: userIdSchema, ...chunkProperties },
+    },
+    responses: {
+      201: {
+        description: 'Stored.',
+        schema: { type: 'object', required: ['id'], properties: { id: uuid } },
+      },
+    },
+    errors: [...V1, ...JSON_BODY, ...DATABASE, ...EMBEDDER, 'dimension_mismatch'],
+  },
+  createChunks: {
+    operationId: 'createChunks',
+    method: 'POST',
+    path: '/v1/chunks/batch',
+    tag: 'memory',
+    summary: 'Store up to 1000 memories of one user, all or nothing',
+    description: 'Any invalid chunk rejects the whole batch, and the error names it (`chunks[3].text`).',
+    auth: true,
+    body: {
+      type: 'object',
+      required: ['user_id', 'chunks'],
+      properties: {
+        user_id: userIdSchema,
+        chunks: {
+          type: 'array',
+          minItems: 1,
+          maxItems: MAX_BATCH_CHUNKS,
+          items: {
+            type: 'object',
+            required: ['doc_id', 'text'],
+            properties: chunkProperties,
+            'x-messages': { type: 'must be an object' },
+          },
+          'x-messages': {
+            type: 'must be an array',
+            maxItems: `must hold at most ${MAX_BATCH_CHUNKS} chunks`,
+          },
+        },
+      },
+    },
+    responses: {
+      201: {
+        description: 'Stored; `ids` in input order.',
+        schema: { type: 'object', required: ['ids'], properties: { ids: { type: 'array', items: uuid } } },
+      },
+    },
+    errors: [...V1, ...JSON_BODY, ...DATABASE, ...EMBEDDER, 'dimension_mismatch'],
+  },
+  queryMemories: {
+    operationId: 'queryMemories',
+    method: 'POST',
+    path: '/v1/query',
+    tag: 'memory',
+    summary: "Retrieve a user's memories most relevant to a query",
+    description:
+      'ANN top-`candidates` within the tenant, then the cross-encoder within `rerank_circuit_ms` ' +
+      '(failing open to ANN order, said by `reranked: false`), then the top `k`.',
+    auth: true,
+    body: {
+      type: 'object',
+      required: ['user_id', 'query'],
+      properties: {
+        user_id: userIdSchema,
+        query: textSchema('What to look for.'),
+        embedding: embeddingSchema,
+        k: intInRange(1, 100, 'How many results (default 8).'),
+        candidates: intInRange(1, 256, 'ANN candidates to rerank, at least k (default max(24, k)).'),
+        rerank: {
+          type: ['boolean', 'null'],
+          description: '`false` switches reranking off for this request; it can never switch it on.',
+          'x-messages': { default: 'must be true or false' },
+        },
+        doc_id: orNull(idSchema('Only this document.')),
+        source: orNull(idSchema('Only this source.')),
+      },
+    },
+    responses: {
+      200: {
+        description: 'The results, best first.',
+        schema: {
+          type: 'object',
+          required: ['results', 'reranked', 'timings_ms'],
+          properties: {
+            results: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['id', 'doc_id', 'source', 'text', 'metadata', 'score', 'ann_rank'],
+                properties: {
+                  id: uuid,
+                  doc_id: { type: 'string' },
+                  source: { type: 'string' },
+                  text: { type: 'string' },
+                  metadata: { type: 'object' },
+                  score: {
+                    type: 'number',
+                    description: 'The cross-encoder probability when reranked, else 1 - i/n in ANN order.',
+                  },
+                  ann_rank: { type: 'integer', minimum: 1, description: '1-based ANN position.' },
+                },
+              },
+            },
+            reranked: { type: 'boolean' },
+            timings_ms: {
+              type: 'object',
+              description: '`embed` only when the server embedded the query.',
+              additionalProperties: { type: 'number' },
+            },
+          },
+        },
+      },
+    },
+    errors: [
+      ...V1,
+      ...JSON_BODY,
+      ...DATABASE,
+      ...EMBEDDER,
+      'dimension_mismatch',
+      'limit_out_of_range',
+      'integrity_error',
+    ],
+  },
+  forgetDoc: {
+    operationId: 'forgetDoc',
+    method: 'DELETE',
+    path: '/v1/users/{user_id}/docs/{doc_id}',
+    tag: 'memory',
+    summary: "Forget one document of a user's",
+    description: 'Path parameters are percent-decoded after the path is split: send `/` in an id as `%2F`.',
+    auth: true,
+    params: { user_id: userIdSchema, doc_id: docIdSchema },
+    responses: {
+      200: {
+        description: 'The number of chunks deleted (0 when nothing matched).',
+        schema: {
+          type: 'object',
+          required: ['deleted'],
+          properties: { deleted: { type: 'integer', minimum: 0 } },
+        },
+      },
+    },
+    errors: [...V1, 'invalid_input', 'too_large', ...DATABASE],
+  },
+  forgetUser: {
+    operationId: 'forgetUser',
+    method: 'DELETE',
+    path: '/v1/users/{user_id}',
+    tag: 'memory',
+    summary: 'Forget a user entirely',
+    auth: true,
+    params: { user_id: userIdSchema },
+    responses: {
+      200: {
+        description: 'The number of chunks deleted (0 when nothing matched).',
+        schema: {
+          type: 'object',
+          required: ['deleted'],
+          properties: { deleted: { type: 'integer', minimum: 0 } },
+        },
+      },
+    },
+    errors: [...V1, 'invalid_input', 'too_large', ...DATABASE],
+  },
+  rerank: {
+    operationId: 'rerank',
+    method: 'POST',
+    path: '/v1/rerank',
+    tag: 'rerank',
+    summary: 'Score candidates against a query with the cross-encoder',
+    description:
+      "Two request shapes. memvault's own: `query`, `texts`, `top_n` → `{results:[{index,score}]}`. " +
+      'Cohere / Infinity / Jina (what LangChain and LlamaIndex rerankers send): `query`, `documents`, ' +
+      '`top_n`, `return_documents`, `model` (ignored) → `{results:[{index,relevance_score,document?}]}`. ' +
+      'Best first, cut to `top_n`, within the live `rerank_circuit_ms` budget. Strict: never a silent ANN order.',
+    auth: true,
+    body: {
+      type: 'object',
+      required: ['query'],
+      properties: {
+        query: textSchema('The query.'),
+        texts: rerankTextsSchema,
+        documents: rerankDocumentsSchema,
+        top_n: {
+          type: ['integer', 'null'],
+          minimum: 1,
+          description: 'Keep the best n (default: all).',
+          'x-messages': { default: 'must be a positive integer' },
+        },
+        return_documents: {
+          type: ['boolean', 'null'],
+          description: "With `documents`: include each result's `document: {text}` (default false).",
+          'x-messages': { default: 'must be true or false' },
+        },
+        model: { description: 'Accepted and ignored (the server has one reranker: RERANK_MODEL).' },
+      },
+    },
+    responses: {
+      200: {
+        description: 'Best first.',
+        schema: {
+          oneOf: [
+            {
+              title: 'memvault',
+              type: 'object',
+              required: ['results'],
+              properties: {
+                results: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    required: ['index', 'score'],
+                    properties: {
+                      index: { type: 'integer', minimum: 0 },
+                      score: { type: 'number', description: 'sigmoid(logit), 0..1' },
+                    },
+                  },
+                },
+              },
+            },
+            {
+              title: 'Cohere',
+              type: 'object',
+              required: ['id', 'results', 'meta'],
+              properties: {
+                id: { type: 'string', description: 'The request id (X-Request-Id).' },
+                results: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    required: ['index', 'relevance_score'],
+                    properties: {
+                      index: { type: 'integer', minimum: 0 },
+                      relevance_score: { type: 'number', description: 'sigmoid(logit), 0..1' },
+                      document: {
+                        type: 'object',
+                        required: ['text'],
+                        properties: { text: { type: 'string' } },
+                      },
+                    },
+                  },
+                },
+                meta: { type: 'object' },
+              },
+            },
+          ],
+        },
+      },
+    },
+    errors: [
+      ...V1,
+      ...JSON_BODY,
+      'overloaded',
+      'rerank_disabled',
+      'rerank_unavailable',
+      'model_loading',
+      'worker_crashed',
+      'inference_failed',
+      'model_unavailable',
+    ],
+  },
+  health: {
+    operationId: 'health',
+    method: 'GET',
+    path: '/healthz',
+    tag: 'operations',
+    summary: 'Liveness',
+    auth: false,
+    responses: {
+      200: {
+        description: 'The process runs.',
+        schema: { type: 'object', required: ['status'], properties: { status: { const: 'ok' } } },
+      },
+    },
+    // Requests that reach a draining server are answered 503 before routing.
+    errors: ['shutting_down'],
+  },
+  ready: {
+    operationId: 'ready',
+    method: 'GET',
+    path: '/readyz',
+    tag: 'operations',
+    summary: 'Readiness: the database answers and its migrations are current',
+    auth: false,
+    responses: {
+      200: { description: 'Ready.', schema: readinessSchema() },
+      503: { description: 'Not ready (or shutting down).', schema: readinessSchema() },
+    },
+    // Requests that reach a draining server are answered 503 before routing.
+    errors: ['shutting_down'],
+  },
+  metrics: {
+    operationId: 'metrics',
+    method: 'GET',
+    path: '/metrics',
+    tag: 'operations',
+    summary: 'Prometheus metrics',
+    auth: false,
+    responses: { 200: { description: 'Prometheus text format.', contentType: 'text/plain' } },
+    // Requests that reach a draining server are answered 503 before routing.
+    errors: ['shutting_down'],
+  },
+  memoryMetrics: {
+    operationId: 'memoryMetrics',
+    method: 'GET',
+    path: '/metrics/memory',
+    tag: 'operations',
+    summary: "The reranker's metrics, state and live settings, the listener and the pool, as JSON",
+    auth: false,
+    responses: { 200: { description: 'A snapshot.', schema: { type: 'object' } } },
+    // Requests that reach a draining server are answered 503 before routing.
+    errors: ['shutting_down'],
+  },
+  openApi: {
+    operationId: 'openApi',
+    method: 'GET',
+    path: '/openapi.json',
+    tag: 'operations',
+    summary: 'This document',
+    auth: false,
+    responses: { 200: { description: 'OpenAPI 3.1.', schema: { type: 'object' } } },
+    // Requests that reach a draining server are answered 503 before routing.
+    errors: ['shutting_down'],
+  },
+} satisfies Record<string, Operation>;
+
+export type OperationId = keyof typeof operations;
+
+/** Every operation, in declaration order. */
+export const allOperations: readonly Operation[] = Object.values(operations);
+
+export function errorBodySchema(codes: readonly string[]): Schema {
+  return errorBody(codes);
+}
+
+function readinessSchema(): Schema {
+  return {
+    type: 'object',
+    required: ['ready', 'checks'],
+    properties: { ready: { type: 'boolean' }, checks: { type: 'object' } },
+  };
+}
