@@ -337,7 +337,7 @@ export const operations = {
               type: 'array',
               items: {
                 type: 'object',
-                required: ['id', 'doc_id', 'source', 'text', 'metadata', 'score', 'ann_rank'],
+                required: ['id', 'doc_id', 'source', 'text', 'metadata', 'score', 'score_kind', 'ann_rank'],
                 properties: {
                   id: uuid,
                   doc_id: { type: 'string' },
@@ -346,7 +346,12 @@ export const operations = {
                   metadata: { type: 'object' },
                   score: {
                     type: 'number',
-                    description: 'The cross-encoder probability when reranked, else 1 - i/n in ANN order.',
+                    description: 'The measure that ranked this hit; `score_kind` names it.',
+                  },
+                  score_kind: {
+                    type: 'string',
+                    description:
+                      '`cosine`: cosine similarity of the embeddings (-1..1), in ANN order; `rerank`: the cross-encoder probability (0..1).',
                   },
                   ann_rank: { type: 'integer', minimum: 1, description: '1-based ANN position.' },
                 },
