@@ -1,7 +1,8 @@
 /**
  * Chooses the execution device. `auto` picks CUDA only when an NVIDIA device node exists; the
  * worker still falls back to CPU (with the reason logged) when onnxruntime-node's CUDA provider
- * is not installed, which is the default install (package.json denies its install script; docs/RERANK.md, "GPU").
+ * is not installed, which is the default install (package.json denies its install script;
+ * docs/RERANK.md, "GPU").
  */
 import { existsSync } from 'node:fs';
 
