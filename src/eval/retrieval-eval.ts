@@ -238,7 +238,7 @@ async function openTarget(options: RetrievalEvalOptions): Promise<Target> {
 function daemonEnv(options: RetrievalEvalOptions): Record<string, string> {
   const passed = Object.entries(options.env).filter(
     (entry): entry is [string, string] =>
-      entry[1] !== undefined && /^(MEMVAULT_EMBED_|RERANK_|MEMVAULT_SHARED_DIR$)/.test(entry[0]),
+      entry[1] !== undefined && /^(MEMVAULT_EMBED_|RERANK_)/.test(entry[0]),
   );
   return { ...Object.fromEntries(passed), MEMVAULT_EMBED_MODEL: options.embedModel };
 }
