@@ -9,7 +9,9 @@ export function retrievalChart(report: RetrievalReport, subtitle?: string): stri
   const name = path.basename(path.resolve(report.dataset));
   return renderBarChart({
     title: `${name}: ${report.queries} queries, ${report.docs.toLocaleString('en-US')} docs, through /v1/query (rerank ${report.rerank ? 'on' : 'off'})`,
-    subtitle: subtitle ?? `memvault eval retrieval, ${report.startedAt.slice(0, 16).replace('T', ' ')} UTC`,
+    subtitle:
+      subtitle ??
+      `${report.command ?? 'memvault eval retrieval'}, ${report.startedAt.slice(0, 16).replace('T', ' ')} UTC`,
     yLabel: 'score (higher is better)',
     groups: ['nDCG@10', 'MRR@10', `recall@${report.k}`],
     series: rows.map((r) => ({ label: r.system, values: [r.ndcg10, r.mrr10, r.recall100] })),

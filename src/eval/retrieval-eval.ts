@@ -46,6 +46,8 @@ export interface RetrievalEvalOptions {
   batchSize?: number;
   /** Batch requests in flight at once. */
   concurrency?: number;
+  /** The command line that asked for this run, recorded in the report and under its plot. */
+  command?: string;
 }
 
 export interface QueryScore {
@@ -71,6 +73,7 @@ export interface RetrievalRow {
 export interface RetrievalReport {
   format: typeof REPORT_FORMAT;
   dataset: string;
+  command?: string;
   startedAt: string;
   /** 'embedded' (a private scratch cluster) or 'DATABASE_URL'. */
   database: 'embedded' | 'DATABASE_URL';
@@ -131,6 +134,7 @@ export async function evalRetrieval(options: RetrievalEvalOptions): Promise<Retr
     return {
       format: REPORT_FORMAT,
       dataset: options.dataset,
+      ...(options.command ? { command: options.command } : {}),
       startedAt,
       database: target.external ? 'DATABASE_URL' : 'embedded',
       embedModel: options.embedModel,

@@ -178,6 +178,11 @@ if (!modelDir) {
       const report = JSON.parse(await readFile(json, 'utf8')) as RetrievalReport;
       t.equal(report.format, 'memvault-eval-retrieval/1');
       t.equal(report.database, 'DATABASE_URL');
+      t.equal(
+        report.command,
+        'memvault eval retrieval --dataset .../tiny --mode all',
+        'what shaped the figures',
+      );
       t.equal(report.k, 100);
       t.equal(report.rerank, false);
       t.equal(report.docs, 6);
@@ -206,6 +211,11 @@ if (!modelDir) {
       const svg = await readFile(plot, 'utf8');
       t.match(svg, /^<svg /);
       t.match(svg, />nDCG@10</);
+      t.match(
+        svg,
+        /memvault eval retrieval --dataset \.\.\.\/tiny --mode all, \d{4}-\d\d-\d\d \d\d:\d\d UTC/,
+        'labelled',
+      );
       t.equal(
         svg.match(/<rect x="[\d.]+" y="[\d.]+" width="[\d.]+" height="[\d.]+" fill="#/g)?.length,
         4 * (served.length + 1),

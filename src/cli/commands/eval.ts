@@ -81,6 +81,21 @@ async function evalRerankCommand(args: string[], dataset: string): Promise<numbe
   return 0;
 }
 
+/** `--dataset <basename> --mode M [--rerank] [--queries N]`: what shaped a run's figures. */
+function retrievalFigureArgs(args: string[]): string[] {
+  const dataset = option(args, '--dataset')!;
+  const out = [
+    '--dataset',
+    `.../${path.basename(path.resolve(dataset))}`,
+    '--mode',
+    option(args, '--mode') ?? 'all',
+  ];
+  if (args.includes('--rerank')) out.push('--rerank');
+  const queries = option(args, '--queries');
+  if (queries) out.push('--queries', queries);
+  return out;
+}
+
 const RETRIEVAL_FLAGS = new Set(['--dataset', '--mode', '--queries', '--json', '--plot', '--rerank']);
 
 async function evalRetrievalCommand(args: string[], dataset: string): Promise<number> {
@@ -111,6 +126,8 @@ async function evalRetrievalCommand(args: string[], dataset: string): Promise<nu
     embedModel,
     env: process.env,
     progress: createProgress('eval retrieval'),
+    // The options that shape the figures; --json/--plot only say where they go.
+    command: ['memvault eval retrieval', ...retrievalFigureArgs(args)].join(' '),
   });
   console.log(formatRetrievalReport(report));
   for (const [file, text] of [
