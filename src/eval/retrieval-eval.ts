@@ -332,14 +332,14 @@ async function runQueries(
 
 /**
  * Whether a /v1/query response was served in the requested mode. A server that echoes `mode`
- * says so; otherwise the lexical stage's timing tells: lexical and hybrid answers time a `lexical`
- * stage, dense ones do not. A server that predates modes ignores the field and answers densely.
+ * says so. Otherwise: a server that predates modes ignores the field and answers densely, so a
+ * dense request is always served as asked, and a lexical or hybrid one only when the answer times
+ * a `lexical` stage.
  */
 export function honoursMode(mode: RetrievalMode, body: unknown): boolean {
   const b = (body ?? {}) as { mode?: unknown; timings_ms?: Record<string, unknown> };
   if (typeof b.mode === 'string') return b.mode === mode;
-  const lexicalRan = typeof b.timings_ms?.lexical === 'number';
-  return mode === 'dense' ? !lexicalRan : lexicalRan;
+  return mode === 'dense' || typeof b.timings_ms?.lexical === 'number';
 }
 
 /** Document ids in rank order, each once (a document may have been split into several chunks). */

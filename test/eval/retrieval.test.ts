@@ -54,14 +54,15 @@ t.test('chunksOf: one chunk per document, empty ones skipped, oversized ones cut
   t.notOk(cut.includes('\uFFFD'), 'no replacement character from a split UTF-8 sequence');
 });
 
-t.test('honoursMode: an echoed mode wins, else the lexical timing tells', async (t) => {
+t.test('honoursMode: an echoed mode wins, else a lexical stage must have been timed', async (t) => {
   const dense = { results: [], timings_ms: { embed: 1, search: 2, total: 3 } };
   const lexical = { results: [], timings_ms: { lexical: 1, fuse: 0.1, total: 3 } };
   t.equal(honoursMode('dense', dense), true);
   t.equal(honoursMode('lexical', dense), false, 'a server that predates modes answers densely');
   t.equal(honoursMode('hybrid', dense), false);
   t.equal(honoursMode('lexical', lexical), true);
-  t.equal(honoursMode('dense', lexical), false);
+  t.equal(honoursMode('hybrid', lexical), true);
+  t.equal(honoursMode('dense', { ...lexical, mode: 'hybrid' }), false, 'the echoed mode wins');
   t.equal(honoursMode('hybrid', { ...dense, mode: 'hybrid' }), true);
   t.equal(honoursMode('hybrid', { ...lexical, mode: 'dense' }), false);
 });
