@@ -67,6 +67,8 @@ export interface RetrievalRow {
   ndcgVsBm25: number;
   /** Client-side wall time of POST /v1/query (null for the in-process BM25 reference). */
   latencyMs: { p50: number; p95: number } | null;
+  /** p95 latency over the dense mode's, same run, queries interleaved (null without both). */
+  p95VsDense: number | null;
   perQuery: QueryScore[];
 }
 
@@ -130,6 +132,10 @@ export async function evalRetrieval(options: RetrievalEvalOptions): Promise<Retr
         ? scoreRow(mode, r.ranked, queries, data, latency(r.ms), reference.ndcg10)
         : unsupportedRow(mode);
     });
+    const dense = rows.find((r) => r.system === 'dense' && r.latencyMs);
+    for (const row of rows) {
+      if (dense && row.latencyMs) row.p95VsDense = row.latencyMs.p95 / dense.latencyMs!.p95;
+    }
     if (target.external) await daemon.client.request('DELETE', `/v1/users/${encodeURIComponent(userId)}`);
     return {
       format: REPORT_FORMAT,
@@ -382,6 +388,7 @@ function scoreRow(
     recall100: mean(ranked.map((r, i) => recallAt(r, rel(i), RETRIEVAL_K))),
     ndcgVsBm25: bm25Ndcg === undefined ? 1 : ndcg10 / bm25Ndcg,
     latencyMs,
+    p95VsDense: null,
     perQuery: ndcgs.map((ndcg10, i) => ({ id: queries[i]!.id, ndcg10 })),
   };
 }
@@ -395,6 +402,7 @@ function unsupportedRow(mode: RetrievalMode): RetrievalRow {
     recall100: Number.NaN,
     ndcgVsBm25: Number.NaN,
     latencyMs: null,
+    p95VsDense: null,
     perQuery: [],
   };
 }
@@ -407,7 +415,9 @@ export function formatRetrievalReport(report: RetrievalReport): string {
   if (report.docsSkipped)
     lines.push(`${report.docsSkipped} docs have no text and were not written (they score as misses)`);
   if (report.docsTruncated) lines.push(`${report.docsTruncated} docs were cut to ${MAX_TEXT_BYTES} bytes`);
-  lines.push(`${'system'.padEnd(16)} nDCG@10  MRR@10  recall@${report.k}  vs BM25  p50 ms  p95 ms`);
+  lines.push(
+    `${'system'.padEnd(16)} nDCG@10  MRR@10  recall@${report.k}  vs BM25  p50 ms  p95 ms  p95 vs dense`,
+  );
   const f = (x: number, digits = 3): string => (Number.isFinite(x) ? x.toFixed(digits) : '-');
   for (const row of report.rows) {
     if (!row.supported) {
@@ -423,6 +433,7 @@ export function formatRetrievalReport(report: RetrievalReport): string {
         `${f(row.ndcgVsBm25, 2)}x`.padStart(8),
         (row.latencyMs ? f(row.latencyMs.p50, 1) : '-').padStart(7),
         (row.latencyMs ? f(row.latencyMs.p95, 1) : '-').padStart(7),
+        (row.p95VsDense === null ? '-' : `${f(row.p95VsDense, 2)}x`).padStart(13),
       ].join(' '),
     );
   }

@@ -207,6 +207,8 @@ if (!modelDir) {
       t.equal(bm25.latencyMs, null, 'in-process: no HTTP latency to report');
       t.equal(bm25.ndcgVsBm25, 1);
       const dense = row(report, 'dense');
+      t.equal(dense.p95VsDense, 1, 'the dense row is its own latency baseline');
+      t.equal(bm25.p95VsDense, null);
       t.ok(Math.abs(dense.ndcgVsBm25 - dense.ndcg10 / bm25.ndcg10) < 1e-12, 'ratio against the same run');
 
       const svg = await readFile(plot, 'utf8');
