@@ -321,12 +321,14 @@ CREATE FUNCTION memory.forget_tenant(p_user_hash text) RETURNS integer
     AS $$
 declare
   v_deleted integer;
+  v_dek_ids integer[];
 begin
   perform memory.enter_tenant(p_user_hash, true);
-  delete from memory.tenant_keys k where k.user_hash = p_user_hash;
+  with dropped as (delete from memory.tenant_keys k where k.user_hash = p_user_hash returning k.dek_id)
+  select coalesce(array_agg(dropped.dek_id), '{}') into v_dek_ids from dropped;
   delete from memory.memory_chunks c where c.user_hash = p_user_hash;
   get diagnostics v_deleted = row_count;
-  perform memory.notify_event('tenant_forgotten', p_user_hash, v_deleted);
+  perform memory.notify_keys_dropped('tenant_forgotten', v_dek_ids, v_deleted);
   return v_deleted;
 end;
 $$;
@@ -561,15 +563,31 @@ CREATE FUNCTION memory.notify_event(p_event text, p_user_hash text, p_count inte
     AS $$
   select pg_notify('memory_events', json_build_object(
     'event', p_event,
-    'user_hash', p_user_hash,
     'count', p_count,
-    -- A NOTIFY payload must stay under 8000 bytes: large batches send counts only.
-    'ids', case when cardinality(p_ids) <= 50 then p_ids end,
     'nonce', gen_random_uuid()
   )::text);
 $$;
 
 ALTER FUNCTION memory.notify_event(p_event text, p_user_hash text, p_count integer, p_ids uuid[]) OWNER TO memory_owner;
+
+--
+-- Name: notify_keys_dropped(text, integer[], integer); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.notify_keys_dropped(p_event text, p_dek_ids integer[], p_count integer) RETURNS void
+    LANGUAGE sql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+  select pg_notify('memory_events', json_build_object(
+    'event', p_event,
+    'count', p_count,
+    -- A NOTIFY payload must stay under 8000 bytes; a tenant has one or two DEKs.
+    'dek_ids', case when cardinality(p_dek_ids) <= 100 then p_dek_ids else '{}'::integer[] end,
+    'nonce', gen_random_uuid()
+  )::text);
+$$;
+
+ALTER FUNCTION memory.notify_keys_dropped(p_event text, p_dek_ids integer[], p_count integer) OWNER TO memory_owner;
 
 --
 -- Name: refresh_key_stats(); Type: FUNCTION; Schema: memory; Owner: memory_owner
@@ -1652,6 +1670,12 @@ GRANT ALL ON FUNCTION memory.next_dek_id() TO memory_maintainer;
 --
 
 REVOKE ALL ON FUNCTION memory.notify_event(p_event text, p_user_hash text, p_count integer, p_ids uuid[]) FROM PUBLIC;
+
+--
+-- Name: FUNCTION notify_keys_dropped(p_event text, p_dek_ids integer[], p_count integer); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.notify_keys_dropped(p_event text, p_dek_ids integer[], p_count integer) FROM PUBLIC;
 
 --
 -- Name: FUNCTION refresh_key_stats(); Type: ACL; Schema: memory; Owner: memory_owner

@@ -91,7 +91,7 @@ export interface Daemon {
 
 const eventCounter = new Counter({
   name: 'memvault_memory_events_total',
-  help: 'memory_events notifications received, by event',
+  help: 'memory_events notifications received, by event (known names only; anything else is "ignored")',
   labelNames: ['event'],
   registers: [registry],
 });
@@ -161,10 +161,10 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       },
       onEvent: (event: MemoryEvent) => {
         eventCounter.inc({ event: event.event });
-        // Another process destroyed or replaced this tenant's keys: do not keep using a cached copy.
-        if (event.event === 'tenant_forgotten' || event.event === 'tenant_key_rotated')
-          keys.forget(event.user_hash);
+        // Another process destroyed or replaced these keys: do not keep using a cached copy.
+        if (event.dek_ids) keys.forgetKeys(event.dek_ids);
       },
+      onIgnoredEvent: () => eventCounter.inc({ event: 'ignored' }),
     });
     cleanups.push(['settings listener', () => listener.close()]);
     // Key rotation and re-seal progress (counts the key jobs publish) on this daemon's /metrics.

@@ -1,9 +1,12 @@
 -- Per-database bootstrap: run by a superuser in the memvault database before migrations.
 -- pgvector is not a trusted extension, so a plain migrator could not create it.
 create extension if not exists vector;
--- The app connects; it gets nothing else on the database.
+-- Only the memvault roles connect (the owner and superusers always can): PUBLIC's default CONNECT
+-- would let any role of the cluster LISTEN to memory_events and NOTIFY on it. The app gets nothing
+-- else on the database.
 do $grant$
 begin
+  execute format('revoke connect on database %I from public', current_database());
   execute format('grant connect on database %I to memory_app, memory_maintainer', current_database());
 end
 $grant$;

@@ -11,12 +11,14 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_deleted integer;
+  v_dek_ids integer[];
 begin
   perform memory.enter_tenant(p_user_hash, true);
-  delete from memory.tenant_keys k where k.user_hash = p_user_hash;
+  with dropped as (delete from memory.tenant_keys k where k.user_hash = p_user_hash returning k.dek_id)
+  select coalesce(array_agg(dropped.dek_id), '{}') into v_dek_ids from dropped;
   delete from memory.memory_chunks c where c.user_hash = p_user_hash;
   get diagnostics v_deleted = row_count;
-  perform memory.notify_event('tenant_forgotten', p_user_hash, v_deleted);
+  perform memory.notify_keys_dropped('tenant_forgotten', v_dek_ids, v_deleted);
   return v_deleted;
 end;
 $$;

@@ -296,12 +296,15 @@ export async function rehashTenantState(
   return { chunks: Number(row.chunks), keys: Number(row.keys) };
 }
 
-/** Tells every daemon to drop its cached keys of this tenant (channel memory_events). */
-export async function notifyTenantKeyRotated(db: Queryable, userHash: string): Promise<void> {
+/**
+ * Tells every daemon to drop its cached copy of these (replaced) DEKs (channel memory_events). The
+ * payload names the keys, never the tenant: any role that can connect can LISTEN.
+ */
+export async function notifyTenantKeyRotated(db: Queryable, replacedDekIds: number[]): Promise<void> {
   await call(
     db,
-    "select pg_notify('memory_events', json_build_object('event', 'tenant_key_rotated', 'user_hash', $1::text, 'nonce', gen_random_uuid())::text)",
-    [userHash],
+    "select pg_notify('memory_events', json_build_object('event', 'tenant_key_rotated', 'dek_ids', $1::integer[], 'nonce', gen_random_uuid())::text)",
+    [replacedDekIds],
   );
 }
 

@@ -18,12 +18,37 @@ import { getSettings } from './procedures.js';
 export const SETTINGS_CHANNEL = 'memory_settings';
 export const EVENTS_CHANNEL = 'memory_events';
 
+/**
+ * The events memory_events carries. Any role that can connect may NOTIFY on the channel, so only
+ * these names ever reach the daemon (and its metrics' labels); anything else is dropped.
+ */
+export const MEMORY_EVENT_NAMES = [
+  'chunks_indexed',
+  'doc_deleted',
+  'tenant_forgotten',
+  'tenant_key_rotated',
+] as const;
+export type MemoryEventName = (typeof MEMORY_EVENT_NAMES)[number];
+
+/**
+ * A memory_events payload. It names no tenant (db/CONVENTIONS.md): key events list the DEK ids
+ * destroyed or replaced, so a daemon drops the cached tenant that holds one of them.
+ */
 export interface MemoryEvent {
-  event: 'chunks_indexed' | 'doc_deleted' | 'tenant_forgotten' | string;
-  user_hash: string;
-  count: number;
-  ids?: string[] | null;
-  nonce: string;
+  event: MemoryEventName;
+  count?: number;
+  dek_ids?: number[];
+}
+
+/** The payload as a MemoryEvent, or undefined when it is not one we know (ignored and counted). */
+export function parseMemoryEvent(payload: unknown): MemoryEvent | undefined {
+  if (typeof payload !== 'object' || payload === null) return undefined;
+  const p = payload as Record<string, unknown>;
+  if (!(MEMORY_EVENT_NAMES as readonly unknown[]).includes(p.event)) return undefined;
+  const event: MemoryEvent = { event: p.event as MemoryEventName };
+  if (typeof p.count === 'number' && Number.isInteger(p.count)) event.count = p.count;
+  if (Array.isArray(p.dek_ids)) event.dek_ids = p.dek_ids.filter((id): id is number => Number.isInteger(id));
+  return event;
 }
 
 export interface ListenerOptions {
@@ -33,6 +58,8 @@ export interface ListenerOptions {
   /** Called with every key → value read from memory.settings, after each (re)connect and change. */
   onSettings(settings: Record<string, unknown>): void;
   onEvent?(event: MemoryEvent): void;
+  /** A memory_events notification that was not a known event (malformed or forged): counted, not logged. */
+  onIgnoredEvent?(): void;
   /** Liveness probe interval on the listening connection (finds half-open TCP connections). */
   probeIntervalMs?: number;
   /** Backoff between reconnect attempts: base doubles per attempt up to max. */
@@ -183,8 +210,9 @@ export async function startSettingsListener(options: ListenerOptions): Promise<S
   subscriber.events.on('error', (error) => {
     if (isListenerClosedError(error) || closed) return;
     if (/parsing PostgreSQL notification payload/.test(error.message)) {
-      // Never log the payload or the parser's message (it quotes the payload).
-      log.warn('ignored a notification with a malformed payload; re-reading settings');
+      // Never log the payload or the parser's message (it quotes the payload), and never once per
+      // notification: any role that can connect may send thousands. Counted, and a hint to re-read.
+      options.onIgnoredEvent?.();
       void refresh();
       return;
     }
@@ -192,7 +220,9 @@ export async function startSettingsListener(options: ListenerOptions): Promise<S
   });
   subscriber.notifications.on(SETTINGS_CHANNEL, () => void refresh());
   subscriber.notifications.on(EVENTS_CHANNEL, (payload: unknown) => {
-    if (options.onEvent && isMemoryEvent(payload)) options.onEvent(payload);
+    const event = parseMemoryEvent(payload);
+    if (event) options.onEvent?.(event);
+    else options.onIgnoredEvent?.();
   });
 
   await subscriber.connect();
@@ -211,11 +241,4 @@ export async function startSettingsListener(options: ListenerOptions): Promise<S
       await reading;
     },
   };
-}
-
-function isMemoryEvent(payload: unknown): payload is MemoryEvent {
-  const p = payload as Partial<MemoryEvent> | null;
-  return (
-    typeof p === 'object' && p !== null && typeof p.event === 'string' && typeof p.user_hash === 'string'
-  );
 }

@@ -134,7 +134,8 @@ export async function replaceTenantKey(
   await inTransaction(pool, async (client) => {
     await rotateTenantKey(client, userHash, dek.id, ring.wrapDataKey(dek, userHash), ring.activeKeyId);
     // Daemons drop their cached copy of the old DEK and seal new writes under the new one.
-    await notifyTenantKeyRotated(client, userHash);
+    const replaced = (await tenantKeysOf(client, [userHash])).filter((k) => !k.active).map((k) => k.dekId);
+    await notifyTenantKeyRotated(client, replaced);
   });
   const resealed = await resealChunks(pool, ring, { ...options, tenant: userHash });
   const destroyed = await inTransaction(pool, (client) => dropRetiredTenantKeys(client, userHash));

@@ -67,6 +67,18 @@ export class TenantKeyStore {
     this.#entries.delete(userHash);
   }
 
+  /**
+   * Drops every cached tenant that holds one of these DEKs (they were destroyed or replaced
+   * elsewhere; memory_events names the keys, never the tenant). Rare, so a scan is fine.
+   */
+  forgetKeys(dekIds: Iterable<number>): void {
+    const ids = new Set(dekIds);
+    if (ids.size === 0) return;
+    for (const [userHash, entry] of this.#entries) {
+      if ([...entry.keys.keys()].some((id) => ids.has(id))) this.#entries.delete(userHash);
+    }
+  }
+
   clear(): void {
     this.#entries.clear();
   }
