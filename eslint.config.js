@@ -17,4 +17,22 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  {
+    // memvault/client is imported by applications: it must not load the server (pg, onnxruntime)
+    // nor any package, only Node's own modules and its siblings.
+    files: ['src/client/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!node:|\\./)',
+              message: 'memvault/client imports only node: modules and ./ siblings (no dependencies, no server code).',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

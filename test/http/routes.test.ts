@@ -1,13 +1,16 @@
 /**
- * Every route's happy path, over real HTTP against a daemon on a real database.
+ * Every route's happy path, over real HTTP against a daemon on a real database; the calls whose
+ * status and headers are not the point go through memvault/client, as an application's would.
  */
 import t from 'tap';
 
+import { MemvaultClient } from '../../src/client/index.js';
 import { startTestDaemon } from '../helpers/daemon.js';
 import { createTestDatabase, testVector } from '../helpers/db.js';
 
 const db = await createTestDatabase(t);
 const api = await startTestDaemon(t, { databaseUrl: db.appUrl });
+const client = new MemvaultClient({ baseUrl: api.url, token: api.token });
 
 t.test('POST /v1/chunks stores a chunk and answers 201 with its id', async (t) => {
   const res = await api.request('POST', '/v1/chunks', {
@@ -95,45 +98,41 @@ t.test('a chunk without source gets the default source', async (t) => {
 });
 
 t.test('doc_id and source filters narrow the query', async (t) => {
-  const byDoc = await api.request('POST', '/v1/query', {
-    body: { user_id: 'alice', query: 'x', embedding: testVector(1), doc_id: 'diary' },
+  const byDoc = await client.queryMemories({
+    user_id: 'alice',
+    query: 'x',
+    embedding: testVector(1),
+    doc_id: 'diary',
   });
-  t.ok(byDoc.json.results.every((r: { doc_id: string }) => r.doc_id === 'diary'));
-  t.equal(byDoc.json.results.length, 2);
-  const bySource = await api.request('POST', '/v1/query', {
-    body: { user_id: 'alice', query: 'x', embedding: testVector(1), source: 'chat' },
+  t.same(
+    byDoc.results.map((r) => r.doc_id),
+    ['diary', 'diary'],
+  );
+  const bySource = await client.queryMemories({
+    user_id: 'alice',
+    query: 'x',
+    embedding: testVector(1),
+    source: 'chat',
   });
-  t.equal(bySource.json.results.length, 1);
+  t.equal(bySource.results.length, 1);
 });
 
 t.test('DELETE /v1/users/{user_id}/docs/{doc_id} deletes one document and answers the count', async (t) => {
-  const res = await api.request('DELETE', '/v1/users/alice/docs/diary');
-  t.equal(res.status, 200);
-  t.same(res.json, { deleted: 2 });
-  const again = await api.request('DELETE', '/v1/users/alice/docs/diary');
-  t.same(again.json, { deleted: 0 }, 'nothing matched: 0');
+  t.same(await client.forgetDoc('alice', 'diary'), { deleted: 2 });
+  t.same(await client.forgetDoc('alice', 'diary'), { deleted: 0 }, 'nothing matched: 0');
 });
 
 t.test('DELETE /v1/users/{user_id} forgets the tenant entirely', async (t) => {
-  const res = await api.request('DELETE', '/v1/users/alice');
-  t.same(res.json, { deleted: 1 });
-  const query = await api.request('POST', '/v1/query', {
-    body: { user_id: 'alice', query: 'tea', embedding: testVector(1) },
-  });
-  t.same(query.json.results, []);
+  t.same(await client.forgetUser('alice'), { deleted: 1 });
+  const query = await client.queryMemories({ user_id: 'alice', query: 'tea', embedding: testVector(1) });
+  t.same(query.results, []);
 });
 
 t.test('ids with slashes and other metacharacters round-trip through percent-encoding', async (t) => {
   const user = "o'brien/../; drop table x --";
   const doc = 'docs/2024?x=1#frag';
-  await api.request('POST', '/v1/chunks', {
-    body: { user_id: user, doc_id: doc, text: 'hello', embedding: testVector(5) },
-  });
-  const res = await api.request(
-    'DELETE',
-    `/v1/users/${encodeURIComponent(user)}/docs/${encodeURIComponent(doc)}`,
-  );
-  t.same(res.json, { deleted: 1 });
+  await client.createChunk({ user_id: user, doc_id: doc, text: 'hello', embedding: testVector(5) });
+  t.same(await client.forgetDoc(user, doc), { deleted: 1 });
 });
 
 t.test('GET /healthz answers 200 without a token', async (t) => {

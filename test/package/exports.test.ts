@@ -38,3 +38,38 @@ t.test(
     t.ok(out.functions, 'the use cases, db helpers and reranker are exported too');
   },
 );
+
+t.test(
+  '`import { MemvaultClient } from "memvault/client"` loads the client alone (no server modules)',
+  async (t) => {
+    const script = `
+    import { MemvaultClient, MemvaultApiError, MemvaultClientError } from 'memvault/client';
+    const client = new MemvaultClient({ baseUrl: 'http://127.0.0.1:1', token: 't', retries: 0 });
+    const error = await client.health().catch((e) => e);
+    console.log(JSON.stringify({
+      classes: [MemvaultClient, MemvaultApiError, MemvaultClientError].every((c) => typeof c === 'function'),
+      code: error.code,
+      methods: ['createChunk', 'createChunks', 'queryMemories', 'forgetDoc', 'forgetUser', 'rerank'].every((m) => typeof client[m] === 'function'),
+    }));
+  `;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: packageRoot,
+    });
+    const out = JSON.parse(stdout) as { classes: boolean; code: string; methods: boolean };
+    t.ok(out.classes, 'the client and its errors are exported');
+    t.ok(out.methods, 'with its methods');
+    t.equal(out.code, 'network', 'a refused connection is a MemvaultClientError(network)');
+    // What the client's modules import: node: built-ins and each other, nothing else.
+    const { readdir, readFile } = await import('node:fs/promises');
+    const dir = `${packageRoot}/dist/client`;
+    for (const file of (await readdir(dir)).filter((f) => f.endsWith('.js'))) {
+      const source = await readFile(`${dir}/${file}`, 'utf8');
+      const specifiers = [...source.matchAll(/(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g)].map((m) => m[1]!);
+      t.same(
+        specifiers.filter((s) => !s.startsWith('node:') && !s.startsWith('./')),
+        [],
+        `${file} imports only node: modules and its siblings`,
+      );
+    }
+  },
+);

@@ -1,10 +1,11 @@
 /**
  * `memvault demo`: starts a daemon in-process on a free port (same configuration as `start`),
- * indexes a few memories for two users over the HTTP API, and shows that each user's query sees
+ * indexes a few memories for two users over the HTTP API (through memvault/client), and shows that each user's query sees
  * only that user's memories. The demo users are forgotten at the end, so it can be run again.
  */
 import { createHash } from 'node:crypto';
 
+import { MemvaultClient } from '../../client/index.js';
 import { EXIT } from '../../daemon.js';
 import { startWithEmbeddedDefaults } from './embedded-defaults.js';
 
@@ -34,16 +35,8 @@ export async function run(args: string[]): Promise<number> {
   const { started } = outcome;
   const { daemon, apiToken } = started;
   const serverEmbeds = started.settings.embed !== undefined;
-  const call = async (method: string, path: string, body?: unknown): Promise<Record<string, unknown>> => {
-    const res = await fetch(daemon.url + path, {
-      method,
-      headers: { authorization: `Bearer ${apiToken}`, 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const json = (await res.json()) as Record<string, unknown>;
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-    return json;
-  };
+  // The demo is a client like any other: memvault/client over HTTP.
+  const client = new MemvaultClient({ baseUrl: daemon.url, token: apiToken });
   // Without a server-side embedder the demo embeds client-side with a toy bag-of-words hash:
   // enough to show isolation, not a semantic model.
   const embedding = (text: string) =>
@@ -54,8 +47,8 @@ export async function run(args: string[]): Promise<number> {
       `memvault demo against ${daemon.url} (${serverEmbeds ? 'server-side USE-lite embeddings' : 'toy client-side embeddings'})\n`,
     );
     for (const [user, memories] of Object.entries(MEMORIES)) {
-      await call('DELETE', `/v1/users/${encodeURIComponent(user)}`);
-      const { ids } = await call('POST', '/v1/chunks/batch', {
+      await client.forgetUser(user);
+      const { ids } = await client.createChunks({
         user_id: user,
         chunks: memories.map((m) => ({
           doc_id: m.doc,
@@ -65,32 +58,30 @@ export async function run(args: string[]): Promise<number> {
           ...embedding(m.text),
         })),
       });
-      console.log(`indexed ${(ids as string[]).length} memories for ${user}`);
+      console.log(`indexed ${ids.length} memories for ${user}`);
     }
     for (const [user, question] of [
       ['demo-alice', 'What does this person drink?'],
       ['demo-bob', 'What does this person drink?'],
     ] as const) {
-      const result = await call('POST', '/v1/query', {
+      const result = await client.queryMemories({
         user_id: user,
         query: question,
         k: 3,
         ...embedding(question),
       });
       console.log(`\n${user} asks "${question}" (reranked: ${String(result.reranked)}):`);
-      for (const hit of result.results as Array<{ text: string; score: number; doc_id: string }>) {
+      for (const hit of result.results) {
         console.log(`  ${hit.score.toFixed(3)}  [${hit.doc_id}] ${hit.text}`);
       }
-      const foreign = (result.results as Array<{ text: string }>).filter(
-        (hit) => !MEMORIES[user]!.some((m) => m.text === hit.text),
-      );
+      const foreign = result.results.filter((hit) => !MEMORIES[user]!.some((m) => m.text === hit.text));
       console.log(
         foreign.length === 0
           ? `  -> only ${user}'s own memories`
           : `  -> LEAK: ${foreign.length} foreign results`,
       );
     }
-    for (const user of Object.keys(MEMORIES)) await call('DELETE', `/v1/users/${encodeURIComponent(user)}`);
+    for (const user of Object.keys(MEMORIES)) await client.forgetUser(user);
     console.log('\ndemo users forgotten (DELETE /v1/users/{user_id}).');
     return EXIT.ok;
   } finally {
