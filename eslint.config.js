@@ -28,7 +28,8 @@ export default tseslint.config(
           patterns: [
             {
               regex: '^(?!node:|\\./)',
-              message: 'memvault/client imports only node: modules and ./ siblings (no dependencies, no server code).',
+              message:
+                'memvault/client imports only node: modules and ./ siblings (no dependencies, no server code).',
             },
           ],
         },
