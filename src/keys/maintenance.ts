@@ -11,4 +11,8 @@ export interface Progress {
   total: number;
 }
 
-export type ProgressListener = (progress: Progress) => void;
+/**
+ * Called after each committed batch and awaited before the next one, so a listener may hold a job
+ * between batches (the tests do, to load the system while a rotation is half done).
+ */
+export type ProgressListener = (progress: Progress) => void | Promise<void>;

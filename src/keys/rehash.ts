@@ -118,7 +118,7 @@ export async function rehashTenants(
     else if (outcome === 'not_found') report.notFound.push(`entry ${done + 1}`);
     else report.conflicts.push(`entry ${done + 1}`);
     done++;
-    onProgress?.({ job: 'rehash', done, total: userIds.length });
+    await onProgress?.({ job: 'rehash', done, total: userIds.length });
     await publish();
   }
   await publish(true);

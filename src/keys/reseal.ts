@@ -112,7 +112,7 @@ export async function resealChunks(
     keyJobItems.inc({ job: 'reseal' }, batch.count);
     const total = Math.max(options.total ?? 0, done);
     keyJobRemaining.set({ job: 'reseal' }, total - done);
-    options.onProgress?.({ job: 'reseal', done, total });
+    await options.onProgress?.({ job: 'reseal', done, total });
     await publish();
   }
   keyJobRemaining.set({ job: 'reseal' }, 0);

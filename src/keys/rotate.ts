@@ -63,7 +63,7 @@ export async function rewrapPending(
     done += count;
     keyJobItems.inc({ job: 'rewrap' }, count);
     keyJobRemaining.set({ job: 'rewrap' }, Math.max(total - done, 0));
-    options.onProgress?.({ job: 'rewrap', done, total: Math.max(total, done) });
+    await options.onProgress?.({ job: 'rewrap', done, total: Math.max(total, done) });
     await publish();
   }
   keyJobRemaining.set({ job: 'rewrap' }, 0);

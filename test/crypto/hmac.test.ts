@@ -62,7 +62,11 @@ t.test('rejects an empty, non-string or ill-formed user id (ValidationError user
       String(bad),
     );
   }
-  t.ok(hmacUserWith(key, '\uD83E\uDD8A'), 'a proper surrogate pair is fine');
+  t.equal(
+    hmacUserWith(key, '\uD83E\uDD8A'),
+    createHmac('sha256', keyBytes).update('\u{1F98A}', 'utf8').digest('hex'),
+    'a proper surrogate pair is fine (hashed as the one code point it encodes)',
+  );
 });
 
 t.test('loads an explicit key, naming its variable on error and never echoing the value', async (t) => {

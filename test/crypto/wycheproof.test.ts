@@ -89,7 +89,7 @@ t.test('AES-256-GCM: a tag shortened to 12 bytes is refused by authTagLength 16'
   const suite = load('aes_gcm_test.json');
   const group = suite.testGroups.find((g) => g.keySize === 256 && g.ivSize === 96 && g.tagSize === 128)!;
   const valid = group.tests.find((v) => v.result === 'valid' && v.msg.length > 0)!;
-  t.ok(open(valid), 'the full vector opens');
+  t.equal(open(valid)?.toString('hex'), valid.msg, 'the full vector opens to its message');
   t.equal(open({ ...valid, tag: valid.tag.slice(0, 24) }), null, 'its 96-bit prefix does not');
 });
 

@@ -145,10 +145,21 @@ t.test('one transaction cannot act for two tenants (MV004)', async (t) => {
 });
 
 t.test("search never returns another tenant's rows, whatever the filters", async (t) => {
-  for (const filters of [{}, { docId: 'doc-b' }, { source: 'test' }, { docId: "doc-b' or '1'='1" }]) {
+  // The control: tenant B finds its own doc-b with the same filter, so an empty answer for A below
+  // is the policy at work, not a filter that matches nothing.
+  const own = await procedures.search(db.app, tenantB, testVector(2), { limit: 50, docId: 'doc-b' });
+  t.equal(own.length, 1, "tenant B's doc-b is there to be found");
+  const cases: Array<[Omit<procedures.SearchOptions, 'limit'>, string[]]> = [
+    [{}, [chunkA.id]],
+    [{ docId: 'doc-b' }, []],
+    [{ source: 'test' }, [chunkA.id]],
+    [{ docId: "doc-b' or '1'='1" }, []],
+  ];
+  for (const [filters, expected] of cases) {
     const rows = await procedures.search(db.app, tenantA, testVector(2), { limit: 50, ...filters });
-    t.ok(
-      rows.every((r) => r.id === chunkA.id),
+    t.same(
+      rows.map((r) => r.id),
+      expected,
       JSON.stringify(filters),
     );
   }

@@ -120,7 +120,7 @@ t.test('database unreachable: 503 database_unavailable quickly, then recovery', 
   const elapsed = performance.now() - started;
   t.equal(res.status, 503);
   t.equal(res.json?.error?.code, 'database_unavailable');
-  t.ok(res.headers.get('retry-after'), 'says when to retry');
+  t.match(res.headers.get('retry-after'), /^[1-9]\d*$/, 'says when to retry, in whole seconds');
   // Generous bound: the connect timeout is 1 s; a hang would run into the request timeout (30 s).
   t.ok(elapsed < 10_000, `answered in ${Math.round(elapsed)} ms`);
   const ready = await api.request('GET', '/readyz');

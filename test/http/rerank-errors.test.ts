@@ -139,7 +139,7 @@ t.test(
       t.equal(res.status, 503, JSON.stringify(res.json));
       t.equal(res.json.error.code, 'rerank_unavailable');
       t.match(res.json.error.message, /budget/);
-      t.ok(res.headers.get('retry-after'));
+      t.match(res.headers.get('retry-after'), /^[1-9]\d*$/, 'Retry-After in whole seconds');
       assertContract(t, res.json);
       // Each miss counts once: RERANK_BREAKER_FAILURES=2 opens the breaker at the second, not the first.
       t.equal((await readyz()).reranker.breaker, i === 0 ? 'closed' : 'open', `breaker after miss ${i + 1}`);

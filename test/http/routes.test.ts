@@ -25,7 +25,11 @@ t.test('POST /v1/chunks stores a chunk and answers 201 with its id', async (t) =
   });
   t.equal(res.status, 201);
   t.match(res.json, { id: /^[0-9a-f-]{36}$/ });
-  t.ok(res.headers.get('x-request-id'), 'carries a request id');
+  t.match(
+    res.headers.get('x-request-id'),
+    /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+    'carries a request id (a UUID when the caller sent none)',
+  );
 });
 
 t.test('POST /v1/chunks/batch stores every chunk and answers their ids in order', async (t) => {

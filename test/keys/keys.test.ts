@@ -92,32 +92,60 @@ t.test(
     const written = new Map<string, string[]>();
     for (const tenant of tenants) written.set(tenant, await writeChunks(db, writer, tenant, 3, 'before'));
 
+    // The rotation pauses after its first committed batch (the progress listener is awaited) until
+    // the load has run three rounds: those rounds provably ran mid-rotation, with some DEKs wrapped
+    // under key 1 and some under key 2, whatever the machine's speed.
     let stop = false;
-    let opened = 0;
+    let midRotation = false;
+    let midRounds = 0;
+    let openedMidRotation = 0;
+    let loadRanMidRotation!: () => void;
+    const threeRoundsMidRotation = new Promise<void>((resolve) => (loadRanMidRotation = resolve));
+    let splitDuringPause: { kekId: number; wrappedDeks: number }[] = [];
     const load = (async () => {
       let round = 0;
       while (!stop) {
         const tenant = tenants[round++ % tenants.length]!;
+        const during = midRotation;
         written.get(tenant)!.push(...(await writeChunks(db, writer, tenant, 1, `during${round}`)));
         // Read as a daemon would mid-rotation: search, then open the hits through the tenant's
         // stored DEK, which is wrapped under key 1 or already key 2 (a fresh lookup each time).
         const hits = await procedures.search(db.app, tenant, testVector(round), { limit: 5 });
-        opened += (
-          await openAll(
-            db,
-            ring12,
-            tenant,
-            hits.map((h) => h.id),
-          )
-        ).length;
+        const opened = await openAll(
+          db,
+          ring12,
+          tenant,
+          hits.map((h) => h.id),
+        );
+        if (during && midRotation) {
+          openedMidRotation += opened.length;
+          if (++midRounds === 3) loadRanMidRotation();
+        }
       }
       return round;
     })();
-    const rewrapped = await rotateKek(db.admin, ring12, { batchSize: 7 });
+    // A load that fails must fail the test, not leave the paused rotation waiting for it.
+    const loadFailed = load.then(() => new Promise<never>(() => undefined));
+    const rewrapped = await rotateKek(db.admin, ring12, {
+      batchSize: 7,
+      onProgress: async ({ done, total }) => {
+        if (midRotation || done >= total) return;
+        midRotation = true;
+        splitDuringPause = await inTransaction(db.admin, (c) => keyUsage(c));
+        await Promise.race([threeRoundsMidRotation, loadFailed]);
+        midRotation = false;
+      },
+    });
     stop = true;
-    const rounds = await load;
-    t.ok(rounds > 0, `load ran ${rounds} rounds during the rotation`);
-    t.ok(opened > 0, `${opened} search hits opened while DEKs were being re-wrapped`);
+    await load;
+    const wrappedUnder = (kekId: number) => splitDuringPause.find((u) => u.kekId === kekId)?.wrappedDeks ?? 0;
+    t.ok(
+      wrappedUnder(1) > 0 && wrappedUnder(2) > 0,
+      `paused half way: ${wrappedUnder(1)} DEKs under key 1, ${wrappedUnder(2)} under key 2`,
+    );
+    t.equal(midRounds, 3, 'the load ran three rounds while the rotation was half done');
+    // Every round writes one chunk before it searches, so each search finds at least one hit.
+    t.ok(openedMidRotation >= 3, `${openedMidRotation} search hits opened while DEKs were split across keys`);
     t.ok(rewrapped >= tenants.length, `re-wrapped ${rewrapped} DEKs`);
 
     const usage = await inTransaction(db.admin, (c) => keyUsage(c));

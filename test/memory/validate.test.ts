@@ -121,7 +121,8 @@ t.test('text', async (t) => {
     invalid('text', 'invalid_input'),
     `rejects a lone low surrogate (invalid_input)`,
   );
-  t.ok(validateText('emoji 🦊 and NUL \0 are fine'), 'surrogate pairs and NUL are fine in sealed text');
+  const sealable = 'emoji 🦊 and NUL \0 are fine';
+  t.equal(validateText(sealable), sealable, 'surrogate pairs and NUL are fine in sealed text');
   t.equal(MAX_TEXT_BYTES, 65536);
 });
 
@@ -183,7 +184,12 @@ t.test('embedding', async (t) => {
     invalid('embedding', 'invalid_input'),
     `rejects a sparse array (invalid_input)`,
   );
-  t.ok(validateEmbedding([3.4e38, -3.4e38, 1e-45, -0], DIM), 'accepts float32 extremes');
+  const extremes = [3.4e38, -3.4e38, 1e-45, -0];
+  t.same(
+    Array.from(validateEmbedding(extremes, DIM)),
+    Array.from(Float32Array.from(extremes)),
+    'accepts float32 extremes',
+  );
   t.throws(() => validateEmbedding([1], 0), RangeError, 'a bad dim is a programming error');
 });
 
@@ -238,7 +244,11 @@ t.test('metadata', async (t) => {
   );
   let deep: unknown = 1;
   for (let i = 0; i < MAX_METADATA_DEPTH - 1; i++) deep = [deep]; // plus the top-level object
-  t.ok(validateMetadata({ deep }), `accepts nesting up to ${MAX_METADATA_DEPTH}`);
+  t.equal(
+    validateMetadata({ deep }).json,
+    JSON.stringify({ deep }),
+    `accepts nesting up to ${MAX_METADATA_DEPTH}`,
+  );
   t.throws(
     () => validateMetadata({ deep: [deep] }),
     invalid('metadata', 'invalid_input'),

@@ -57,6 +57,7 @@ t.test(
   async (t) => {
     const in5 = hashes.filter((h) => shouldRerankTenant(h, 5));
     const in20 = new Set(hashes.filter((h) => shouldRerankTenant(h, 20)));
+    t.ok(in5.length > 0, `${in5.length} tenants in at 5%`);
     t.ok(
       in5.every((h) => in20.has(h)),
       'every 5% tenant is in the 20% cohort',
