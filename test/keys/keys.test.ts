@@ -119,7 +119,7 @@ t.test(
         );
         if (during && midRotation) {
           openedMidRotation += opened.length;
-          if (++midRounds === 3) loadRanMidRotation();
+          if (++midRounds >= 3) loadRanMidRotation();
         }
       }
       return round;
@@ -143,7 +143,7 @@ t.test(
       wrappedUnder(1) > 0 && wrappedUnder(2) > 0,
       `paused half way: ${wrappedUnder(1)} DEKs under key 1, ${wrappedUnder(2)} under key 2`,
     );
-    t.equal(midRounds, 3, 'the load ran three rounds while the rotation was half done');
+    t.ok(midRounds >= 3, `the load ran ${midRounds} rounds while the rotation was half done`);
     // Every round writes one chunk before it searches, so each search finds at least one hit.
     t.ok(openedMidRotation >= 3, `${openedMidRotation} search hits opened while DEKs were split across keys`);
     t.ok(rewrapped >= tenants.length, `re-wrapped ${rewrapped} DEKs`);
