@@ -12,8 +12,19 @@
 # An installed pgvector older than 0.8.0 is replaced the same way. Databases that already have the
 # extension keep the old version until `alter extension vector update;` is run in each.
 # It never starts a cluster: `memvault db up` (or the test setup) does that.
+#
+# --with-pgbouncer (what `npm test` passes): also installs the pgbouncer package (Debian's 1.18 or
+# newer), which the test/pooler/ suites start in front of the test cluster. Nothing starts it here.
 # Exit codes: 0 ready, 2 cannot proceed (not root, no apt), 1 an install step failed.
 set -euo pipefail
+
+with_pgbouncer=0
+for arg in "$@"; do
+  case "$arg" in
+    --with-pgbouncer) with_pgbouncer=1 ;;
+    *) printf '[ensure-postgres] error: unknown argument %s\n' "$arg" >&2; exit 2 ;;
+  esac
+done
 
 MIN_PG=15
 MIN_VECTOR=0.8.0
@@ -47,8 +58,10 @@ have_vector() {
   [ -n "$installed" ] && version_ge "$installed" "$MIN_VECTOR"
 }
 
+have_pgbouncer() { [ "$with_pgbouncer" = 0 ] || [ -x /usr/sbin/pgbouncer ]; }
+
 major=$(pg_major)
-if [ -n "$major" ] && [ "$major" -ge "$MIN_PG" ] && have_vector "$major"; then
+if [ -n "$major" ] && [ "$major" -ge "$MIN_PG" ] && have_vector "$major" && have_pgbouncer; then
   log "PostgreSQL $major with pgvector $(vector_version "$major") already installed"
   exit 0
 fi
@@ -97,5 +110,15 @@ if ! have_vector "$major"; then
     make -s -C "$srcdir" PG_CONFIG="/usr/lib/postgresql/$major/bin/pg_config" install >/dev/null
   fi
   have_vector "$major" || die "pgvector >= $MIN_VECTOR still missing after install (found: $(vector_version "$major"))"
+fi
+
+if ! have_pgbouncer; then
+  apt_update
+  log "installing pgbouncer"
+  # The tests start their own instances; where systemd runs, Debian also starts the packaged service
+  # (localhost:6432, no databases configured), which nothing here uses.
+  # Quiet unless it fails (debconf's notes on a minimal image are not news).
+  out=$(apt-get install -y -qq pgbouncer 2>&1) || { printf '%s\n' "$out" >&2; die "apt-get install pgbouncer failed"; }
+  have_pgbouncer || die "pgbouncer still missing after install"
 fi
 log "PostgreSQL $major with pgvector ready"

@@ -37,6 +37,11 @@ export interface DaemonSettings {
   port: number;
   /** Absent: the embedded cluster. */
   databaseUrl: string | undefined;
+  /**
+   * A direct connection for LISTEN (live settings, chunk events) when DATABASE_URL goes through a
+   * pooler in transaction mode, which cannot hold a LISTEN. Absent: DATABASE_URL.
+   */
+  listenUrl: string | undefined;
   home: string;
   poolMax: number;
   dbConnectTimeoutMs: number;
@@ -73,6 +78,8 @@ export function readEmbedSettings(env: Env = process.env): EmbedSettings | undef
   };
 }
 
+export const LISTEN_URL_VARIABLE = 'MEMVAULT_LISTEN_URL';
+
 export function readDaemonSettings(env: Env = process.env): DaemonSettings {
   const host = envString(env, 'MEMVAULT_HOST', '127.0.0.1');
   if (!/^[\w.:-]+$/.test(host)) throw new ConfigError('MEMVAULT_HOST', 'must be a host name or IP address');
@@ -83,6 +90,7 @@ export function readDaemonSettings(env: Env = process.env): DaemonSettings {
     host,
     port: envInt(env, 'MEMVAULT_PORT', 7420, { min: 0, max: 65535 }),
     databaseUrl: envString(env, 'DATABASE_URL'),
+    listenUrl: envString(env, LISTEN_URL_VARIABLE),
     home: defaultHome(env as NodeJS.ProcessEnv),
     poolMax: envInt(env, 'MEMVAULT_DB_POOL_MAX', 10, { min: 1, max: 1000 }),
     dbConnectTimeoutMs: envInt(env, 'MEMVAULT_DB_CONNECT_TIMEOUT_MS', 2_000, { min: 100, max: 120_000 }),

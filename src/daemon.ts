@@ -148,7 +148,8 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     // The settings listener may start loading the reranker from its first read on.
     cleanups.push(['reranker', closeReranker]);
     const listener = await startSettingsListener({
-      connectionString: options.databaseUrl,
+      // LISTEN needs a session of its own: a direct connection when DATABASE_URL is a pooler.
+      connectionString: settings.listenUrl ?? options.databaseUrl,
       pool,
       connectTimeoutMs: settings.dbConnectTimeoutMs,
       onSettings: (stored) => {

@@ -16,6 +16,7 @@ export const KNOWN_VARIABLES: Readonly<Record<string, string>> = {
   MEMVAULT_DB_POOL_MAX: 'docs/OPERATIONS.md',
   MEMVAULT_DB_CONNECT_TIMEOUT_MS: 'docs/OPERATIONS.md',
   MEMVAULT_DB_STATEMENT_TIMEOUT_MS: 'docs/OPERATIONS.md',
+  MEMVAULT_LISTEN_URL: 'docs/OPERATIONS.md',
   MEMVAULT_MAX_BODY_BYTES: 'docs/OPERATIONS.md',
   MEMVAULT_MAX_IN_FLIGHT: 'docs/OPERATIONS.md',
   MEMVAULT_REQUEST_TIMEOUT_MS: 'docs/OPERATIONS.md',
@@ -56,6 +57,7 @@ export const KNOWN_VARIABLES: Readonly<Record<string, string>> = {
   RERANK_MAX_CANDIDATES: 'docs/RERANK.md',
   // Development, tests and benchmarks
   MEMVAULT_TEST_HOME: 'docs/OPERATIONS.md',
+  MEMVAULT_TEST_VIA: 'docs/OPERATIONS.md',
   MEMVAULT_FUZZ_SCALE: 'docs/BENCHMARKS.md',
   MEMVAULT_BENCH_HOME: 'docs/BENCHMARKS.md',
 };

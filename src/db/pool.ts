@@ -1,6 +1,11 @@
 /**
  * The connection pool. Only src/db imports `pg`. Every pool gets an 'error' listener: an idle
  * client whose connection dies emits 'error' on the pool, which would otherwise crash the process.
+ *
+ * Pooler-safe by construction (pgbouncer in transaction mode, docs/DEPLOYMENT.md "Scaling out"): no
+ * startup parameter beyond application_name (pgbouncer refuses `statement_timeout` and `options`
+ * with "unsupported startup parameter"), no session state, no named prepared statements. The
+ * statement timeout is set with SET LOCAL in the statement that opens each transaction instead.
  */
 import pg from 'pg';
 
@@ -19,20 +24,33 @@ export interface PoolOptions {
   applicationName?: string;
 }
 
+/** Each pool's statement timeout, applied per transaction by beginStatement. */
+const statementTimeouts = new WeakMap<pg.Pool, number>();
+
 export function createPool(options: PoolOptions): pg.Pool {
   const pool = new pg.Pool({
     connectionString: options.connectionString,
     max: options.max ?? 10,
     connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5_000,
     idleTimeoutMillis: 30_000,
-    statement_timeout: options.statementTimeoutMillis ?? 30_000,
     application_name: options.applicationName ?? 'memvault',
   });
+  statementTimeouts.set(pool, Math.max(0, Math.trunc(options.statementTimeoutMillis ?? 30_000)));
   pool.on('error', (error: Error & { code?: string }) => {
     // Never log the error object whole: it may carry the connection parameters.
     log.warn({ code: error.code }, 'idle database client failed; the pool will replace it');
   });
   return pool;
+}
+
+/**
+ * The statement that opens a transaction on this pool's clients: BEGIN and the pool's statement
+ * timeout as SET LOCAL, in one simple-protocol round trip. Transaction-local, so a pooler that
+ * hands the server connection to another client afterwards hands over no setting of ours.
+ */
+export function beginStatement(pool: pg.Pool): string {
+  const ms = statementTimeouts.get(pool);
+  return ms === undefined ? 'begin' : `begin; set local statement_timeout = ${ms}`;
 }
 
 /** Utilisation of the pool as the load test reports it: busy clients / maximum. */

@@ -2,9 +2,10 @@
  * One typed function per stored procedure: the only SQL the TypeScript side sends. Parameters are
  * always bound ($1::type), never spliced into the text.
  */
-import type pg from 'pg';
+import pg from 'pg';
 
 import { mapDatabaseError } from './errors.js';
+import { inTransaction } from './tenant.js';
 
 /** A pool or a checked-out client: procedures run the same inside or outside a transaction. */
 export type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
@@ -14,14 +15,21 @@ export function vectorLiteral(values: ArrayLike<number>): string {
   return `[${Array.prototype.join.call(values, ',')}]`;
 }
 
-/** Runs one procedure call, mapping failures to typed errors. Shared by the db layer's modules. */
+/**
+ * Runs one procedure call, mapping failures to typed errors. Shared by the db layer's modules. A
+ * call on a pool (not inside a caller's transaction) gets a transaction of its own, because that
+ * is where the statement timeout is set (SET LOCAL: see pool.ts).
+ */
 export async function call<R extends pg.QueryResultRow>(
   db: Queryable,
   text: string,
   values: unknown[],
 ): Promise<R[]> {
   try {
-    const result = await db.query<R>(text, values);
+    const result =
+      db instanceof pg.Pool
+        ? await inTransaction(db, (client) => client.query<R>(text, values))
+        : await db.query<R>(text, values);
     return result.rows;
   } catch (thrown) {
     throw mapDatabaseError(thrown);

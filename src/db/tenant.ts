@@ -5,6 +5,7 @@
 import type pg from 'pg';
 
 import { mapDatabaseError, TRANSIENT_SQLSTATES } from './errors.js';
+import { beginStatement } from './pool.js';
 
 /**
  * Runs fn inside one transaction on one checked-out client: commit on success, rollback on any
@@ -19,7 +20,7 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient
   }
   let broken = false;
   try {
-    await client.query('begin');
+    await client.query(beginStatement(pool));
     const result = await fn(client);
     await client.query('commit');
     return result;

@@ -47,7 +47,9 @@ t.test('the CLI prints one line per check and exits 0', async (t) => {
   const { stdout } = await run(process.execPath, [join(packageRoot, 'dist/cli/main.js'), 'doctor'], {
     env: { ...process.env, DATABASE_URL: db.appUrl },
   });
-  t.equal(stdout.split('\n').filter((l) => /^(ok {2}|FAIL) /.test(l)).length, CHECK_NAMES.length);
+  // The database checks, then the CLI's own pooler line (it needs the URL: src/db/pooler.ts).
+  t.equal(stdout.split('\n').filter((l) => /^(ok {2}|FAIL) /.test(l)).length, CHECK_NAMES.length + 1);
+  t.match(stdout, /^ok +pooler +direct connection to PostgreSQL \(no pooler detected\)$/m);
   t.match(stdout, /all \d+ checks passed/);
 });
 

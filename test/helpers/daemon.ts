@@ -14,6 +14,7 @@ import type { Embedder } from '../../src/embed/index.js';
 import { log } from '../../src/log.js';
 import { repoRoot } from '../../src/models/repo-paths.js';
 import { contractProblems } from './contract.js';
+import { listenUrlFor } from './db.js';
 
 // Request lines would drown the TAP output; MEMVAULT_LOG_LEVEL=info brings them back.
 if (!process.env.MEMVAULT_LOG_LEVEL) log.level = 'warn';
@@ -109,6 +110,7 @@ export interface TestDaemonOptions {
 
 /** The daemon environment of a test: test keys, loopback on a free port, rerank off unless asked. */
 function testDaemonEnv(options: TestDaemonOptions, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const listenUrl = listenUrlFor(options.databaseUrl);
   return {
     ...process.env,
     ...TEST_SECRETS,
@@ -116,6 +118,8 @@ function testDaemonEnv(options: TestDaemonOptions, extra: Record<string, string>
     MEMVAULT_HOST: '127.0.0.1',
     MEMVAULT_PORT: '0',
     DATABASE_URL: options.databaseUrl,
+    // Through a pooler (test/pooler/), LISTEN goes to the direct connection.
+    ...(listenUrl ? { MEMVAULT_LISTEN_URL: listenUrl } : {}),
     ...extra,
     ...options.env,
   };

@@ -1,6 +1,10 @@
 /**
  * A private database per test file, cloned from the migrated template, dropped at teardown. Pools
  * are closed at teardown too, so a test that leaks clients makes the drop (and the test) fail.
+ *
+ * MEMVAULT_TEST_VIA=pgbouncer (set by the test/pooler/ suites before they import a suite's body)
+ * puts a real pgbouncer in transaction mode between the app role and the database: `appUrl` and
+ * the `app` pool go through it, `listenUrl` is the direct connection the daemon LISTENs on.
  */
 import { randomBytes } from 'node:crypto';
 
@@ -8,6 +12,7 @@ import pg from 'pg';
 
 import { createPool } from '../../src/db/pool.js';
 import { TEMPLATE_DB, testCluster, testDatabaseName } from './cluster.js';
+import { type Pgbouncer, startPgbouncer } from './pgbouncer.js';
 
 interface Teardown {
   teardown(fn: () => Promise<void> | void): void;
@@ -21,6 +26,26 @@ export interface TestDatabase {
   admin: pg.Pool;
   /** memory_app pool: what the daemon uses. */
   app: pg.Pool;
+  /** The app role's direct connection (the same as appUrl unless through a pooler). */
+  listenUrl: string;
+  /** What key jobs connect with (MEMVAULT_MAINTENANCE_URL): adminUrl, or through the pooler. */
+  maintenanceUrl: string;
+  /** The pooler in front of appUrl, when MEMVAULT_TEST_VIA=pgbouncer. */
+  pgbouncer?: Pgbouncer;
+}
+
+/** Read when a database is created: the pooler suites set it after their imports ran. */
+export function testVia(): 'pgbouncer' | 'direct' {
+  return process.env.MEMVAULT_TEST_VIA === 'pgbouncer' ? 'pgbouncer' : 'direct';
+}
+
+/** The databases this process created behind a pooler (for the pooler suites' own checks). */
+export const pooledDatabases: TestDatabase[] = [];
+
+/** Pooled URL → the direct URL to LISTEN on, for the daemon helpers (MEMVAULT_LISTEN_URL). */
+const listenUrls = new Map<string, string>();
+export function listenUrlFor(databaseUrl: string): string | undefined {
+  return listenUrls.get(databaseUrl);
 }
 
 export async function createTestDatabase(t: Teardown): Promise<TestDatabase> {
@@ -35,15 +60,24 @@ export async function createTestDatabase(t: Teardown): Promise<TestDatabase> {
   } finally {
     await root.end();
   }
+  // Stopped by this teardown, before the drop (its server connections would block it).
+  const pgbouncer = testVia() === 'pgbouncer' ? await startPgbouncer({ teardown: () => {} }) : undefined;
+  const appUrl = pgbouncer ? pgbouncer.url('memory_app', name) : cluster.appUrl(name);
+  if (pgbouncer) listenUrls.set(appUrl, cluster.appUrl(name));
   const db: TestDatabase = {
     name,
     adminUrl: cluster.adminUrl(name),
-    appUrl: cluster.appUrl(name),
+    appUrl,
     admin: createPool({ connectionString: cluster.adminUrl(name), max: 4 }),
-    app: createPool({ connectionString: cluster.appUrl(name), max: 4 }),
+    app: createPool({ connectionString: appUrl, max: 4 }),
+    listenUrl: cluster.appUrl(name),
+    maintenanceUrl: pgbouncer ? pgbouncer.url('postgres', name) : cluster.adminUrl(name),
+    ...(pgbouncer ? { pgbouncer } : {}),
   };
+  if (pgbouncer) pooledDatabases.push(db);
   t.teardown(async () => {
     await Promise.all([db.admin.end(), db.app.end()]);
+    await pgbouncer?.stop();
     const drop = new pg.Client({ connectionString: cluster.adminUrl('postgres') });
     await drop.connect();
     try {

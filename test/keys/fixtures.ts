@@ -34,7 +34,9 @@ export const cliPath = join(packageRoot, 'dist/cli/main.js');
 export function cliEnv(db: TestDatabase, ids: number[], active: number): NodeJS.ProcessEnv {
   return {
     ...process.env,
-    MEMVAULT_MAINTENANCE_URL: db.adminUrl,
+    MEMVAULT_MAINTENANCE_URL: db.maintenanceUrl,
+    // Through a pooler (test/pooler/), `keys worker` LISTENs on the direct connection.
+    ...(db.maintenanceUrl !== db.adminUrl ? { MEMVAULT_LISTEN_URL: db.adminUrl } : {}),
     MEMORY_ENCRYPTION_KEYS: ids.map((id) => `${id}:${keyB64[id]}`).join(','),
     MEMORY_ENCRYPTION_ACTIVE_KEY_ID: String(active),
   };

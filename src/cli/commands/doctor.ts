@@ -4,11 +4,12 @@ import pg from 'pg';
 import { adminUrl, appUrl, clusterPaths, defaultHome, readState } from '../../db/cluster.js';
 import { type CheckResult, runDoctor } from '../../db/doctor.js';
 import { explainSearchPlans, type SearchPlan } from '../../db/plans.js';
+import { checkPooler } from '../../db/pooler.js';
 import { envString } from '../../env.js';
 import { ConfigError } from '../../errors.js';
 
 export const summary =
-  'pre-deploy checks (RLS, roles, indexes, plans, migrations) against DATABASE_URL; --plans [--tenant HASH] shows both search plans';
+  'pre-deploy checks (RLS, roles, indexes, plans, migrations, pooler) against DATABASE_URL; --plans [--tenant HASH] shows both search plans';
 
 interface Targets {
   checks: string;
@@ -54,6 +55,12 @@ export async function run(args: string[]): Promise<number> {
   }
   const urls = await targets();
   const results: Array<CheckResult | SearchPlan> = await withClient(urls.checks, runDoctor);
+  results.push({
+    name: 'pooler',
+    ...(await checkPooler(urls.checks, envString(process.env, 'MEMVAULT_LISTEN_URL')).catch(
+      (thrown: Error) => ({ ok: false, detail: `check failed: ${thrown.message}` }),
+    )),
+  });
   if (plans) results.push(...(await withClient(urls.plans, (c) => explainSearchPlans(c, { largeTenant }))));
   if (json) console.log(JSON.stringify(results, null, 2));
   else {

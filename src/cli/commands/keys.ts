@@ -2,11 +2,13 @@
  * `memvault keys status | rotate [--to ID] | retire ID | worker`: the key-encryption keys (the key
  * ring) over time. See docs/KEYS.md.
  */
+import { LISTEN_URL_VARIABLE } from '../../config.js';
 import { KeyRing } from '../../crypto/index.js';
 import { notifyKeyJobs } from '../../db/keys.js';
 import { createResilientSubscriber, isListenerClosedError } from '../../db/listen.js';
 import type { Pool } from '../../db/pool.js';
 import { getSettings } from '../../db/procedures.js';
+import { envString } from '../../env.js';
 import { coerceError } from '../../errors.js';
 import { jobKeyRing, storedActiveKekId } from '../../keys/active-ring.js';
 import { maintenancePool, maintenanceUrl } from '../../keys/connection.js';
@@ -89,7 +91,8 @@ export async function run(args: string[]): Promise<number> {
  */
 async function worker(pool: Pool, envRing: KeyRing): Promise<number> {
   const listener = createResilientSubscriber({
-    connectionString: await maintenanceUrl(),
+    // LISTEN needs a session of its own: MEMVAULT_LISTEN_URL when the maintenance URL is a pooler.
+    connectionString: envString(process.env, LISTEN_URL_VARIABLE) ?? (await maintenanceUrl()),
     applicationName: 'memvault-keys-worker',
   });
   const { subscriber } = listener;
