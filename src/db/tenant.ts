@@ -19,6 +19,12 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient
     throw mapDatabaseError(thrown);
   }
   let broken = false;
+  // A connection that dies while checked out emits 'error' on the client (the pool listens only
+  // to idle ones): unhandled, that would crash the process. The failing query rejects as well.
+  const onError = () => {
+    broken = true;
+  };
+  client.on('error', onError);
   try {
     await client.query(beginStatement(pool));
     const result = await fn(client);
@@ -30,6 +36,7 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient
     });
     throw mapDatabaseError(thrown);
   } finally {
+    client.off('error', onError);
     client.release(broken);
   }
 }
