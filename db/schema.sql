@@ -425,7 +425,7 @@ ALTER FUNCTION memory.in_maintenance() OWNER TO memory_owner;
 -- Name: index_chunk(text, uuid, text, text, bytea, bytea, bytea, public.vector, integer, smallint); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
-CREATE FUNCTION memory.index_chunk(p_user_hash text, p_id uuid, p_doc_id text, p_source text, p_text_cipher bytea, p_meta_cipher bytea, p_emb_cipher bytea, p_embedding public.vector, p_key_id integer, p_key_scheme smallint DEFAULT 1) RETURNS integer
+CREATE FUNCTION memory.index_chunk(p_user_hash text, p_id uuid, p_doc_id text, p_source text, p_text_cipher bytea, p_meta_cipher bytea, p_emb_cipher bytea, p_embedding public.vector, p_key_id integer, p_key_scheme smallint) RETURNS integer
     LANGUAGE sql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -440,7 +440,7 @@ ALTER FUNCTION memory.index_chunk(p_user_hash text, p_id uuid, p_doc_id text, p_
 -- Name: index_chunks(text, uuid[], text[], text[], bytea[], bytea[], bytea[], public.vector[], integer, smallint); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
-CREATE FUNCTION memory.index_chunks(p_user_hash text, p_ids uuid[], p_doc_ids text[], p_sources text[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_embeddings public.vector[], p_key_id integer, p_key_scheme smallint DEFAULT 1) RETURNS integer
+CREATE FUNCTION memory.index_chunks(p_user_hash text, p_ids uuid[], p_doc_ids text[], p_sources text[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_embeddings public.vector[], p_key_id integer, p_key_scheme smallint) RETURNS integer
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$

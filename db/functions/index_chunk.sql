@@ -9,7 +9,7 @@ create or replace function memory.index_chunk(
   p_emb_cipher bytea,
   p_embedding public.vector,
   p_key_id integer,
-  p_key_scheme smallint default 1
+  p_key_scheme smallint
 )
 returns integer
 language sql

@@ -13,7 +13,7 @@ create or replace function memory.index_chunks(
   p_emb_ciphers bytea[],
   p_embeddings public.vector[],
   p_key_id integer,
-  p_key_scheme smallint default 1
+  p_key_scheme smallint
 )
 returns integer
 language plpgsql

@@ -23,7 +23,7 @@ import {
   sealWithDataKey,
   TenantHmacKey,
 } from '../crypto/index.js';
-import { indexChunks } from '../db/procedures.js';
+import { storeSealedChunks } from '../db/procedures.js';
 import { resealChunks } from '../keys/reseal.js';
 import { rotateKek } from '../keys/rotate.js';
 import { TenantKeyStore } from '../keys/tenant-key-store.js';
@@ -206,7 +206,7 @@ async function runKeys(ctx: SuiteContext) {
             samplePoint(plan, centres, random),
           ),
         );
-        if (v1.length) await indexChunks(app, plan.userHash, v1, 1, 1);
+        if (v1.length) await storeSealedChunks(app, plan.userHash, v1, 1, 1);
         const v2Count = end - start - v1.length;
         if (v2Count > 0) {
           const dek = await store.activeKey(plan.userHash);
@@ -218,7 +218,7 @@ async function runKeys(ctx: SuiteContext) {
               samplePoint(plan, centres, random),
             ),
           );
-          await indexChunks(app, plan.userHash, v2, dek.id, 2);
+          await storeSealedChunks(app, plan.userHash, v2, dek.id, 2);
         }
         written += end - start;
         ctx.progress.tick(written, chunkCount, 'chunks');

@@ -51,15 +51,17 @@ export interface SealedChunk {
 export type KeyScheme = 1 | 2;
 
 /**
- * Stores one sealed chunk (memory.index_chunk). The daemon writes through indexChunks even for one
- * chunk; this is the single-row procedure SQL callers use, kept typed here like every procedure.
+ * Stores one already-sealed chunk (memory.index_chunk). The daemon writes through
+ * storeSealedChunks even for one chunk; this is the single-row procedure SQL callers use, kept
+ * typed here like every procedure. The key scheme is required, here and in SQL (migration 000009):
+ * a default of 1 let a caller that forgot it store DEK-sealed rows labelled as legacy.
  */
-export async function indexChunk(
+export async function storeSealedChunk(
   db: Queryable,
   userHash: string,
   chunk: SealedChunk,
   keyId: number,
-  keyScheme: KeyScheme = 1,
+  keyScheme: KeyScheme,
 ): Promise<number> {
   const rows = await call<{ n: number }>(
     db,
@@ -80,13 +82,17 @@ export async function indexChunk(
   return rows[0]!.n;
 }
 
-/** Stores a batch of sealed chunks in one round trip; all or nothing. Returns the number stored. */
-export async function indexChunks(
+/**
+ * Stores a batch of already-sealed chunks (memory.index_chunks) in one round trip; all or nothing.
+ * Returns the number stored. Sealing is the caller's (memory/write.ts indexChunks seals and calls
+ * this); keyId and keyScheme say what sealed the blobs, both required.
+ */
+export async function storeSealedChunks(
   db: Queryable,
   userHash: string,
   chunks: SealedChunk[],
   keyId: number,
-  keyScheme: KeyScheme = 1,
+  keyScheme: KeyScheme,
 ): Promise<number> {
   const rows = await call<{ n: number }>(
     db,

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 
 import { hmacUser } from '../crypto/index.js';
 import { StaleDataKeyError } from '../db/errors.js';
-import { indexChunks as storeSealedChunks } from '../db/procedures.js';
+import { storeSealedChunks } from '../db/procedures.js';
 import { ValidationError } from '../errors.js';
 import { type MemoryContext, tenantKeys } from './context.js';
 import { sealChunk } from './seal-chunk.js';

@@ -65,7 +65,7 @@ t.test('a CREATEROLE migrator creates the roles and migrates a fresh database', 
     const tenant = randomUserHash();
     const id = randomUUID();
     const embedding = testVector(3, 8);
-    await procedures.indexChunks(
+    await procedures.storeSealedChunks(
       app,
       tenant,
       [
@@ -79,6 +79,7 @@ t.test('a CREATEROLE migrator creates the roles and migrates a fresh database', 
           embedding,
         },
       ],
+      1,
       1,
     );
     const hits = await procedures.search(app, tenant, embedding, { limit: 1 });

@@ -41,10 +41,10 @@ t.before(async () => {
       embCipher: Buffer.from([3]),
       embedding: testVector(batch * 1000 + i),
     }));
-    await procedures.indexChunks(db.app, large, chunks, 1);
+    await procedures.storeSealedChunks(db.app, large, chunks, 1, 1);
   }
   for (let i = 0; i < 5; i++) {
-    await procedures.indexChunks(
+    await procedures.storeSealedChunks(
       db.app,
       randomUserHash(),
       [
@@ -58,6 +58,7 @@ t.before(async () => {
           embedding: testVector(i),
         },
       ],
+      1,
       1,
     );
   }

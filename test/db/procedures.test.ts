@@ -27,7 +27,7 @@ t.test('rejects a malformed user_hash (MV001)', async (t) => {
       sqlstate: 'MV001',
     });
   }
-  await t.rejects(procedures.indexChunks(db.app, 'nope', [chunk()], 1), {
+  await t.rejects(procedures.storeSealedChunks(db.app, 'nope', [chunk()], 1, 1), {
     name: 'ProcedureArgumentError',
     sqlstate: 'MV001',
   });
@@ -38,27 +38,27 @@ t.test('rejects a malformed user_hash (MV001)', async (t) => {
 });
 
 t.test('rejects an empty batch and a batch over 1000 (MV002)', async (t) => {
-  await t.rejects(procedures.indexChunks(db.app, tenant, [], 1), {
+  await t.rejects(procedures.storeSealedChunks(db.app, tenant, [], 1, 1), {
     sqlstate: 'MV002',
     code: 'invalid_argument',
   });
   const many = Array.from({ length: 1001 }, () => chunk());
-  await t.rejects(procedures.indexChunks(db.app, tenant, many, 1), {
+  await t.rejects(procedures.storeSealedChunks(db.app, tenant, many, 1, 1), {
     name: 'ProcedureArgumentError',
     sqlstate: 'MV002',
   });
 });
 
 t.test('rejects empty or over-long doc ids and over-long sources (MV002)', async (t) => {
-  await t.rejects(procedures.indexChunks(db.app, tenant, [chunk({ docId: '' })], 1), {
+  await t.rejects(procedures.storeSealedChunks(db.app, tenant, [chunk({ docId: '' })], 1, 1), {
     name: 'ProcedureArgumentError',
     sqlstate: 'MV002',
   });
-  await t.rejects(procedures.indexChunks(db.app, tenant, [chunk({ docId: 'x'.repeat(257) })], 1), {
+  await t.rejects(procedures.storeSealedChunks(db.app, tenant, [chunk({ docId: 'x'.repeat(257) })], 1, 1), {
     name: 'ProcedureArgumentError',
     sqlstate: 'MV002',
   });
-  await t.rejects(procedures.indexChunks(db.app, tenant, [chunk({ source: 'x'.repeat(257) })], 1), {
+  await t.rejects(procedures.storeSealedChunks(db.app, tenant, [chunk({ source: 'x'.repeat(257) })], 1, 1), {
     name: 'ProcedureArgumentError',
     sqlstate: 'MV002',
   });
@@ -71,7 +71,7 @@ t.test('rejects empty or over-long doc ids and over-long sources (MV002)', async
 t.test('rejects parallel arrays of different lengths (MV003)', async (t) => {
   await t.rejects(
     db.app.query(
-      "select memory.index_chunks($1, array[gen_random_uuid()], array['a','b'], array['s'], array['\\x01'::bytea], array['\\x01'::bytea], array['\\x01'::bytea], array[$2::vector], 1)",
+      "select memory.index_chunks($1, array[gen_random_uuid()], array['a','b'], array['s'], array['\\x01'::bytea], array['\\x01'::bytea], array['\\x01'::bytea], array[$2::vector], 1, 1::smallint)",
       [tenant, procedures.vectorLiteral(testVector(1))],
     ),
     { code: 'MV003' },
@@ -92,10 +92,13 @@ t.test('rejects an embedding of the wrong dimension (MV008)', async (t) => {
     sqlstate: 'MV008',
     code: 'dimension_mismatch',
   });
-  await t.rejects(procedures.indexChunks(db.app, tenant, [chunk({ embedding: testVector(1, 512) })], 1), {
-    name: 'ProcedureArgumentError',
-    sqlstate: 'MV008',
-  });
+  await t.rejects(
+    procedures.storeSealedChunks(db.app, tenant, [chunk({ embedding: testVector(1, 512) })], 1, 1),
+    {
+      name: 'ProcedureArgumentError',
+      sqlstate: 'MV008',
+    },
+  );
 });
 
 t.test('rejects unknown settings (MV005) and out-of-range values (MV006)', async (t) => {
@@ -125,9 +128,9 @@ t.test('rejects unknown settings (MV005) and out-of-range values (MV006)', async
 
 t.test('a duplicate chunk id is a DuplicateChunkError and the batch is not half-written', async (t) => {
   const first = chunk();
-  await procedures.indexChunks(db.app, tenant, [first], 1);
+  await procedures.storeSealedChunks(db.app, tenant, [first], 1, 1);
   const fresh = chunk({ docId: 'atomic' });
-  await t.rejects(procedures.indexChunks(db.app, tenant, [fresh, { ...first }], 1), {
+  await t.rejects(procedures.storeSealedChunks(db.app, tenant, [fresh, { ...first }], 1, 1), {
     name: 'DuplicateChunkError',
   });
   t.equal(
@@ -141,20 +144,55 @@ t.test(
   'index_chunk stores one chunk whole for its tenant only; a repeated id is a DuplicateChunkError',
   async (t) => {
     const one = chunk({ docId: 'single', textCipher: Buffer.from('sealed text') });
-    t.equal(await procedures.indexChunk(db.app, tenant, one, 7), 1);
+    t.equal(await procedures.storeSealedChunk(db.app, tenant, one, 7, 1), 1);
     const [stored] = await procedures.getChunks(db.app, tenant, [one.id]);
     t.equal(stored?.doc_id, 'single');
     t.same(stored?.text_cipher, Buffer.from('sealed text'));
     t.equal(stored?.key_id, 7);
     t.same(await procedures.getChunks(db.app, randomUserHash(), [one.id]), [], 'another tenant sees nothing');
-    await t.rejects(procedures.indexChunk(db.app, tenant, one, 7), { name: 'DuplicateChunkError' });
+    await t.rejects(procedures.storeSealedChunk(db.app, tenant, one, 7, 1), { name: 'DuplicateChunkError' });
+  },
+);
+
+t.test(
+  'index_chunks and index_chunk have no default key scheme: a call that omits it does not resolve (42883)',
+  async (t) => {
+    // With the old default of 1, these nine-argument calls stored rows labelled as sealed under a
+    // key-ring key, whatever had sealed them.
+    const one = chunk();
+    const vector = procedures.vectorLiteral(one.embedding);
+    await t.rejects(
+      db.app.query(
+        'select memory.index_chunks($1::text, $2::uuid[], $3::text[], $4::text[], $5::bytea[], $6::bytea[], $7::bytea[], $8::public.vector[], $9::integer)',
+        [
+          tenant,
+          [one.id],
+          [one.docId],
+          [one.source],
+          [one.textCipher],
+          [one.metaCipher],
+          [one.embCipher],
+          [vector],
+          1,
+        ],
+      ),
+      { code: '42883' },
+    );
+    await t.rejects(
+      db.app.query(
+        'select memory.index_chunk($1::text, $2::uuid, $3::text, $4::text, $5::bytea, $6::bytea, $7::bytea, $8::public.vector, $9::integer)',
+        [tenant, one.id, one.docId, one.source, one.textCipher, one.metaCipher, one.embCipher, vector, 1],
+      ),
+      { code: '42883' },
+    );
+    t.same(await procedures.getChunks(db.app, tenant, [one.id]), [], 'nothing was stored');
   },
 );
 
 t.test('search returns the nearest chunks first, with ciphertexts and distances', async (t) => {
   const owner = randomUserHash();
   const chunks = [1, 2, 3, 4].map((seed) => chunk({ docId: `d${seed}`, embedding: testVector(seed) }));
-  await procedures.indexChunks(db.app, owner, chunks, 7);
+  await procedures.storeSealedChunks(db.app, owner, chunks, 7, 1);
   const rows = await procedures.search(db.app, owner, testVector(3), { limit: 2 });
   t.equal(rows.length, 2);
   t.equal(rows[0]!.doc_id, 'd3');
@@ -191,7 +229,7 @@ t.test(
     const chunks = Array.from({ length: 12 }, (_, i) =>
       chunk({ docId: `s${i}`, embedding: testVector(100 + i) }),
     );
-    await procedures.indexChunks(db.app, owner, chunks, 1);
+    await procedures.storeSealedChunks(db.app, owner, chunks, 1, 1);
     // The exact shape sorts by `distance + 0`, a key no index provides; the HNSW shape orders by the
     // bare operator, which the planner may serve from the index (on 12 rows it may still sort).
     const sortKeys = async (): Promise<string> =>

@@ -28,8 +28,8 @@ function sealedStub(docId: string, seed: number): procedures.SealedChunk {
 }
 
 const chunkA = sealedStub('doc-a', 1);
-await procedures.indexChunks(db.app, tenantA, [chunkA], 1);
-await procedures.indexChunks(db.app, tenantB, [sealedStub('doc-b', 2)], 1);
+await procedures.storeSealedChunks(db.app, tenantA, [chunkA], 1, 1);
+await procedures.storeSealedChunks(db.app, tenantB, [sealedStub('doc-b', 2)], 1, 1);
 
 /** Runs fn as memory_owner with the given tenant context (or none) in a rolled-back transaction. */
 async function asOwner<T>(context: string | null, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -168,7 +168,7 @@ t.test("search never returns another tenant's rows, whatever the filters", async
 t.test('SQL injection strings as ids are stored and matched literally', async (t) => {
   const hostile = ["'; drop table memory.memory_chunks; --", 'doc\\x00', "' or 1=1 --", '$1', 'ünï/../cödé'];
   const chunks = hostile.map((docId, i) => ({ ...sealedStub(docId, 10 + i), source: docId }));
-  await procedures.indexChunks(db.app, tenantA, chunks, 1);
+  await procedures.storeSealedChunks(db.app, tenantA, chunks, 1, 1);
   for (const chunk of chunks) {
     const rows = await procedures.search(db.app, tenantA, chunk.embedding, { limit: 5, docId: chunk.docId });
     t.same(

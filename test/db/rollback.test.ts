@@ -32,7 +32,7 @@ async function failedChecks(): Promise<string[]> {
 t.test('a bad deploy is rolled back in well under 5 minutes without losing data', async (t) => {
   const tenant = randomUserHash();
   const ids = Array.from({ length: 20 }, () => randomUUID());
-  await procedures.indexChunks(
+  await procedures.storeSealedChunks(
     db.app,
     tenant,
     ids.map((id, i) => ({
@@ -44,6 +44,7 @@ t.test('a bad deploy is rolled back in well under 5 minutes without losing data'
       embCipher: Buffer.from([i]),
       embedding: testVector(i),
     })),
+    1,
     1,
   );
 

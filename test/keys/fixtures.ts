@@ -79,7 +79,7 @@ async function writeSealedChunks(
       embedding: testVector(i),
     };
   });
-  await procedures.indexChunks(db.app, userHash, chunks, keyId, scheme);
+  await procedures.storeSealedChunks(db.app, userHash, chunks, keyId, scheme);
   return chunks.map((c) => c.id);
 }
 

@@ -164,7 +164,7 @@ t.test(
     await t.rejects(retire(db.admin, 2, 2), { code: 'key_in_use' }, 'the active key');
     const legacyTenant = randomUserHash();
     const id = randomUUID();
-    await procedures.indexChunks(
+    await procedures.storeSealedChunks(
       db.app,
       legacyTenant,
       [
@@ -351,7 +351,7 @@ t.test('`keys worker` wakes on NOTIFY memory_jobs and re-seals pending chunks', 
   const tenant = randomUserHash();
   const id = randomUUID();
   const ring = ringOf([3], 3);
-  await procedures.indexChunks(
+  await procedures.storeSealedChunks(
     db.app,
     tenant,
     [

@@ -13,7 +13,7 @@ import t from 'tap';
 import { hmacUser } from '../../src/crypto/index.js';
 import { mapDatabaseError } from '../../src/db/errors.js';
 import { addTenantKey, nextDekId } from '../../src/db/keys.js';
-import { forgetTenant, indexChunks, type SealedChunk, tenantStats } from '../../src/db/procedures.js';
+import { forgetTenant, type SealedChunk, storeSealedChunks, tenantStats } from '../../src/db/procedures.js';
 import { startTestDaemon } from '../helpers/daemon.js';
 import { createTestDatabase, randomUserHash, testVector } from '../helpers/db.js';
 
@@ -55,7 +55,7 @@ async function tenantWithKey(): Promise<{ userHash: string; dekId: number }> {
   const dekId = await nextDekId(db.app);
   // The database never opens a DEK: any bytes do for a wrapped one here.
   await addTenantKey(db.app, userHash, dekId, randomBytes(60), 1);
-  await indexChunks(db.app, userHash, sealedRows(1), dekId, 2);
+  await storeSealedChunks(db.app, userHash, sealedRows(1), dekId, 2);
   return { userHash, dekId };
 }
 
@@ -64,7 +64,7 @@ t.test('a forget waits for an uncommitted write of the tenant and deletes it too
   const writer = await db.app.connect();
   try {
     await writer.query('begin');
-    t.equal(await indexChunks(writer, userHash, sealedRows(200), dekId, 2), 200);
+    t.equal(await storeSealedChunks(writer, userHash, sealedRows(200), dekId, 2), 200);
     let settled = false;
     const forget = forgetTenant(db.app, userHash).finally(() => (settled = true));
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -87,7 +87,7 @@ t.test(
       await forgetter.query('begin');
       await forgetter.query('select memory.forget_tenant($1::text)', [userHash]);
       let settled = false;
-      const write = indexChunks(db.app, userHash, sealedRows(10), dekId, 2).then(
+      const write = storeSealedChunks(db.app, userHash, sealedRows(10), dekId, 2).then(
         () => 'stored',
         (error: unknown) => mapDatabaseError(error),
       );
