@@ -22,13 +22,13 @@ export const EVENTS_CHANNEL = 'memory_events';
  * The events memory_events carries. Any role that can connect may NOTIFY on the channel, so only
  * these names ever reach the daemon (and its metrics' labels); anything else is dropped.
  */
-export const MEMORY_EVENT_NAMES = [
+export const KNOWN_MEMORY_EVENTS = [
   'chunks_indexed',
   'doc_deleted',
   'tenant_forgotten',
   'tenant_key_rotated',
 ] as const;
-export type MemoryEventName = (typeof MEMORY_EVENT_NAMES)[number];
+export type MemoryEventName = (typeof KNOWN_MEMORY_EVENTS)[number];
 
 /**
  * A memory_events payload. It names no tenant (db/CONVENTIONS.md): key events list the DEK ids
@@ -44,7 +44,7 @@ export interface MemoryEvent {
 export function parseMemoryEvent(payload: unknown): MemoryEvent | undefined {
   if (typeof payload !== 'object' || payload === null) return undefined;
   const p = payload as Record<string, unknown>;
-  if (!(MEMORY_EVENT_NAMES as readonly unknown[]).includes(p.event)) return undefined;
+  if (!(KNOWN_MEMORY_EVENTS as readonly unknown[]).includes(p.event)) return undefined;
   const event: MemoryEvent = { event: p.event as MemoryEventName };
   if (typeof p.count === 'number' && Number.isInteger(p.count)) event.count = p.count;
   if (Array.isArray(p.dek_ids)) event.dek_ids = p.dek_ids.filter((id): id is number => Number.isInteger(id));
