@@ -42,6 +42,12 @@ export interface DaemonSettings {
    * pooler in transaction mode, which cannot hold a LISTEN. Absent: DATABASE_URL.
    */
   listenUrl: string | undefined;
+  /** Read replicas for tenant reads (MEMVAULT_READ_URL, comma-separated); empty: all on the primary. */
+  readUrls: string[];
+  /** A replica further behind than this gets no reads (MEMVAULT_READ_MAX_LAG_MS). */
+  readMaxLagMs: number;
+  /** How long a read waits for a replica to replay the tenant's last write (MEMVAULT_READ_WAIT_MS). */
+  readWaitMs: number;
   home: string;
   poolMax: number;
   dbConnectTimeoutMs: number;
@@ -80,6 +86,21 @@ export function readEmbedSettings(env: Env = process.env): EmbedSettings | undef
 
 export const LISTEN_URL_VARIABLE = 'MEMVAULT_LISTEN_URL';
 
+/** MEMVAULT_READ_URL: one or more postgres:// URLs, comma-separated (the message never quotes them). */
+function readUrls(env: Env): string[] {
+  const raw = envString(env, 'MEMVAULT_READ_URL');
+  if (!raw) return [];
+  const urls = raw
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u !== '');
+  urls.forEach((url, i) => {
+    if (!/^postgres(ql)?:\/\//.test(url))
+      throw new ConfigError('MEMVAULT_READ_URL', `entry ${i + 1} is not a postgres:// or postgresql:// URL`);
+  });
+  return urls;
+}
+
 export function readDaemonSettings(env: Env = process.env): DaemonSettings {
   const host = envString(env, 'MEMVAULT_HOST', '127.0.0.1');
   if (!/^[\w.:-]+$/.test(host)) throw new ConfigError('MEMVAULT_HOST', 'must be a host name or IP address');
@@ -91,6 +112,9 @@ export function readDaemonSettings(env: Env = process.env): DaemonSettings {
     port: envInt(env, 'MEMVAULT_PORT', 7420, { min: 0, max: 65535 }),
     databaseUrl: envString(env, 'DATABASE_URL'),
     listenUrl: envString(env, LISTEN_URL_VARIABLE),
+    readUrls: readUrls(env),
+    readMaxLagMs: envInt(env, 'MEMVAULT_READ_MAX_LAG_MS', 1_000, { min: 0, max: 3_600_000 }),
+    readWaitMs: envInt(env, 'MEMVAULT_READ_WAIT_MS', 50, { min: 0, max: 10_000 }),
     home: defaultHome(env as NodeJS.ProcessEnv),
     poolMax: envInt(env, 'MEMVAULT_DB_POOL_MAX', 10, { min: 1, max: 1000 }),
     dbConnectTimeoutMs: envInt(env, 'MEMVAULT_DB_CONNECT_TIMEOUT_MS', 2_000, { min: 100, max: 120_000 }),

@@ -38,6 +38,7 @@ import { DatabaseUnavailableError } from './db/errors.js';
 import { type MemoryEvent, type SettingsListener, startSettingsListener } from './db/listen.js';
 import { createPool, type Pool, poolUsage } from './db/pool.js';
 import { health } from './db/procedures.js';
+import { ReplicaRouter } from './db/replicas.js';
 import { createEmbedder, type Embedder } from './embed/index.js';
 import { type Env } from './env.js';
 import { ConfigError } from './errors.js';
@@ -172,12 +173,28 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     const stopKeyStats = registerKeyStatsCollector(pool, () => activeKeyRing().activeKeyId);
     cleanups.push(['key stats metrics', stopKeyStats]);
 
-    const memory: MemoryContext = { pool, dim: schema.embeddingDim, embedder, keys };
+    let reads: ReplicaRouter | undefined;
+    if (settings.readUrls.length > 0) {
+      reads = new ReplicaRouter({
+        primary: pool,
+        urls: settings.readUrls,
+        maxLagMs: settings.readMaxLagMs,
+        waitMs: settings.readWaitMs,
+        poolMax: settings.poolMax,
+        connectTimeoutMs: settings.dbConnectTimeoutMs,
+        statementTimeoutMs: settings.dbStatementTimeoutMs,
+      });
+      cleanups.push(['read replicas', () => reads!.close()]);
+      await reads.start();
+    }
+    const memory: MemoryContext = { pool, dim: schema.embeddingDim, embedder, keys, reads };
     const readiness = async (): Promise<Readiness> => {
       const checks: Record<string, unknown> = {
         listener: { ...listener.state },
         reranker: getRerankerState(),
         embedder: embedder ? { dimension: embedder.dimension, device: embedder.device } : null,
+        // Informational: a replica down or behind sends reads to the primary, it never blocks them.
+        ...(reads ? { read_replicas: reads.state } : {}),
       };
       if (shuttingDown) return { ready: false, checks: { ...checks, shutting_down: true } };
       try {

@@ -4,6 +4,7 @@
  */
 import type { DataKey, DataKeyLookup } from '../crypto/index.js';
 import type { Pool } from '../db/pool.js';
+import type { ReplicaRouter } from '../db/replicas.js';
 import type { Embedder } from '../embed/index.js';
 import { activeKeyRing } from '../keys/active-ring.js';
 import { TenantKeyStore } from '../keys/tenant-key-store.js';
@@ -25,6 +26,22 @@ export interface MemoryContext {
   readonly embedder?: Pick<Embedder, 'embed' | 'dimension'> | undefined;
   /** The tenant key store; absent: one per pool with default limits (the daemon passes its own). */
   readonly keys?: TenantKeys | undefined;
+  /** Read replicas for search and get (MEMVAULT_READ_URL); absent: everything on `pool`. */
+  readonly reads?: ReplicaRouter | undefined;
+}
+
+/** Runs a tenant's read where it may run: a replica when one is safe to read, else the primary. */
+export function onReadPool<T>(
+  ctx: MemoryContext,
+  userHash: string,
+  fn: (pool: Pool) => Promise<T>,
+): Promise<T> {
+  return ctx.reads ? ctx.reads.read(userHash, fn) : fn(ctx.pool);
+}
+
+/** After a tenant's write committed: its next reads must see it (read-your-writes on replicas). */
+export async function wroteTenant(ctx: MemoryContext, userHash: string): Promise<void> {
+  await ctx.reads?.noteWrite(userHash);
 }
 
 const defaultStores = new WeakMap<Pool, TenantKeyStore>();

@@ -1,13 +1,15 @@
 /** Deletion use cases. Both answer with the number of chunks removed (0 when nothing matched). */
 import { hmacUser } from '../crypto/index.js';
 import { deleteDoc, forgetTenant } from '../db/procedures.js';
-import { type MemoryContext, tenantKeys } from './context.js';
+import { type MemoryContext, tenantKeys, wroteTenant } from './context.js';
 import { validateId } from './validate.js';
 
-export function forgetDoc(ctx: MemoryContext, userId: unknown, docId: unknown): Promise<number> {
-  const validUserId = validateId(userId, 'user_id');
+export async function forgetDoc(ctx: MemoryContext, userId: unknown, docId: unknown): Promise<number> {
+  const userHash = hmacUser(validateId(userId, 'user_id'));
   const validDocId = validateId(docId, 'doc_id');
-  return deleteDoc(ctx.pool, hmacUser(validUserId), validDocId);
+  const deleted = await deleteDoc(ctx.pool, userHash, validDocId);
+  await wroteTenant(ctx, userHash);
+  return deleted;
 }
 
 /**
@@ -18,5 +20,7 @@ export async function forgetUser(ctx: MemoryContext, userId: unknown): Promise<n
   const userHash = hmacUser(validateId(userId, 'user_id'));
   const deleted = await forgetTenant(ctx.pool, userHash);
   tenantKeys(ctx).forget(userHash);
+  // A replica that has not replayed the forget would still hold rows whose keys are gone.
+  await wroteTenant(ctx, userHash);
   return deleted;
 }

@@ -7,7 +7,7 @@ import { hmacUser } from '../crypto/index.js';
 import { search } from '../db/procedures.js';
 import { ValidationError } from '../errors.js';
 import { maybeRerank } from '../rerank/index.js';
-import { type MemoryContext, tenantKeys } from './context.js';
+import { type MemoryContext, onReadPool, tenantKeys } from './context.js';
 import { countQuery, observeStage, type QueryStage } from './metrics.js';
 import { dataKeyIds, openMetadata, openText } from './seal-chunk.js';
 import { validateEmbedding, validateId, validateText } from './validate.js';
@@ -122,11 +122,9 @@ export async function queryMemory(
     lap('embed');
   }
   const userHash = hmacUser(q.userId);
-  const rows = await search(ctx.pool, userHash, embedding!, {
-    limit: q.candidates,
-    docId: q.docId,
-    source: q.source,
-  });
+  const rows = await onReadPool(ctx, userHash, (pool) =>
+    search(pool, userHash, embedding!, { limit: q.candidates, docId: q.docId, source: q.source }),
+  );
   const keys = await tenantKeys(ctx).lookup(userHash, dataKeyIds(rows.map((row) => row.text_cipher)));
   lap('search');
   const texts = rows.map((row) => openText(userHash, row.id, row.text_cipher, keys));

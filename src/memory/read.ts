@@ -6,7 +6,7 @@
 import { type DataKeyLookup, hmacUser } from '../crypto/index.js';
 import { getChunks, type StoredChunkRow } from '../db/procedures.js';
 import { ValidationError } from '../errors.js';
-import { type MemoryContext, tenantKeys } from './context.js';
+import { type MemoryContext, onReadPool, tenantKeys } from './context.js';
 import { dataKeyIds, openEmbedding, openMetadata, openText } from './seal-chunk.js';
 import { validateId } from './validate.js';
 
@@ -47,7 +47,7 @@ export async function getMemoryChunks(
     throw new ValidationError('ids', 'must be an array of chunk ids (UUIDs)');
   }
   const userHash = hmacUser(validUserId);
-  const rows = await getChunks(ctx.pool, userHash, ids as string[]);
+  const rows = await onReadPool(ctx, userHash, (pool) => getChunks(pool, userHash, ids as string[]));
   const keys = await tenantKeys(ctx).lookup(
     userHash,
     dataKeyIds(rows.flatMap((row) => [row.text_cipher, row.meta_cipher, row.emb_cipher])),

@@ -9,7 +9,7 @@ import { hmacUser } from '../crypto/index.js';
 import { StaleDataKeyError } from '../db/errors.js';
 import { storeSealedChunks } from '../db/procedures.js';
 import { ValidationError } from '../errors.js';
-import { type MemoryContext, tenantKeys } from './context.js';
+import { type MemoryContext, tenantKeys, wroteTenant } from './context.js';
 import { sealChunk } from './seal-chunk.js';
 import { MAX_BATCH_CHUNKS, validateChunkInput, validateId, type ValidChunk } from './validate.js';
 
@@ -67,6 +67,7 @@ async function store(
     keys.forget(userHash);
     await sealAndStore();
   }
+  await wroteTenant(ctx, userHash);
   return ids;
 }
 

@@ -1,0 +1,103 @@
+/**
+ * A real streaming replica of a private test cluster (test/faults/private-cluster.ts) on the same
+ * machine: pg_basebackup -R (standby.signal + primary_conninfo), its own data directory and
+ * private socket directory (no TCP listener, so no port to collide on), started with pg_ctl as
+ * the server user. Stopped at teardown; its files live under the primary's home, which the
+ * primary's teardown removes.
+ */
+import { execFile } from 'node:child_process';
+import { appendFile, chown, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+import { clusterPaths, findPgBin, readState } from '../../src/db/cluster.js';
+import { createPool, type Pool } from '../../src/db/pool.js';
+import type { PrivateCluster } from '../faults/private-cluster.js';
+
+const execFileAsync = promisify(execFile);
+
+interface Teardown {
+  teardown(fn: () => Promise<void> | void): void;
+}
+
+export interface StreamingReplica {
+  /** memory_app on the replica (what MEMVAULT_READ_URL names). */
+  appUrl: string;
+  /** Superuser pool on the replica: pg_wal_replay_pause() and friends. */
+  admin: Pool;
+  pauseReplay(): Promise<void>;
+  resumeReplay(): Promise<void>;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+async function serverUser(): Promise<{ uid?: number; gid?: number }> {
+  if (process.getuid?.() !== 0) return {};
+  const [{ stdout: uid }, { stdout: gid }] = await Promise.all([
+    execFileAsync('id', ['-u', 'postgres']),
+    execFileAsync('id', ['-g', 'postgres']),
+  ]);
+  return { uid: Number(uid.trim()), gid: Number(gid.trim()) };
+}
+
+export async function startReplica(t: Teardown, primary: PrivateCluster): Promise<StreamingReplica> {
+  const bin = findPgBin();
+  const as = await serverUser();
+  const source = clusterPaths(primary.home);
+  const state = (await readState(source))!;
+  const dir = join(primary.home, 'replica');
+  const dataDir = join(dir, 'data');
+  const socketDir = join(dir, 'run');
+  await mkdir(socketDir, { recursive: true, mode: 0o700 });
+  if (as.uid !== undefined) await Promise.all([dir, socketDir].map((d) => chown(d, as.uid!, as.gid!)));
+  const run = (cmd: string, args: string[]) =>
+    execFileAsync(join(bin, cmd), args, {
+      ...as,
+      cwd: '/',
+      env: { PATH: process.env.PATH, LC_ALL: 'C.UTF-8' },
+    });
+
+  await run('pg_basebackup', [
+    '-D',
+    dataDir,
+    '-R', // standby.signal + primary_conninfo
+    '-X',
+    'stream',
+    '-c',
+    'fast',
+    '-h',
+    source.socketDir,
+    '-p',
+    String(state.port),
+    '-U',
+    'postgres',
+  ]);
+  // Later lines win over the primary's copied settings: socket only, in the replica's own directory.
+  await appendFile(
+    join(dataDir, 'postgresql.conf'),
+    `\n# streaming replica for tests\nlisten_addresses = ''\nunix_socket_directories = '${socketDir}'\nhot_standby = on\n`,
+  );
+  const logFile = join(dir, 'replica.log');
+  const start = async () => {
+    await run('pg_ctl', ['-D', dataDir, '-l', logFile, '-w', '-t', '60', 'start']);
+  };
+  const stop = async () => {
+    await run('pg_ctl', ['-D', dataDir, '-w', '-t', '60', '-m', 'fast', 'stop']).catch(() => undefined);
+  };
+  await start();
+  const url = (user: string) =>
+    `postgresql://${user}@/${state.database}?host=${encodeURIComponent(socketDir)}&port=${state.port}`;
+  const admin = createPool({ connectionString: url('postgres'), max: 1, connectionTimeoutMillis: 2_000 });
+  t.teardown(async () => {
+    await admin.end().catch(() => undefined);
+    await stop();
+  });
+  return {
+    appUrl: url('memory_app'),
+    admin,
+    pauseReplay: async () => void (await admin.query('select pg_wal_replay_pause()')),
+    resumeReplay: async () => void (await admin.query('select pg_wal_replay_resume()')),
+    stop,
+    start,
+  };
+}
