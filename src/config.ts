@@ -209,6 +209,11 @@ export async function ensureEmbeddedSecrets(
   return { env: merged, generated, file };
 }
 
+/** One value of MEMVAULT_HOME/secrets.env, if the file holds it (read only; nothing generated). */
+export async function storedSecret(home: string, name: string): Promise<string | undefined> {
+  return (await readEnvFile(secretsFile(home)))[name];
+}
+
 async function readEnvFile(file: string): Promise<Record<string, string>> {
   let text: string;
   try {

@@ -49,6 +49,7 @@ function buildDocument(): Record<string, unknown> {
     tags: [
       { name: 'memory', description: 'Store, retrieve and forget memories, per end user' },
       { name: 'rerank', description: 'The cross-encoder as a service' },
+      { name: 'mcp', description: 'The Model Context Protocol server for assistants' },
       { name: 'operations', description: 'Probes, metrics and this document; no token, no tenant data' },
     ],
     paths,
@@ -63,9 +64,11 @@ function operationObject(op: Operation): Record<string, unknown> {
   for (const [status, reply] of Object.entries(op.responses)) {
     responses[status] = {
       description: reply.description,
-      content: reply.schema
-        ? { 'application/json': { schema: publishable(reply.schema) } }
-        : { [reply.contentType ?? 'text/plain']: { schema: { type: 'string' } } },
+      ...(reply.schema
+        ? { content: { 'application/json': { schema: publishable(reply.schema) } } }
+        : reply.contentType
+          ? { content: { [reply.contentType]: { schema: { type: 'string' } } } }
+          : {}),
     };
   }
   for (const [status, codes] of errorsByStatus(op.errors)) {
@@ -86,15 +89,12 @@ function operationObject(op: Operation): Record<string, unknown> {
     summary: op.summary,
     ...(op.description ? { description: op.description } : {}),
     security: op.auth ? [{ bearer: [] }] : [],
-    ...(op.params
+    ...(op.params || op.headers
       ? {
-          parameters: Object.entries(op.params).map(([name, schema]) => ({
-            name,
-            in: 'path',
-            required: true,
-            description: schema.description,
-            schema: publishable(schema),
-          })),
+          parameters: [
+            ...Object.entries(op.params ?? {}).map(([name, schema]) => parameter(name, 'path', schema)),
+            ...Object.entries(op.headers ?? {}).map(([name, schema]) => parameter(name, 'header', schema)),
+          ],
         }
       : {}),
     ...(op.body
@@ -109,6 +109,10 @@ function operationObject(op: Operation): Record<string, unknown> {
   };
 }
 
+function parameter(name: string, where: 'path' | 'header', schema: Schema): Record<string, unknown> {
+  return { name, in: where, required: true, description: schema.description, schema: publishable(schema) };
+}
+
 /** The error codes of an operation grouped by status, statuses ascending. */
 export function errorsByStatus(codes: readonly ErrorCode[]): Array<[number, ErrorCode[]]> {
   const byStatus = new Map<number, ErrorCode[]>();
@@ -120,13 +124,13 @@ export function errorsByStatus(codes: readonly ErrorCode[]): Array<[number, Erro
 }
 
 /** The schema without our validator's annotations (`x-messages`). */
-function publishable(schema: Schema): Schema {
+export function publishable(schema: Schema): Schema {
   return JSON.parse(
     JSON.stringify(schema, (key, value: unknown) => (key === 'x-messages' ? undefined : value)),
   );
 }
 
-function packageVersion(): string {
+export function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string };
   return pkg.version;
 }

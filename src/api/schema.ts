@@ -31,7 +31,7 @@ export type Method = 'GET' | 'POST' | 'DELETE';
 
 export interface SuccessReply {
   description: string;
-  /** JSON body schema; absent with `contentType` for non-JSON answers. */
+  /** JSON body schema; absent with `contentType` for non-JSON answers, or with neither for none. */
   schema?: Schema;
   contentType?: string;
 }
@@ -41,13 +41,17 @@ export interface Operation {
   method: Method;
   /** OpenAPI path template: `/v1/users/{user_id}`. */
   path: string;
-  tag: 'memory' | 'rerank' | 'operations';
+  tag: 'memory' | 'rerank' | 'mcp' | 'operations';
   summary: string;
   description?: string;
   /** Bearer token required (every /v1 route). */
   auth: boolean;
   params?: Record<string, Schema>;
+  /** Request headers by name, percent-decoded (UTF-8) before they are checked. */
+  headers?: Record<string, Schema>;
   body?: Schema;
+  /** False for an operation memvault/client does not wrap (POST /mcp: use an MCP client). */
+  inClient?: false;
   responses: Record<number, SuccessReply>;
   errors: readonly ErrorCode[];
 }
@@ -514,6 +518,39 @@ export const operations = {
       'inference_failed',
       'model_unavailable',
     ],
+  },
+  mcp: {
+    operationId: 'mcp',
+    method: 'POST',
+    path: '/mcp',
+    tag: 'mcp',
+    summary: 'Model Context Protocol server (Streamable HTTP, stateless, JSON responses)',
+    description:
+      'MCP over Streamable HTTP for one end user, named by `X-Memvault-User-Id`, never by tool arguments. ' +
+      'Tools: remember, recall, forget (docs/API.md, "MCP"). Each POST carries one JSON-RPC message; tool ' +
+      'errors are tool results with `isError` and the codes of this API. GET and DELETE are 405: no sessions, ' +
+      'no server-initiated stream.',
+    auth: true,
+    inClient: false,
+    headers: {
+      'X-Memvault-User-Id': {
+        ...userIdSchema,
+        description: `The end user whose memories the tools reach, percent-encoded UTF-8 (plain ASCII needs no encoding). ${String(userIdSchema.description)}`,
+      },
+    },
+    body: {
+      type: 'object',
+      required: ['jsonrpc'],
+      properties: {
+        jsonrpc: { const: '2.0', 'x-messages': { default: 'must be "2.0" (a JSON-RPC 2.0 message)' } },
+      },
+      description: 'One JSON-RPC 2.0 message of the Model Context Protocol.',
+    },
+    responses: {
+      200: { description: 'The JSON-RPC response.', schema: { type: 'object' } },
+      202: { description: 'Accepted: the message was a notification or a response.' },
+    },
+    errors: [...V1, ...JSON_BODY],
   },
   health: {
     operationId: 'health',

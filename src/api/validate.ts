@@ -76,6 +76,10 @@ function locate(root: Schema, error: ErrorObject): Located {
       schema,
     };
   }
+  // An argument the schema does not know is named itself: `user_id: is not an argument ...`.
+  if (error.keyword === 'additionalProperties') {
+    segments.push((error.params as { additionalProperty: string }).additionalProperty);
+  }
   return { segments, error, schema: (error.parentSchema ?? {}) as Schema };
 }
 

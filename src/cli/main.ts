@@ -21,6 +21,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   reseal: () => import('./commands/reseal.js'),
   tenants: () => import('./commands/tenants.js'),
   openapi: () => import('./commands/openapi.js'),
+  mcp: () => import('./commands/mcp.js'),
 };
 
 async function usage(): Promise<void> {

@@ -5,7 +5,7 @@
  * matches, `\` is an ordinary character of an id, and `.`, `..`, `%2E%2E` are ids like any other
  * (WHATWG URL parsing, `new URL()`, would turn `\` into `/` and resolve dot segments first).
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import { HttpError } from './errors.js';
 
@@ -13,6 +13,8 @@ export type Method = 'GET' | 'POST' | 'DELETE';
 
 export interface RequestContext {
   req: IncomingMessage;
+  /** For a handler that writes the answer itself (POST /mcp) and returns `{ written: true }`. */
+  res: ServerResponse;
   params: Record<string, string>;
   requestId: string;
   /** Aborted when the client goes away before the answer is written. */
@@ -22,6 +24,7 @@ export interface RequestContext {
 }
 
 export type RouteResult =
+  | { written: true }
   | { status: number; json: unknown; headers?: Record<string, string> }
   | { status: number; text: string; contentType: string };
 

@@ -96,13 +96,18 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       }
       const result = await route.handle({
         req,
+        res,
         params,
         requestId,
         signal: abort.signal,
         body: () => readJsonObject(req, options.maxBodyBytes),
       });
-      status = result.status;
-      write(res, result);
+      if ('written' in result) {
+        status = res.statusCode;
+      } else {
+        status = result.status;
+        write(res, result);
+      }
     } catch (thrown) {
       const response = toErrorResponse(thrown);
       status = response.status;
@@ -165,7 +170,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   };
 }
 
-function write(res: ServerResponse, result: RouteResult): void {
+function write(res: ServerResponse, result: Exclude<RouteResult, { written: true }>): void {
   if ('text' in result) sendText(res, result.status, result.text, result.contentType);
   else sendJson(res, result.status, result.json, result.headers);
 }

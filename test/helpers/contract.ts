@@ -64,7 +64,8 @@ export function contractProblems(observed: ObservedResponse): string[] {
   const responses = op.operation.responses as Record<string, Json>;
   const response = responses[String(observed.status)];
   if (!response) return [`${where}: status not documented for ${op.method} ${op.template}`];
-  const content = response.content as Record<string, { schema: Json }>;
+  const content = response.content as Record<string, { schema: Json }> | undefined;
+  if (!content) return observed.json === undefined ? [] : [`${where}: a body where none is documented`];
   const json = content['application/json'];
   if (!json)
     return observed.contentType?.startsWith(Object.keys(content)[0]!) ? [] : [`${where}: content type`];

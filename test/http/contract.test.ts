@@ -63,6 +63,13 @@ async function call(
 }
 
 const chunk = { user_id: 'contract', doc_id: 'd', text: 'hello', embedding: testVector(1) };
+const MCP_HEADERS = { accept: 'application/json, text/event-stream', 'x-memvault-user-id': 'contract' };
+const initialize = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'contract', version: '1' } },
+};
 const BODIES: Record<string, { good: unknown; bad: unknown; tooLarge: unknown }> = {
   createChunk: {
     good: chunk,
@@ -88,6 +95,14 @@ const BODIES: Record<string, { good: unknown; bad: unknown; tooLarge: unknown }>
     good: { query: 'q', texts: ['a'] },
     bad: { query: 'q', texts: 'a' },
     tooLarge: { query: 'q', texts: Array.from({ length: 513 }, () => 'x') },
+  },
+  mcp: { good: initialize, bad: { ...initialize, jsonrpc: '1.0' }, tooLarge: initialize },
+};
+/** Headers an operation needs besides the token. */
+const HEADERS: Record<string, { good: Record<string, string>; tooLarge?: Record<string, string> }> = {
+  mcp: {
+    good: MCP_HEADERS,
+    tooLarge: { ...MCP_HEADERS, 'x-memvault-user-id': 'x'.repeat(MAX_ID_LENGTH + 1) },
   },
 };
 const PATHS: Record<string, { good: string; bad: string; tooLarge: string }> = {
@@ -139,7 +154,13 @@ t.test(
     for (const op of allOperations) {
       const route = PATHS[op.operationId]?.good ?? op.path;
       const body = BODIES[op.operationId]?.good;
-      const res = await call(op.operationId, op.method, route, body === undefined ? {} : { body });
+      const headers = HEADERS[op.operationId]?.good ?? {};
+      const res = await call(
+        op.operationId,
+        op.method,
+        route,
+        body === undefined ? { headers } : { body, headers },
+      );
       const expected = op.operationId === 'rerank' ? 503 : Number(Object.keys(op.responses)[0]);
       t.equal(res.status, expected, `${op.method} ${op.path}`);
     }
@@ -152,15 +173,19 @@ t.test('each documented input error is produced: invalid_input, too_large and th
     if (!codes.includes('invalid_input')) continue;
     const byPath = PATHS[op.operationId];
     const byBody = BODIES[op.operationId];
+    const headers = HEADERS[op.operationId];
     const send = (which: 'bad' | 'tooLarge') =>
       byPath
         ? call(op.operationId, op.method, byPath[which])
-        : call(op.operationId, op.method, op.path, { body: byBody![which] });
+        : call(op.operationId, op.method, op.path, {
+            body: byBody![which],
+            headers: (which === 'tooLarge' ? headers?.tooLarge : headers?.good) ?? {},
+          });
     t.equal((await send('bad')).json.error.code, 'invalid_input', `${op.operationId} invalid_input`);
     t.equal((await send('tooLarge')).json.error.code, 'too_large', `${op.operationId} too_large`);
     if (!op.body) continue;
-    const raw = (rawBody: string, headers: Record<string, string> = {}) =>
-      call(op.operationId, op.method, op.path, { rawBody, headers });
+    const raw = (rawBody: string, extra: Record<string, string> = {}) =>
+      call(op.operationId, op.method, op.path, { rawBody, headers: { ...headers?.good, ...extra } });
     t.equal((await raw('{"x":')).json.error.code, 'invalid_json');
     t.equal((await raw('[1]')).json.error.code, 'invalid_body');
     t.equal((await raw('{}', { 'content-type': 'text/plain' })).json.error.code, 'unsupported_media_type');
@@ -173,6 +198,7 @@ t.test('each /v1 operation answers 401 unauthorized without the token', async (t
     const res = await call(op.operationId, op.method, PATHS[op.operationId]?.good ?? op.path, {
       token: null,
       body: BODIES[op.operationId]?.good ?? {},
+      headers: HEADERS[op.operationId]?.good ?? {},
     });
     t.equal(res.json.error.code, 'unauthorized', op.operationId);
   }
@@ -184,6 +210,7 @@ t.test('each /v1 operation answers 429 too_many_requests over MEMVAULT_MAX_IN_FL
   for (const op of allOperations.filter((o) => o.auth)) {
     const res = await call(op.operationId, op.method, PATHS[op.operationId]?.good ?? op.path, {
       body: BODIES[op.operationId]?.good ?? {},
+      headers: HEADERS[op.operationId]?.good ?? {},
     });
     t.equal(res.json.error.code, 'too_many_requests', op.operationId);
   }

@@ -1,6 +1,7 @@
 /** Every route the daemon serves; each is an operation of src/api/schema.ts. */
 import type { MemoryContext } from '../../memory/context.js';
 import type { Route } from '../router.js';
+import { mcpRoutes } from './mcp.js';
 import { memoryRoutes } from './memory.js';
 import { type OpsDeps, opsRoutes } from './ops.js';
 import { rerankRoutes } from './rerank.js';
@@ -10,5 +11,5 @@ export interface ApiRouteDeps extends OpsDeps {
 }
 
 export function apiRoutes(deps: ApiRouteDeps): Route[] {
-  return [...opsRoutes(deps), ...memoryRoutes(deps.memory), ...rerankRoutes()];
+  return [...opsRoutes(deps), ...memoryRoutes(deps.memory), ...rerankRoutes(), ...mcpRoutes(deps.memory)];
 }
