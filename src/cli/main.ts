@@ -4,6 +4,7 @@
  * so that, say, `memvault doctor` never loads onnxruntime.
  */
 import { coerceError, MemvaultError } from '../errors.js';
+import { HelpRequested, UsageError } from './args.js';
 
 type CommandModule = { run(args: string[]): Promise<number>; summary: string };
 
@@ -52,6 +53,16 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (thrown: unknown) => {
+    if (thrown instanceof HelpRequested) {
+      console.log(thrown.usage);
+      process.exitCode = 0;
+      return;
+    }
+    if (thrown instanceof UsageError) {
+      console.error(`memvault ${process.argv[2]}: ${thrown.message}\n${thrown.usage}`);
+      process.exitCode = 2;
+      return;
+    }
     const error = coerceError(thrown);
     // Typed errors carry messages written for users; anything else is a bug worth its stack.
     if (error instanceof MemvaultError) console.error(`memvault: ${error.message}`);

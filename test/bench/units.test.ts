@@ -9,8 +9,7 @@ import { type OpenLoopOutcome, startOpenLoop } from '../../src/bench/open-loop.j
 import { latencyChart, sweepChart } from '../../src/bench/plots.js';
 import { type BenchFile, goalMet, type Metric } from '../../src/bench/result.js';
 import { median, percentiles, rotated } from '../../src/bench/stats.js';
-import type { Suite } from '../../src/bench/suite.js';
-import { parseArgs, unknownOptions } from '../../src/cli/commands/bench.js';
+import { parseBenchArgs } from '../../src/cli/commands/bench.js';
 
 t.test('median and nearest-rank percentiles', async (t) => {
   t.equal(median([3, 1, 2]), 2);
@@ -165,16 +164,25 @@ t.test('goals are checked in their direction', async (t) => {
   t.equal(goalMet({ name: 'a', value: 1, unit: '', better: 'lower' }), undefined);
 });
 
-t.test('arguments: flags, --name value and --name=value', async (t) => {
-  const p = parseArgs(['ann', '--quick', '--chunks', '5000', '--json=out.json']);
+t.test('arguments: flags, --name value and --name=value, strictly', async (t) => {
+  const p = parseBenchArgs(['ann', '--quick', '--chunks', '5000', '--json=out.json'], ['chunks']);
   t.same(p.positional, ['ann']);
-  t.ok(p.flags.has('quick'));
+  t.same([...p.flags], ['quick']);
   t.same(p.options, { chunks: '5000', json: 'out.json' });
-  t.ok(
-    parseArgs(['compare', 'a', 'b', '--allow-mixed']).flags.has('allow-mixed'),
+  t.same(
+    [...parseBenchArgs(['compare', 'a', 'b', '--allow-mixed']).flags],
+    ['allow-mixed'],
     '--allow-mixed takes no value',
   );
-  t.throws(() => parseArgs(['ann', '--chunks']), /needs a value/);
+  t.throws(() => parseBenchArgs(['ann', '--chunks'], ['chunks']), {
+    code: 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE',
+  });
+  t.throws(
+    () => parseBenchArgs(['ann', '--chunk', '5'], ['chunks']),
+    /Unknown option '--chunk'/,
+    'a near miss',
+  );
+  t.throws(() => parseBenchArgs(['ann', '--quick=yes']), { code: 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' });
 });
 
 t.test('charts are self-contained SVG with one path per series', async (t) => {
@@ -217,19 +225,4 @@ t.test('open loop: a send delayed by a blocked event loop counts from when it wa
     Array.from({ length: loop.sent }, (_, i) => i),
     'every request sent settled once, none skipped',
   );
-});
-
-t.test('bench options: unknown means no chosen suite reads it', async (t) => {
-  const suite = (name: string, options: string[]): Suite => ({
-    name,
-    summary: '',
-    options,
-    run: () => Promise.reject(new Error('not run')),
-  });
-  const keys = suite('keys', ['tenants', 'qps']);
-  const query = suite('query', ['tenant', 'rounds']);
-  t.same(unknownOptions([keys], { tenants: '10', qps: '5' }), []);
-  t.same(unknownOptions([keys], { tenant: '10' }), ['tenant'], 'a near miss is still unknown');
-  t.same(unknownOptions([keys, query], { tenant: '10', qps: '5', chunk: '1' }), ['chunk']);
-  t.same(unknownOptions([suite('crypto', [])], {}), []);
 });

@@ -12,6 +12,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 
 import type { BenchCluster } from '../../bench/cluster.js';
 import { compareBench, compareTable, failureLines, onlySuites, readBenchFile } from '../../bench/compare.js';
@@ -20,6 +21,7 @@ import { createProgress } from '../../bench/progress.js';
 import { type BenchFile, renderResult, renderTable, type SuiteResult } from '../../bench/result.js';
 import type { Suite, SuiteContext } from '../../bench/suite.js';
 import { ALL_SUITES, SUITES } from '../../bench/suites.js';
+import { HelpRequested, UsageError } from '../args.js';
 
 export const summary = `benchmarks: ${ALL_SUITES.join(' | ')} | all; compare a.json b.json`;
 
@@ -34,40 +36,65 @@ interface Parsed {
   options: Record<string, string>;
 }
 
-const BOOLEAN_FLAGS = new Set(['quick', 'no-plots', 'help', 'allow-mixed']);
+/** The options every run takes; a suite adds its own (Suite.options), all `--name value`. */
+const COMMON_OPTIONS = {
+  quick: { type: 'boolean' },
+  'no-plots': { type: 'boolean' },
+  'allow-mixed': { type: 'boolean' },
+  json: { type: 'string' },
+  plots: { type: 'string' },
+  tolerance: { type: 'string' },
+  only: { type: 'string' },
+} as const;
+const ALWAYS = '--quick, --json, --plots, --no-plots';
 
-export function parseArgs(args: string[]): Parsed {
-  const parsed: Parsed = { positional: [], flags: new Set(), options: {} };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (!arg.startsWith('--')) {
-      parsed.positional.push(arg);
-      continue;
-    }
-    const [name, inline] = arg.slice(2).split('=', 2) as [string, string | undefined];
-    if (BOOLEAN_FLAGS.has(name)) parsed.flags.add(name);
-    else if (inline !== undefined) parsed.options[name] = inline;
-    else if (i + 1 < args.length) parsed.options[name] = args[++i]!;
-    else throw new Error(`--${name} needs a value`);
+/**
+ * node:util parseArgs, strict, over the common options plus `suiteOptions`: an unknown option or
+ * one without its value throws (ERR_PARSE_ARGS_*), so a typo cannot silently run the defaults.
+ */
+export function parseBenchArgs(args: string[], suiteOptions: readonly string[] = []): Parsed {
+  const options: Record<string, { type: 'string' | 'boolean' }> = { ...COMMON_OPTIONS };
+  for (const name of suiteOptions) options[name] ??= { type: 'string' };
+  const { values, positionals } = parseArgs({ args, options, strict: true, allowPositionals: true });
+  const parsed: Parsed = { positional: positionals, flags: new Set(), options: {} };
+  for (const [name, value] of Object.entries(values)) {
+    if (typeof value === 'boolean') {
+      if (value) parsed.flags.add(name);
+    } else if (typeof value === 'string') parsed.options[name] = value;
   }
   return parsed;
 }
 
+/** The first positional argument (the suite, `compare` or `list`), read leniently before the strict parse. */
+function firstPositional(args: string[]): string | undefined {
+  return parseArgs({ args, options: COMMON_OPTIONS, strict: false, allowPositionals: true }).positionals[0];
+}
+
+function usageError(thrown: unknown, label: string, suiteOptions: readonly string[]): UsageError {
+  const message = thrown instanceof Error ? thrown.message.split('. ')[0]! : String(thrown);
+  const unknown = /^Unknown option '(--[^']+)'/.exec(message)?.[1];
+  if (unknown === undefined) return new UsageError(message, USAGE);
+  const known = suiteOptions.map((o) => `--${o}`).join(', ') || 'none';
+  return new UsageError(
+    `unknown option ${unknown} for ${label} (its options: ${known}; always: ${ALWAYS})`,
+    USAGE,
+  );
+}
+
 export async function run(args: string[]): Promise<number> {
-  let parsed: Parsed;
-  try {
-    parsed = parseArgs(args);
-  } catch (thrown) {
-    console.error(`memvault bench: ${(thrown as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  const [name, ...rest] = parsed.positional;
-  if (!name || parsed.flags.has('help')) {
-    console.log(USAGE);
-    return name ? 0 : 2;
-  }
-  if (name === 'compare') return compare(rest, parsed);
-  if (name === 'list') {
+  if (args.includes('--help') || args.includes('-h')) throw new HelpRequested(USAGE);
+  const name = firstPositional(args);
+  if (!name) throw new UsageError('missing a suite, all, compare or list', USAGE);
+  if (name === 'compare' || name === 'list') {
+    let parsed: Parsed;
+    try {
+      parsed = parseBenchArgs(args);
+    } catch (thrown) {
+      throw usageError(thrown, name, []);
+    }
+    if (name === 'compare') return compare(parsed.positional.slice(1), parsed);
+    if (parsed.positional.length > 1)
+      throw new UsageError(`unexpected argument '${parsed.positional[1]}'`, USAGE);
     for (const [suiteName, load] of Object.entries(SUITES)) {
       const suite = await load().catch(() => undefined);
       console.log(`${suiteName.padEnd(8)} ${suite?.summary ?? '(unavailable)'}`);
@@ -76,25 +103,35 @@ export async function run(args: string[]): Promise<number> {
   }
   const names = name === 'all' ? ALL_SUITES : [name];
   for (const n of names) {
-    if (!(n in SUITES)) {
-      console.error(`memvault bench: unknown suite '${n}'\n${USAGE}`);
-      return 2;
-    }
+    if (!(n in SUITES)) throw new UsageError(`unknown suite '${n}'`, USAGE);
   }
-  return runSuites(names, parsed, name);
+  const suites = await Promise.all(names.map((n) => SUITES[n]!()));
+  const suiteOptions = [...new Set(suites.flatMap((s) => s.options))];
+  let parsed: Parsed;
+  try {
+    parsed = parseBenchArgs(args, suiteOptions);
+  } catch (thrown) {
+    throw usageError(thrown, name, suiteOptions);
+  }
+  if (parsed.positional.length > 1)
+    throw new UsageError(`unexpected argument '${parsed.positional[1]}'`, USAGE);
+  return runSuites(names, suites, parsed, name);
 }
 
-async function runSuites(names: string[], parsed: Parsed, label: string): Promise<number> {
-  const { json, plots, ...options } = parsed.options;
-  const suites = await Promise.all(names.map((n) => SUITES[n]!()));
-  const unknown = unknownOptions(suites, options);
-  if (unknown.length) {
-    const known = [...new Set(suites.flatMap((s) => s.options))].map((o) => `--${o}`).join(', ') || 'none';
-    console.error(
-      `memvault bench: unknown option ${unknown.map((o) => `--${o}`).join(', ')} for ${label} (its options: ${known}; always: --quick, --json, --plots, --no-plots)`,
-    );
-    return 2;
-  }
+async function runSuites(
+  names: string[],
+  suites: readonly Suite[],
+  parsed: Parsed,
+  label: string,
+): Promise<number> {
+  // compare's options are known to the parser but mean nothing to a run.
+  const { json, plots, tolerance, only, ...options } = parsed.options;
+  const misplaced = [
+    tolerance === undefined ? [] : ['--tolerance'],
+    only === undefined ? [] : ['--only'],
+  ].flat();
+  if (parsed.flags.has('allow-mixed')) misplaced.push('--allow-mixed');
+  if (misplaced.length) throw new UsageError(`${misplaced.join(', ')} only applies to bench compare`, USAGE);
   let cluster: Promise<BenchCluster> | undefined;
   const results: SuiteResult[] = [];
   const failed: string[] = [];
@@ -133,20 +170,10 @@ async function runSuites(names: string[], parsed: Parsed, label: string): Promis
   return failed.length ? 1 : 0;
 }
 
-/** Options that none of `suites` reads: under `all`, an option is fine if any suite takes it. */
-export function unknownOptions(
-  suites: readonly Suite[],
-  options: Readonly<Record<string, string>>,
-): string[] {
-  return Object.keys(options).filter((o) => !suites.some((s) => s.options.includes(o)));
-}
-
 async function compare(files: string[], parsed: Parsed): Promise<number> {
   const { options } = parsed;
-  if (files.length !== 2) {
-    console.error(USAGE);
-    return 2;
-  }
+  if (files.length !== 2)
+    throw new UsageError('compare takes two files: <baseline.json> <candidate.json>', USAGE);
   const tolerance = options.tolerance === undefined ? 0.1 : Number(options.tolerance);
   if (!Number.isFinite(tolerance) || tolerance < 0 || tolerance >= 1) {
     console.error('memvault bench compare: --tolerance must be a number in [0, 1)');

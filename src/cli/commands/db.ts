@@ -4,12 +4,16 @@ import { appUrl, clusterPaths, defaultHome, isRunning, readState, stopCluster } 
 import { prepareEmbeddedDatabase } from '../../db/embedded.js';
 import { createEmbedder } from '../../embed/index.js';
 import type { Env } from '../../env.js';
+import { oneOf, parseCommand } from '../args.js';
 import { embeddedDefaults } from './embedded-defaults.js';
 
 export const summary = 'embedded PostgreSQL: up (create, start, migrate) | down | status';
 
+const USAGE = 'usage: memvault db [up|down|status]   (default: status; MEMVAULT_HOME says where)';
+
 export async function run(args: string[]): Promise<number> {
-  const [action = 'status'] = args;
+  const { positionals } = parseCommand(args, { usage: USAGE, options: {}, positionals: { max: 1 } });
+  const action = oneOf(positionals[0] ?? 'status', 'action', ['up', 'down', 'status'], USAGE);
   const home = defaultHome();
   switch (action) {
     case 'up': {
@@ -35,9 +39,6 @@ export async function run(args: string[]): Promise<number> {
       if (state) console.log(`DATABASE_URL=${appUrl(paths, state)}`);
       return running ? 0 : 3;
     }
-    default:
-      console.error(`memvault db: unknown action '${action}' (up, down, status)`);
-      return 2;
   }
 }
 

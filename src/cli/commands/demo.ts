@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 
 import { MemvaultClient } from '../../client/index.js';
 import { EXIT } from '../../daemon.js';
+import { parseCommand } from '../args.js';
 import { startWithEmbeddedDefaults } from './embedded-defaults.js';
 
 export const summary = 'index memories for two users and show that queries stay within their user';
@@ -25,10 +26,10 @@ const MEMORIES: Record<string, Array<{ doc: string; text: string }>> = {
 };
 
 export async function run(args: string[]): Promise<number> {
-  if (args.length > 0) {
-    console.error('usage: memvault demo');
-    return EXIT.usage;
-  }
+  parseCommand(args, {
+    usage: 'usage: memvault demo   (a daemon on a free port, memories for two users, one query each)',
+    options: {},
+  });
   // A free loopback port: the demo talks to itself and must not clash with a running daemon.
   const outcome = await startWithEmbeddedDefaults({ MEMVAULT_PORT: '0', MEMVAULT_HOST: '127.0.0.1' });
   if (typeof outcome === 'number') return outcome;

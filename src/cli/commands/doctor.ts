@@ -7,6 +7,7 @@ import { explainSearchPlans, type SearchPlan } from '../../db/plans.js';
 import { checkPooler } from '../../db/pooler.js';
 import { envString } from '../../env.js';
 import { ConfigError } from '../../errors.js';
+import { parseCommand, UsageError } from '../args.js';
 
 export const summary =
   'pre-deploy checks (RLS, roles, indexes, plans, migrations, pooler) against DATABASE_URL; --plans [--tenant HASH] shows both search plans';
@@ -44,14 +45,24 @@ function line(r: CheckResult): string {
   return `${r.ok ? 'ok  ' : 'FAIL'} ${r.name.padEnd(24)} ${r.detail}`;
 }
 
+const USAGE = [
+  'usage: memvault doctor [--json] [--plans [--tenant <user_hash>]]',
+  '  --json     the results as JSON',
+  '  --plans    also print the exact plan of a small tenant and the HNSW plan of a large one',
+  '  --tenant   the large tenant for --plans (64 lowercase hex characters; default: the largest)',
+].join('\n');
+
 export async function run(args: string[]): Promise<number> {
-  const json = args.includes('--json');
-  const plans = args.includes('--plans');
-  const tenantAt = args.indexOf('--tenant');
-  const largeTenant = tenantAt >= 0 ? args[tenantAt + 1] : undefined;
-  if (tenantAt >= 0 && !largeTenant) {
-    console.error('usage: memvault doctor [--json] [--plans [--tenant <user_hash>]]');
-    return 2;
+  const { values } = parseCommand(args, {
+    usage: USAGE,
+    options: { json: { type: 'boolean' }, plans: { type: 'boolean' }, tenant: { type: 'string' } },
+  });
+  const json = values.json ?? false;
+  const plans = values.plans ?? false;
+  const largeTenant = values.tenant;
+  if (largeTenant !== undefined && !plans) throw new UsageError('--tenant needs --plans', USAGE);
+  if (largeTenant !== undefined && !/^[0-9a-f]{64}$/.test(largeTenant)) {
+    throw new UsageError('--tenant must be a user_hash (64 lowercase hex characters)', USAGE);
   }
   const urls = await targets();
   const results: Array<CheckResult | SearchPlan> = await withClient(urls.checks, runDoctor);

@@ -11,6 +11,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import { ValidationError } from '../../errors.js';
+import { oneOf, parseCommand, type Parsed, positiveInt, subcommand, UsageError } from '../args.js';
 import { embeddedDefaults } from './embedded-defaults.js';
 
 export const summary =
@@ -35,79 +36,76 @@ const USAGE = [
   '  --rerank          rerank the 100 candidates (RERANK_MODEL, else the default model); off by default',
 ].join('\n');
 
-function option(args: string[], name: string): string | undefined {
-  const at = args.indexOf(name);
-  if (at < 0) return undefined;
-  const value = args[at + 1];
-  // A flag at the end or followed by another flag would otherwise be silently ignored.
-  if (value === undefined || value.startsWith('--')) throw new ValidationError(name, 'needs a value');
-  return value;
-}
+const RERANK_OPTIONS = {
+  dataset: { type: 'string' },
+  model: { type: 'string' },
+  'bi-encoder': { type: 'string' },
+  run: { type: 'string' },
+  candidates: { type: 'string' },
+  queries: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
 
-function positive(args: string[], name: string): number | undefined {
-  const raw = option(args, name);
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new ValidationError(name, 'must be a positive integer');
-  return n;
-}
+const RETRIEVAL_OPTIONS = {
+  dataset: { type: 'string' },
+  mode: { type: 'string' },
+  rerank: { type: 'boolean' },
+  queries: { type: 'string' },
+  json: { type: 'string' },
+  plot: { type: 'string' },
+} as const;
 
 export async function run(args: string[]): Promise<number> {
-  const [sub] = args;
-  const dataset = option(args, '--dataset');
-  if ((sub !== 'rerank' && sub !== 'retrieval') || !dataset) {
-    console.error(USAGE);
-    return 2;
-  }
-  return sub === 'rerank' ? evalRerankCommand(args, dataset) : evalRetrievalCommand(args, dataset);
+  const sub = subcommand(args, ['rerank', 'retrieval'], USAGE);
+  return sub === 'rerank' ? evalRerankCommand(args.slice(1)) : evalRetrievalCommand(args.slice(1));
 }
 
-async function evalRerankCommand(args: string[], dataset: string): Promise<number> {
+function requireDataset(dataset: string | undefined): string {
+  if (dataset === undefined) throw new UsageError('--dataset <BEIR dir> is required', USAGE);
+  return dataset;
+}
+
+async function evalRerankCommand(args: string[]): Promise<number> {
+  const { values } = parseCommand(args, { usage: USAGE, options: RERANK_OPTIONS });
+  const dataset = requireDataset(values.dataset);
+  const candidates = positiveInt(values.candidates, '--candidates', USAGE);
+  const queries = positiveInt(values.queries, '--queries', USAGE);
   const { evalRerank, formatEvalReport } = await import('../../eval/index.js');
   const report = await evalRerank({
     dataset,
-    model: option(args, '--model'),
-    biEncoder: option(args, '--bi-encoder'),
-    run: option(args, '--run'),
-    candidates: positive(args, '--candidates'),
-    queries: positive(args, '--queries'),
+    model: values.model,
+    biEncoder: values['bi-encoder'],
+    run: values.run,
+    candidates,
+    queries,
     onProgress: (done, total) => {
       if (process.stderr.isTTY && done % 10 === 0)
         process.stderr.write(`\rreranked ${done}/${total} queries`);
     },
   });
   if (process.stderr.isTTY) process.stderr.write('\n');
-  console.log(args.includes('--json') ? JSON.stringify(report, null, 2) : formatEvalReport(report));
+  console.log(values.json ? JSON.stringify(report, null, 2) : formatEvalReport(report));
   return 0;
 }
 
+type RetrievalValues = Parsed<typeof RETRIEVAL_OPTIONS>['values'];
+
 /** `--dataset <basename> --mode M [--rerank] [--queries N]`: what shaped a run's figures. */
-function retrievalFigureArgs(args: string[]): string[] {
-  const dataset = option(args, '--dataset')!;
-  const out = [
-    '--dataset',
-    `.../${path.basename(path.resolve(dataset))}`,
-    '--mode',
-    option(args, '--mode') ?? 'all',
-  ];
-  if (args.includes('--rerank')) out.push('--rerank');
-  const queries = option(args, '--queries');
-  if (queries) out.push('--queries', queries);
+function retrievalFigureArgs(values: RetrievalValues, dataset: string): string[] {
+  const out = ['--dataset', `.../${path.basename(path.resolve(dataset))}`, '--mode', values.mode ?? 'all'];
+  if (values.rerank) out.push('--rerank');
+  if (values.queries) out.push('--queries', values.queries);
   return out;
 }
 
-const RETRIEVAL_FLAGS = new Set(['--dataset', '--mode', '--queries', '--json', '--plot', '--rerank']);
-
-async function evalRetrievalCommand(args: string[], dataset: string): Promise<number> {
-  // A misspelt option must not silently measure the defaults.
-  const unknown = args.slice(1).find((a) => a.startsWith('--') && !RETRIEVAL_FLAGS.has(a));
-  if (unknown) throw new ValidationError(unknown, 'is not an option of eval retrieval (see memvault eval)');
+async function evalRetrievalCommand(args: string[]): Promise<number> {
+  const { values } = parseCommand(args, { usage: USAGE, options: RETRIEVAL_OPTIONS });
+  const dataset = requireDataset(values.dataset);
+  const queries = positiveInt(values.queries, '--queries', USAGE);
   const { RETRIEVAL_MODES, evalRetrieval, formatRetrievalReport, retrievalChart } =
     await import('../../eval/index.js');
-  const mode = option(args, '--mode') ?? 'all';
-  const modes = mode === 'all' ? [...RETRIEVAL_MODES] : RETRIEVAL_MODES.filter((m) => m === mode);
-  if (modes.length === 0)
-    throw new ValidationError('--mode', `must be one of ${RETRIEVAL_MODES.join(', ')}, all`);
+  const mode = oneOf(values.mode ?? 'all', '--mode', [...RETRIEVAL_MODES, 'all'], USAGE);
+  const modes = mode === 'all' ? [...RETRIEVAL_MODES] : [mode];
   const embedModel = process.env.MEMVAULT_EMBED_MODEL || embeddedDefaults(process.env).embedModel;
   if (!embedModel) {
     throw new ValidationError(
@@ -115,19 +113,19 @@ async function evalRetrievalCommand(args: string[], dataset: string): Promise<nu
       'no embedder: set it to a sentence-encoder folder (the bundled USE-lite was not found)',
     );
   }
-  const jsonFile = option(args, '--json');
-  const plotFile = option(args, '--plot');
+  const jsonFile = values.json;
+  const plotFile = values.plot;
   const { createProgress } = await import('../../bench/progress.js');
   const report = await evalRetrieval({
     dataset,
     modes,
-    rerank: args.includes('--rerank'),
-    queries: positive(args, '--queries'),
+    rerank: values.rerank ?? false,
+    queries,
     embedModel,
     env: process.env,
     progress: createProgress('eval retrieval'),
     // The options that shape the figures; --json/--plot only say where they go.
-    command: ['memvault eval retrieval', ...retrievalFigureArgs(args)].join(' '),
+    command: ['memvault eval retrieval', ...retrievalFigureArgs(values, dataset)].join(' '),
   });
   console.log(formatRetrievalReport(report));
   for (const [file, text] of [

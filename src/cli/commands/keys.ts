@@ -17,23 +17,37 @@ import { resealChunks } from '../../keys/reseal.js';
 import { retiredKeks } from '../../keys/retirement.js';
 import { pendingRewrap, retire, rewrapPending, rotateKek, usage } from '../../keys/rotate.js';
 import { log } from '../../log.js';
+import { parseCommand, positiveInt, subcommand } from '../args.js';
 import { progressBar } from '../progress.js';
 
 export const summary = 'key ring over time: status | rotate [--to ID] | retire ID | worker';
 
-function flag(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
+const USAGE = [
+  'usage: memvault keys status',
+  '       memvault keys rotate [--to ID] [--batch N]   make key ID (default: the active key of',
+  '                                                    MEMORY_ENCRYPTION_KEYS) active and re-wrap every DEK',
+  '       memvault keys retire ID                      refuse key ID for good (once nothing needs it)',
+  '       memvault keys worker                         re-wrap and re-seal whenever a job is announced',
+  'See docs/KEYS.md.',
+].join('\n');
 
-function parseId(text: string | undefined, what: string): number {
-  const id = Number(text);
-  if (!Number.isInteger(id) || id < 1) throw new RangeError(`${what} must be a key id (a positive integer)`);
-  return id;
+/** A key-ring key id on the command line: a positive integer (crypto/ checks it is in the ring). */
+function keyId(value: string | undefined, what: string): number | undefined {
+  return positiveInt(value, what, USAGE);
 }
 
 export async function run(args: string[]): Promise<number> {
-  const [action = 'status'] = args;
+  const action =
+    args.length === 0 ? 'status' : subcommand(args, ['status', 'rotate', 'retire', 'worker'], USAGE);
+  // Everything is parsed before a key is read or a connection made.
+  const { values, positionals } = parseCommand(args.slice(1), {
+    usage: USAGE,
+    options: action === 'rotate' ? { to: { type: 'string' }, batch: { type: 'string' } } : {},
+    positionals: action === 'retire' ? { min: 1, max: 1, names: ['the key id to retire (ID)'] } : {},
+  });
+  const target = keyId(values.to as string | undefined, '--to');
+  const batchSize = positiveInt(values.batch as string | undefined, '--batch', USAGE);
+  const retireId = action === 'retire' ? keyId(positionals[0], 'the key id to retire') : undefined;
   const ring = KeyRing.fromEnv(process.env);
   const pool = await maintenancePool();
   try {
@@ -55,16 +69,14 @@ export async function run(args: string[]): Promise<number> {
         return 0;
       }
       case 'rotate': {
-        const target = flag(args, '--to');
-        const rotated = target === undefined ? ring : ring.withActiveKey(parseId(target, '--to'));
-        const batchSize = flag(args, '--batch') ? parseId(flag(args, '--batch'), '--batch') : undefined;
+        const rotated = target === undefined ? ring : ring.withActiveKey(target);
         const done = await rotateKek(pool, rotated, { batchSize, onProgress: progressBar('rewrap') });
         await notifyKeyJobs(pool, 'rewrap');
         console.log(`key ${rotated.activeKeyId} is active; re-wrapped ${done} tenant key(s)`);
         return 0;
       }
       case 'retire': {
-        const id = parseId(args[1], 'the key id to retire');
+        const id = retireId!;
         const active = storedActiveKekId(await getSettings(pool)) ?? ring.activeKeyId;
         const newly = await retire(pool, id, active);
         console.log(
@@ -75,9 +87,6 @@ export async function run(args: string[]): Promise<number> {
       }
       case 'worker':
         return await worker(pool, ring);
-      default:
-        console.error(`memvault keys: unknown action '${action}' (status, rotate, retire, worker)`);
-        return 2;
     }
   } finally {
     await pool.end();

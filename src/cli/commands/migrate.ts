@@ -2,10 +2,15 @@
 import { DEFAULT_EMBEDDING_DIM, migrateDatabase } from '../../db/migrate.js';
 import { envInt, envString } from '../../env.js';
 import { ConfigError } from '../../errors.js';
+import { parseCommand } from '../args.js';
 
 export const summary = 'apply committed migrations to DATABASE_URL (idempotent)';
 
-export async function run(_args: string[]): Promise<number> {
+const USAGE =
+  "usage: memvault migrate   (DATABASE_URL: the database; MEMVAULT_EMBEDDING_DIM: a fresh schema's dimension)";
+
+export async function run(args: string[]): Promise<number> {
+  parseCommand(args, { usage: USAGE, options: {} });
   const url = envString(process.env, 'DATABASE_URL');
   if (!url)
     throw new ConfigError('DATABASE_URL', 'is required (for the embedded cluster use `memvault db up`)');

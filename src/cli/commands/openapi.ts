@@ -5,14 +5,15 @@
  */
 import { openApiDocument } from '../../api/openapi.js';
 import { EXIT } from '../../daemon.js';
+import { parseCommand } from '../args.js';
 
 export const summary = 'print the OpenAPI 3.1 document of the HTTP API (as GET /openapi.json serves it)';
 
 export async function run(args: string[]): Promise<number> {
-  if (args.length > 0) {
-    console.error('usage: memvault openapi');
-    return EXIT.usage;
-  }
+  parseCommand(args, {
+    usage: 'usage: memvault openapi   (prints the OpenAPI 3.1 document to stdout)',
+    options: {},
+  });
   process.stdout.write(`${JSON.stringify(openApiDocument(), null, 2)}\n`);
   return EXIT.ok;
 }

@@ -5,17 +5,26 @@ import { jobKeyRing } from '../../keys/active-ring.js';
 import { maintenancePool } from '../../keys/connection.js';
 import { replaceTenantKey, resealChunks } from '../../keys/reseal.js';
 import { usage } from '../../keys/rotate.js';
+import { parseCommand, positiveInt } from '../args.js';
 import { progressBar } from '../progress.js';
 
 export const summary = "re-seal chunks under per-tenant keys; --tenant USER_ID replaces that tenant's key";
 
+const USAGE = [
+  "usage: memvault reseal [--batch N]                  re-seal legacy chunks under their tenants' keys",
+  "       memvault reseal --tenant USER_ID [--batch N]  replace that tenant's key, re-sealing its chunks",
+].join('\n');
+
 export async function run(args: string[]): Promise<number> {
-  const flag = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
-  const batchSize = flag('--batch') ? Number(flag('--batch')) : undefined;
+  const { values } = parseCommand(args, {
+    usage: USAGE,
+    options: { tenant: { type: 'string' }, batch: { type: 'string' } },
+  });
+  const batchSize = positiveInt(values.batch, '--batch', USAGE);
+  const tenantId = values.tenant;
   const pool = await maintenancePool();
   try {
     const ring = jobKeyRing(KeyRing.fromEnv(process.env), await getSettings(pool));
-    const tenantId = flag('--tenant');
     if (tenantId !== undefined) {
       const { resealed, destroyed } = await replaceTenantKey(pool, ring, hmacUser(tenantId), {
         batchSize,

@@ -3,17 +3,19 @@
  * configuration, then a curl example that indexes and queries. With DATABASE_URL set it behaves
  * like `serve` plus the example.
  */
-import { EXIT, type StartedFromEnv } from '../../daemon.js';
+import type { StartedFromEnv } from '../../daemon.js';
+import { parseCommand } from '../args.js';
 import { startWithEmbeddedDefaults } from './embedded-defaults.js';
 import { runUntilSignalled } from './serve-lifecycle.js';
 
 export const summary = 'start the embedded database and the daemon, and print a curl example';
 
 export async function run(args: string[]): Promise<number> {
-  if (args.length > 0) {
-    console.error('usage: memvault start');
-    return EXIT.usage;
-  }
+  parseCommand(args, {
+    usage:
+      'usage: memvault start   (the embedded database and the daemon; configuration from the environment)',
+    options: {},
+  });
   const outcome = await startWithEmbeddedDefaults();
   if (typeof outcome === 'number') return outcome;
   const { started, notes } = outcome;

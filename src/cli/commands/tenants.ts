@@ -6,22 +6,28 @@ import { readFile } from 'node:fs/promises';
 
 import { KeyRing, loadTenantHmacKey } from '../../crypto/index.js';
 import { getSettings } from '../../db/procedures.js';
-import { ConfigError } from '../../errors.js';
 import { jobKeyRing } from '../../keys/active-ring.js';
 import { maintenancePool } from '../../keys/connection.js';
 import { rehashTenants } from '../../keys/rehash.js';
+import { parseCommand, subcommand, UsageError } from '../args.js';
 import { progressBar } from '../progress.js';
 
 export const summary = 'rehash --user-ids FILE: move tenants to a new MEMORY_TENANT_HMAC_KEY';
 
+const USAGE = [
+  'usage: memvault tenants rehash --user-ids FILE',
+  '  moves every listed tenant (one user id per line) from MEMORY_TENANT_HMAC_KEY_OLD to',
+  '  MEMORY_TENANT_HMAC_KEY (docs/KEYS.md)',
+].join('\n');
+
 export async function run(args: string[]): Promise<number> {
-  const [action] = args;
-  if (action !== 'rehash') {
-    console.error('usage: memvault tenants rehash --user-ids FILE');
-    return 2;
-  }
-  const file = args.includes('--user-ids') ? args[args.indexOf('--user-ids') + 1] : undefined;
-  if (!file) throw new ConfigError('--user-ids', 'a file with one user id per line is required');
+  subcommand(args, ['rehash'], USAGE);
+  const { values } = parseCommand(args.slice(1), {
+    usage: USAGE,
+    options: { 'user-ids': { type: 'string' } },
+  });
+  const file = values['user-ids'];
+  if (file === undefined) throw new UsageError('--user-ids FILE is required (one user id per line)', USAGE);
   const userIds = (await readFile(file, 'utf8'))
     .split('\n')
     .map((l) => l.trim())
