@@ -53,6 +53,7 @@ export interface DaemonSettings {
   dbConnectTimeoutMs: number;
   dbStatementTimeoutMs: number;
   maxBodyBytes: number;
+  maxBodyBytesInFlight: number;
   maxInFlight: number;
   requestTimeoutMs: number;
   shutdownTimeoutMs: number;
@@ -107,6 +108,21 @@ export function readDaemonSettings(env: Env = process.env): DaemonSettings {
   // Validated now even though the reranker reads them itself on first use: a typo must stop the
   // daemon at start, not surface as a fail-open on the first query.
   readRerankConfig(env);
+  const maxBodyBytes = envInt(env, 'MEMVAULT_MAX_BODY_BYTES', 16 * 1024 * 1024, {
+    min: 1024,
+    max: 256 * 1024 * 1024,
+  });
+  // Four of the largest bodies at once by default: concurrent bodies beyond that wait (429).
+  const maxBodyBytesInFlight = envInt(env, 'MEMVAULT_MAX_BODY_BYTES_IN_FLIGHT', 4 * maxBodyBytes, {
+    min: 1024,
+    max: 16 * 1024 * 1024 * 1024,
+  });
+  if (maxBodyBytesInFlight < maxBodyBytes) {
+    throw new ConfigError(
+      'MEMVAULT_MAX_BODY_BYTES_IN_FLIGHT',
+      'must be at least MEMVAULT_MAX_BODY_BYTES (a body of the largest size must fit)',
+    );
+  }
   return {
     host,
     port: envInt(env, 'MEMVAULT_PORT', 7420, { min: 0, max: 65535 }),
@@ -122,10 +138,8 @@ export function readDaemonSettings(env: Env = process.env): DaemonSettings {
       min: 100,
       max: 3_600_000,
     }),
-    maxBodyBytes: envInt(env, 'MEMVAULT_MAX_BODY_BYTES', 16 * 1024 * 1024, {
-      min: 1024,
-      max: 256 * 1024 * 1024,
-    }),
+    maxBodyBytes,
+    maxBodyBytesInFlight,
     maxInFlight: envInt(env, 'MEMVAULT_MAX_IN_FLIGHT', 256, { min: 1, max: 100_000 }),
     requestTimeoutMs: envInt(env, 'MEMVAULT_REQUEST_TIMEOUT_MS', 30_000, { min: 1_000, max: 600_000 }),
     shutdownTimeoutMs: envInt(env, 'MEMVAULT_SHUTDOWN_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }),

@@ -227,6 +227,7 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       }),
       checkToken: bearerTokenCheck(secrets.apiToken),
       maxBodyBytes: settings.maxBodyBytes,
+      maxBodyBytesInFlight: settings.maxBodyBytesInFlight,
       maxInFlight: settings.maxInFlight,
       requestTimeoutMs: settings.requestTimeoutMs,
     });

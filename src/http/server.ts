@@ -12,6 +12,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { log } from '../log.js';
 import type { TokenCheck } from './auth.js';
 import { readJsonObject } from './body.js';
+import { ByteBudget } from './byte-budget.js';
 import { HttpError, toErrorResponse } from './errors.js';
 import { inFlightGauge, observeRequest } from './metrics.js';
 import { requestIdOf } from './request-id.js';
@@ -22,6 +23,8 @@ export interface ApiServerOptions {
   routes: Route[];
   checkToken: TokenCheck;
   maxBodyBytes: number;
+  /** Bytes of request bodies held at once across all requests; a body past it is refused (429). */
+  maxBodyBytesInFlight: number;
   /** Above this many concurrent /v1 requests, answer 429 instead of queueing without bound. */
   maxInFlight: number;
   requestTimeoutMs: number;
@@ -41,6 +44,7 @@ export interface ApiServer {
 
 export function createApiServer(options: ApiServerOptions): ApiServer {
   const router = new Router(options.routes);
+  const bodyBudget = new ByteBudget(options.maxBodyBytesInFlight);
   // Every request, for the gauge and the drain.
   let inFlight = 0;
   // Only the /v1 (authenticated) ones, for MEMVAULT_MAX_IN_FLIGHT: probes, scrapes and 404s must
@@ -72,6 +76,8 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     let routeLabel = 'unmatched';
     let status = 500;
     let holdsApiSlot = false;
+    // Held from the first body byte until the answer is written: the parsed body lives that long.
+    const bodyBytes = bodyBudget.open();
     const abort = new AbortController();
     res.on('close', () => {
       if (!res.writableFinished) abort.abort();
@@ -100,7 +106,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         params,
         requestId,
         signal: abort.signal,
-        body: () => readJsonObject(req, options.maxBodyBytes),
+        body: () => readJsonObject(req, options.maxBodyBytes, bodyBytes),
       });
       if ('written' in result) {
         status = res.statusCode;
@@ -126,6 +132,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       sendJson(res, response.status, response.body, response.headers);
     } finally {
       if (holdsApiSlot) apiInFlight--;
+      bodyBytes.release();
       const ms = performance.now() - started;
       observeRequest(routeLabel, method, status, ms / 1000);
       const line = { req_id: requestId, method, route: routeLabel, status, ms: Math.round(ms * 10) / 10 };

@@ -114,6 +114,7 @@ t.test('MEMVAULT_MAX_IN_FLIGHT counts /v1 requests only: a slow probe takes no A
     ],
     checkToken: bearerTokenCheck(token),
     maxBodyBytes: 1024,
+    maxBodyBytesInFlight: 4096,
     maxInFlight: 1,
     requestTimeoutMs: 10_000,
   });
