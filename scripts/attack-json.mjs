@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Abusive-JSON probe (issue 11, item 7): sends the attack bodies to a running daemon while timing
-// GET /healthz every 50 ms and sampling the daemon's RSS from /proc/<pid>/status.
+// GET /healthz every 50 ms (from a separate process) and sampling the daemon's RSS from /proc/<pid>/status.
 // Usage: node scripts/attack-json.mjs <base url> <api token> <daemon pid>
-/* global process, console, setTimeout, performance, fetch, Buffer */
+/* global process, console, setTimeout, setInterval, clearInterval, performance, fetch, Buffer */
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 const [base, token, pid] = process.argv.slice(2);
@@ -17,30 +18,46 @@ const quantile = (xs, q) => {
   return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))] : NaN;
 };
 
+// The prober runs in its own process, so building and sending the attack bodies here cannot delay it.
+const PROBER = `
+const base = process.argv[1];
+const latencies = [];
+let failures = 0;
+let running = true;
+process.on('SIGTERM', () => (running = false));
+(async () => {
+  while (running) {
+    const t0 = performance.now();
+    // A fresh connection per probe: a kept-alive one may be closed by the server while it is blocked.
+    const ok = await fetch(base + '/healthz', { headers: { connection: 'close' } }).then(
+      (r) => r.arrayBuffer().then(() => r.ok),
+      () => false,
+    );
+    latencies.push(performance.now() - t0);
+    if (!ok) failures++;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  process.stdout.write(JSON.stringify({ latencies, failures }));
+})();
+`;
+
 async function probeWhile(work) {
-  const latencies = [];
+  const prober = spawn(process.execPath, ['-e', PROBER, base], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  prober.stdout.on('data', (d) => (out += d));
+  const exited = new Promise((resolve) => prober.on('exit', resolve));
   let peak = rssMb();
-  let running = true;
-  let failures = 0;
-  const probe = (async () => {
-    while (running) {
-      const t0 = performance.now();
-      // A fresh connection per probe: a kept-alive one may be closed by the server while it is blocked.
-      const ok = await fetch(`${base}/healthz`, { headers: { connection: 'close' } }).then(
-        (r) => r.arrayBuffer().then(() => r.ok),
-        () => false,
-      );
-      latencies.push(performance.now() - t0);
-      if (!ok) failures++;
-      peak = Math.max(peak, rssMb());
-      await sleep(50);
-    }
-  })();
+  const sampler = setInterval(() => (peak = Math.max(peak, rssMb())), 50);
+  await sleep(200);
   const t0 = performance.now();
   const outcome = await work();
   const wall = performance.now() - t0;
-  running = false;
-  await probe;
+  await sleep(200);
+  clearInterval(sampler);
+  peak = Math.max(peak, rssMb());
+  prober.kill('SIGTERM');
+  await exited;
+  const { latencies, failures } = JSON.parse(out);
   return { outcome, wall, latencies, peak, failures };
 }
 
