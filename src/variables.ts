@@ -13,6 +13,8 @@ export const KNOWN_VARIABLES: Readonly<Record<string, string>> = {
   MEMVAULT_HOST: 'docs/OPERATIONS.md',
   MEMVAULT_PORT: 'docs/OPERATIONS.md',
   MEMVAULT_API_TOKEN: 'docs/OPERATIONS.md',
+  // `memvault mcp`: the daemon it talks to
+  MEMVAULT_URL: 'README.md',
   MEMVAULT_DB_POOL_MAX: 'docs/OPERATIONS.md',
   MEMVAULT_DB_CONNECT_TIMEOUT_MS: 'docs/OPERATIONS.md',
   MEMVAULT_DB_STATEMENT_TIMEOUT_MS: 'docs/OPERATIONS.md',
