@@ -44,6 +44,7 @@ const unknownFlag: Array<[string[], RegExp]> = [
   [['reseal', '--tenants', 'alice'], /Unknown option '--tenants'/],
   [['tenants', 'rehash', '--user-id', 'f'], /Unknown option '--user-id'/],
   [['openapi', '--yaml'], /Unknown option '--yaml'/],
+  [['mcp', '--user', 'alice'], /Unknown option '--user'/],
 ];
 
 const badValue: Array<[string[], RegExp]> = [
@@ -71,6 +72,7 @@ const badValue: Array<[string[], RegExp]> = [
   [['reseal', '--tenant'], /Option '--tenant <value>' argument missing/],
   [['tenants', 'rehash'], /--user-ids FILE is required/],
   [['openapi', 'now'], /unexpected argument 'now'/],
+  [['mcp'], /--user-id is required/],
 ];
 
 t.test('every command refuses an unknown flag with exit 2, naming it', async (t) => {
@@ -107,6 +109,7 @@ t.test('--help prints the usage of every command on stdout and exits 0', async (
     ['reseal'],
     ['tenants'],
     ['openapi'],
+    ['mcp'],
   ];
   for (const command of commands) {
     const res = await memvault([...command, '--help']);

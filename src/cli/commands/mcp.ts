@@ -5,8 +5,6 @@
  * argument can change. The token is MEMVAULT_API_TOKEN, else the one `memvault start` generated
  * in MEMVAULT_HOME/secrets.env. stdout carries the protocol only; messages go to stderr.
  */
-import { parseArgs } from 'node:util';
-
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 
 import { MemvaultClient } from '../../client/index.js';
@@ -16,28 +14,18 @@ import { ConfigError } from '../../errors.js';
 import { backendOfClient } from '../../mcp/client-backend.js';
 import { createMcpServer } from '../../mcp/tools.js';
 import { validateId } from '../../memory/validate.js';
+import { parseCommand, UsageError } from '../args.js';
 
 export const summary = 'MCP server on stdio for one user (--user-id), talking to a running daemon';
 
 const USAGE = 'usage: memvault mcp --user-id ID [--url http://127.0.0.1:7420]';
 
 export async function run(args: string[]): Promise<number> {
-  let values: { 'user-id'?: string; url?: string };
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: { 'user-id': { type: 'string' }, url: { type: 'string' } },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (thrown) {
-    console.error(`memvault mcp: ${(thrown as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (values['user-id'] === undefined) {
-    console.error(`memvault mcp: --user-id is required\n${USAGE}`);
-    return 2;
-  }
+  const { values } = parseCommand(args, {
+    usage: USAGE,
+    options: { 'user-id': { type: 'string' }, url: { type: 'string' } },
+  });
+  if (values['user-id'] === undefined) throw new UsageError('--user-id is required', USAGE);
   const userId = validateId(values['user-id'], '--user-id');
   const env = process.env;
   const baseUrl =
