@@ -36,7 +36,7 @@ const USAGE = [
   '  --rerank          rerank the 100 candidates (RERANK_MODEL, else the default model); off by default',
 ].join('\n');
 
-const RERANK_OPTIONS = {
+const EVAL_RERANK_OPTIONS = {
   dataset: { type: 'string' },
   model: { type: 'string' },
   'bi-encoder': { type: 'string' },
@@ -66,7 +66,7 @@ function requireDataset(dataset: string | undefined): string {
 }
 
 async function evalRerankCommand(args: string[]): Promise<number> {
-  const { values } = parseCommand(args, { usage: USAGE, options: RERANK_OPTIONS });
+  const { values } = parseCommand(args, { usage: USAGE, options: EVAL_RERANK_OPTIONS });
   const dataset = requireDataset(values.dataset);
   const candidates = positiveInt(values.candidates, '--candidates', USAGE);
   const queries = positiveInt(values.queries, '--queries', USAGE);
