@@ -105,10 +105,31 @@ export async function evalRetrieval(options: RetrievalEvalOptions): Promise<Retr
     `${path.basename(path.resolve(options.dataset))}: ${data.docs.length.toLocaleString('en-US')} docs, ${queries.length} evaluated queries`,
   );
 
-  const target = await openTarget(options);
+  let target: Target | undefined;
   let daemon: DaemonChild | undefined;
+  let forgotten = false;
   const userId = `eval-retrieval-${randomBytes(6).toString('hex')}`;
+  // Everything this run started goes away however it ends, Ctrl-C included: the scratch tenant on
+  // someone else's database, the daemon child, the private cluster and its files.
+  let released: Promise<void> | undefined;
+  const release = (): Promise<void> =>
+    (released ??= (async () => {
+      if (target?.external && daemon && !forgotten) {
+        await daemon.client
+          .request('DELETE', `/v1/users/${encodeURIComponent(userId)}`)
+          .catch(() => undefined);
+      }
+      await daemon?.stop();
+      await target?.close();
+    })());
+  const onSignal = (signal: NodeJS.Signals): void => {
+    progress.stage(`${signal}: stopping the daemon and removing what this run wrote`);
+    void release().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
+    target = await openTarget(options);
     progress.stage(
       `starting the daemon (embedder ${options.embedModel}, rerank ${options.rerank ? 'on' : 'off'})`,
     );
@@ -119,6 +140,7 @@ export async function evalRetrieval(options: RetrievalEvalOptions): Promise<Retr
       keys: target.keys,
       readyTimeoutMs: 120_000,
     });
+    progress.stage(`daemon ready at ${daemon.url}`);
     const ingest = await ingestCorpus(daemon.client, userId, chunks, options);
 
     const rankings = await runQueries(daemon.client, userId, queries, options);
@@ -136,7 +158,14 @@ export async function evalRetrieval(options: RetrievalEvalOptions): Promise<Retr
     for (const row of rows) {
       if (dense && row.latencyMs) row.p95VsDense = row.latencyMs.p95 / dense.latencyMs!.p95;
     }
-    if (target.external) await daemon.client.request('DELETE', `/v1/users/${encodeURIComponent(userId)}`);
+    if (target.external) {
+      expectStatus(
+        await daemon.client.request('DELETE', `/v1/users/${encodeURIComponent(userId)}`),
+        200,
+        'DELETE /v1/users/:user_id (the scratch tenant)',
+      );
+      forgotten = true;
+    }
     return {
       format: REPORT_FORMAT,
       dataset: options.dataset,
@@ -160,8 +189,9 @@ export async function evalRetrieval(options: RetrievalEvalOptions): Promise<Retr
     }
     throw thrown;
   } finally {
-    await daemon?.stop();
-    await target.close();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await release();
   }
 }
 
@@ -227,6 +257,7 @@ async function openTarget(options: RetrievalEvalOptions): Promise<Target> {
   const dim = probe.dimension;
   await probe.close();
   const cluster = await BenchCluster.start();
+  options.progress.stage(`private cluster in ${cluster.home}`);
   try {
     const db = await cluster.createDatabase('retrieval', dim);
     return {

@@ -7,9 +7,9 @@
  * identical to one document must find it first, and a query judged against a document with no
  * text can reach at most half its recall.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -251,6 +251,50 @@ if (!modelDir) {
       ['dense', 'BM25 reference'],
     );
     t.equal(row(report, 'dense').ndcg10, 1, 'the identical document ranks first');
+  });
+
+  t.test('interrupted, the command removes what it started: daemon, cluster, files', async (t) => {
+    // Enough documents that the write phase lasts well beyond the signal.
+    const big = path.join(dir, 'big');
+    await mkdir(path.join(big, 'qrels'), { recursive: true });
+    const topics = ['dogs', 'tea', 'rust', 'tokyo', 'oceans', 'markets', 'proteins', 'wings'];
+    const lines = Array.from({ length: 600 }, (_, i) =>
+      JSON.stringify({
+        _id: `d${i}`,
+        title: `note ${i}`,
+        text: `A note about ${topics[i % topics.length]} number ${i}, written for the interruption test.`,
+      }),
+    );
+    await writeFile(path.join(big, 'corpus.jsonl'), lines.join('\n'));
+    await writeFile(path.join(big, 'queries.jsonl'), JSON.stringify({ _id: 'q', text: 'tea' }));
+    await writeFile(path.join(big, 'qrels', 'test.tsv'), 'query-id\tcorpus-id\tscore\nq\td1\t1\n');
+
+    const child = spawn(process.execPath, [cli, 'eval', 'retrieval', '--dataset', big, '--mode', 'dense'], {
+      env: baseEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const sent = new Promise<void>((resolve) => {
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (/writing 600 chunks/.test(stderr) && child.signalCode === null && !child.killed) {
+          child.kill('SIGTERM');
+          resolve();
+        }
+      });
+    });
+    await Promise.race([sent, exited]);
+    const code = await exited;
+    t.equal(code, 143, 'the exit status of a SIGTERM', { stderr: stderr.slice(-1500) });
+    t.match(stderr, /SIGTERM: stopping the daemon/);
+    t.notMatch(stderr, /chunks written: 600\/600/, 'interrupted while writing');
+    const home = /private cluster in (\S+)/.exec(stderr)?.[1];
+    const url = /daemon ready at (\S+)/.exec(stderr)?.[1];
+    t.ok(home?.includes('memvault-bench-'), `the cluster's home was reported: ${home}`);
+    t.ok(url?.startsWith('http://127.0.0.1:'), `the daemon's address was reported: ${url}`);
+    await t.rejects(access(home!), { code: 'ENOENT' }, 'the cluster and its files are gone');
+    await t.rejects(fetch(`${url}/readyz`), 'nothing listens where the daemon was');
   });
 
   t.test('bad options are refused, naming the option', async (t) => {
