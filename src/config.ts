@@ -17,19 +17,15 @@ import { join } from 'node:path';
 import { type CryptoConfig, generateKeyBase64, loadCryptoConfig } from './crypto/index.js';
 import { defaultHome } from './db/cluster.js';
 import { DEFAULT_EMBEDDING_DIM } from './db/migrate.js';
-import { type Env, envEnum, envInt, envString } from './env.js';
+import { type EmbedSettings, readEmbedSettings } from './embed/settings.js';
+import { type Env, envInt, envString } from './env.js';
 import { ConfigError } from './errors.js';
+
+export { type EmbedSettings, readEmbedSettings };
 import { readRerankConfig } from './rerank/index.js';
 
 export const API_TOKEN_VARIABLE = 'MEMVAULT_API_TOKEN';
 const MIN_TOKEN_LENGTH = 16;
-
-export interface EmbedSettings {
-  model: string;
-  device: 'auto' | 'cpu' | 'cuda';
-  poolSize: number;
-  threads: number | undefined;
-}
 
 /** Everything but the secrets: safe to log whole. */
 export interface DaemonSettings {
@@ -69,20 +65,6 @@ export interface Secrets {
   crypto: CryptoConfig;
   /** Non-enumerable: a Secrets object can be logged or inspected without leaking the token. */
   readonly apiToken: string;
-}
-
-/** MEMVAULT_EMBED_*: undefined when MEMVAULT_EMBED_MODEL is unset (clients send embeddings). */
-export function readEmbedSettings(env: Env = process.env): EmbedSettings | undefined {
-  const model = envString(env, 'MEMVAULT_EMBED_MODEL');
-  if (!model) return undefined;
-  return {
-    model,
-    device: envEnum(env, 'MEMVAULT_EMBED_DEVICE', ['auto', 'cpu', 'cuda'] as const, 'auto'),
-    poolSize: envInt(env, 'MEMVAULT_EMBED_POOL_SIZE', 1, { min: 1, max: 64 }),
-    threads: envString(env, 'MEMVAULT_EMBED_THREADS')
-      ? envInt(env, 'MEMVAULT_EMBED_THREADS', 1, { min: 1, max: 256 })
-      : undefined,
-  };
 }
 
 export const LISTEN_URL_VARIABLE = 'MEMVAULT_LISTEN_URL';

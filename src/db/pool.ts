@@ -57,3 +57,14 @@ export function beginStatement(pool: pg.Pool): string {
 export function poolUsage(pool: pg.Pool): { total: number; idle: number; waiting: number; max: number } {
   return { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max: pool.options.max };
 }
+
+/** Runs `fn` on a connection of its own to `url` (not pooled), closed afterwards. */
+export async function withConnection<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}

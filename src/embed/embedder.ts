@@ -5,7 +5,6 @@
  */
 import os from 'node:os';
 
-import { readEmbedSettings } from '../config.js';
 import type { Env } from '../env.js';
 import { ValidationError } from '../errors.js';
 import { chooseDevice, type DeviceRequest } from '../inference/device.js';
@@ -13,9 +12,10 @@ import { siblingModule } from '../inference/module-url.js';
 import { InferencePool } from '../inference/pool.js';
 import type { Device } from '../inference/task.js';
 import { resolveModel } from '../models/resolve.js';
+import { readEmbedSettings } from './settings.js';
 import type { EmbedTaskConfig } from './task.js';
 
-/** The MEMVAULT_EMBED_* settings (readEmbedSettings in config.ts reads them from the environment). */
+/** The MEMVAULT_EMBED_* settings (readEmbedSettings in ./settings.ts reads them from the environment). */
 export interface EmbedderOptions {
   device?: DeviceRequest;
   poolSize?: number;

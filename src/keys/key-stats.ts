@@ -4,8 +4,8 @@
  * maintenance mode, publish the counts (memory.refresh_key_stats) and the daemon reads the small
  * result table (memory.key_stats) at scrape time. See db/functions/key_stats.sql.
  */
-import type pg from 'pg';
 
+import type { Pool } from '../db/pool.js';
 import { call, type Queryable } from '../db/procedures.js';
 import { coerceError } from '../errors.js';
 import { log } from '../log.js';
@@ -23,7 +23,7 @@ export interface KeyStatsRow {
 }
 
 /** Recounts (maintenance). False when another session was recounting at that moment. */
-export async function refreshKeyStats(pool: pg.Pool): Promise<boolean> {
+export async function refreshKeyStats(pool: Pool): Promise<boolean> {
   return inTransaction(pool, async (client) => {
     const rows = await call<{ ok: boolean }>(client, 'select memory.refresh_key_stats() as ok', []);
     return rows[0]!.ok;
@@ -52,7 +52,7 @@ export async function readKeyStats(db: Queryable): Promise<KeyStatsRow[]> {
  * index scans; a job batch takes far less), and always when `force` is set (a job's end). A failed
  * publish is logged and never fails the job: metrics are not worth losing work over.
  */
-export function keyStatsPublisher(pool: pg.Pool, intervalMs = 1000): (force?: boolean) => Promise<void> {
+export function keyStatsPublisher(pool: Pool, intervalMs = 1000): (force?: boolean) => Promise<void> {
   let last = 0;
   return async (force = false) => {
     const now = Date.now();

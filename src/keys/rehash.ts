@@ -4,7 +4,6 @@
  * is opened under the old binding and sealed under the new one; one transaction per tenant makes
  * the move atomic, and a re-run skips tenants already moved.
  */
-import type pg from 'pg';
 
 import {
   CHUNK_FIELDS,
@@ -24,6 +23,7 @@ import {
   rehashTenantState,
   tenantKeysOf,
 } from '../db/keys.js';
+import type { Pool, PoolClient } from '../db/pool.js';
 import { keyStatsPublisher } from './key-stats.js';
 import { inTransaction, type ProgressListener } from './maintenance.js';
 import { keyJobItems } from './metrics.js';
@@ -42,7 +42,7 @@ export interface RehashReport {
 const PAGE = 500;
 
 async function moveTenant(
-  client: pg.PoolClient,
+  client: PoolClient,
   ring: KeyRing,
   oldHash: string,
   newHash: string,
@@ -86,7 +86,7 @@ async function moveTenant(
 
 /** Moves every listed user's tenant from the old HMAC key's hash to the new one's. */
 export async function rehashTenants(
-  pool: pg.Pool,
+  pool: Pool,
   ring: KeyRing,
   keys: { oldKey: TenantHmacKey; newKey: TenantHmacKey },
   userIds: string[],

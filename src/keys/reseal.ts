@@ -4,7 +4,6 @@
  * with SKIP LOCKED along a keyset cursor, so a pass is linear, several workers can share it and a
  * crashed run simply resumes.
  */
-import type pg from 'pg';
 
 import {
   CHUNK_FIELDS,
@@ -26,6 +25,7 @@ import {
   storeResealed,
   tenantKeysOf,
 } from '../db/keys.js';
+import type { Pool, PoolClient } from '../db/pool.js';
 import { keyStatsPublisher } from './key-stats.js';
 import { inTransaction, type ProgressListener } from './maintenance.js';
 import { keyJobItems, keyJobRemaining } from './metrics.js';
@@ -48,8 +48,8 @@ interface TenantKeys {
 
 /** Unwraps the DEKs of the tenants in a batch, creating an active DEK for tenants without one. */
 async function keysForBatch(
-  pool: pg.Pool,
-  client: pg.PoolClient,
+  pool: Pool,
+  client: PoolClient,
   ring: KeyRing,
   rows: ResealRow[],
 ): Promise<Map<string, TenantKeys>> {
@@ -84,11 +84,7 @@ function resealRow(ring: KeyRing, row: ResealRow, keys: TenantKeys) {
 }
 
 /** Re-seals every chunk that is not under its tenant's active DEK. Returns how many it re-sealed. */
-export async function resealChunks(
-  pool: pg.Pool,
-  ring: KeyRing,
-  options: ResealOptions = {},
-): Promise<number> {
+export async function resealChunks(pool: Pool, ring: KeyRing, options: ResealOptions = {}): Promise<number> {
   const batchSize = options.batchSize ?? 500;
   const publish = keyStatsPublisher(pool);
   let cursor: ResealCursor | null = null;
@@ -125,7 +121,7 @@ export async function resealChunks(
  * chunks under it, then destroys the old DEK. Returns chunks re-sealed and keys destroyed.
  */
 export async function replaceTenantKey(
-  pool: pg.Pool,
+  pool: Pool,
   ring: KeyRing,
   userHash: string,
   options: Omit<ResealOptions, 'tenant'> = {},

@@ -4,8 +4,8 @@
  * The check that nothing needs the key and the record happen in one locked step in SQL, so a daemon
  * wrapping a new DEK at the same moment cannot slip a row under a key that is being retired.
  */
-import type pg from 'pg';
 
+import type { Pool } from '../db/pool.js';
 import { call, type Queryable } from '../db/procedures.js';
 import { inTransaction } from './maintenance.js';
 
@@ -13,7 +13,7 @@ import { inTransaction } from './maintenance.js';
  * Makes `kekId` the live active key for every daemon (setting active_kek_id, applied through
  * NOTIFY). KeyRetiredError when it is retired.
  */
-export async function setActiveKek(pool: pg.Pool, kekId: number): Promise<void> {
+export async function setActiveKek(pool: Pool, kekId: number): Promise<void> {
   await inTransaction(pool, (client) => call(client, 'select memory.set_active_kek($1::integer)', [kekId]));
 }
 
@@ -22,7 +22,7 @@ export async function setActiveKek(pool: pg.Pool, kekId: number): Promise<void> 
  * `activeKekId`, the caller's configured one) or while any DEK or legacy chunk needs it. Returns
  * false when it was retired already.
  */
-export async function retireKek(pool: pg.Pool, kekId: number, activeKekId: number): Promise<boolean> {
+export async function retireKek(pool: Pool, kekId: number, activeKekId: number): Promise<boolean> {
   return inTransaction(pool, async (client) => {
     const rows = await call<{ retired: boolean }>(
       client,

@@ -3,21 +3,21 @@
  * proportional to tenants, not chunks (the chunks stay sealed under their DEKs). Resumable and
  * safe to run in several processes at once: each batch is claimed with SKIP LOCKED.
  */
-import type pg from 'pg';
 
 import type { KeyRing } from '../crypto/index.js';
 import { claimDekRewrap, type KeyUsage, keyUsage, storeRewrappedDeks } from '../db/keys.js';
+import type { Pool } from '../db/pool.js';
 import { keyStatsPublisher } from './key-stats.js';
 import { inTransaction, type ProgressListener } from './maintenance.js';
 import { keyJobItems, keyJobRemaining } from './metrics.js';
 import { retireKek, setActiveKek } from './retirement.js';
 
-export async function usage(pool: pg.Pool): Promise<KeyUsage[]> {
+export async function usage(pool: Pool): Promise<KeyUsage[]> {
   return inTransaction(pool, (client) => keyUsage(client));
 }
 
 /** DEKs still wrapped under another key than `activeKekId`: what a re-wrap pass has left to do. */
-export async function pendingRewrap(pool: pg.Pool, activeKekId: number): Promise<number> {
+export async function pendingRewrap(pool: Pool, activeKekId: number): Promise<number> {
   return (await usage(pool)).filter((u) => u.kekId !== activeKekId).reduce((n, u) => n + u.wrappedDeks, 0);
 }
 
@@ -27,7 +27,7 @@ export async function pendingRewrap(pool: pg.Pool, activeKekId: number): Promise
  * KeyRetiredError, before any work, when that key is retired.
  */
 export async function rotateKek(
-  pool: pg.Pool,
+  pool: Pool,
   ring: KeyRing,
   options: { batchSize?: number; onProgress?: ProgressListener } = {},
 ): Promise<number> {
@@ -40,7 +40,7 @@ export async function rotateKek(
  * (the pending count when the pass started) feeds the progress bar and memvault_key_job_remaining.
  */
 export async function rewrapPending(
-  pool: pg.Pool,
+  pool: Pool,
   ring: KeyRing,
   total: number,
   options: { batchSize?: number; onProgress?: ProgressListener } = {},
@@ -76,7 +76,7 @@ export async function rewrapPending(
  * while any DEK or legacy chunk needs it, and otherwise records it, after which nothing can be
  * wrapped or sealed under it again (KeyRetiredError). Returns false if it was retired already.
  */
-export async function retire(pool: pg.Pool, kekId: number, activeKekId: number): Promise<boolean> {
+export async function retire(pool: Pool, kekId: number, activeKekId: number): Promise<boolean> {
   const retired = await retireKek(pool, kekId, activeKekId);
   await keyStatsPublisher(pool)(true);
   return retired;

@@ -5,9 +5,11 @@
  * silently changed: values JSON or UTF-8 could not carry faithfully are rejected, not coerced.
  */
 import { ValidationError } from '../errors.js';
+import { LONE_SURROGATE, MAX_TEXT_BYTES, validateText } from '../text.js';
 
-/** Largest chunk text, in UTF-8 bytes (the sealed blob adds 33 bytes). */
-export const MAX_TEXT_BYTES = 64 * 1024;
+// Chunk text follows the shared text rule (src/text.ts).
+export { MAX_TEXT_BYTES, validateText };
+
 /** Largest metadata object, measured as its JSON serialization in UTF-8 bytes. */
 export const MAX_METADATA_BYTES = 16 * 1024;
 /** Deepest nesting of objects and arrays in metadata, the top-level object being level 1. */
@@ -47,7 +49,6 @@ export interface ValidateOptions {
 
 // In unicode mode this matches only unpaired surrogates: UTF-8 cannot encode them, so the text
 // that came back would differ from the text stored.
-const LONE_SURROGATE = /\p{Surrogate}/u;
 // float32's largest finite value: a larger double would become Infinity in the vector column.
 const FLOAT32_MAX = 3.4028234663852886e38;
 
@@ -84,18 +85,6 @@ export function validateId(value: unknown, field: string): string {
   }
   // PostgreSQL text cannot hold NUL; better a clear 400 here than a driver error later.
   if (value.includes('\0')) throw new ValidationError(field, 'must not contain NUL characters');
-  if (LONE_SURROGATE.test(value)) throw new ValidationError(field, 'must be well-formed Unicode');
-  return value;
-}
-
-/** Chunk text: a string with some non-whitespace, at most MAX_TEXT_BYTES of UTF-8. */
-export function validateText(value: unknown, field = 'text'): string {
-  if (typeof value !== 'string') throw new ValidationError(field, 'must be a string');
-  if (value.trim().length === 0) throw new ValidationError(field, 'must not be empty or only whitespace');
-  // Cheap bound first: every UTF-16 unit is at least one UTF-8 byte.
-  if (value.length > MAX_TEXT_BYTES || Buffer.byteLength(value, 'utf8') > MAX_TEXT_BYTES) {
-    throw new ValidationError(field, `must be at most ${MAX_TEXT_BYTES} bytes of UTF-8`, 'too_large');
-  }
   if (LONE_SURROGATE.test(value)) throw new ValidationError(field, 'must be well-formed Unicode');
   return value;
 }

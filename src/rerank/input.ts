@@ -3,7 +3,7 @@
  * (ValidationError), never hidden behind fail-open; ANN order is for latency and model faults.
  */
 import { ValidationError } from '../errors.js';
-import { validateText } from '../memory/validate.js';
+import { validateText } from '../text.js';
 
 export interface RerankResult {
   /** Position of the candidate in the input (ANN order). */

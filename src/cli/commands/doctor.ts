@@ -1,9 +1,8 @@
 /** `memvault doctor`: pre-deploy checks against DATABASE_URL (or the embedded cluster), one line each. */
-import pg from 'pg';
-
 import { adminUrl, appUrl, clusterPaths, defaultHome, readState } from '../../db/cluster.js';
 import { type CheckResult, runDoctor } from '../../db/doctor.js';
 import { explainSearchPlans, type SearchPlan } from '../../db/plans.js';
+import { withConnection } from '../../db/pool.js';
 import { checkPooler } from '../../db/pooler.js';
 import { envString } from '../../env.js';
 import { ConfigError } from '../../errors.js';
@@ -31,16 +30,6 @@ async function targets(): Promise<Targets> {
   return { checks: appUrl(paths, state), plans: adminUrl(paths, state) };
 }
 
-async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
 function line(r: CheckResult): string {
   return `${r.ok ? 'ok  ' : 'FAIL'} ${r.name.padEnd(24)} ${r.detail}`;
 }
@@ -65,14 +54,15 @@ export async function run(args: string[]): Promise<number> {
     throw new UsageError('--tenant must be a user_hash (64 lowercase hex characters)', USAGE);
   }
   const urls = await targets();
-  const results: Array<CheckResult | SearchPlan> = await withClient(urls.checks, runDoctor);
+  const results: Array<CheckResult | SearchPlan> = await withConnection(urls.checks, runDoctor);
   results.push({
     name: 'pooler',
     ...(await checkPooler(urls.checks, envString(process.env, 'MEMVAULT_LISTEN_URL')).catch(
       (thrown: Error) => ({ ok: false, detail: `check failed: ${thrown.message}` }),
     )),
   });
-  if (plans) results.push(...(await withClient(urls.plans, (c) => explainSearchPlans(c, { largeTenant }))));
+  if (plans)
+    results.push(...(await withConnection(urls.plans, (c) => explainSearchPlans(c, { largeTenant }))));
   if (json) console.log(JSON.stringify(results, null, 2));
   else {
     for (const r of results) {
