@@ -12,7 +12,12 @@ export const SUITES: Record<string, () => Promise<Suite>> = {
   query: async () => (await import('./query.js')).suite,
   keys: async () => (await import('./keys.js')).suite,
   load: async () => (await import('./load.js')).suite,
+  scale: async () => (await import('./scale.js')).suite,
 };
 
-/** The fault scenarios are tests (test/faults), not a suite: they restart PostgreSQL and kill processes. */
+/**
+ * The fault scenarios are tests (test/faults), not a suite: they restart PostgreSQL and kill
+ * processes. `scale` is run by name only: it needs pgbouncer (scripts/ensure-postgres.sh
+ * --with-pgbouncer) and starts a second PostgreSQL server (a streaming replica).
+ */
 export const ALL_SUITES = ['crypto', 'rerank', 'ann', 'ingest', 'query', 'keys', 'load'];

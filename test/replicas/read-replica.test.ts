@@ -7,11 +7,11 @@
  */
 import t from 'tap';
 
+import { startReplica } from '../../src/bench/replica.js';
 import { parseLsn } from '../../src/db/replicas.js';
 import { privateCluster } from '../faults/private-cluster.js';
 import { type ApiClient, startTestDaemon } from '../helpers/daemon.js';
 import { testVector } from '../helpers/db.js';
-import { startReplica } from '../helpers/replica.js';
 
 const MAX_LAG_MS = 600;
 const primary = await privateCluster(t);

@@ -1,18 +1,17 @@
 /**
- * A real streaming replica of a private test cluster (test/faults/private-cluster.ts) on the same
- * machine: pg_basebackup -R (standby.signal + primary_conninfo), its own data directory and
- * private socket directory (no TCP listener, so no port to collide on), started with pg_ctl as
- * the server user. Stopped at teardown; its files live under the primary's home, which the
- * primary's teardown removes.
+ * A real streaming replica of an embedded cluster on the same machine (the read-replica tests'
+ * private cluster, the scale suite's bench cluster): pg_basebackup -R (standby.signal +
+ * primary_conninfo), its own data directory and private socket directory (no TCP listener, so no
+ * port to collide on), started with pg_ctl as the server user. Stopped at teardown; its files live
+ * under the primary's home, which whoever owns that home removes.
  */
 import { execFile } from 'node:child_process';
 import { appendFile, chown, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-import { clusterPaths, findPgBin, readState } from '../../src/db/cluster.js';
-import { createPool, type Pool } from '../../src/db/pool.js';
-import type { PrivateCluster } from '../faults/private-cluster.js';
+import { clusterPaths, findPgBin, readState } from '../db/cluster.js';
+import { createPool, type Pool } from '../db/pool.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -40,12 +39,16 @@ async function serverUser(): Promise<{ uid?: number; gid?: number }> {
   return { uid: Number(uid.trim()), gid: Number(gid.trim()) };
 }
 
-export async function startReplica(t: Teardown, primary: PrivateCluster): Promise<StreamingReplica> {
+/** A streaming replica of the embedded cluster under `primary.home`, serving `primary.database` (default: the cluster's). */
+export async function startReplica(
+  t: Teardown,
+  primary: { home: string; database?: string },
+): Promise<StreamingReplica> {
   const bin = findPgBin();
   const as = await serverUser();
   const source = clusterPaths(primary.home);
   const state = (await readState(source))!;
-  const dir = join(primary.home, 'replica');
+  const dir = join(primary.home, `replica-${process.pid}-${Date.now().toString(36)}`);
   const dataDir = join(dir, 'data');
   const socketDir = join(dir, 'run');
   await mkdir(socketDir, { recursive: true, mode: 0o700 });
@@ -85,8 +88,9 @@ export async function startReplica(t: Teardown, primary: PrivateCluster): Promis
     await run('pg_ctl', ['-D', dataDir, '-w', '-t', '60', '-m', 'fast', 'stop']).catch(() => undefined);
   };
   await start();
+  const database = primary.database ?? state.database;
   const url = (user: string) =>
-    `postgresql://${user}@/${state.database}?host=${encodeURIComponent(socketDir)}&port=${state.port}`;
+    `postgresql://${user}@/${database}?host=${encodeURIComponent(socketDir)}&port=${state.port}`;
   const admin = createPool({ connectionString: url('postgres'), max: 1, connectionTimeoutMillis: 2_000 });
   t.teardown(async () => {
     await admin.end().catch(() => undefined);
