@@ -71,18 +71,19 @@ export class Router {
 
 function matchSegments(pattern: string[], actual: string[]): Record<string, string> | undefined {
   if (pattern.length !== actual.length) return undefined;
-  const params: Record<string, string> = {};
+  const raw: [string, string][] = [];
   for (let i = 0; i < pattern.length; i++) {
     const want = pattern[i]!;
     const got = actual[i]!;
     if (want.startsWith(':')) {
       if (got === '') return undefined;
-      params[want.slice(1)] = decodeSegment(got, want.slice(1));
+      raw.push([want.slice(1), got]);
     } else if (want !== got) {
       return undefined;
     }
   }
-  return params;
+  // Decode only once the whole path matched: a bad segment in a path no route takes is a 404.
+  return Object.fromEntries(raw.map(([name, segment]) => [name, decodeSegment(segment, name)]));
 }
 
 function decodeSegment(segment: string, name: string): string {

@@ -11,7 +11,7 @@ import { startPgProxy } from './pg-proxy.js';
 const POOL_MAX = 3;
 // Also the longest wait for a free pooled client (node-postgres uses one timeout for both), so
 // it must cover 200 requests queueing for 3 connections on a busy CI machine.
-const CONNECT_TIMEOUT_MS = 2000;
+const CONNECT_TIMEOUT_MS = 5000;
 const db = await createTestDatabase(t);
 const proxy = await startPgProxy(db.appUrl);
 t.teardown(() => proxy.close());
