@@ -25,8 +25,11 @@ grant usage on schema memory to memory_app;
 grant execute on function
   memory.set_tenant(text),
   memory.index_chunk(text, uuid, text, text, bytea, bytea, bytea, public.vector, integer, smallint),
-  memory.index_chunks(text, uuid[], text[], text[], bytea[], bytea[], bytea[], public.vector[], integer, smallint),
+  memory.index_chunks(text, uuid[], text[], text[], bytea[], bytea[], bytea[], public.vector[], integer, smallint, integer[], integer[], bigint[], integer[], integer, smallint),
   memory.search(text, public.vector, integer, text, text),
+  memory.search_lexical(text, bigint[], integer, text, text, integer),
+  memory.search_hybrid(text, public.vector, bigint[], integer, text, text, integer),
+  memory.explain_search_lexical(text, bigint[], integer, boolean),
   memory.get_chunks(text, uuid[]),
   memory.delete_doc(text, text),
   memory.forget_tenant(text),
@@ -68,6 +71,9 @@ grant execute on function
   memory.retire_kek(integer, integer),
   memory.retired_keks(),
   memory.refresh_key_stats(),
-  memory.key_stats()
+  memory.key_stats(),
+  memory.claim_lexical_reindex(integer, smallint, text, text, uuid),
+  memory.store_lexical(text[], uuid[], integer[], integer[], integer[], bigint[], integer[], smallint),
+  memory.lexical_coverage(smallint)
 to memory_maintainer;
 grant usage on sequence memory.tenant_key_id_seq to memory_owner;

@@ -52,6 +52,7 @@ import { registerKeyStatsCollector } from './keys/metrics.js';
 import { TenantKeyStore } from './keys/tenant-key-store.js';
 import { log } from './log.js';
 import type { MemoryContext } from './memory/context.js';
+import { applyRetrievalSettings, currentRetrievalSettings } from './memory/retrieval-settings.js';
 import { collectProcessMetrics, registry } from './metrics.js';
 import { migrationsFolder } from './paths.js';
 import {
@@ -313,6 +314,10 @@ function applyLiveSettings(stored: Record<string, unknown>, defaults: RerankSett
         ? stored.rerank_rollout_percent
         : defaults.rolloutPercent,
   };
+  const retrievalBefore = JSON.stringify(currentRetrievalSettings());
+  const retrieval = applyRetrievalSettings(stored);
+  if (JSON.stringify(retrieval) !== retrievalBefore)
+    log.info({ retrieval }, 'live retrieval settings applied');
   try {
     const before = JSON.stringify(currentRerankSettings());
     const applied = applyRerankSettings(next);

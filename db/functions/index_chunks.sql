@@ -3,6 +3,12 @@
 -- plaintext vector the HNSW index needs. p_key_scheme/p_key_id say what sealed the blobs: 1 = a
 -- key-ring key (legacy), 2 = the tenant's data key; rotation and retire checks read them. A legacy
 -- store under a retired key-ring key is refused (MV011), as every other store under a KEK is.
+--
+-- The lexical index of the batch comes in the same call (all or nothing with the chunks):
+-- p_lex_lengths[i] is chunk i's length in terms, and posting j says chunk p_lex_chunks[j] (1-based)
+-- holds token p_lex_tokens[j] p_lex_tfs[j] times. Tokens are keyed under the term key of data key
+-- p_term_key_id (the tenant's active one) by analyzer p_analyzer_version; the lexical_chunks
+-- triggers write the postings and the tenant's counts. p_lex_lengths null: not indexed (yet).
 create or replace function memory.index_chunks(
   p_user_hash text,
   p_ids uuid[],
@@ -13,7 +19,13 @@ create or replace function memory.index_chunks(
   p_emb_ciphers bytea[],
   p_embeddings public.vector[],
   p_key_id integer,
-  p_key_scheme smallint
+  p_key_scheme smallint,
+  p_lex_lengths integer[] default null,
+  p_lex_chunks integer[] default null,
+  p_lex_tokens bigint[] default null,
+  p_lex_tfs integer[] default null,
+  p_term_key_id integer default null,
+  p_analyzer_version smallint default null
 )
 returns integer
 language plpgsql
@@ -60,6 +72,9 @@ begin
   if p_key_scheme = 1 then
     perform memory.assert_kek_usable(p_key_id);
   end if;
+  if p_lex_lengths is not null then
+    perform memory.assert_lexical_batch(p_user_hash, v_count, p_lex_lengths, p_lex_chunks, p_lex_tokens, p_lex_tfs, p_term_key_id, p_analyzer_version);
+  end if;
   if exists (select from unnest(p_embeddings) e where e is null or public.vector_dims(e) <> memory.embedding_dim()) then
     raise exception 'every embedding must have % dimensions', memory.embedding_dim() using errcode = 'MV008';
   end if;
@@ -70,6 +85,12 @@ begin
   from unnest(p_ids, p_doc_ids, p_sources, p_text_ciphers, p_meta_ciphers, p_emb_ciphers, p_embeddings)
     as u(id, doc_id, source, text_cipher, meta_cipher, emb_cipher, embedding);
   get diagnostics v_inserted = row_count;
+  if p_lex_lengths is not null then
+    insert into memory.lexical_chunks (user_hash, chunk_id, length, tokens, tfs, term_key_id, analyzer_version)
+    select p_user_hash, p_ids[i], p_lex_lengths[i], coalesce(t.tokens, '{}'), coalesce(t.tfs, '{}'), p_term_key_id, p_analyzer_version
+    from generate_subscripts(p_ids, 1) as i
+    left join memory.lexical_postings_by_chunk(p_lex_chunks, p_lex_tokens, p_lex_tfs) t on t.chunk = i;
+  end if;
   return v_inserted;
 end;
 $$;

@@ -76,6 +76,14 @@ begin
   from unnest(p_ids, p_text_ciphers, p_meta_ciphers, p_emb_ciphers) as u(id, text_cipher, meta_cipher, emb_cipher)
   join memory.memory_chunks c on c.user_hash = p_old_hash and c.id = u.id;
   get diagnostics v_n = row_count;
+  -- The lexical index moves with its chunks: its tokens are keyed under the tenant's data key,
+  -- which keeps its id and material across a rehash (only its wrapping changes). Deleting the old
+  -- chunks below cascades to their old index rows.
+  insert into memory.lexical_chunks (user_hash, chunk_id, length, tokens, tfs, term_key_id, analyzer_version)
+  select p_new_hash, l.chunk_id, l.length, l.tokens, l.tfs, l.term_key_id, l.analyzer_version
+  from memory.lexical_chunks l
+  join memory.memory_chunks c on c.user_hash = p_new_hash and c.id = l.chunk_id
+  where l.user_hash = p_old_hash and l.chunk_id = any (p_ids);
   delete from memory.memory_chunks c where c.user_hash = p_old_hash and c.id = any (p_ids);
   return v_n;
 end;

@@ -29,6 +29,16 @@ begin
       if p_value #>> '{}' not in ('off', 'relaxed_order', 'strict_order') or jsonb_typeof(p_value) <> 'string' then
         raise exception 'ann_iterative_scan must be "off", "relaxed_order" or "strict_order"' using errcode = 'MV006';
       end if;
+    when 'bm25_k1', 'bm25_b', 'hybrid_lexical_weight' then
+      if jsonb_typeof(p_value) <> 'number'
+         or (p_key = 'bm25_k1' and (p_value::float8 < 0 or p_value::float8 > 10))
+         or (p_key <> 'bm25_k1' and (p_value::float8 < 0 or p_value::float8 > 1)) then
+        raise exception '% must be a number in its range (bm25_k1 0-10, bm25_b 0-1, hybrid_lexical_weight 0-1)', p_key using errcode = 'MV006';
+      end if;
+    when 'retrieval_mode' then
+      if jsonb_typeof(p_value) <> 'string' or p_value #>> '{}' not in ('hybrid', 'dense', 'lexical') then
+        raise exception 'retrieval_mode must be "hybrid", "dense" or "lexical"' using errcode = 'MV006';
+      end if;
     else
       raise exception 'unknown setting %', p_key using errcode = 'MV005';
   end case;

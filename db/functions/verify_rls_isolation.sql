@@ -25,6 +25,13 @@ begin
     select count(*) into v_n from memory.memory_chunks where id = v_id;
     v_results := v_results || jsonb_build_object('check_name', 'own_tenant_reads_own_row', 'passed', (v_n = 1), 'detail', format('%s row(s)', v_n));
 
+    -- The lexical index of the probe chunk (one token): its postings and the tenant's counts follow.
+    insert into memory.lexical_chunks (user_hash, chunk_id, length, tokens, tfs, term_key_id, analyzer_version)
+    values (v_a, v_id, 1, array[42]::bigint[], array[1], 0, 1);
+    select (select count(*) from memory.lexical_postings where chunk_id = v_id) + (select count(*) from memory.lexical_stats where user_hash = v_a)
+      into v_n;
+    v_results := v_results || jsonb_build_object('check_name', 'own_tenant_reads_own_postings', 'passed', (v_n = 2), 'detail', format('%s row(s)', v_n));
+
     perform set_config('memory.user_hash', '', true);
     select count(*) into v_n from memory.memory_chunks;
     v_results := v_results || jsonb_build_object('check_name', 'no_context_reads_nothing', 'passed', (v_n = 0), 'detail', format('%s row(s)', v_n));
@@ -36,6 +43,14 @@ begin
     perform set_config('memory.user_hash', v_b, true);
     select count(*) into v_n from memory.memory_chunks where id = v_id;
     v_results := v_results || jsonb_build_object('check_name', 'other_tenant_reads_nothing', 'passed', (v_n = 0), 'detail', format('%s row(s)', v_n));
+
+    select (select count(*) from memory.lexical_chunks) + (select count(*) from memory.lexical_postings) + (select count(*) from memory.lexical_stats)
+      into v_n;
+    v_results := v_results || jsonb_build_object('check_name', 'other_tenant_reads_no_postings', 'passed', (v_n = 0), 'detail', format('%s row(s)', v_n));
+
+    delete from memory.lexical_postings where chunk_id = v_id;
+    get diagnostics v_n = row_count;
+    v_results := v_results || jsonb_build_object('check_name', 'other_tenant_deletes_no_postings', 'passed', (v_n = 0), 'detail', format('%s row(s)', v_n));
 
     update memory.memory_chunks set doc_id = 'stolen' where id = v_id;
     get diagnostics v_n = row_count;

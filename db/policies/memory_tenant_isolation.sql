@@ -22,3 +22,22 @@ create policy settings_owner_access on memory.settings
   for all
   using (true)
   with check (true);
+
+-- The lexical index (a chunk's analysis, its postings, the tenant's counts): the same isolation.
+drop policy if exists lexical_chunks_isolation on memory.lexical_chunks;
+create policy lexical_chunks_isolation on memory.lexical_chunks
+  for all
+  using (user_hash = (select current_setting('memory.user_hash', true)) or (select memory.in_maintenance()))
+  with check (user_hash = (select current_setting('memory.user_hash', true)) or (select memory.in_maintenance()));
+
+drop policy if exists lexical_postings_isolation on memory.lexical_postings;
+create policy lexical_postings_isolation on memory.lexical_postings
+  for all
+  using (user_hash = (select current_setting('memory.user_hash', true)) or (select memory.in_maintenance()))
+  with check (user_hash = (select current_setting('memory.user_hash', true)) or (select memory.in_maintenance()));
+
+drop policy if exists lexical_stats_isolation on memory.lexical_stats;
+create policy lexical_stats_isolation on memory.lexical_stats
+  for all
+  using (user_hash = (select current_setting('memory.user_hash', true)) or (select memory.in_maintenance()))
+  with check (user_hash = (select current_setting('memory.user_hash', true)) or (select memory.in_maintenance()));

@@ -309,8 +309,9 @@ export const operations = {
     tag: 'memory',
     summary: "Retrieve a user's memories most relevant to a query",
     description:
-      'ANN top-`candidates` within the tenant, then the cross-encoder within `rerank_circuit_ms` ' +
-      '(failing open to ANN order, said by `reranked: false`), then the top `k`.',
+      'First stage by `mode` within the tenant (ANN, BM25 over the encrypted lexical index, or both ' +
+      'fused), then the cross-encoder within `rerank_circuit_ms` (failing open to first-stage order, ' +
+      'said by `reranked: false`), then the top `k`. docs/RETRIEVAL.md.',
     auth: true,
     body: {
       type: 'object',
@@ -328,6 +329,14 @@ export const operations = {
         },
         doc_id: orNull(idSchema('Only this document.')),
         source: orNull(idSchema('Only this source.')),
+        mode: {
+          type: ['string', 'null'],
+          enum: ['hybrid', 'dense', 'lexical', null],
+          description:
+            'First stage: `hybrid` (default: the live setting `retrieval_mode`), `dense` (ANN) or ' +
+            '`lexical` (BM25). Without an embedding on a server without an embedder, hybrid answers lexically.',
+          'x-messages': { default: 'must be one of "hybrid", "dense", "lexical"' },
+        },
       },
     },
     responses: {
@@ -335,13 +344,23 @@ export const operations = {
         description: 'The results, best first.',
         schema: {
           type: 'object',
-          required: ['results', 'reranked', 'timings_ms'],
+          required: ['results', 'reranked', 'mode', 'timings_ms'],
           properties: {
             results: {
               type: 'array',
               items: {
                 type: 'object',
-                required: ['id', 'doc_id', 'source', 'text', 'metadata', 'score', 'score_kind', 'ann_rank'],
+                required: [
+                  'id',
+                  'doc_id',
+                  'source',
+                  'text',
+                  'metadata',
+                  'score',
+                  'score_kind',
+                  'ann_rank',
+                  'lexical_rank',
+                ],
                 properties: {
                   id: uuid,
                   doc_id: { type: 'string' },
@@ -354,17 +373,35 @@ export const operations = {
                   },
                   score_kind: {
                     type: 'string',
+                    enum: ['cosine', 'bm25', 'hybrid', 'rerank'],
                     description:
-                      '`cosine`: cosine similarity of the embeddings (-1..1), in ANN order; `rerank`: the cross-encoder probability (0..1).',
+                      '`cosine`: cosine similarity of the embeddings (-1..1), mode dense; `bm25`: BM25 (>= 0), mode ' +
+                      'lexical; `hybrid`: the fused score (0..1); `rerank`: the cross-encoder probability (0..1).',
                   },
-                  ann_rank: { type: 'integer', minimum: 1, description: '1-based ANN position.' },
+                  ann_rank: {
+                    type: ['integer', 'null'],
+                    minimum: 1,
+                    description: '1-based ANN position; null when the ANN side did not return the hit.',
+                  },
+                  lexical_rank: {
+                    type: ['integer', 'null'],
+                    minimum: 1,
+                    description: '1-based BM25 position; null when the lexical side did not return the hit.',
+                  },
                 },
               },
             },
             reranked: { type: 'boolean' },
+            mode: {
+              type: 'string',
+              enum: ['hybrid', 'dense', 'lexical'],
+              description: 'The first stage that answered (hybrid without a way to embed answers lexical).',
+            },
             timings_ms: {
               type: 'object',
-              description: '`embed` only when the server embedded the query.',
+              description:
+                '`embed` only when the server embedded the query; `lexical` analysing and keying the ' +
+                "query's terms (lexical, hybrid); `search` the database call (ANN, BM25 or both); `fuse` in hybrid.",
               additionalProperties: { type: 'number' },
             },
           },

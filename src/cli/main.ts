@@ -20,6 +20,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   bench: () => import('./commands/bench.js'),
   keys: () => import('./commands/keys.js'),
   reseal: () => import('./commands/reseal.js'),
+  reindex: () => import('./commands/reindex.js'),
   tenants: () => import('./commands/tenants.js'),
   openapi: () => import('./commands/openapi.js'),
   mcp: () => import('./commands/mcp.js'),

@@ -36,7 +36,9 @@ export interface QueryRequest {
   rerank?: boolean;
   doc_id?: string;
   source?: string;
-  /** Fields newer servers accept (e.g. a retrieval `mode`) pass through unchanged. */
+  /** First stage: `hybrid` (server default), `dense` or `lexical`. */
+  mode?: 'hybrid' | 'dense' | 'lexical';
+  /** Fields newer servers accept pass through unchanged. */
   [field: string]: unknown;
 }
 
@@ -47,14 +49,18 @@ export interface QueryHit {
   text: string;
   metadata: Record<string, unknown>;
   score: number;
-  /** What `score` measures: `cosine` or `rerank` (newer servers may add kinds). */
+  /** What `score` measures: `cosine`, `bm25`, `hybrid` or `rerank` (newer servers may add kinds). */
   score_kind: string;
-  ann_rank: number;
+  /** 1-based positions in the ANN and BM25 candidate lists; null when that side did not return it. */
+  ann_rank: number | null;
+  lexical_rank: number | null;
 }
 
 export interface QueryResponse {
   results: QueryHit[];
   reranked: boolean;
+  /** The first stage that answered. */
+  mode: 'hybrid' | 'dense' | 'lexical';
   timings_ms: Record<string, number>;
 }
 

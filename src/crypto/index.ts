@@ -23,6 +23,7 @@ export {
   sealWithDataKey,
   type DataKeyLookup,
 } from './data-key.js';
+export { TERM_KEY_LABEL, TermKey, termKeyOf } from './term-key.js';
 export {
   bytesToEmbedding,
   CHUNK_FIELDS,

@@ -7,7 +7,11 @@ import { readdir } from 'node:fs/promises';
 
 import type pg from 'pg';
 
+import { ANALYZER_VERSION } from '../lexical/index.js';
 import { migrationsFolder } from '../paths.js';
+import { DatabaseError, MaintenanceForbiddenError } from './errors.js';
+import { lexicalCoverage } from './lexical.js';
+import { LEXICAL_POSTINGS_INDEX } from './plans.js';
 import * as procedures from './procedures.js';
 
 export interface CheckResult {
@@ -21,8 +25,10 @@ type Check = (db: pg.ClientBase) => Promise<Omit<CheckResult, 'name'>>;
 /** The procedures the daemon calls; memory_app must be able to execute each. */
 export const INTERFACE_PROCEDURES = [
   'memory.index_chunk(text,uuid,text,text,bytea,bytea,bytea,vector,integer,smallint)',
-  'memory.index_chunks(text,uuid[],text[],text[],bytea[],bytea[],bytea[],vector[],integer,smallint)',
+  'memory.index_chunks(text,uuid[],text[],text[],bytea[],bytea[],bytea[],vector[],integer,smallint,integer[],integer[],bigint[],integer[],integer,smallint)',
   'memory.search(text,vector,integer,text,text)',
+  'memory.search_lexical(text,bigint[],integer,text,text,integer)',
+  'memory.search_hybrid(text,vector,bigint[],integer,text,text,integer)',
   'memory.get_chunks(text,uuid[])',
   'memory.delete_doc(text,text)',
   'memory.forget_tenant(text)',
@@ -291,6 +297,20 @@ const checks: Record<string, Check> = {
     };
   },
 
+  async lexical_plan(db) {
+    const plan = await procedures.explainSearchLexical(db, '0'.repeat(64), [1n, 2n, 3n], 24);
+    const used = procedures.indexesInPlan(plan);
+    const ok = used.includes(LEXICAL_POSTINGS_INDEX);
+    return {
+      ok,
+      detail: ok
+        ? `BM25 reads postings through ${LEXICAL_POSTINGS_INDEX}`
+        : `BM25 plan uses ${used.join(', ') || 'no index'}, not ${LEXICAL_POSTINGS_INDEX}`,
+    };
+  },
+
+  lexical_index: lexicalIndexCheck,
+
   async migrations_current(db) {
     const expected = (await readdir(`${migrationsFolder}/committed`)).filter((f) =>
       f.endsWith('.sql'),
@@ -313,6 +333,40 @@ const checks: Record<string, Check> = {
     };
   },
 };
+
+/**
+ * Chunks missing from the lexical index or indexed stale. Counting across tenants needs a
+ * memory_maintainer session; under the app role the check says it could not count (not a failure:
+ * the CLI runs it again on the embedded cluster's superuser connection).
+ */
+export async function lexicalIndexCheck(db: pg.ClientBase): Promise<{ ok: boolean; detail: string }> {
+  let coverage;
+  try {
+    coverage = await lexicalCoverage(db, ANALYZER_VERSION);
+  } catch (thrown) {
+    // MV009, or no EXECUTE at all (the app role is not granted the maintenance procedures).
+    if (
+      thrown instanceof MaintenanceForbiddenError ||
+      (thrown instanceof DatabaseError && thrown.sqlstate === '42501')
+    ) {
+      return {
+        ok: true,
+        detail: `not counted: needs a memory_maintainer session (${MAINTENANCE_HINT})`,
+      };
+    }
+    throw thrown;
+  }
+  const behind = coverage.missing + coverage.stale;
+  return {
+    ok: behind === 0,
+    detail:
+      behind === 0
+        ? `${coverage.chunks} chunk(s), all indexed (analyzer v${ANALYZER_VERSION}, tenants' active keys)`
+        : `${coverage.missing} chunk(s) missing from the lexical index, ${coverage.stale} stale, of ${coverage.chunks}: run \`memvault reindex lexical\``,
+  };
+}
+
+const MAINTENANCE_HINT = 'MEMVAULT_MAINTENANCE_URL, or the embedded cluster';
 
 export const CHECK_NAMES = Object.keys(checks);
 

@@ -18,6 +18,7 @@ import * as procedures from './procedures.js';
 
 export const HNSW_INDEX = 'memory_chunks_embedding_hnsw_idx';
 export const TENANT_BTREE_INDEX = 'memory_chunks_user_doc_idx';
+export const LEXICAL_POSTINGS_INDEX = 'lexical_postings_pkey';
 const PROBE_TENANT = '0'.repeat(64);
 const TENANT_HASH = /^[0-9a-f]{64}$/;
 
@@ -49,7 +50,9 @@ export function renderPlan(plan: procedures.PlanNode, depth = 0): string[] {
   if (plan['Index Name']) parts.push(`using ${plan['Index Name']}`);
   if (plan['Relation Name']) parts.push(`on ${String(plan['Relation Name'])}`);
   const sortKey = plan['Sort Key'] as string[] | undefined;
-  if (sortKey) parts.push(`by ${sortKey.map((k) => k.replace(/'\[[^\]]*\]'/g, '$query')).join(', ')}`);
+  // Long expressions (the BM25 formula) are cut: the tree shows shapes, not formulas.
+  const short = (k: string) => (k.length > 100 ? `${k.slice(0, 97)}...` : k);
+  if (sortKey) parts.push(`by ${sortKey.map((k) => short(k.replace(/'\[[^\]]*\]'/g, '$query'))).join(', ')}`);
   const orderBy = plan['Order By'] as string | undefined;
   if (orderBy) parts.push(`order by ${orderBy.replace(/'\[[^\]]*\]'/g, '$query')}`);
   parts.push(`(rows=${String(plan['Plan Rows'])})`);
@@ -112,9 +115,29 @@ async function largeTenantPlan(db: pg.ClientBase, probe: number[], tenant: strin
 }
 
 /**
- * EXPLAINs the search of a small and of a large tenant. The large one needs a role that may call
- * memory.set_setting (a superuser or memory_maintainer) and a tenant: options.largeTenant or, for a
- * superuser, the most common tenant in pg_stats. Without them it is reported as not ok, saying why.
+ * The BM25 query memory.search_lexical runs, for `tenant` (its real statistics) with a few probe
+ * tokens: postings must come from the (user_hash, token, chunk_id) primary key.
+ */
+async function lexicalPlan(db: pg.ClientBase, tenant: string): Promise<SearchPlan> {
+  const plan = await procedures.explainSearchLexical(db, tenant, [1n, 2n, 3n, 4n], 24);
+  const indexes = procedures.indexesInPlan(plan);
+  const ok = indexes.includes(LEXICAL_POSTINGS_INDEX);
+  return {
+    name: 'lexical_plan',
+    ok,
+    detail: ok
+      ? `BM25 for tenant ${tenant.slice(0, 8)}…: postings from ${LEXICAL_POSTINGS_INDEX}, scored and cut before the ciphertexts are read`
+      : `BM25 for tenant ${tenant.slice(0, 8)}… uses ${indexes.join(', ') || 'no index'}, not ${LEXICAL_POSTINGS_INDEX}`,
+    tree: renderPlan(plan),
+    indexes,
+  };
+}
+
+/**
+ * EXPLAINs the search of a small and of a large tenant, and the lexical (BM25) search of the large
+ * one (or of an empty probe tenant). The large one needs a role that may call memory.set_setting
+ * (a superuser or memory_maintainer) and a tenant: options.largeTenant or, for a superuser, the
+ * most common tenant in pg_stats. Without them it is reported as not ok, saying why.
  */
 export async function explainSearchPlans(
   db: pg.ClientBase,
@@ -126,6 +149,7 @@ export async function explainSearchPlans(
     throw new ValidationError('tenant', 'must be a user_hash (64 lowercase hex characters)');
   }
   const tenant = options.largeTenant ?? (await mostCommonTenant(db));
+  const lexical = await lexicalPlan(db, tenant ?? PROBE_TENANT);
   if (!tenant) {
     return [
       small,
@@ -138,10 +162,11 @@ export async function explainSearchPlans(
         tree: [],
         indexes: [],
       },
+      lexical,
     ];
   }
   try {
-    return [small, await largeTenantPlan(db, probe, tenant)];
+    return [small, await largeTenantPlan(db, probe, tenant), lexical];
   } catch (thrown) {
     const error = mapDatabaseError(thrown);
     return [
@@ -153,6 +178,7 @@ export async function explainSearchPlans(
         tree: [],
         indexes: [],
       },
+      lexical,
     ];
   }
 }

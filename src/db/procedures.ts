@@ -83,9 +83,24 @@ export async function storeSealedChunk(
 }
 
 /**
- * Stores a batch of already-sealed chunks (memory.index_chunks) in one round trip; all or nothing.
- * Returns the number stored. Sealing is the caller's (memory/write.ts indexChunks seals and calls
- * this); keyId and keyScheme say what sealed the blobs, both required.
+ * A batch's lexical index (memory.index_chunks): per chunk its length in terms; per posting the
+ * chunk (1-based index into the batch), the keyed token and its term frequency; the data key the
+ * term key came from and the analyzer version.
+ */
+export interface LexicalRows {
+  lengths: number[];
+  chunks: number[];
+  tokens: bigint[];
+  tfs: number[];
+  termKeyId: number;
+  analyzerVersion: number;
+}
+
+/**
+ * Stores a batch of already-sealed chunks (memory.index_chunks), and their lexical index when
+ * given, in one round trip; all or nothing. Returns the number stored. Sealing is the caller's
+ * (memory/write.ts indexChunks seals and calls this); keyId and keyScheme say what sealed the
+ * blobs, both required.
  */
 export async function storeSealedChunks(
   db: Queryable,
@@ -93,10 +108,12 @@ export async function storeSealedChunks(
   chunks: SealedChunk[],
   keyId: number,
   keyScheme: KeyScheme,
+  lexical?: LexicalRows,
 ): Promise<number> {
   const rows = await call<{ n: number }>(
     db,
-    'select memory.index_chunks($1::text, $2::uuid[], $3::text[], $4::text[], $5::bytea[], $6::bytea[], $7::bytea[], $8::public.vector[], $9::integer, $10::smallint) as n',
+    'select memory.index_chunks($1::text, $2::uuid[], $3::text[], $4::text[], $5::bytea[], $6::bytea[], $7::bytea[], $8::public.vector[], $9::integer, $10::smallint,' +
+      ' $11::integer[], $12::integer[], $13::bigint[], $14::integer[], $15::integer, $16::smallint) as n',
     [
       userHash,
       chunks.map((c) => c.id),
@@ -108,9 +125,20 @@ export async function storeSealedChunks(
       chunks.map((c) => vectorLiteral(c.embedding)),
       keyId,
       keyScheme,
+      lexical?.lengths ?? null,
+      lexical?.chunks ?? null,
+      lexical ? bigintArray(lexical.tokens) : null,
+      lexical?.tfs ?? null,
+      lexical?.termKeyId ?? null,
+      lexical?.analyzerVersion ?? null,
     ],
   );
   return rows[0]!.n;
+}
+
+/** node-postgres sends bigint values as text; an array of their decimal strings is a bigint[]. */
+export function bigintArray(values: bigint[]): string[] {
+  return values.map((v) => v.toString());
 }
 
 export interface SearchOptions {
@@ -140,6 +168,69 @@ export function search(
     db,
     'select * from memory.search($1::text, $2::public.vector, $3::integer, $4::text, $5::text)',
     [userHash, vectorLiteral(embedding), options.limit, options.docId ?? null, options.source ?? null],
+  );
+}
+
+export interface LexicalSearchRow {
+  id: string;
+  doc_id: string;
+  source: string;
+  text_cipher: Buffer;
+  meta_cipher: Buffer;
+  key_id: number;
+  /** BM25 score (higher is better). */
+  score: number;
+}
+
+/**
+ * The tenant's best chunks by BM25 over the query's tokens, keyed under data key `termKeyId`'s term
+ * key, best first. StaleDataKeyError when that is no longer the tenant's active data key.
+ */
+export function searchLexical(
+  db: Queryable,
+  userHash: string,
+  tokens: bigint[],
+  termKeyId: number,
+  options: SearchOptions,
+): Promise<LexicalSearchRow[]> {
+  return call<LexicalSearchRow>(
+    db,
+    'select * from memory.search_lexical($1::text, $2::bigint[], $3::integer, $4::text, $5::text, $6::integer)',
+    [userHash, bigintArray(tokens), options.limit, options.docId ?? null, options.source ?? null, termKeyId],
+  );
+}
+
+export interface HybridSearchRow extends Omit<LexicalSearchRow, 'score'> {
+  side: 'dense' | 'lexical';
+  /** Dense side: cosine similarity; lexical side: BM25. */
+  score: number;
+}
+
+/**
+ * Both first stages in one round trip (memory.search_hybrid): the tenant's nearest chunks and its
+ * best BM25 chunks (tokens keyed under data key `termKeyId`; no tokens: the dense side only).
+ * Rows come unordered; StaleDataKeyError when `termKeyId` is no longer the tenant's active key.
+ */
+export function searchHybrid(
+  db: Queryable,
+  userHash: string,
+  embedding: ArrayLike<number>,
+  tokens: bigint[],
+  termKeyId: number | null,
+  options: SearchOptions,
+): Promise<HybridSearchRow[]> {
+  return call<HybridSearchRow>(
+    db,
+    'select * from memory.search_hybrid($1::text, $2::public.vector, $3::bigint[], $4::integer, $5::text, $6::text, $7::integer)',
+    [
+      userHash,
+      vectorLiteral(embedding),
+      bigintArray(tokens),
+      options.limit,
+      options.docId ?? null,
+      options.source ?? null,
+      termKeyId,
+    ],
   );
 }
 
@@ -259,6 +350,22 @@ export async function explainSearch(
     db,
     'select memory.explain_search($1::text, $2::public.vector, $3::integer, $4::boolean) as plan',
     [userHash, vectorLiteral(embedding), limit, analyze],
+  );
+  return rows[0]!.plan[0]!.Plan;
+}
+
+/** EXPLAIN (FORMAT JSON) of the exact query memory.search_lexical runs for this tenant. */
+export async function explainSearchLexical(
+  db: Queryable,
+  userHash: string,
+  tokens: bigint[],
+  limit: number,
+  analyze = false,
+): Promise<PlanNode> {
+  const rows = await call<{ plan: Array<{ Plan: PlanNode }> }>(
+    db,
+    'select memory.explain_search_lexical($1::text, $2::bigint[], $3::integer, $4::boolean) as plan',
+    [userHash, bigintArray(tokens), limit, analyze],
   );
   return rows[0]!.plan[0]!.Plan;
 }

@@ -1,6 +1,7 @@
 /**
  * Re-sealing: moves chunk blobs onto their tenant's active DEK (envelope version 2), for rows
- * written before per-tenant keys existed or after a tenant's DEK was replaced. Batches are claimed
+ * written before per-tenant keys existed or after a tenant's DEK was replaced. Each chunk's lexical
+ * index is re-tokenised under the new DEK's term key in the same transaction. Batches are claimed
  * with SKIP LOCKED along a keyset cursor, so a pass is linear, several workers can share it and a
  * crashed run simply resumes.
  */
@@ -8,7 +9,6 @@
 import {
   CHUNK_FIELDS,
   chunkAad,
-  type DataKey,
   generateDataKey,
   type KeyRing,
   openAnyScheme,
@@ -25,12 +25,14 @@ import {
   storeResealed,
   tenantKeysOf,
 } from '../db/keys.js';
-import type { Pool, PoolClient } from '../db/pool.js';
+import { storeLexical } from '../db/lexical.js';
+import { ANALYZER_VERSION } from '../lexical/index.js';
+import { keysForBatch, type TenantKeys } from './batch-keys.js';
 import { keyStatsPublisher } from './key-stats.js';
+import { lexicalEntry } from './lexical-reindex.js';
 import { inTransaction, type ProgressListener } from './maintenance.js';
 import { keyJobItems, keyJobRemaining } from './metrics.js';
 import { fieldBlob } from './open-blob.js';
-import { createTenantDek } from './tenant-key-store.js';
 
 export interface ResealOptions {
   /** Only this tenant (its user_hash). */
@@ -41,46 +43,19 @@ export interface ResealOptions {
   onProgress?: ProgressListener;
 }
 
-interface TenantKeys {
-  active: DataKey;
-  byId: Map<number, DataKey>;
-}
-
-/** Unwraps the DEKs of the tenants in a batch, creating an active DEK for tenants without one. */
-async function keysForBatch(
-  pool: Pool,
-  client: PoolClient,
-  ring: KeyRing,
-  rows: ResealRow[],
-): Promise<Map<string, TenantKeys>> {
-  const hashes = [...new Set(rows.map((r) => r.userHash))];
-  const stored = await tenantKeysOf(client, hashes);
-  const result = new Map<string, TenantKeys>();
-  for (const userHash of hashes) {
-    const mine = stored.filter((k) => k.userHash === userHash);
-    const byId = new Map(
-      mine.map((k) => [k.dekId, ring.unwrapDataKey(k.wrappedDek, userHash, k.dekId)] as const),
-    );
-    let activeId = mine.find((k) => k.active)?.dekId;
-    if (activeId === undefined) {
-      // A tenant from before per-tenant keys: give it one. add_tenant_key is a tenant-scoped call, so
-      // it runs on its own connection, outside this maintenance transaction.
-      const dek = await createTenantDek(pool, ring, userHash);
-      byId.set(dek.id, dek);
-      activeId = dek.id;
-    }
-    result.set(userHash, { active: byId.get(activeId)!, byId });
-  }
-  return result;
-}
-
 function resealRow(ring: KeyRing, row: ResealRow, keys: TenantKeys) {
   const lookup = (dekId: number) => keys.byId.get(dekId);
-  const [textCipher, metaCipher, embCipher] = CHUNK_FIELDS.map((field) => {
-    const aad = chunkAad(row.userHash, row.id, field);
-    return sealWithDataKey(keys.active, openAnyScheme(fieldBlob(row, field), aad, lookup, ring), aad);
-  }) as [Buffer, Buffer, Buffer];
-  return { userHash: row.userHash, id: row.id, textCipher, metaCipher, embCipher, dekId: keys.active.id };
+  const plain = CHUNK_FIELDS.map((field) =>
+    openAnyScheme(fieldBlob(row, field), chunkAad(row.userHash, row.id, field), lookup, ring),
+  );
+  const [textCipher, metaCipher, embCipher] = CHUNK_FIELDS.map((field, i) =>
+    sealWithDataKey(keys.active, plain[i]!, chunkAad(row.userHash, row.id, field)),
+  ) as [Buffer, Buffer, Buffer];
+  return {
+    sealed: { userHash: row.userHash, id: row.id, textCipher, metaCipher, embCipher, dekId: keys.active.id },
+    // The lexical index follows the chunk onto the active DEK: its term key changed with it.
+    lexical: lexicalEntry(row.userHash, row.id, plain[0]!.toString('utf8'), keys.active),
+  };
 }
 
 /** Re-seals every chunk that is not under its tenant's active DEK. Returns how many it re-sealed. */
@@ -95,9 +70,15 @@ export async function resealChunks(pool: Pool, ring: KeyRing, options: ResealOpt
       const rows = await claimReseal(client, batchSize, options.tenant ?? null, cursor);
       if (rows.length === 0) return { count: 0, last: null };
       const keys = await keysForBatch(pool, client, ring, rows);
+      const resealed = rows.map((row) => resealRow(ring, row, keys.get(row.userHash)!));
       const count = await storeResealed(
         client,
-        rows.map((row) => resealRow(ring, row, keys.get(row.userHash)!)),
+        resealed.map((r) => r.sealed),
+      );
+      await storeLexical(
+        client,
+        resealed.map((r) => r.lexical),
+        ANALYZER_VERSION,
       );
       const last = rows[rows.length - 1]!;
       return { count, last: { userHash: last.userHash, id: last.id } };

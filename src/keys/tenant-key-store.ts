@@ -47,6 +47,15 @@ export class TenantKeyStore {
     return entry.keys.get(entry.activeId!)!;
   }
 
+  /** The tenant's active DEK, or undefined when it has none yet (nothing is created). */
+  async currentKey(userHash: string): Promise<DataKey | undefined> {
+    const entry = await this.#entry(userHash);
+    if (entry.activeId !== undefined) return entry.keys.get(entry.activeId);
+    // Not cached as "no key": another daemon may create it with the tenant's first write.
+    this.#entries.delete(userHash);
+    return undefined;
+  }
+
   /**
    * Resolves DEK ids found in blob headers to the tenant's keys (for the read path). `needed` are
    * the ids the caller is about to open: if the cached entry lacks one — the DEK was created by

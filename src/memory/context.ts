@@ -12,6 +12,8 @@ import { TenantKeyStore } from '../keys/tenant-key-store.js';
 /** Per-tenant data keys: the active one for writing, all of the tenant's for reading. */
 export interface TenantKeys {
   activeKey(userHash: string): Promise<DataKey>;
+  /** The active DEK if the tenant has one; never creates one (the read path must not write). */
+  currentKey(userHash: string): Promise<DataKey | undefined>;
   /** `needed`: DEK ids about to be opened; a missing one makes the store re-read the tenant's keys. */
   lookup(userHash: string, needed?: Iterable<number>): Promise<DataKeyLookup>;
   /** Drops cached keys of the tenant (they were destroyed or replaced). */

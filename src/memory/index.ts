@@ -14,5 +14,14 @@ export {
   type ScoreKind,
 } from './query.js';
 export { forgetDoc, forgetUser } from './forget.js';
+export { fuseConvex, type FusedCandidate, type ScoredCandidate } from './fuse.js';
+export {
+  applyRetrievalSettings,
+  currentRetrievalSettings,
+  DEFAULT_LEXICAL_WEIGHT,
+  RETRIEVAL_MODES,
+  type RetrievalMode,
+  type RetrievalSettings,
+} from './retrieval-settings.js';
 export { getMemoryChunks, openChunkRow, type MemoryChunk } from './read.js';
 export { openEmbedding, openMetadata, openText, sealChunk, type PlainChunk } from './seal-chunk.js';

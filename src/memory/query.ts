@@ -1,14 +1,32 @@
 /**
- * The query path: validate -> hash the user -> ANN top-N candidates (tenant via RLS) -> open the
- * candidates' text -> rerank within the latency budget (fail open to ANN order) -> top-k -> open
- * the metadata of those k only. Each stage is timed (timings_ms and Prometheus).
+ * The query path: validate -> hash the user -> first stage by mode -> open the candidates' text ->
+ * rerank within the latency budget (fail open to first-stage order) -> top-k -> open the metadata
+ * of those k only. Each stage is timed (timings_ms and Prometheus).
+ *
+ * First stage (docs/RETRIEVAL.md): "dense" is the ANN search over embeddings; "lexical" is BM25
+ * over the tenant's encrypted lexical index (the query's terms keyed under the tenant's term key);
+ * "hybrid" runs both in one database call (memory.search_hybrid) and fuses them (./fuse.ts).
+ * Without an embedding and an embedder to make one, hybrid answers lexically rather than refusing.
+ * Stages: `embed` (the query's embedding), `lexical` (analysing and keying the query's terms),
+ * `search` (the database call: ANN, BM25 or both), `fuse` (hybrid).
  */
-import { hmacUser } from '../crypto/index.js';
-import { search } from '../db/procedures.js';
+import { hmacUser, termKeyOf } from '../crypto/index.js';
+import { StaleDataKeyError } from '../db/errors.js';
+import {
+  type HybridSearchRow,
+  type LexicalSearchRow,
+  search,
+  searchHybrid,
+  searchLexical,
+  type SearchRow,
+} from '../db/procedures.js';
 import { ValidationError } from '../errors.js';
+import { defaultAnalyzer, queryTokens } from '../lexical/index.js';
 import { maybeRerank } from '../rerank/index.js';
 import { type MemoryContext, onReadPool, tenantKeys } from './context.js';
+import { fuseConvex } from './fuse.js';
 import { countQuery, observeStage, type QueryStage } from './metrics.js';
+import { currentRetrievalSettings, RETRIEVAL_MODES, type RetrievalMode } from './retrieval-settings.js';
 import { dataKeyIds, openMetadata, openText } from './seal-chunk.js';
 import { validateEmbedding, validateId, validateText } from './validate.js';
 
@@ -27,6 +45,8 @@ export interface QueryInput {
   rerank?: unknown;
   docId?: unknown;
   source?: unknown;
+  /** "hybrid" | "dense" | "lexical"; absent: the live setting retrieval_mode (default hybrid). */
+  mode?: unknown;
 }
 
 export interface QueryHit {
@@ -38,20 +58,32 @@ export interface QueryHit {
   /** The measure that ranked this hit; `scoreKind` says which (docs/API.md, "Scores"). */
   score: number;
   scoreKind: ScoreKind;
-  /** 1-based position in the ANN candidate list. */
-  annRank: number;
+  /** 1-based position in the ANN candidate list; null when the ANN side did not return it. */
+  annRank: number | null;
+  /** 1-based position in the BM25 candidate list; null when the lexical side did not return it. */
+  lexicalRank: number | null;
 }
 
 /**
  * What a hit's `score` measures. `cosine`: cosine similarity of the query and chunk embeddings
- * (1 - pgvector's cosine distance; -1..1, higher is nearer). `rerank`: the cross-encoder's
- * probability that the chunk answers the query (0..1). Other ranking modes add their own kind.
+ * (1 - pgvector's cosine distance; -1..1, higher is nearer). `bm25`: the chunk's BM25 score for
+ * the query's terms (>= 0, unbounded; comparable within one query only). `hybrid`: the fused
+ * score, w * BM25' + (1 - w) * cosine' with each side min-max scaled over its candidates (0..1).
+ * `rerank`: the cross-encoder's probability that the chunk answers the query (0..1).
  */
-export type ScoreKind = 'cosine' | 'rerank';
+export type ScoreKind = 'cosine' | 'bm25' | 'hybrid' | 'rerank';
+
+const FIRST_STAGE_SCORE: Record<RetrievalMode, ScoreKind> = {
+  dense: 'cosine',
+  lexical: 'bm25',
+  hybrid: 'hybrid',
+};
 
 export interface QueryResult {
   results: QueryHit[];
   reranked: boolean;
+  /** The first stage that answered (hybrid falls back to lexical without an embedding). */
+  mode: RetrievalMode;
   timingsMs: Partial<Record<QueryStage, number>>;
 }
 
@@ -64,6 +96,7 @@ interface ValidQuery {
   rerank: boolean | undefined;
   docId: string | undefined;
   source: string | undefined;
+  mode: RetrievalMode | undefined;
 }
 
 export function validateQuery(input: QueryInput, dim: number): ValidQuery {
@@ -83,6 +116,8 @@ export function validateQuery(input: QueryInput, dim: number): ValidQuery {
   if (candidates < k) throw new ValidationError('candidates', 'must be at least k');
   if (!isAbsent(input.rerank) && typeof input.rerank !== 'boolean')
     throw new ValidationError('rerank', 'must be true or false');
+  if (!isAbsent(input.mode) && !RETRIEVAL_MODES.includes(input.mode as RetrievalMode))
+    throw new ValidationError('mode', `must be one of ${RETRIEVAL_MODES.map((m) => `"${m}"`).join(', ')}`);
   return {
     userId,
     query,
@@ -92,7 +127,30 @@ export function validateQuery(input: QueryInput, dim: number): ValidQuery {
     rerank: isAbsent(input.rerank) ? undefined : (input.rerank as boolean),
     docId: isAbsent(input.docId) ? undefined : validateId(input.docId, 'doc_id'),
     source: isAbsent(input.source) ? undefined : validateId(input.source, 'source'),
+    mode: isAbsent(input.mode) ? undefined : (input.mode as RetrievalMode),
   };
+}
+
+/** A first-stage candidate: the row's ciphertexts, the score that placed it, and its ranks. */
+interface Candidate {
+  row: SearchRow | LexicalSearchRow | HybridSearchRow;
+  score: number;
+  annRank: number | null;
+  lexicalRank: number | null;
+}
+
+type Timings = Partial<Record<QueryStage, number>>;
+
+/** Runs `work` and records its duration as `stage` (stages of the two sides overlap in hybrid). */
+async function timed<T>(timings: Timings, stage: QueryStage, work: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  try {
+    return await work();
+  } finally {
+    const ms = performance.now() - started;
+    timings[stage] = round(ms);
+    observeStage(stage, ms);
+  }
 }
 
 export async function queryMemory(
@@ -100,38 +158,90 @@ export async function queryMemory(
   input: QueryInput,
   options: { signal?: AbortSignal } = {},
 ): Promise<QueryResult> {
-  const timings: Partial<Record<QueryStage, number>> = {};
+  const timings: Timings = {};
   const started = performance.now();
-  let mark = started;
+  const q = validateQuery(input, ctx.dim);
+  const mode = effectiveMode(q, ctx);
+  const userHash = hmacUser(q.userId);
+  const limits = { limit: q.candidates, docId: q.docId, source: q.source };
+
+  const embedQuery = async (): Promise<Float32Array> => {
+    if (q.embedding) return q.embedding;
+    const signal = options.signal ? { signal: options.signal } : {};
+    const [embedding] = await timed(timings, 'embed', () => ctx.embedder!.embed([q.query], signal));
+    return embedding!;
+  };
+  // The query's keyed tokens: its terms under the term key of the tenant's active data key (the
+  // key the index is written with); none for a tenant without a key (it has written nothing).
+  const keyStore = tenantKeys(ctx);
+  const keyQueryTerms = (): Promise<{ tokens: bigint[]; termKeyId: number | null }> =>
+    timed(timings, 'lexical', async () => {
+      const dek = await keyStore.currentKey(userHash);
+      return dek
+        ? { tokens: queryTokens(defaultAnalyzer(), termKeyOf(dek), q.query), termKeyId: dek.id }
+        : { tokens: [], termKeyId: null };
+    });
+  // A data key replaced since we cached it (reseal --tenant) is refused (StaleDataKeyError): the
+  // tokens would match nothing. Re-read the tenant's keys once and run again, as writes do.
+  const retryOnStaleKey = async <T>(run: () => Promise<T>): Promise<T> => {
+    try {
+      return await run();
+    } catch (thrown) {
+      if (!(thrown instanceof StaleDataKeyError)) throw thrown;
+      keyStore.forget(userHash);
+      return run();
+    }
+  };
+
+  let candidates: Candidate[];
+  if (mode === 'dense') {
+    const embedding = await embedQuery();
+    const rows = await timed(timings, 'search', () =>
+      onReadPool(ctx, userHash, (pool) => search(pool, userHash, embedding, limits)),
+    );
+    candidates = rows.map((row, i) => ({
+      row,
+      score: cosineSimilarity(row.distance),
+      annRank: i + 1,
+      lexicalRank: null,
+    }));
+  } else if (mode === 'lexical') {
+    const rows = await retryOnStaleKey(async () => {
+      const { tokens, termKeyId } = await keyQueryTerms();
+      if (tokens.length === 0) return [];
+      return timed(timings, 'search', () =>
+        onReadPool(ctx, userHash, (pool) => searchLexical(pool, userHash, tokens, termKeyId!, limits)),
+      );
+    });
+    candidates = rows.map((row, i) => ({ row, score: row.score, annRank: null, lexicalRank: i + 1 }));
+  } else {
+    // Hybrid: both sides in one round trip (one pooled connection per query, as dense).
+    const embedding = await embedQuery();
+    const rows = await retryOnStaleKey(async () => {
+      const { tokens, termKeyId } = await keyQueryTerms();
+      return timed(timings, 'search', () =>
+        onReadPool(ctx, userHash, (pool) =>
+          searchHybrid(pool, userHash, embedding, tokens, termKeyId, limits),
+        ),
+      );
+    });
+    candidates = fuse(rows, q.candidates, timings);
+  }
+
+  let mark = performance.now();
   const lap = (stage: QueryStage): void => {
     const now = performance.now();
     timings[stage] = round(now - mark);
     observeStage(stage, now - mark);
     mark = now;
   };
-
-  const q = validateQuery(input, ctx.dim);
-  let embedding = q.embedding;
-  if (!embedding) {
-    if (!ctx.embedder)
-      throw new ValidationError(
-        'embedding',
-        'is required: this server has no embedder (MEMVAULT_EMBED_MODEL)',
-      );
-    [embedding] = await ctx.embedder.embed([q.query], options.signal ? { signal: options.signal } : {});
-    lap('embed');
-  }
-  const userHash = hmacUser(q.userId);
-  const rows = await onReadPool(ctx, userHash, (pool) =>
-    search(pool, userHash, embedding!, { limit: q.candidates, docId: q.docId, source: q.source }),
-  );
-  const keys = await tenantKeys(ctx).lookup(userHash, dataKeyIds(rows.map((row) => row.text_cipher)));
-  lap('search');
+  const rows = candidates.map((c) => c.row);
+  const keys = await keyStore.lookup(userHash, dataKeyIds(rows.map((row) => row.text_cipher)));
   const texts = rows.map((row) => openText(userHash, row.id, row.text_cipher, keys));
   lap('open_text');
 
   let reranked = false;
-  let order = rows.map((row, index) => ({ index, score: cosineSimilarity(row.distance) }));
+  let order = candidates.map((c, index) => ({ index, score: c.score }));
   if (texts.length > 0) {
     const outcome = await maybeRerank(q.query, texts, {
       userHash,
@@ -139,13 +249,13 @@ export async function queryMemory(
       ...(options.signal ? { signal: options.signal } : {}),
     });
     reranked = outcome.reranked;
-    // Fallen back to ANN order: keep the cosine scores, which say more than 1 - i/n.
+    // Not reranked: the first stage's order and scores stand.
     if (reranked) order = outcome.results;
     lap('rerank');
   }
 
   const results = order.slice(0, q.k).map(({ index, score }): QueryHit => {
-    const row = rows[index]!;
+    const { row, annRank, lexicalRank } = candidates[index]!;
     return {
       id: row.id,
       docId: row.doc_id,
@@ -153,15 +263,57 @@ export async function queryMemory(
       text: texts[index]!,
       metadata: openMetadata(userHash, row.id, row.meta_cipher, keys),
       score,
-      scoreKind: reranked ? 'rerank' : 'cosine',
-      annRank: index + 1,
+      scoreKind: reranked ? 'rerank' : FIRST_STAGE_SCORE[mode],
+      annRank,
+      lexicalRank,
     };
   });
   lap('open_metadata');
   timings.total = round(performance.now() - started);
   observeStage('total', performance.now() - started);
   countQuery(reranked);
-  return { results, reranked, timingsMs: timings };
+  return { results, reranked, mode, timingsMs: timings };
+}
+
+/**
+ * The mode that answers: the request's, else the live setting. Hybrid without a way to embed the
+ * query answers lexically; dense without one is refused, as before there was a lexical index.
+ */
+function effectiveMode(q: ValidQuery, ctx: MemoryContext): RetrievalMode {
+  const requested = q.mode ?? currentRetrievalSettings().mode;
+  const canEmbed = q.embedding !== undefined || ctx.embedder !== undefined;
+  if (requested === 'dense' && !canEmbed)
+    throw new ValidationError('embedding', 'is required: this server has no embedder (MEMVAULT_EMBED_MODEL)');
+  return requested === 'hybrid' && !canEmbed ? 'lexical' : requested;
+}
+
+/** Hybrid: each side's candidates in rank order, fused (./fuse.ts), cut to the candidate count. */
+function fuse(rows: HybridSearchRow[], limit: number, timings: Timings): Candidate[] {
+  const started = performance.now();
+  // The rows come unordered: each side in the order its query ranks (score, then id).
+  const side = (name: HybridSearchRow['side']) =>
+    rows
+      .filter((row) => row.side === name)
+      .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const lexical = side('lexical');
+  const dense = side('dense');
+  const byId = new Map<string, HybridSearchRow>();
+  for (const row of [...lexical, ...dense]) if (!byId.has(row.id)) byId.set(row.id, row);
+  const fused = fuseConvex(
+    lexical.map((row) => ({ key: row.id, score: row.score })),
+    dense.map((row) => ({ key: row.id, score: row.score })),
+    currentRetrievalSettings().lexicalWeight,
+  );
+  const candidates = fused.slice(0, limit).map((f) => ({
+    row: byId.get(f.key)!,
+    score: f.score,
+    annRank: f.denseRank ?? null,
+    lexicalRank: f.lexicalRank ?? null,
+  }));
+  const ms = performance.now() - started;
+  timings.fuse = round(ms);
+  observeStage('fuse', ms);
+  return candidates;
 }
 
 /** pgvector's `<=>` is cosine distance, 1 - cos(a, b). */

@@ -1,14 +1,15 @@
 /**
  * The write path: validate, hash the user, choose chunk ids, embed what came without an
- * embedding, seal text / metadata / embedding, and store the batch in one procedure call (one
- * statement, so all or nothing).
+ * embedding, seal text / metadata / embedding, analyse the text into keyed tokens for the lexical
+ * index, and store the batch with its index in one procedure call (all or nothing).
  */
 import { randomUUID } from 'node:crypto';
 
-import { hmacUser } from '../crypto/index.js';
+import { hmacUser, termKeyOf } from '../crypto/index.js';
 import { StaleDataKeyError } from '../db/errors.js';
 import { storeSealedChunks } from '../db/procedures.js';
 import { ValidationError } from '../errors.js';
+import { defaultAnalyzer, lexicalBatch } from '../lexical/index.js';
 import { type MemoryContext, tenantKeys, wroteTenant } from './context.js';
 import { sealChunk } from './seal-chunk.js';
 import { MAX_BATCH_CHUNKS, validateChunkInput, validateId, type ValidChunk } from './validate.js';
@@ -57,7 +58,12 @@ async function store(
   const sealAndStore = async () => {
     const dek = await keys.activeKey(userHash);
     const sealed = valid.map((chunk, i) => sealChunk(userHash, { ...chunk, id: ids[i]! }, dek));
-    await storeSealedChunks(ctx.pool, userHash, sealed, dek.id, 2);
+    const lexical = lexicalBatch(
+      defaultAnalyzer(),
+      termKeyOf(dek),
+      valid.map((chunk) => chunk.text),
+    );
+    await storeSealedChunks(ctx.pool, userHash, sealed, dek.id, 2, lexical);
   };
   try {
     await sealAndStore();

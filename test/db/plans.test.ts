@@ -10,7 +10,12 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import t from 'tap';
 
-import { explainSearchPlans, HNSW_INDEX, TENANT_BTREE_INDEX } from '../../src/db/plans.js';
+import {
+  explainSearchPlans,
+  HNSW_INDEX,
+  LEXICAL_POSTINGS_INDEX,
+  TENANT_BTREE_INDEX,
+} from '../../src/db/plans.js';
 import * as procedures from '../../src/db/procedures.js';
 import { packageRoot } from '../../src/paths.js';
 import { createTestDatabase, randomUserHash, testVector } from '../helpers/db.js';
@@ -101,15 +106,35 @@ t.test('a named tenant is explained; the app role cannot lower the threshold and
   );
 });
 
-t.test('the CLI prints both plan trees and exits 0', async (t) => {
-  const { stdout } = await run(
-    process.execPath,
-    [join(packageRoot, 'dist/cli/main.js'), 'doctor', '--plans'],
-    { env: { ...process.env, DATABASE_URL: db.adminUrl } },
-  );
-  t.match(stdout, /^ok {3}small_tenant_plan/m);
-  t.match(stdout, /^ok {3}large_tenant_plan/m);
-  t.match(stdout, new RegExp(`^ +Index Scan using ${TENANT_BTREE_INDEX}`, 'm'));
-  t.match(stdout, new RegExp(`^ +Index Scan using ${HNSW_INDEX}`, 'm'));
-  t.match(stdout, /all \d+ checks passed/);
-});
+t.test(
+  'the CLI prints the plan trees; chunks written without a lexical index fail lexical_index',
+  async (t) => {
+    // The fixture's chunks are stored through the bare procedure, without lexical arrays (their
+    // "ciphertexts" are single bytes nothing could open, so no reindex can index them either).
+    const failed = await run(process.execPath, [join(packageRoot, 'dist/cli/main.js'), 'doctor', '--plans'], {
+      env: { ...process.env, DATABASE_URL: db.adminUrl },
+    }).then(
+      () => undefined,
+      (error: { code: number; stdout: string }) => error,
+    );
+    t.equal(failed?.code, 1, 'exit 1: one check failed');
+    const stdout = failed?.stdout ?? '';
+    t.match(stdout, /^ok {3}small_tenant_plan/m);
+    t.match(stdout, /^ok {3}large_tenant_plan/m);
+    t.match(stdout, /^ok {3}lexical_plan/m);
+    t.match(stdout, new RegExp(`^ +Index Scan using ${TENANT_BTREE_INDEX}`, 'm'));
+    t.match(stdout, new RegExp(`^ +Index Scan using ${HNSW_INDEX}`, 'm'));
+    t.match(
+      stdout,
+      new RegExp(
+        `^ +Bitmap Index Scan using ${LEXICAL_POSTINGS_INDEX}|^ +Index Scan using ${LEXICAL_POSTINGS_INDEX}`,
+        'm',
+      ),
+    );
+    t.match(
+      stdout,
+      /^FAIL lexical_index +3005 chunk\(s\) missing from the lexical index, 0 stale, of 3005: run `memvault reindex lexical`/m,
+    );
+    t.match(stdout, /^1 check\(s\) failed/m);
+  },
+);

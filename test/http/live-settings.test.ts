@@ -63,7 +63,7 @@ t.test('the per-request rerank:false and a disabled flag answer in ANN order', a
     body: { user_id: 'u', doc_id: 'd', text: 'some text', embedding: testVector(1) },
   });
   const res = await api.request('POST', '/v1/query', {
-    body: { user_id: 'u', query: 'q', embedding: testVector(1), rerank: false },
+    body: { user_id: 'u', query: 'q', embedding: testVector(1), rerank: false, mode: 'dense' },
   });
   t.equal(res.status, 200);
   t.equal(res.json.reranked, false);

@@ -175,7 +175,7 @@ t.test('queries are reranked when enabled, with ann_rank kept', async (t) => {
 });
 
 t.test('rerank:false in the request answers in ANN order', async (t) => {
-  const res = await query({ rerank: false });
+  const res = await query({ rerank: false, mode: 'dense' });
   t.equal(res.json.reranked, false);
   t.same(
     res.json.results.map((r: { ann_rank: number }) => r.ann_rank),

@@ -72,7 +72,7 @@ t.test('POST /v1/query returns the nearest chunks with text, metadata, score and
 t.test('without reranking, score is the cosine similarity of the query and the chunk', async (t) => {
   const query = testVector(9);
   const res = await api.request('POST', '/v1/query', {
-    body: { user_id: 'alice', query: 'x', embedding: query, k: 3 },
+    body: { user_id: 'alice', query: 'x', embedding: query, k: 3, mode: 'dense' },
   });
   t.equal(res.json.results.length, 3);
   const stored: Record<string, number[]> = {

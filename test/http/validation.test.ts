@@ -80,9 +80,29 @@ t.test('single chunk: each bad field is a 400 naming it', async (t) => {
   t.equal(await storedRows(), 0, 'nothing stored');
 });
 
-t.test('without an embedder, a missing embedding is a 400 naming embedding', async (t) => {
-  await expectError(t, 'POST', '/v1/chunks', chunk({ embedding: undefined }), 400, 'embedding');
-  await expectError(t, 'POST', '/v1/query', query({ embedding: undefined }), 400, 'embedding');
+t.test(
+  'without an embedder, a missing embedding is a 400 naming embedding (writes, dense queries)',
+  async (t) => {
+    await expectError(t, 'POST', '/v1/chunks', chunk({ embedding: undefined }), 400, 'embedding');
+    await expectError(
+      t,
+      'POST',
+      '/v1/query',
+      query({ embedding: undefined, mode: 'dense' }),
+      400,
+      'embedding',
+    );
+  },
+);
+
+t.test('without an embedder, a query without an embedding answers lexically', async (t) => {
+  const res = await api.request('POST', '/v1/query', { body: query({ embedding: undefined }) });
+  t.equal(res.status, 200);
+  t.equal(res.json.mode, 'lexical');
+});
+
+t.test('an unknown mode is a 400 naming mode', async (t) => {
+  await expectError(t, 'POST', '/v1/query', query({ mode: 'fuzzy' }), 400, 'mode');
 });
 
 t.test('batch: all or nothing, errors name chunks[i].field', async (t) => {

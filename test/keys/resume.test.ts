@@ -87,13 +87,14 @@ t.test(
 t.test('the DEK cache drops an entry after its time limit, not only when full', async (t) => {
   const ring = ringOf([2], 2);
   const tenant = randomUserHash();
-  const store = new TenantKeyStore(db.app, () => ring, { ttlMs: 150, maxTenants: 100 });
+  // Long enough that replacing the key (re-seal and re-index included) finishes within it on a busy machine.
+  const store = new TenantKeyStore(db.app, () => ring, { ttlMs: 2_000, maxTenants: 100 });
   await writeChunks(db, store, tenant, 1);
   const first = (await store.activeKey(tenant)).id;
   // Another process replaces the tenant's DEK; this store is not told (no event).
   await replaceTenantKey(db.admin, ring, tenant);
   t.equal((await store.activeKey(tenant)).id, first, 'within the limit the cached DEK is used');
-  await sleep(200);
+  await sleep(2_100);
   const fresh = (await store.activeKey(tenant)).id;
   t.not(fresh, first, 'after the limit the store fetches the keys again');
   t.equal(fresh, (await getTenantKeys(db.app, tenant))[0]!.dekId);

@@ -37,6 +37,7 @@ export function memoryRoutes(memory: MemoryContext): Route[] {
           rerank: body.rerank,
           docId: body.doc_id,
           source: body.source,
+          mode: body.mode,
         },
         { signal: ctx.signal },
       );
@@ -45,6 +46,7 @@ export function memoryRoutes(memory: MemoryContext): Route[] {
         json: {
           results: result.results.map(toApiHit),
           reranked: result.reranked,
+          mode: result.mode,
           timings_ms: result.timingsMs,
         },
       };
@@ -84,5 +86,6 @@ function toApiHit(hit: QueryHit) {
     score: hit.score,
     score_kind: hit.scoreKind,
     ann_rank: hit.annRank,
+    lexical_rank: hit.lexicalRank,
   };
 }
