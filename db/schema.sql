@@ -88,6 +88,51 @@ $$;
 ALTER FUNCTION memory.assert_kek_usable(p_kek_id integer) OWNER TO memory_owner;
 
 --
+-- Name: assert_lexical_batch(text, integer, integer[], integer[], bigint[], integer[], integer, smallint); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.assert_lexical_batch(p_user_hash text, p_chunk_count integer, p_lengths integer[], p_chunks integer[], p_tokens bigint[], p_tfs integer[], p_term_key_id integer, p_analyzer_version smallint) RETURNS void
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  perform memory.assert_lexical_batch_shape(p_chunk_count, p_lengths, p_chunks, p_tokens, p_tfs, p_analyzer_version);
+  if p_term_key_id is null or not exists (
+       select from memory.tenant_keys k where k.user_hash = p_user_hash and k.dek_id = p_term_key_id and k.active) then
+    raise exception 'term key % is not the tenant''s active data key', p_term_key_id using errcode = 'MV010';
+  end if;
+end;
+$$;
+
+ALTER FUNCTION memory.assert_lexical_batch(p_user_hash text, p_chunk_count integer, p_lengths integer[], p_chunks integer[], p_tokens bigint[], p_tfs integer[], p_term_key_id integer, p_analyzer_version smallint) OWNER TO memory_owner;
+
+--
+-- Name: assert_lexical_batch_shape(integer, integer[], integer[], bigint[], integer[], smallint); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.assert_lexical_batch_shape(p_chunk_count integer, p_lengths integer[], p_chunks integer[], p_tokens bigint[], p_tfs integer[], p_analyzer_version smallint) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  if coalesce(cardinality(p_lengths), -1) <> p_chunk_count
+     or coalesce(cardinality(p_chunks), -1) <> coalesce(cardinality(p_tokens), -2)
+     or coalesce(cardinality(p_tfs), -1) <> coalesce(cardinality(p_tokens), -2) then
+    raise exception 'lexical arrays differ in length' using errcode = 'MV003';
+  end if;
+  if p_analyzer_version is null or p_analyzer_version < 1
+     or exists (select from unnest(p_lengths) l where l is null or l < 0)
+     or exists (select from unnest(p_chunks, p_tokens, p_tfs) as u(chunk, token, tf)
+                where u.chunk is null or u.chunk not between 1 and p_chunk_count or u.token is null or u.tf is null or u.tf < 1) then
+    raise exception 'lexical index: lengths >= 0, postings (chunk 1..n, token, tf >= 1) and the analyzer version are required'
+      using errcode = 'MV002';
+  end if;
+end;
+$$;
+
+ALTER FUNCTION memory.assert_lexical_batch_shape(p_chunk_count integer, p_lengths integer[], p_chunks integer[], p_tokens bigint[], p_tfs integer[], p_analyzer_version smallint) OWNER TO memory_owner;
+
+--
 -- Name: begin_maintenance(); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
@@ -109,6 +154,20 @@ $$;
 ALTER FUNCTION memory.begin_maintenance() OWNER TO memory_owner;
 
 --
+-- Name: bm25_parameters(); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.bm25_parameters(OUT k1 double precision, OUT b double precision) RETURNS record
+    LANGUAGE sql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+  select coalesce((select (s.value #>> '{}')::float8 from memory.settings s where s.key = 'bm25_k1'), 1.2),
+         coalesce((select (s.value #>> '{}')::float8 from memory.settings s where s.key = 'bm25_b'), 0.75);
+$$;
+
+ALTER FUNCTION memory.bm25_parameters(OUT k1 double precision, OUT b double precision) OWNER TO memory_owner;
+
+--
 -- Name: claim_dek_rewrap(integer, integer); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
@@ -128,6 +187,33 @@ end;
 $$;
 
 ALTER FUNCTION memory.claim_dek_rewrap(p_target_kek_id integer, p_limit integer) OWNER TO memory_owner;
+
+--
+-- Name: claim_lexical_reindex(integer, smallint, text, text, uuid); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.claim_lexical_reindex(p_limit integer, p_analyzer_version smallint, p_user_hash text DEFAULT NULL::text, p_after_hash text DEFAULT ''::text, p_after_id uuid DEFAULT '00000000-0000-0000-0000-000000000000'::uuid) RETURNS TABLE(user_hash text, id uuid, text_cipher bytea, key_id integer)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  perform memory.begin_maintenance();
+  return query
+    select c.user_hash, c.id, c.text_cipher, c.key_id
+    from memory.memory_chunks c
+    where (p_user_hash is null or c.user_hash = p_user_hash)
+      and (c.user_hash, c.id) > (coalesce(p_after_hash, ''), coalesce(p_after_id, '00000000-0000-0000-0000-000000000000'::uuid))
+      and not exists (
+        select from memory.lexical_chunks l
+        join memory.tenant_keys k on k.user_hash = l.user_hash and k.dek_id = l.term_key_id and k.active
+        where l.user_hash = c.user_hash and l.chunk_id = c.id and l.analyzer_version = p_analyzer_version)
+    order by c.user_hash, c.id
+    limit p_limit
+    for update of c skip locked;
+end;
+$$;
+
+ALTER FUNCTION memory.claim_lexical_reindex(p_limit integer, p_analyzer_version smallint, p_user_hash text, p_after_hash text, p_after_id uuid) OWNER TO memory_owner;
 
 --
 -- Name: claim_reseal(integer, text, text, uuid); Type: FUNCTION; Schema: memory; Owner: memory_owner
@@ -312,6 +398,28 @@ $$;
 ALTER FUNCTION memory.explain_search(p_user_hash text, p_embedding public.vector, p_limit integer, p_analyze boolean) OWNER TO memory_owner;
 
 --
+-- Name: explain_search_lexical(text, bigint[], integer, boolean); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.explain_search_lexical(p_user_hash text, p_tokens bigint[], p_limit integer DEFAULT 24, p_analyze boolean DEFAULT false) RETURNS json
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+declare
+  v_params record := memory.bm25_parameters();
+  v_plan json;
+begin
+  perform memory.set_tenant(p_user_hash);
+  execute 'explain (format json, analyze ' || case when p_analyze then 'true' else 'false' end || ') ' || memory.search_lexical_sql(false, false)
+    into v_plan
+    using p_user_hash, p_tokens, p_limit, null::text, null::text, v_params.k1, v_params.b;
+  return v_plan;
+end;
+$$;
+
+ALTER FUNCTION memory.explain_search_lexical(p_user_hash text, p_tokens bigint[], p_limit integer, p_analyze boolean) OWNER TO memory_owner;
+
+--
 -- Name: forget_tenant(text); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
@@ -437,10 +545,10 @@ $$;
 ALTER FUNCTION memory.index_chunk(p_user_hash text, p_id uuid, p_doc_id text, p_source text, p_text_cipher bytea, p_meta_cipher bytea, p_emb_cipher bytea, p_embedding public.vector, p_key_id integer, p_key_scheme smallint) OWNER TO memory_owner;
 
 --
--- Name: index_chunks(text, uuid[], text[], text[], bytea[], bytea[], bytea[], public.vector[], integer, smallint); Type: FUNCTION; Schema: memory; Owner: memory_owner
+-- Name: index_chunks(text, uuid[], text[], text[], bytea[], bytea[], bytea[], public.vector[], integer, smallint, integer[], integer[], bigint[], integer[], integer, smallint); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
-CREATE FUNCTION memory.index_chunks(p_user_hash text, p_ids uuid[], p_doc_ids text[], p_sources text[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_embeddings public.vector[], p_key_id integer, p_key_scheme smallint) RETURNS integer
+CREATE FUNCTION memory.index_chunks(p_user_hash text, p_ids uuid[], p_doc_ids text[], p_sources text[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_embeddings public.vector[], p_key_id integer, p_key_scheme smallint, p_lex_lengths integer[] DEFAULT NULL::integer[], p_lex_chunks integer[] DEFAULT NULL::integer[], p_lex_tokens bigint[] DEFAULT NULL::bigint[], p_lex_tfs integer[] DEFAULT NULL::integer[], p_term_key_id integer DEFAULT NULL::integer, p_analyzer_version smallint DEFAULT NULL::smallint) RETURNS integer
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -483,6 +591,9 @@ begin
   if p_key_scheme = 1 then
     perform memory.assert_kek_usable(p_key_id);
   end if;
+  if p_lex_lengths is not null then
+    perform memory.assert_lexical_batch(p_user_hash, v_count, p_lex_lengths, p_lex_chunks, p_lex_tokens, p_lex_tfs, p_term_key_id, p_analyzer_version);
+  end if;
   if exists (select from unnest(p_embeddings) e where e is null or public.vector_dims(e) <> memory.embedding_dim()) then
     raise exception 'every embedding must have % dimensions', memory.embedding_dim() using errcode = 'MV008';
   end if;
@@ -493,11 +604,17 @@ begin
   from unnest(p_ids, p_doc_ids, p_sources, p_text_ciphers, p_meta_ciphers, p_emb_ciphers, p_embeddings)
     as u(id, doc_id, source, text_cipher, meta_cipher, emb_cipher, embedding);
   get diagnostics v_inserted = row_count;
+  if p_lex_lengths is not null then
+    insert into memory.lexical_chunks (user_hash, chunk_id, length, tokens, tfs, term_key_id, analyzer_version)
+    select p_user_hash, p_ids[i], p_lex_lengths[i], coalesce(t.tokens, '{}'), coalesce(t.tfs, '{}'), p_term_key_id, p_analyzer_version
+    from generate_subscripts(p_ids, 1) as i
+    left join memory.lexical_postings_by_chunk(p_lex_chunks, p_lex_tokens, p_lex_tfs) t on t.chunk = i;
+  end if;
   return v_inserted;
 end;
 $$;
 
-ALTER FUNCTION memory.index_chunks(p_user_hash text, p_ids uuid[], p_doc_ids text[], p_sources text[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_embeddings public.vector[], p_key_id integer, p_key_scheme smallint) OWNER TO memory_owner;
+ALTER FUNCTION memory.index_chunks(p_user_hash text, p_ids uuid[], p_doc_ids text[], p_sources text[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_embeddings public.vector[], p_key_id integer, p_key_scheme smallint, p_lex_lengths integer[], p_lex_chunks integer[], p_lex_tokens bigint[], p_lex_tfs integer[], p_term_key_id integer, p_analyzer_version smallint) OWNER TO memory_owner;
 
 --
 -- Name: key_stats(); Type: FUNCTION; Schema: memory; Owner: memory_owner
@@ -539,6 +656,44 @@ end;
 $$;
 
 ALTER FUNCTION memory.key_usage() OWNER TO memory_owner;
+
+--
+-- Name: lexical_coverage(smallint); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.lexical_coverage(p_analyzer_version smallint) RETURNS TABLE(chunks bigint, current bigint, missing bigint, stale bigint)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  perform memory.begin_maintenance();
+  return query
+    select count(*),
+           count(*) filter (where l.chunk_id is not null and l.analyzer_version = p_analyzer_version and k.dek_id is not null),
+           count(*) filter (where l.chunk_id is null),
+           count(*) filter (where l.chunk_id is not null and (l.analyzer_version <> p_analyzer_version or k.dek_id is null))
+    from memory.memory_chunks c
+    left join memory.lexical_chunks l on l.user_hash = c.user_hash and l.chunk_id = c.id
+    left join memory.tenant_keys k on k.user_hash = l.user_hash and k.dek_id = l.term_key_id and k.active;
+end;
+$$;
+
+ALTER FUNCTION memory.lexical_coverage(p_analyzer_version smallint) OWNER TO memory_owner;
+
+--
+-- Name: lexical_postings_by_chunk(integer[], bigint[], integer[]); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.lexical_postings_by_chunk(p_chunks integer[], p_tokens bigint[], p_tfs integer[]) RETURNS TABLE(chunk integer, tokens bigint[], tfs integer[])
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+  select u.chunk, array_agg(u.token order by u.token), array_agg(u.tf order by u.token)
+  from unnest(p_chunks, p_tokens, p_tfs) as u(chunk, token, tf)
+  group by u.chunk;
+$$;
+
+ALTER FUNCTION memory.lexical_postings_by_chunk(p_chunks integer[], p_tokens bigint[], p_tfs integer[]) OWNER TO memory_owner;
 
 --
 -- Name: next_dek_id(); Type: FUNCTION; Schema: memory; Owner: memory_owner
@@ -648,6 +803,14 @@ begin
   from unnest(p_ids, p_text_ciphers, p_meta_ciphers, p_emb_ciphers) as u(id, text_cipher, meta_cipher, emb_cipher)
   join memory.memory_chunks c on c.user_hash = p_old_hash and c.id = u.id;
   get diagnostics v_n = row_count;
+  -- The lexical index moves with its chunks: its tokens are keyed under the tenant's data key,
+  -- which keeps its id and material across a rehash (only its wrapping changes). Deleting the old
+  -- chunks below cascades to their old index rows.
+  insert into memory.lexical_chunks (user_hash, chunk_id, length, tokens, tfs, term_key_id, analyzer_version)
+  select p_new_hash, l.chunk_id, l.length, l.tokens, l.tfs, l.term_key_id, l.analyzer_version
+  from memory.lexical_chunks l
+  join memory.memory_chunks c on c.user_hash = p_new_hash and c.id = l.chunk_id
+  where l.user_hash = p_old_hash and l.chunk_id = any (p_ids);
   delete from memory.memory_chunks c where c.user_hash = p_old_hash and c.id = any (p_ids);
   return v_n;
 end;
@@ -837,6 +1000,51 @@ $$;
 ALTER FUNCTION memory.search(p_user_hash text, p_embedding public.vector, p_limit integer, p_doc_id text, p_source text) OWNER TO memory_owner;
 
 --
+-- Name: search_hybrid(text, public.vector, bigint[], integer, text, text, integer); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.search_hybrid(p_user_hash text, p_embedding public.vector, p_tokens bigint[], p_limit integer, p_doc_id text, p_source text, p_term_key_id integer) RETURNS TABLE(side text, id uuid, doc_id text, source text, text_cipher bytea, meta_cipher bytea, key_id integer, score double precision)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+declare
+  v_params record := memory.bm25_parameters();
+begin
+  perform memory.set_tenant(p_user_hash);
+  if p_embedding is null then
+    raise exception 'embedding is required' using errcode = 'MV002';
+  end if;
+  if public.vector_dims(p_embedding) <> memory.embedding_dim() then
+    raise exception 'embedding has % dimensions, the schema has %', public.vector_dims(p_embedding), memory.embedding_dim()
+      using errcode = 'MV008';
+  end if;
+  if p_limit is null or p_limit < 1 or p_limit > 1000 then
+    raise exception 'limit must be between 1 and 1000' using errcode = 'MV007';
+  end if;
+  if p_tokens is null or cardinality(p_tokens) > 1024 or array_position(p_tokens, null) is not null then
+    raise exception 'tokens: 0 to 1024 tokens, none null' using errcode = 'MV002';
+  end if;
+  -- As in search_lexical: tokens keyed under a replaced data key would silently match nothing.
+  if cardinality(p_tokens) > 0 and (p_term_key_id is null or not exists (
+       select from memory.tenant_keys k where k.user_hash = p_user_hash and k.dek_id = p_term_key_id and k.active)) then
+    raise exception 'term key % is not the tenant''s active data key', p_term_key_id using errcode = 'MV010';
+  end if;
+  perform memory.apply_ann_settings();
+  return query execute
+    'select ''dense''::text, d.id, d.doc_id, d.source, d.text_cipher, d.meta_cipher, d.key_id, 1 - d.distance from ('
+    || memory.search_sql(p_doc_id is not null, p_source is not null, memory.search_is_exact(p_user_hash)) || ') d'
+    using p_user_hash, p_embedding, p_limit, p_doc_id, p_source;
+  if cardinality(p_tokens) > 0 then
+    return query execute
+      'select ''lexical''::text, l.* from (' || memory.search_lexical_sql(p_doc_id is not null, p_source is not null) || ') l'
+      using p_user_hash, p_tokens, p_limit, p_doc_id, p_source, v_params.k1, v_params.b;
+  end if;
+end;
+$$;
+
+ALTER FUNCTION memory.search_hybrid(p_user_hash text, p_embedding public.vector, p_tokens bigint[], p_limit integer, p_doc_id text, p_source text, p_term_key_id integer) OWNER TO memory_owner;
+
+--
 -- Name: search_is_exact(text); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
@@ -858,6 +1066,69 @@ end;
 $$;
 
 ALTER FUNCTION memory.search_is_exact(p_user_hash text) OWNER TO memory_owner;
+
+--
+-- Name: search_lexical(text, bigint[], integer, text, text, integer); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.search_lexical(p_user_hash text, p_tokens bigint[], p_limit integer, p_doc_id text, p_source text, p_term_key_id integer) RETURNS TABLE(id uuid, doc_id text, source text, text_cipher bytea, meta_cipher bytea, key_id integer, score double precision)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+declare
+  v_params record := memory.bm25_parameters();
+begin
+  perform memory.set_tenant(p_user_hash);
+  if p_tokens is null or cardinality(p_tokens) > 1024 or array_position(p_tokens, null) is not null then
+    raise exception 'tokens: 0 to 1024 tokens, none null' using errcode = 'MV002';
+  end if;
+  if p_limit is null or p_limit < 1 or p_limit > 1000 then
+    raise exception 'limit must be between 1 and 1000' using errcode = 'MV007';
+  end if;
+  if p_term_key_id is null or not exists (
+       select from memory.tenant_keys k where k.user_hash = p_user_hash and k.dek_id = p_term_key_id and k.active) then
+    raise exception 'term key % is not the tenant''s active data key', p_term_key_id using errcode = 'MV010';
+  end if;
+  return query execute memory.search_lexical_sql(p_doc_id is not null, p_source is not null)
+    using p_user_hash, p_tokens, p_limit, p_doc_id, p_source, v_params.k1, v_params.b;
+end;
+$$;
+
+ALTER FUNCTION memory.search_lexical(p_user_hash text, p_tokens bigint[], p_limit integer, p_doc_id text, p_source text, p_term_key_id integer) OWNER TO memory_owner;
+
+--
+-- Name: search_lexical_sql(boolean, boolean); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.search_lexical_sql(p_has_doc_id boolean, p_has_source boolean) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+  select 'with stats as ('
+    || ' select s.chunks::float8 as n, greatest(s.total_length::float8 / greatest(s.chunks, 1), 1e-9) as avgdl'
+    || ' from memory.lexical_stats s where s.user_hash = $1),'
+    || ' terms as (select distinct t.token from unnest($2::bigint[]) as t(token)),'
+    || ' postings as materialized ('
+    || ' select p.chunk_id, p.tf, p.chunk_length, count(*) over (partition by p.token) as df'
+    || ' from terms q join memory.lexical_postings p on p.user_hash = $1 and p.token = q.token),'
+    || ' scored as ('
+    || ' select p.chunk_id, sum(ln(1 + (st.n - p.df + 0.5) / (p.df + 0.5)) * p.tf * ($6 + 1)'
+    || ' / (p.tf + $6 * (1 - $7 + $7 * p.chunk_length / st.avgdl))) as score'
+    || ' from postings p cross join stats st group by p.chunk_id),'
+    || ' best as materialized ('
+    || case when p_has_doc_id or p_has_source then
+         ' select s.chunk_id, s.score from scored s'
+         || ' join memory.memory_chunks f on f.user_hash = $1 and f.id = s.chunk_id'
+         || case when p_has_doc_id then ' and f.doc_id = $4' else '' end
+         || case when p_has_source then ' and f.source = $5' else '' end
+       else ' select s.chunk_id, s.score from scored s' end
+    || ' order by s.score desc, s.chunk_id limit $3)'
+    || ' select c.id, c.doc_id, c.source, c.text_cipher, c.meta_cipher, c.key_id, b.score::float8'
+    || ' from best b join memory.memory_chunks c on c.user_hash = $1 and c.id = b.chunk_id'
+    || ' order by b.score desc, b.chunk_id';
+$_$;
+
+ALTER FUNCTION memory.search_lexical_sql(p_has_doc_id boolean, p_has_source boolean) OWNER TO memory_owner;
 
 --
 -- Name: search_sql(boolean, boolean, boolean); Type: FUNCTION; Schema: memory; Owner: memory_owner
@@ -940,6 +1211,48 @@ end;
 $$;
 
 ALTER FUNCTION memory.set_tenant(p_user_hash text) OWNER TO memory_owner;
+
+--
+-- Name: store_lexical(text[], uuid[], integer[], integer[], integer[], bigint[], integer[], smallint); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.store_lexical(p_user_hashes text[], p_ids uuid[], p_term_key_ids integer[], p_lengths integer[], p_chunks integer[], p_tokens bigint[], p_tfs integer[], p_analyzer_version smallint) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+declare
+  v_count integer := coalesce(cardinality(p_ids), 0);
+  v_n integer;
+begin
+  perform memory.begin_maintenance();
+  if coalesce(cardinality(p_user_hashes), -1) <> v_count or coalesce(cardinality(p_term_key_ids), -1) <> v_count then
+    raise exception 'batch arrays differ in length' using errcode = 'MV003';
+  end if;
+  if exists (select from unnest(p_user_hashes, p_ids, p_term_key_ids) as u(user_hash, id, term_key_id)
+             where u.user_hash is null or u.id is null or u.term_key_id is null) then
+    raise exception 'user_hashes, ids and term_key_ids must be present' using errcode = 'MV002';
+  end if;
+  if exists (select from unnest(p_user_hashes, p_term_key_ids) as u(user_hash, term_key_id)
+             where not exists (select from memory.tenant_keys k
+                               where k.user_hash = u.user_hash and k.dek_id = u.term_key_id and k.active)) then
+    raise exception 'a term key is not its tenant''s active data key' using errcode = 'MV010';
+  end if;
+  -- One tenant's check covers the array shapes and values; the key check above covered all tenants.
+  perform memory.assert_lexical_batch_shape(v_count, p_lengths, p_chunks, p_tokens, p_tfs, p_analyzer_version);
+  delete from memory.lexical_chunks l
+  using unnest(p_user_hashes, p_ids) as u(user_hash, id)
+  where l.user_hash = u.user_hash and l.chunk_id = u.id;
+  insert into memory.lexical_chunks (user_hash, chunk_id, length, tokens, tfs, term_key_id, analyzer_version)
+  select p_user_hashes[i], p_ids[i], p_lengths[i], coalesce(t.tokens, '{}'), coalesce(t.tfs, '{}'), p_term_key_ids[i], p_analyzer_version
+  from generate_subscripts(p_ids, 1) as i
+  join memory.memory_chunks c on c.user_hash = p_user_hashes[i] and c.id = p_ids[i]
+  left join memory.lexical_postings_by_chunk(p_chunks, p_tokens, p_tfs) t on t.chunk = i;
+  get diagnostics v_n = row_count;
+  return v_n;
+end;
+$$;
+
+ALTER FUNCTION memory.store_lexical(p_user_hashes text[], p_ids uuid[], p_term_key_ids integer[], p_lengths integer[], p_chunks integer[], p_tokens bigint[], p_tfs integer[], p_analyzer_version smallint) OWNER TO memory_owner;
 
 --
 -- Name: store_resealed(text[], uuid[], bytea[], bytea[], bytea[], integer[]); Type: FUNCTION; Schema: memory; Owner: memory_owner
@@ -1059,6 +1372,44 @@ $$;
 ALTER FUNCTION memory.tg__touch_updated_at() OWNER TO memory_owner;
 
 --
+-- Name: tg_lexical_chunks__sync_postings(); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.tg_lexical_chunks__sync_postings() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  -- Each branch names only the transition tables its trigger declares.
+  if tg_op in ('DELETE', 'UPDATE') then
+    delete from memory.lexical_postings p
+    using removed r cross join lateral unnest(r.tokens) as u(token)
+    where p.user_hash = r.user_hash and p.token = u.token and p.chunk_id = r.chunk_id;
+    update memory.lexical_stats s
+       set chunks = s.chunks - r.chunks, total_length = s.total_length - r.total_length
+      from (select user_hash, count(*) as chunks, sum(length) as total_length from removed group by user_hash) r
+     where s.user_hash = r.user_hash;
+  end if;
+  if tg_op in ('INSERT', 'UPDATE') then
+    insert into memory.lexical_postings (user_hash, token, chunk_id, tf, chunk_length)
+    select a.user_hash, u.token, a.chunk_id, u.tf, a.length
+    from added a cross join lateral unnest(a.tokens, a.tfs) as u(token, tf);
+    insert into memory.lexical_stats as s (user_hash, chunks, total_length)
+    select a.user_hash, count(*), sum(a.length) from added a group by a.user_hash
+    on conflict (user_hash) do update
+      set chunks = s.chunks + excluded.chunks, total_length = s.total_length + excluded.total_length;
+  end if;
+  if tg_op in ('DELETE', 'UPDATE') then
+    delete from memory.lexical_stats s
+     where s.chunks <= 0 and s.user_hash in (select distinct user_hash from removed);
+  end if;
+  return null;
+end;
+$$;
+
+ALTER FUNCTION memory.tg_lexical_chunks__sync_postings() OWNER TO memory_owner;
+
+--
 -- Name: tg_memory_chunks__notify_indexed(); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
@@ -1125,6 +1476,16 @@ begin
       if p_value #>> '{}' not in ('off', 'relaxed_order', 'strict_order') or jsonb_typeof(p_value) <> 'string' then
         raise exception 'ann_iterative_scan must be "off", "relaxed_order" or "strict_order"' using errcode = 'MV006';
       end if;
+    when 'bm25_k1', 'bm25_b', 'hybrid_lexical_weight' then
+      if jsonb_typeof(p_value) <> 'number'
+         or (p_key = 'bm25_k1' and (p_value::float8 < 0 or p_value::float8 > 10))
+         or (p_key <> 'bm25_k1' and (p_value::float8 < 0 or p_value::float8 > 1)) then
+        raise exception '% must be a number in its range (bm25_k1 0-10, bm25_b 0-1, hybrid_lexical_weight 0-1)', p_key using errcode = 'MV006';
+      end if;
+    when 'retrieval_mode' then
+      if jsonb_typeof(p_value) <> 'string' or p_value #>> '{}' not in ('hybrid', 'dense', 'lexical') then
+        raise exception 'retrieval_mode must be "hybrid", "dense" or "lexical"' using errcode = 'MV006';
+      end if;
     else
       raise exception 'unknown setting %', p_key using errcode = 'MV005';
   end case;
@@ -1158,6 +1519,13 @@ begin
     select count(*) into v_n from memory.memory_chunks where id = v_id;
     v_results := v_results || jsonb_build_object('check_name', 'own_tenant_reads_own_row', 'passed', (v_n = 1), 'detail', format('%s row(s)', v_n));
 
+    -- The lexical index of the probe chunk (one token): its postings and the tenant's counts follow.
+    insert into memory.lexical_chunks (user_hash, chunk_id, length, tokens, tfs, term_key_id, analyzer_version)
+    values (v_a, v_id, 1, array[42]::bigint[], array[1], 0, 1);
+    select (select count(*) from memory.lexical_postings where chunk_id = v_id) + (select count(*) from memory.lexical_stats where user_hash = v_a)
+      into v_n;
+    v_results := v_results || jsonb_build_object('check_name', 'own_tenant_reads_own_postings', 'passed', (v_n = 2), 'detail', format('%s row(s)', v_n));
+
     perform set_config('memory.user_hash', '', true);
     select count(*) into v_n from memory.memory_chunks;
     v_results := v_results || jsonb_build_object('check_name', 'no_context_reads_nothing', 'passed', (v_n = 0), 'detail', format('%s row(s)', v_n));
@@ -1169,6 +1537,14 @@ begin
     perform set_config('memory.user_hash', v_b, true);
     select count(*) into v_n from memory.memory_chunks where id = v_id;
     v_results := v_results || jsonb_build_object('check_name', 'other_tenant_reads_nothing', 'passed', (v_n = 0), 'detail', format('%s row(s)', v_n));
+
+    select (select count(*) from memory.lexical_chunks) + (select count(*) from memory.lexical_postings) + (select count(*) from memory.lexical_stats)
+      into v_n;
+    v_results := v_results || jsonb_build_object('check_name', 'other_tenant_reads_no_postings', 'passed', (v_n = 0), 'detail', format('%s row(s)', v_n));
+
+    delete from memory.lexical_postings where chunk_id = v_id;
+    get diagnostics v_n = row_count;
+    v_results := v_results || jsonb_build_object('check_name', 'other_tenant_deletes_no_postings', 'passed', (v_n = 0), 'detail', format('%s row(s)', v_n));
 
     update memory.memory_chunks set doc_id = 'stolen' where id = v_id;
     get diagnostics v_n = row_count;
@@ -1216,6 +1592,74 @@ ALTER TABLE memory.key_stats OWNER TO memory_owner;
 --
 
 COMMENT ON TABLE memory.key_stats IS 'Per KEK id: tenant DEKs it wraps and legacy chunks sealed under it, as of computed_at (published by key jobs).';
+
+--
+-- Name: lexical_chunks; Type: TABLE; Schema: memory; Owner: memory_owner
+--
+
+CREATE TABLE memory.lexical_chunks (
+    user_hash text NOT NULL,
+    chunk_id uuid NOT NULL,
+    length integer NOT NULL,
+    tokens bigint[] NOT NULL,
+    tfs integer[] NOT NULL,
+    term_key_id integer NOT NULL,
+    analyzer_version smallint NOT NULL,
+    CONSTRAINT lexical_chunks_length_nonnegative CHECK ((length >= 0)),
+    CONSTRAINT lexical_chunks_tfs_match CHECK ((cardinality(tfs) = cardinality(tokens)))
+);
+
+ALTER TABLE ONLY memory.lexical_chunks FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE memory.lexical_chunks OWNER TO memory_owner;
+
+--
+-- Name: TABLE lexical_chunks; Type: COMMENT; Schema: memory; Owner: memory_owner
+--
+
+COMMENT ON TABLE memory.lexical_chunks IS 'Lexical index, per chunk: length, distinct keyed tokens (HMAC under the tenant term key) and term frequencies, term key (DEK id) and analyzer version.';
+
+--
+-- Name: lexical_postings; Type: TABLE; Schema: memory; Owner: memory_owner
+--
+
+CREATE TABLE memory.lexical_postings (
+    user_hash text NOT NULL,
+    token bigint NOT NULL,
+    chunk_id uuid NOT NULL,
+    tf integer NOT NULL,
+    chunk_length integer NOT NULL
+);
+
+ALTER TABLE ONLY memory.lexical_postings FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE memory.lexical_postings OWNER TO memory_owner;
+
+--
+-- Name: TABLE lexical_postings; Type: COMMENT; Schema: memory; Owner: memory_owner
+--
+
+COMMENT ON TABLE memory.lexical_postings IS 'Lexical index postings (tenant, keyed token, chunk, term frequency, chunk length); written and deleted by the lexical_chunks triggers.';
+
+--
+-- Name: lexical_stats; Type: TABLE; Schema: memory; Owner: memory_owner
+--
+
+CREATE TABLE memory.lexical_stats (
+    user_hash text NOT NULL,
+    chunks bigint NOT NULL,
+    total_length bigint NOT NULL
+);
+
+ALTER TABLE ONLY memory.lexical_stats FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE memory.lexical_stats OWNER TO memory_owner;
+
+--
+-- Name: TABLE lexical_stats; Type: COMMENT; Schema: memory; Owner: memory_owner
+--
+
+COMMENT ON TABLE memory.lexical_stats IS 'Per tenant: indexed chunks and their summed length, kept by the lexical_chunks triggers.';
 
 --
 -- Name: memory_chunks; Type: TABLE; Schema: memory; Owner: memory_owner
@@ -1343,6 +1787,27 @@ ALTER TABLE ONLY memory.key_stats
     ADD CONSTRAINT key_stats_pkey PRIMARY KEY (kek_id);
 
 --
+-- Name: lexical_chunks lexical_chunks_pkey; Type: CONSTRAINT; Schema: memory; Owner: memory_owner
+--
+
+ALTER TABLE ONLY memory.lexical_chunks
+    ADD CONSTRAINT lexical_chunks_pkey PRIMARY KEY (user_hash, chunk_id);
+
+--
+-- Name: lexical_postings lexical_postings_pkey; Type: CONSTRAINT; Schema: memory; Owner: memory_owner
+--
+
+ALTER TABLE ONLY memory.lexical_postings
+    ADD CONSTRAINT lexical_postings_pkey PRIMARY KEY (user_hash, token, chunk_id);
+
+--
+-- Name: lexical_stats lexical_stats_pkey; Type: CONSTRAINT; Schema: memory; Owner: memory_owner
+--
+
+ALTER TABLE ONLY memory.lexical_stats
+    ADD CONSTRAINT lexical_stats_pkey PRIMARY KEY (user_hash);
+
+--
 -- Name: memory_chunks memory_chunks_pkey; Type: CONSTRAINT; Schema: memory; Owner: memory_owner
 --
 
@@ -1401,6 +1866,24 @@ CREATE INDEX tenant_keys_kek_idx ON memory.tenant_keys USING btree (kek_id);
 CREATE UNIQUE INDEX tenant_keys_one_active_idx ON memory.tenant_keys USING btree (user_hash) WHERE active;
 
 --
+-- Name: lexical_chunks _100_add_postings; Type: TRIGGER; Schema: memory; Owner: memory_owner
+--
+
+CREATE TRIGGER _100_add_postings AFTER INSERT ON memory.lexical_chunks REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION memory.tg_lexical_chunks__sync_postings();
+
+--
+-- Name: lexical_chunks _100_move_postings; Type: TRIGGER; Schema: memory; Owner: memory_owner
+--
+
+CREATE TRIGGER _100_move_postings AFTER UPDATE ON memory.lexical_chunks REFERENCING OLD TABLE AS removed NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION memory.tg_lexical_chunks__sync_postings();
+
+--
+-- Name: lexical_chunks _100_remove_postings; Type: TRIGGER; Schema: memory; Owner: memory_owner
+--
+
+CREATE TRIGGER _100_remove_postings AFTER DELETE ON memory.lexical_chunks REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION memory.tg_lexical_chunks__sync_postings();
+
+--
 -- Name: memory_chunks _100_touch_updated_at; Type: TRIGGER; Schema: memory; Owner: memory_owner
 --
 
@@ -1431,6 +1914,13 @@ CREATE TRIGGER _900_notify_changed AFTER INSERT OR DELETE OR UPDATE ON memory.se
 CREATE TRIGGER _900_notify_indexed AFTER INSERT ON memory.memory_chunks REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION memory.tg_memory_chunks__notify_indexed();
 
 --
+-- Name: lexical_chunks lexical_chunks_chunk_fkey; Type: FK CONSTRAINT; Schema: memory; Owner: memory_owner
+--
+
+ALTER TABLE ONLY memory.lexical_chunks
+    ADD CONSTRAINT lexical_chunks_chunk_fkey FOREIGN KEY (user_hash, chunk_id) REFERENCES memory.memory_chunks(user_hash, id) ON UPDATE CASCADE ON DELETE CASCADE;
+
+--
 -- Name: key_stats; Type: ROW SECURITY; Schema: memory; Owner: memory_owner
 --
 
@@ -1441,6 +1931,42 @@ ALTER TABLE memory.key_stats ENABLE ROW LEVEL SECURITY;
 --
 
 CREATE POLICY key_stats_owner_access ON memory.key_stats USING (true) WITH CHECK (true);
+
+--
+-- Name: lexical_chunks; Type: ROW SECURITY; Schema: memory; Owner: memory_owner
+--
+
+ALTER TABLE memory.lexical_chunks ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: lexical_chunks lexical_chunks_isolation; Type: POLICY; Schema: memory; Owner: memory_owner
+--
+
+CREATE POLICY lexical_chunks_isolation ON memory.lexical_chunks USING (((user_hash = ( SELECT current_setting('memory.user_hash'::text, true) AS current_setting)) OR ( SELECT memory.in_maintenance() AS in_maintenance))) WITH CHECK (((user_hash = ( SELECT current_setting('memory.user_hash'::text, true) AS current_setting)) OR ( SELECT memory.in_maintenance() AS in_maintenance)));
+
+--
+-- Name: lexical_postings; Type: ROW SECURITY; Schema: memory; Owner: memory_owner
+--
+
+ALTER TABLE memory.lexical_postings ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: lexical_postings lexical_postings_isolation; Type: POLICY; Schema: memory; Owner: memory_owner
+--
+
+CREATE POLICY lexical_postings_isolation ON memory.lexical_postings USING (((user_hash = ( SELECT current_setting('memory.user_hash'::text, true) AS current_setting)) OR ( SELECT memory.in_maintenance() AS in_maintenance))) WITH CHECK (((user_hash = ( SELECT current_setting('memory.user_hash'::text, true) AS current_setting)) OR ( SELECT memory.in_maintenance() AS in_maintenance)));
+
+--
+-- Name: lexical_stats; Type: ROW SECURITY; Schema: memory; Owner: memory_owner
+--
+
+ALTER TABLE memory.lexical_stats ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: lexical_stats lexical_stats_isolation; Type: POLICY; Schema: memory; Owner: memory_owner
+--
+
+CREATE POLICY lexical_stats_isolation ON memory.lexical_stats USING (((user_hash = ( SELECT current_setting('memory.user_hash'::text, true) AS current_setting)) OR ( SELECT memory.in_maintenance() AS in_maintenance))) WITH CHECK (((user_hash = ( SELECT current_setting('memory.user_hash'::text, true) AS current_setting)) OR ( SELECT memory.in_maintenance() AS in_maintenance)));
 
 --
 -- Name: memory_chunks; Type: ROW SECURITY; Schema: memory; Owner: memory_owner
@@ -1518,10 +2044,28 @@ REVOKE ALL ON FUNCTION memory.apply_ann_settings() FROM PUBLIC;
 REVOKE ALL ON FUNCTION memory.assert_kek_usable(p_kek_id integer) FROM PUBLIC;
 
 --
+-- Name: FUNCTION assert_lexical_batch(p_user_hash text, p_chunk_count integer, p_lengths integer[], p_chunks integer[], p_tokens bigint[], p_tfs integer[], p_term_key_id integer, p_analyzer_version smallint); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.assert_lexical_batch(p_user_hash text, p_chunk_count integer, p_lengths integer[], p_chunks integer[], p_tokens bigint[], p_tfs integer[], p_term_key_id integer, p_analyzer_version smallint) FROM PUBLIC;
+
+--
+-- Name: FUNCTION assert_lexical_batch_shape(p_chunk_count integer, p_lengths integer[], p_chunks integer[], p_tokens bigint[], p_tfs integer[], p_analyzer_version smallint); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.assert_lexical_batch_shape(p_chunk_count integer, p_lengths integer[], p_chunks integer[], p_tokens bigint[], p_tfs integer[], p_analyzer_version smallint) FROM PUBLIC;
+
+--
 -- Name: FUNCTION begin_maintenance(); Type: ACL; Schema: memory; Owner: memory_owner
 --
 
 REVOKE ALL ON FUNCTION memory.begin_maintenance() FROM PUBLIC;
+
+--
+-- Name: FUNCTION bm25_parameters(OUT k1 double precision, OUT b double precision); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.bm25_parameters(OUT k1 double precision, OUT b double precision) FROM PUBLIC;
 
 --
 -- Name: FUNCTION claim_dek_rewrap(p_target_kek_id integer, p_limit integer); Type: ACL; Schema: memory; Owner: memory_owner
@@ -1529,6 +2073,13 @@ REVOKE ALL ON FUNCTION memory.begin_maintenance() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION memory.claim_dek_rewrap(p_target_kek_id integer, p_limit integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION memory.claim_dek_rewrap(p_target_kek_id integer, p_limit integer) TO memory_maintainer;
+
+--
+-- Name: FUNCTION claim_lexical_reindex(p_limit integer, p_analyzer_version smallint, p_user_hash text, p_after_hash text, p_after_id uuid); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.claim_lexical_reindex(p_limit integer, p_analyzer_version smallint, p_user_hash text, p_after_hash text, p_after_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.claim_lexical_reindex(p_limit integer, p_analyzer_version smallint, p_user_hash text, p_after_hash text, p_after_id uuid) TO memory_maintainer;
 
 --
 -- Name: FUNCTION claim_reseal(p_limit integer, p_user_hash text, p_after_hash text, p_after_id uuid); Type: ACL; Schema: memory; Owner: memory_owner
@@ -1585,6 +2136,13 @@ REVOKE ALL ON FUNCTION memory.explain_search(p_user_hash text, p_embedding publi
 GRANT ALL ON FUNCTION memory.explain_search(p_user_hash text, p_embedding public.vector, p_limit integer, p_analyze boolean) TO memory_app;
 
 --
+-- Name: FUNCTION explain_search_lexical(p_user_hash text, p_tokens bigint[], p_limit integer, p_analyze boolean); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.explain_search_lexical(p_user_hash text, p_tokens bigint[], p_limit integer, p_analyze boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.explain_search_lexical(p_user_hash text, p_tokens bigint[], p_limit integer, p_analyze boolean) TO memory_app;
+
+--
 -- Name: FUNCTION forget_tenant(p_user_hash text); Type: ACL; Schema: memory; Owner: memory_owner
 --
 
@@ -1636,11 +2194,11 @@ REVOKE ALL ON FUNCTION memory.index_chunk(p_user_hash text, p_id uuid, p_doc_id 
 GRANT ALL ON FUNCTION memory.index_chunk(p_user_hash text, p_id uuid, p_doc_id text, p_source text, p_text_cipher bytea, p_meta_cipher bytea, p_emb_cipher bytea, p_embedding public.vector, p_key_id integer, p_key_scheme smallint) TO memory_app;
 
 --
--- Name: FUNCTION index_chunks(p_user_hash text, p_ids uuid[], p_doc_ids text[], p_sources text[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_embeddings public.vector[], p_key_id integer, p_key_scheme smallint); Type: ACL; Schema: memory; Owner: memory_owner
+-- Name: FUNCTION index_chunks(p_user_hash text, p_ids uuid[], p_doc_ids text[], p_sources text[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_embeddings public.vector[], p_key_id integer, p_key_scheme smallint, p_lex_lengths integer[], p_lex_chunks integer[], p_lex_tokens bigint[], p_lex_tfs integer[], p_term_key_id integer, p_analyzer_version smallint); Type: ACL; Schema: memory; Owner: memory_owner
 --
 
-REVOKE ALL ON FUNCTION memory.index_chunks(p_user_hash text, p_ids uuid[], p_doc_ids text[], p_sources text[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_embeddings public.vector[], p_key_id integer, p_key_scheme smallint) FROM PUBLIC;
-GRANT ALL ON FUNCTION memory.index_chunks(p_user_hash text, p_ids uuid[], p_doc_ids text[], p_sources text[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_embeddings public.vector[], p_key_id integer, p_key_scheme smallint) TO memory_app;
+REVOKE ALL ON FUNCTION memory.index_chunks(p_user_hash text, p_ids uuid[], p_doc_ids text[], p_sources text[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_embeddings public.vector[], p_key_id integer, p_key_scheme smallint, p_lex_lengths integer[], p_lex_chunks integer[], p_lex_tokens bigint[], p_lex_tfs integer[], p_term_key_id integer, p_analyzer_version smallint) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.index_chunks(p_user_hash text, p_ids uuid[], p_doc_ids text[], p_sources text[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_embeddings public.vector[], p_key_id integer, p_key_scheme smallint, p_lex_lengths integer[], p_lex_chunks integer[], p_lex_tokens bigint[], p_lex_tfs integer[], p_term_key_id integer, p_analyzer_version smallint) TO memory_app;
 
 --
 -- Name: FUNCTION key_stats(); Type: ACL; Schema: memory; Owner: memory_owner
@@ -1656,6 +2214,19 @@ GRANT ALL ON FUNCTION memory.key_stats() TO memory_maintainer;
 
 REVOKE ALL ON FUNCTION memory.key_usage() FROM PUBLIC;
 GRANT ALL ON FUNCTION memory.key_usage() TO memory_maintainer;
+
+--
+-- Name: FUNCTION lexical_coverage(p_analyzer_version smallint); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.lexical_coverage(p_analyzer_version smallint) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.lexical_coverage(p_analyzer_version smallint) TO memory_maintainer;
+
+--
+-- Name: FUNCTION lexical_postings_by_chunk(p_chunks integer[], p_tokens bigint[], p_tfs integer[]); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.lexical_postings_by_chunk(p_chunks integer[], p_tokens bigint[], p_tfs integer[]) FROM PUBLIC;
 
 --
 -- Name: FUNCTION next_dek_id(); Type: ACL; Schema: memory; Owner: memory_owner
@@ -1747,10 +2318,30 @@ REVOKE ALL ON FUNCTION memory.search(p_user_hash text, p_embedding public.vector
 GRANT ALL ON FUNCTION memory.search(p_user_hash text, p_embedding public.vector, p_limit integer, p_doc_id text, p_source text) TO memory_app;
 
 --
+-- Name: FUNCTION search_hybrid(p_user_hash text, p_embedding public.vector, p_tokens bigint[], p_limit integer, p_doc_id text, p_source text, p_term_key_id integer); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.search_hybrid(p_user_hash text, p_embedding public.vector, p_tokens bigint[], p_limit integer, p_doc_id text, p_source text, p_term_key_id integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.search_hybrid(p_user_hash text, p_embedding public.vector, p_tokens bigint[], p_limit integer, p_doc_id text, p_source text, p_term_key_id integer) TO memory_app;
+
+--
 -- Name: FUNCTION search_is_exact(p_user_hash text); Type: ACL; Schema: memory; Owner: memory_owner
 --
 
 REVOKE ALL ON FUNCTION memory.search_is_exact(p_user_hash text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION search_lexical(p_user_hash text, p_tokens bigint[], p_limit integer, p_doc_id text, p_source text, p_term_key_id integer); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.search_lexical(p_user_hash text, p_tokens bigint[], p_limit integer, p_doc_id text, p_source text, p_term_key_id integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.search_lexical(p_user_hash text, p_tokens bigint[], p_limit integer, p_doc_id text, p_source text, p_term_key_id integer) TO memory_app;
+
+--
+-- Name: FUNCTION search_lexical_sql(p_has_doc_id boolean, p_has_source boolean); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.search_lexical_sql(p_has_doc_id boolean, p_has_source boolean) FROM PUBLIC;
 
 --
 -- Name: FUNCTION search_sql(p_has_doc_id boolean, p_has_source boolean, p_exact boolean); Type: ACL; Schema: memory; Owner: memory_owner
@@ -1778,6 +2369,13 @@ GRANT ALL ON FUNCTION memory.set_setting(p_key text, p_value jsonb) TO memory_ma
 
 REVOKE ALL ON FUNCTION memory.set_tenant(p_user_hash text) FROM PUBLIC;
 GRANT ALL ON FUNCTION memory.set_tenant(p_user_hash text) TO memory_app;
+
+--
+-- Name: FUNCTION store_lexical(p_user_hashes text[], p_ids uuid[], p_term_key_ids integer[], p_lengths integer[], p_chunks integer[], p_tokens bigint[], p_tfs integer[], p_analyzer_version smallint); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.store_lexical(p_user_hashes text[], p_ids uuid[], p_term_key_ids integer[], p_lengths integer[], p_chunks integer[], p_tokens bigint[], p_tfs integer[], p_analyzer_version smallint) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.store_lexical(p_user_hashes text[], p_ids uuid[], p_term_key_ids integer[], p_lengths integer[], p_chunks integer[], p_tokens bigint[], p_tfs integer[], p_analyzer_version smallint) TO memory_maintainer;
 
 --
 -- Name: FUNCTION store_resealed(p_user_hashes text[], p_ids uuid[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_key_ids integer[]); Type: ACL; Schema: memory; Owner: memory_owner
@@ -1818,6 +2416,12 @@ GRANT ALL ON FUNCTION memory.tenant_stats(p_user_hash text) TO memory_app;
 --
 
 REVOKE ALL ON FUNCTION memory.tg__touch_updated_at() FROM PUBLIC;
+
+--
+-- Name: FUNCTION tg_lexical_chunks__sync_postings(); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.tg_lexical_chunks__sync_postings() FROM PUBLIC;
 
 --
 -- Name: FUNCTION tg_memory_chunks__notify_indexed(); Type: ACL; Schema: memory; Owner: memory_owner

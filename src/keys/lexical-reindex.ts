@@ -81,7 +81,7 @@ export async function reindexLexical(
     keyJobItems.inc({ job: 'reindex_lexical' }, batch.count);
     const total = Math.max(options.total ?? 0, done);
     keyJobRemaining.set({ job: 'reindex_lexical' }, total - done);
-    options.onProgress?.({ job: 'reindex lexical', done, total });
+    await options.onProgress?.({ job: 'reindex lexical', done, total });
   }
   keyJobRemaining.set({ job: 'reindex_lexical' }, 0);
   return done;

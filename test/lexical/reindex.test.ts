@@ -62,7 +62,7 @@ t.test('chunks written without an index are reported missing, then indexed by re
 
   const progress: number[] = [];
   t.equal(
-    await reindexLexical(db.admin, ring, { batchSize: 2, onProgress: (p) => progress.push(p.done) }),
+    await reindexLexical(db.admin, ring, { batchSize: 2, onProgress: (p) => void progress.push(p.done) }),
     3,
   );
   t.same(progress, [2, 3], 'progress per batch');
