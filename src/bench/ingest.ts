@@ -1,9 +1,11 @@
 /**
  * Ingest suite: chunks/s through the real write path (validation, tenant HMAC, three AES-GCM
- * seals per chunk, memory.index_chunks as memory_app under RLS) against a plain multi-row INSERT
- * of rows of the same shape and sizes into the same table and indexes, as the superuser, with no
- * crypto and no procedure. Rounds alternate which side goes first, and every round writes a fresh
- * tenant on each side, so both pay the same growing HNSW graph.
+ * seals per chunk, text analysis and keyed tokens for the lexical index, memory.index_chunks as
+ * memory_app under RLS) against (a) the same write path with the lexical index switched off (the
+ * write path as it was before the index) and (b) a plain multi-row INSERT of rows of the same
+ * shape and sizes into the same table and indexes, as the superuser, with no crypto and no
+ * procedure. Rounds rotate which side goes first, and every side writes its own tenant, so all
+ * pay the same growing HNSW graph.
  */
 import { randomUUID } from 'node:crypto';
 
@@ -20,20 +22,17 @@ import { sealChunk } from '../memory/seal-chunk.js';
 import { planTenants, samplePoint, type TenantPlan, topicCentres, vectorText } from './corpus.js';
 import { loadCorpus } from './loader.js';
 import { type Metric, ratio, type Table } from './result.js';
+import { passage } from './seed.js';
 import { median, rotated, seededRandom } from './stats.js';
 import { buildResult, intOption, type Suite, type SuiteContext } from './suite.js';
 
 const DIM = 384;
-const WORDS =
-  'the patient reported that memory retrieval of encrypted notes about the project meeting went well and the follow up is next week'.split(
-    ' ',
-  );
 
 export const suite: Suite = {
   name: 'ingest',
   options: ['base', 'batch', 'rounds'],
   summary:
-    'chunks/s through the write path (sealing, procedure, RLS) vs a plain multi-row INSERT of the same rows',
+    'chunks/s through the write path (sealing, lexical index, procedure, RLS) vs the same without the lexical index vs a plain multi-row INSERT',
   run: runIngest,
 };
 
@@ -81,8 +80,9 @@ async function runIngest(ctx: SuiteContext) {
       Array.from({ length: n }, (_, i) => ({
         docId: `doc-${round}-${Math.floor(i / 10)}`,
         source: 'bench',
-        // ~500 characters of text, the size FAKE_CIPHERS assume elsewhere.
-        text: Array.from({ length: 85 }, (_, j) => WORDS[(i + j * 7) % WORDS.length]).join(' '),
+        // ~60 words (~500 characters, the size FAKE_CIPHERS assume elsewhere) of Zipfian text, so
+        // the lexical index gets natural numbers of distinct terms per chunk.
+        text: passage(random),
         metadata: { round, i, tags: ['bench', 'ingest'] },
         embedding: Array.from(samplePoint(shape, centres, random)),
       }));
@@ -90,15 +90,19 @@ async function runIngest(ctx: SuiteContext) {
     const rows: string[][] = [];
     const metrics: Metric[] = [];
     const ctxMemory = { pool: app, dim: DIM };
+    const ctxNoLexical = { pool: app, dim: DIM, indexLexical: false };
     for (const c of cases) {
       ctx.progress.stage(`batches of ${c.batch}: ${c.rounds} interleaved rounds`);
       const ours: number[] = [];
+      const noLexical: number[] = [];
       const bare: number[] = [];
       const ratios: number[] = [];
+      const lexicalRatios: number[] = [];
       // One tenant per side and case, warmed by an untimed write, so the steady state is measured
       // (a tenant's data key is created on its first write and cached after).
       const userId = `ingest-${c.batch}-${randomUUID()}`;
       await indexChunks(ctxMemory, userId, makeChunks(1, -1));
+      await indexChunks(ctxNoLexical, `${userId}-no-lexical`, makeChunks(1, -1));
       await plainInsert(admin, baselineRows(`baseline-${userId}`, makeChunks(1, -1)));
       for (let round = 0; round < c.rounds; round++) {
         const chunks = makeChunks(c.batch, round);
@@ -114,23 +118,51 @@ async function runIngest(ctx: SuiteContext) {
           await plainInsert(admin, baseline);
           return c.batch / ((performance.now() - t0) / 1000);
         };
+        const sideC = async (): Promise<number> => {
+          const t0 = performance.now();
+          await indexChunks(ctxNoLexical, `${userId}-no-lexical`, chunks);
+          return c.batch / ((performance.now() - t0) / 1000);
+        };
         let a = Number.NaN;
         let b = Number.NaN;
-        const sides = [async () => (a = await sideA()), async () => (b = await sideB())];
+        let cNoLex = Number.NaN;
+        const sides = [
+          async () => (a = await sideA()),
+          async () => (b = await sideB()),
+          async () => (cNoLex = await sideC()),
+        ];
         for (const side of rotated(sides, round)) await side();
         ours.push(a);
         bare.push(b);
+        noLexical.push(cNoLex);
         ratios.push(a / b);
+        lexicalRatios.push(a / cNoLex);
         ctx.progress.tick(round + 1, c.rounds, `batch ${c.batch}`);
       }
       const r = median(ratios);
+      const rLexical = median(lexicalRatios);
       rows.push([
         String(c.batch),
         String(c.rounds),
         Math.round(median(ours)).toLocaleString('en-US'),
+        Math.round(median(noLexical)).toLocaleString('en-US'),
+        ratio(rLexical),
         Math.round(median(bare)).toLocaleString('en-US'),
         ratio(r),
       ]);
+      metrics.push({
+        name: `batch_${c.batch}.write_path_without_lexical_chunks_per_s`,
+        value: median(noLexical),
+        unit: 'chunks/s',
+        better: 'higher',
+      });
+      metrics.push({
+        name: `batch_${c.batch}.ratio_vs_write_path_without_lexical`,
+        value: rLexical,
+        unit: 'x',
+        better: 'higher',
+        ...(c.batch >= 100 ? { goal: { op: '>=' as const, value: 0.8 } } : {}),
+      });
       metrics.push({
         name: `batch_${c.batch}.write_path_chunks_per_s`,
         value: median(ours),
@@ -152,10 +184,18 @@ async function runIngest(ctx: SuiteContext) {
       });
     }
     const table: Table = {
-      title: `ingest: write path vs plain INSERT into the same table and indexes (table pre-loaded with ${base.toLocaleString('en-US')} chunks, ${DIM} dims)`,
-      header: ['batch', 'rounds', 'write path chunks/s', 'plain INSERT rows/s', 'ratio'],
+      title: `ingest: write path vs the same without the lexical index vs plain INSERT into the same table and indexes (table pre-loaded with ${base.toLocaleString('en-US')} chunks, ${DIM} dims)`,
+      header: [
+        'batch',
+        'rounds',
+        'write path chunks/s',
+        'without lexical index',
+        'ratio',
+        'plain INSERT rows/s',
+        'ratio',
+      ],
       rows,
-      note: 'medians over rounds; ratio = median of per-round ratios; write path = validate + HMAC + tenant data key (cached) + 3 seals + memory.index_chunks as memory_app; plain = one multi-row INSERT as superuser, pre-sealed bytes',
+      note: 'medians over rounds; ratios = medians of per-round ratios (write path / the other); write path = validate + HMAC + tenant data key (cached) + 3 seals + analysis and keyed tokens + memory.index_chunks as memory_app; without lexical index = the same with the index switched off (the write path before it); plain = one multi-row INSERT as superuser, pre-sealed bytes',
     };
     return buildResult('ingest', ctx, startedAt, {
       settings: { base, dim: DIM, cases },

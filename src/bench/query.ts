@@ -1,8 +1,9 @@
 /**
  * Query suite: end-to-end POST /v1/query over HTTP against a real daemon (child process, fixture
- * cross-encoder) on one tenant of 10k sealed chunks, k=8 from 24 candidates, with rerank on and
- * off, and the bare memory.search call those requests make (same database, same vector, from
- * this process). The three are interleaved per round with the order rotated.
+ * cross-encoder) on one tenant of 10k sealed chunks, k=8 from 24 candidates: dense with rerank on
+ * and off, hybrid (ANN + BM25 over the lexical index, fused) with rerank off, and the bare
+ * memory.search call the dense requests make (same database, same vector, from this process). The
+ * four are interleaved per round with the order rotated.
  */
 import { hmacUser } from '../crypto/index.js';
 import { search } from '../db/procedures.js';
@@ -20,11 +21,12 @@ const DIM = 384;
 export const suite: Suite = {
   name: 'query',
   options: ['tenant', 'background', 'rounds'],
-  summary: 'end-to-end /v1/query p50/p95/p99 on a 10k-chunk tenant, rerank on vs off vs bare memory.search',
+  summary:
+    'end-to-end /v1/query p50/p95/p99 on a 10k-chunk tenant: dense rerank on vs off, hybrid vs dense, vs bare memory.search',
   run: runQuery,
 };
 
-type Variant = 'rerank on' | 'rerank off' | 'bare memory.search';
+type Variant = 'rerank on' | 'rerank off' | 'hybrid' | 'bare memory.search';
 
 async function runQuery(ctx: SuiteContext) {
   const startedAt = new Date();
@@ -60,17 +62,19 @@ async function runQuery(ctx: SuiteContext) {
     ctx.progress.stage('starting the daemon (fixture reranker)');
     daemon = await spawnDaemon({ databaseUrl: db.appUrl, rerankModel: await ensureFixtureModel(), keys });
     const userHash = hmacUser(userId);
-    const body = (embedding: number[], rerank: boolean) => ({
+    const body = (embedding: number[], rerank: boolean, mode: 'dense' | 'hybrid' = 'dense') => ({
       user_id: userId,
       query: passage(random).slice(0, 80),
       embedding,
       k: 8,
       candidates: 24,
       rerank,
+      mode,
     });
     const samples: Record<Variant, number[]> = {
       'rerank on': [],
       'rerank off': [],
+      hybrid: [],
       'bare memory.search': [],
     };
     const stages: Record<string, number[]> = {};
@@ -97,6 +101,16 @@ async function runQuery(ctx: SuiteContext) {
           const out = r.body as { timings_ms?: Record<string, number> };
           for (const [k, v] of Object.entries(out.timings_ms ?? {})) (stages[`off.${k}`] ??= []).push(v);
           samples['rerank off'].push(r.ms);
+        },
+      ],
+      [
+        'hybrid',
+        async (e) => {
+          const r = await d.client.request('POST', '/v1/query', body(e, false, 'hybrid'));
+          if (r.status !== 200 || (r.body as { mode?: string }).mode !== 'hybrid') errors++;
+          const out = r.body as { timings_ms?: Record<string, number> };
+          for (const [k, v] of Object.entries(out.timings_ms ?? {})) (stages[`hybrid.${k}`] ??= []).push(v);
+          samples.hybrid.push(r.ms);
         },
       ],
       [
@@ -127,8 +141,9 @@ async function runQuery(ctx: SuiteContext) {
       ReturnType<typeof percentiles>
     >;
     const offVsBare = p['rerank off'].p95 / p['bare memory.search'].p95;
+    const hybridVsDense = p.hybrid.p95 / p['rerank off'].p95;
     const metrics: Metric[] = [
-      ...(['rerank on', 'rerank off', 'bare memory.search'] as Variant[]).flatMap((v): Metric[] => {
+      ...(['rerank on', 'rerank off', 'hybrid', 'bare memory.search'] as Variant[]).flatMap((v): Metric[] => {
         const key = v.replace(/[ .]/g, '_');
         return [
           { name: `${key}.p50_ms`, value: p[v].p50, unit: 'ms', better: 'lower' },
@@ -143,11 +158,18 @@ async function runQuery(ctx: SuiteContext) {
         better: 'lower',
         goal: { op: '<=', value: 2 },
       },
+      {
+        name: 'hybrid_p95_vs_dense_p95',
+        value: hybridVsDense,
+        unit: 'x',
+        better: 'lower',
+        goal: { op: '<=', value: 1.5 },
+      },
       { name: 'rerank_on.reranked_fraction', value: reranked / rounds, unit: '', better: 'higher' },
       { name: 'errors', value: errors, unit: '', better: 'lower', goal: { op: '<=', value: 0 } },
     ];
-    const stageRow = (mode: 'on' | 'off') =>
-      ['search', 'open_text', 'rerank', 'open_metadata', 'total'].map((s) =>
+    const stageRow = (mode: 'on' | 'off' | 'hybrid') =>
+      ['lexical', 'search', 'fuse', 'open_text', 'rerank', 'open_metadata', 'total'].map((s) =>
         stages[`${mode}.${s}`] ? ms(median(stages[`${mode}.${s}`]!)) : '-',
       );
     return buildResult('query', ctx, startedAt, {
@@ -172,14 +194,15 @@ async function runQuery(ctx: SuiteContext) {
             ms(p[v].p99),
             ms(p[v].max),
           ]),
-          note: `rerank off p95 / bare p95 = ${ratio(offVsBare)}; reranked ${reranked}/${rounds}; errors ${errors}; client and daemon and PostgreSQL share this machine's cores`,
+          note: `rerank on/off: mode dense; hybrid: rerank off; rerank off p95 / bare p95 = ${ratio(offVsBare)}; hybrid p95 / dense (rerank off) p95 = ${ratio(hybridVsDense)}; reranked ${reranked}/${rounds}; errors ${errors}; client and daemon and PostgreSQL share this machine's cores`,
         },
         {
           title: 'query: server-side stage medians (timings_ms)',
-          header: ['mode', 'search', 'open_text', 'rerank', 'open_metadata', 'total'],
+          header: ['mode', 'lexical', 'search', 'fuse', 'open_text', 'rerank', 'open_metadata', 'total'],
           rows: [
-            ['rerank on', ...stageRow('on')],
-            ['rerank off', ...stageRow('off')],
+            ['dense, rerank on', ...stageRow('on')],
+            ['dense, rerank off', ...stageRow('off')],
+            ['hybrid, rerank off', ...stageRow('hybrid')],
           ],
         },
       ],

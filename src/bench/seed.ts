@@ -11,10 +11,39 @@ import type { TenantPlan } from './corpus.js';
 import { samplePoint } from './corpus.js';
 import type { Progress } from './progress.js';
 
-const WORDS = (
+const TOPIC_WORDS = (
   'memory retrieval encrypted tenant vector search ranking passage query assistant model latency protein immune ' +
   'response climate ocean temperature market economy policy research clinical trial patients treatment outcome'
 ).split(' ');
+
+/**
+ * A Zipfian vocabulary (s = 1, 5,000 words: the topic words first, then synthetic ones), so the
+ * lexical index sees what natural text gives it — a few terms in most chunks, most terms in few —
+ * rather than 28 words in every chunk, which would make every query term's postings the whole
+ * tenant.
+ */
+const VOCABULARY = [
+  ...TOPIC_WORDS,
+  ...Array.from({ length: 5_000 - TOPIC_WORDS.length }, (_, i) => `term${i.toString(36)}`),
+];
+const ZIPF_CDF = (() => {
+  const weights = VOCABULARY.map((_, rank) => 1 / (rank + 1));
+  const total = weights.reduce((a, b) => a + b, 0);
+  let sum = 0;
+  return weights.map((w) => (sum += w / total));
+})();
+
+function zipfWord(random: () => number): string {
+  const u = random();
+  let lo = 0;
+  let hi = ZIPF_CDF.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (ZIPF_CDF[mid]! < u) lo = mid + 1;
+    else hi = mid;
+  }
+  return VOCABULARY[lo]!;
+}
 
 export interface Keys {
   MEMORY_ENCRYPTION_KEY: string;
@@ -30,7 +59,7 @@ export function benchKeys(): Keys {
 
 /** ~60-word passages, so the reranker sees realistic pair lengths (~100 tokens with the query). */
 export function passage(random: () => number): string {
-  return Array.from({ length: 60 }, () => WORDS[Math.floor(random() * WORDS.length)]).join(' ');
+  return Array.from({ length: 60 }, () => zipfWord(random)).join(' ');
 }
 
 export function randomUserId(prefix: string): string {

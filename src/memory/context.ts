@@ -30,6 +30,12 @@ export interface MemoryContext {
   readonly keys?: TenantKeys | undefined;
   /** Read replicas for search and get (MEMVAULT_READ_URL); absent: everything on `pool`. */
   readonly reads?: ReplicaRouter | undefined;
+  /**
+   * false: writes store no lexical index (their chunks are then "missing" until `memvault reindex
+   * lexical`). Only the ingest benchmark uses it, to measure the write path as it was before the
+   * index in the same run; the daemon always indexes.
+   */
+  readonly indexLexical?: boolean | undefined;
 }
 
 /** Runs a tenant's read where it may run: a replica when one is safe to read, else the primary. */

@@ -58,11 +58,14 @@ async function store(
   const sealAndStore = async () => {
     const dek = await keys.activeKey(userHash);
     const sealed = valid.map((chunk, i) => sealChunk(userHash, { ...chunk, id: ids[i]! }, dek));
-    const lexical = lexicalBatch(
-      defaultAnalyzer(),
-      termKeyOf(dek),
-      valid.map((chunk) => chunk.text),
-    );
+    const lexical =
+      ctx.indexLexical === false
+        ? undefined
+        : lexicalBatch(
+            defaultAnalyzer(),
+            termKeyOf(dek),
+            valid.map((chunk) => chunk.text),
+          );
     await storeSealedChunks(ctx.pool, userHash, sealed, dek.id, 2, lexical);
   };
   try {

@@ -118,3 +118,33 @@ t.test('chunk, document and tenant events are received (counted in /metrics)', a
   }
   for (const event of events) t.ok(counted(text, event), `${event} received`);
 });
+
+t.test(
+  'retrieval_mode and hybrid_lexical_weight arrive live: a query naming no mode follows them',
+  async (t) => {
+    await api.request('POST', '/v1/chunks', {
+      body: { user_id: 'm', doc_id: 'd', text: 'the ocelot sleeps', embedding: testVector(3) },
+    });
+    const modeOf = async () =>
+      (
+        await api.request('POST', '/v1/query', {
+          body: { user_id: 'm', query: 'ocelot', embedding: testVector(3), rerank: false },
+        })
+      ).json.mode as string;
+    t.equal(await modeOf(), 'hybrid', 'the default');
+    await set('retrieval_mode', 'lexical');
+    const started = Date.now();
+    while ((await modeOf()) !== 'lexical') {
+      if (Date.now() - started > 2000) throw new Error('retrieval_mode did not arrive within 2 s');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    t.pass(`retrieval_mode applied in ${Date.now() - started} ms`);
+    t.equal(await resetSetting(db.admin, 'retrieval_mode'), true);
+    const back = Date.now();
+    while ((await modeOf()) !== 'hybrid') {
+      if (Date.now() - back > 2000) throw new Error('the reset did not arrive within 2 s');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await t.rejects(set('hybrid_lexical_weight', 1.5), { code: 'invalid_setting_value' });
+  },
+);
