@@ -1104,17 +1104,22 @@ CREATE FUNCTION memory.search_lexical_sql(p_has_doc_id boolean, p_has_source boo
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $_$
+  -- Per-row work is kept to multiply-adds: idf is computed once per token (from the token's
+  -- posting count), and BM25's length normalisation k1 * (1 - b + b * len / avgdl) is c0 + c1 * len.
   select 'with stats as ('
-    || ' select s.chunks::float8 as n, greatest(s.total_length::float8 / greatest(s.chunks, 1), 1e-9) as avgdl'
+    || ' select s.chunks::float8 as n, $6 * (1 - $7) as c0,'
+    || ' $6 * $7 / greatest(s.total_length::float8 / greatest(s.chunks, 1), 1e-9) as c1'
     || ' from memory.lexical_stats s where s.user_hash = $1),'
     || ' terms as (select distinct t.token from unnest($2::bigint[]) as t(token)),'
     || ' postings as materialized ('
-    || ' select p.chunk_id, p.tf, p.chunk_length, count(*) over (partition by p.token) as df'
+    || ' select p.token, p.chunk_id, p.tf, p.chunk_length'
     || ' from terms q join memory.lexical_postings p on p.user_hash = $1 and p.token = q.token),'
+    || ' idf as ('
+    || ' select p.token, ln(1 + (st.n - count(*) + 0.5) / (count(*) + 0.5)) * ($6 + 1) as w'
+    || ' from postings p cross join stats st group by p.token, st.n),'
     || ' scored as ('
-    || ' select p.chunk_id, sum(ln(1 + (st.n - p.df + 0.5) / (p.df + 0.5)) * p.tf * ($6 + 1)'
-    || ' / (p.tf + $6 * (1 - $7 + $7 * p.chunk_length / st.avgdl))) as score'
-    || ' from postings p cross join stats st group by p.chunk_id),'
+    || ' select p.chunk_id, sum(i.w * p.tf / (p.tf + st.c0 + st.c1 * p.chunk_length)) as score'
+    || ' from postings p join idf i on i.token = p.token cross join stats st group by p.chunk_id),'
     || ' best as materialized ('
     || case when p_has_doc_id or p_has_source then
          ' select s.chunk_id, s.score from scored s'
@@ -1798,7 +1803,7 @@ ALTER TABLE ONLY memory.lexical_chunks
 --
 
 ALTER TABLE ONLY memory.lexical_postings
-    ADD CONSTRAINT lexical_postings_pkey PRIMARY KEY (user_hash, token, chunk_id);
+    ADD CONSTRAINT lexical_postings_pkey PRIMARY KEY (user_hash, token, chunk_id) INCLUDE (tf, chunk_length);
 
 --
 -- Name: lexical_stats lexical_stats_pkey; Type: CONSTRAINT; Schema: memory; Owner: memory_owner

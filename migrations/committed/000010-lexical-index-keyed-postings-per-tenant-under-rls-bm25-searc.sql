@@ -1,5 +1,5 @@
 --! Previous: sha1:d8a342272e25b53295e7f52e2a943082bf5ce401
---! Hash: sha1:4320c21cb32aea9b38a2a9d94882c08d43a20fa2
+--! Hash: sha1:eb8bf04771940fe23a64d3b405d15ce7620e09e2
 --! Message: lexical index: keyed postings per tenant under RLS, BM25 search, retrieval settings, reindex procedures
 
 -- An encrypted lexical index per tenant, and BM25 search over it (docs/RETRIEVAL.md, CRYPTO.md).
@@ -25,14 +25,16 @@ create table if not exists memory.lexical_chunks (
 comment on table memory.lexical_chunks is 'Lexical index, per chunk: length, distinct keyed tokens (HMAC under the tenant term key) and term frequencies, term key (DEK id) and analyzer version.';
 
 -- Postings: which chunks of a tenant hold a token, how often, and the chunk's length (kept here so
--- BM25 reads one index range per query token and joins nothing). The primary key is the index.
+-- BM25 reads one index range per query token and joins nothing). The primary key is the index, and
+-- it INCLUDEs tf and the length so BM25 reads postings by index-only scans (measured: 46k postings
+-- of a 10k-chunk tenant in 17 ms instead of 300 ms of heap fetches, one heap page per posting).
 create table if not exists memory.lexical_postings (
   user_hash text not null,
   token bigint not null,
   chunk_id uuid not null,
   tf integer not null,
   chunk_length integer not null,
-  constraint lexical_postings_pkey primary key (user_hash, token, chunk_id)
+  constraint lexical_postings_pkey primary key (user_hash, token, chunk_id) include (tf, chunk_length)
 );
 comment on table memory.lexical_postings is 'Lexical index postings (tenant, keyed token, chunk, term frequency, chunk length); written and deleted by the lexical_chunks triggers.';
 
@@ -449,8 +451,9 @@ $$;
 -- The text of the BM25 query, shared by memory.search_lexical and memory.explain_search_lexical so
 -- that doctor shows the plan search runs. Parameters: $1 user_hash, $2 tokens (bigint[]), $3 limit,
 -- $4 doc_id, $5 source, $6 k1, $7 b. Postings come from the (user_hash, token, chunk_id) primary
--- key, one index range per query token; chunks are scored and cut to the limit before their
--- ciphertexts are fetched (with a filter, the filter is applied before the cut).
+-- key, which carries tf and the chunk length too (INCLUDE), so they are read by index-only scans,
+-- one range per query token; chunks are scored and cut to the limit before their ciphertexts are
+-- fetched (with a filter, the filter is applied before the cut).
 create or replace function memory.search_lexical_sql(p_has_doc_id boolean, p_has_source boolean)
 returns text
 language sql
@@ -458,17 +461,22 @@ immutable
 parallel safe
 set search_path = pg_catalog, pg_temp
 as $$
+  -- Per-row work is kept to multiply-adds: idf is computed once per token (from the token's
+  -- posting count), and BM25's length normalisation k1 * (1 - b + b * len / avgdl) is c0 + c1 * len.
   select 'with stats as ('
-    || ' select s.chunks::float8 as n, greatest(s.total_length::float8 / greatest(s.chunks, 1), 1e-9) as avgdl'
+    || ' select s.chunks::float8 as n, $6 * (1 - $7) as c0,'
+    || ' $6 * $7 / greatest(s.total_length::float8 / greatest(s.chunks, 1), 1e-9) as c1'
     || ' from memory.lexical_stats s where s.user_hash = $1),'
     || ' terms as (select distinct t.token from unnest($2::bigint[]) as t(token)),'
     || ' postings as materialized ('
-    || ' select p.chunk_id, p.tf, p.chunk_length, count(*) over (partition by p.token) as df'
+    || ' select p.token, p.chunk_id, p.tf, p.chunk_length'
     || ' from terms q join memory.lexical_postings p on p.user_hash = $1 and p.token = q.token),'
+    || ' idf as ('
+    || ' select p.token, ln(1 + (st.n - count(*) + 0.5) / (count(*) + 0.5)) * ($6 + 1) as w'
+    || ' from postings p cross join stats st group by p.token, st.n),'
     || ' scored as ('
-    || ' select p.chunk_id, sum(ln(1 + (st.n - p.df + 0.5) / (p.df + 0.5)) * p.tf * ($6 + 1)'
-    || ' / (p.tf + $6 * (1 - $7 + $7 * p.chunk_length / st.avgdl))) as score'
-    || ' from postings p cross join stats st group by p.chunk_id),'
+    || ' select p.chunk_id, sum(i.w * p.tf / (p.tf + st.c0 + st.c1 * p.chunk_length)) as score'
+    || ' from postings p join idf i on i.token = p.token cross join stats st group by p.chunk_id),'
     || ' best as materialized ('
     || case when p_has_doc_id or p_has_source then
          ' select s.chunk_id, s.score from scored s'

@@ -42,6 +42,8 @@ const query = () =>
       embedding: testVector(3),
       k: 8,
       candidates: 24,
+      // ANN order is what these faults fall back to: the dense first stage.
+      mode: 'dense',
     },
   });
 
