@@ -2,10 +2,9 @@
  * The data keys of the tenants in a maintenance batch (re-sealing, lexical reindexing): unwrapped
  * with the job's key ring; a tenant from before per-tenant keys gets its first DEK here.
  */
-import type { Pool, PoolClient } from '../db/pool.js';
-
 import type { DataKey, KeyRing } from '../crypto/index.js';
 import { tenantKeysOf } from '../db/keys.js';
+import type { Pool, PoolClient } from '../db/pool.js';
 import { createTenantDek } from './tenant-key-store.js';
 
 export interface TenantKeys {

@@ -7,11 +7,10 @@
  * claimed), shareable between workers, and safe beside live traffic (writers index their own
  * chunks; a chunk being written or deleted is skipped, not waited for).
  */
-import type { Pool, PoolClient } from '../db/pool.js';
-
 import { chunkAad, type DataKey, type KeyRing, openAnyScheme, termKeyOf } from '../crypto/index.js';
 import { StaleDataKeyError } from '../db/errors.js';
 import { claimLexicalReindex, type LexicalCursor, type LexicalEntry, storeLexical } from '../db/lexical.js';
+import type { Pool } from '../db/pool.js';
 import { ANALYZER_VERSION, defaultAnalyzer, textPostings } from '../lexical/index.js';
 import { keysForBatch } from './batch-keys.js';
 import { inTransaction, type ProgressListener } from './maintenance.js';

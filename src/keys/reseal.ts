@@ -26,6 +26,7 @@ import {
   tenantKeysOf,
 } from '../db/keys.js';
 import { storeLexical } from '../db/lexical.js';
+import type { Pool } from '../db/pool.js';
 import { ANALYZER_VERSION } from '../lexical/index.js';
 import { keysForBatch, type TenantKeys } from './batch-keys.js';
 import { keyStatsPublisher } from './key-stats.js';

@@ -67,7 +67,8 @@ export async function run(args: string[]): Promise<number> {
     if (at >= 0)
       results[at] = { name: 'lexical_index', ...(await withConnection(urls.plans, lexicalIndexCheck)) };
   }
-  if (plans) results.push(...(await withConnection(urls.plans, (c) => explainSearchPlans(c, { largeTenant }))));
+  if (plans)
+    results.push(...(await withConnection(urls.plans, (c) => explainSearchPlans(c, { largeTenant }))));
   if (json) console.log(JSON.stringify(results, null, 2));
   else {
     for (const r of results) {
