@@ -11,12 +11,14 @@ import { randomUUID } from 'node:crypto';
 
 import {
   configureCrypto,
+  defaultKeyRing,
   generateDataKey,
   generateKeyBase64,
   hmacUser,
   loadCryptoConfig,
 } from '../crypto/index.js';
 import type { Pool } from '../db/pool.js';
+import { TenantKeyStore } from '../keys/tenant-key-store.js';
 import { indexChunks, type NewChunk } from '../memory/index.js';
 import { sealChunk } from '../memory/seal-chunk.js';
 import { planTenants, samplePoint, type TenantPlan, topicCentres, vectorText } from './corpus.js';
@@ -89,8 +91,9 @@ async function runIngest(ctx: SuiteContext) {
 
     const rows: string[][] = [];
     const metrics: Metric[] = [];
-    const ctxMemory = { pool: app, dim: DIM };
-    const ctxNoLexical = { pool: app, dim: DIM, indexLexical: false };
+    const keys = new TenantKeyStore(app, defaultKeyRing);
+    const ctxMemory = { pool: app, dim: DIM, keys };
+    const ctxNoLexical = { pool: app, dim: DIM, keys, indexLexical: false };
     for (const c of cases) {
       ctx.progress.stage(`batches of ${c.batch}: ${c.rounds} interleaved rounds`);
       const ours: number[] = [];

@@ -4,8 +4,9 @@
  */
 import { randomBytes } from 'node:crypto';
 
-import { configureCrypto, generateKeyBase64, loadCryptoConfig } from '../crypto/index.js';
+import { configureCrypto, defaultKeyRing, generateKeyBase64, loadCryptoConfig } from '../crypto/index.js';
 import type { Pool } from '../db/pool.js';
+import { TenantKeyStore } from '../keys/tenant-key-store.js';
 import { indexChunks } from '../memory/index.js';
 import type { TenantPlan } from './corpus.js';
 import { samplePoint } from './corpus.js';
@@ -77,6 +78,8 @@ export async function seedTenant(
   random: () => number,
   progress?: Progress,
 ): Promise<void> {
+  // The process's keys (benchKeys configured them), as the bench daemon has them.
+  const memory = { pool, dim, keys: new TenantKeyStore(pool, defaultKeyRing) };
   for (let done = 0; done < size;) {
     const n = Math.min(1000, size - done);
     const chunks = Array.from({ length: n }, (_, i) => ({
@@ -86,7 +89,7 @@ export async function seedTenant(
       metadata: { n: done + i },
       embedding: Array.from(samplePoint(shape, centres, random)),
     }));
-    await indexChunks({ pool, dim }, userId, chunks);
+    await indexChunks(memory, userId, chunks);
     done += n;
     progress?.tick(done, size, `seeding ${userId.slice(0, 12)}`);
   }

@@ -1,6 +1,6 @@
 /**
  * The module-level API: the same operations as KeyRing / TenantHmacKey, delegating to the process
- * default configuration (read lazily from process.env, see config.ts). Most callers need nothing
+ * default configuration (installed with configureCrypto, see config.ts). Most callers need nothing
  * else: `hmacUser`, then `seal` / `openSealed` with an AAD from `chunkAad`.
  */
 import { defaultKeyRing, defaultTenantKey } from './config.js';
@@ -26,8 +26,7 @@ export function openSealed(blob: Uint8Array, aad?: Uint8Array): Buffer {
 /**
  * Opens a blob of either scheme: version 1 with the key ring, version 2 with the tenant's DEK.
  * For read paths that meet rows from before and after the move to per-tenant keys. The key jobs
- * pass their own `ring` (they must not fall back to the process default read from the
- * environment); the daemon's read path leaves it out.
+ * pass their own `ring` (never the process default); the daemon's read path leaves it out.
  */
 export function openAnyScheme(
   blob: Uint8Array,

@@ -1,15 +1,15 @@
 /**
  * The process-wide crypto configuration behind the module-level `seal`, `openSealed`, `hmacUser`...
- * It is read from process.env lazily, on first use, so a library user gets a ConfigError naming
- * the missing variable at the call that needs it; the daemon instead reads its keys at start
- * (`loadCryptoConfig`, via readSecrets in src/config.ts) and installs them with `configureCrypto`,
- * so a bad key stops it before it serves anything. A failed load is not cached: fixing the
- * environment and retrying works.
+ * Crypto reads no environment (the layer does no I/O): whoever owns the process installs one with
+ * `configureCrypto` — the daemon with the keys it validated at start (readSecrets in src/config.ts),
+ * so a bad key stops it before it serves anything; a library user or a tool with
+ * `configureCrypto(process.env)`. Until then every module-level function throws a ConfigError that
+ * says so, and the loaders here take the variables as an argument.
  */
 import type { Env } from '../env.js';
 import { ConfigError } from '../errors.js';
 import { TENANT_HMAC_KEY_VARIABLE, TenantHmacKey } from './hmac.js';
-import { KeyRing, keyRingMaterial } from './key-ring.js';
+import { KEY_VARIABLE, KeyRing, keyRingMaterial } from './key-ring.js';
 
 export interface CryptoConfig {
   readonly ring: KeyRing;
@@ -17,10 +17,11 @@ export interface CryptoConfig {
 }
 
 /**
- * Reads and validates every crypto variable. Throws a ConfigError naming the first bad variable;
- * the message never contains a value.
+ * Validates every crypto variable in `env` (the caller's record of variables; nothing is read from
+ * the process). Throws a ConfigError naming the first bad variable; the message never contains a
+ * value.
  */
-export function loadCryptoConfig(env: Env = process.env): CryptoConfig {
+export function loadCryptoConfig(env: Env): CryptoConfig {
   const ring = KeyRing.fromEnv(env);
   const tenantKey = TenantHmacKey.fromBase64(env[TENANT_HMAC_KEY_VARIABLE], TENANT_HMAC_KEY_VARIABLE);
   // One key for two algorithms is a classic mistake (usually a copy-paste); refuse it.
@@ -30,39 +31,38 @@ export function loadCryptoConfig(env: Env = process.env): CryptoConfig {
   return { ring, tenantKey };
 }
 
-/** For the daemon's start-up: throws the same ConfigError the first crypto call would. */
-export function assertCryptoConfig(env: Env = process.env): void {
-  loadCryptoConfig(env);
+let installed: CryptoConfig | undefined;
+
+/**
+ * Installs a configuration (or the one validated from `env`) as the process default. A bad `env`
+ * throws and leaves the previous default in place.
+ */
+export function configureCrypto(source: CryptoConfig | Env): CryptoConfig {
+  installed = isCryptoConfig(source) ? source : loadCryptoConfig(source);
+  return installed;
 }
 
-let ring: KeyRing | undefined;
-let tenantKey: TenantHmacKey | undefined;
-
-/** Installs a configuration (or the one read from `env`) as the process default. */
-export function configureCrypto(source: CryptoConfig | Env = process.env): CryptoConfig {
-  const config = isCryptoConfig(source) ? source : loadCryptoConfig(source);
-  ring = config.ring;
-  tenantKey = config.tenantKey;
-  return config;
-}
-
-/** Forgets the process default, so the next call reads process.env again. */
+/** Forgets the process default. */
 export function resetCryptoForTests(): void {
-  ring = undefined;
-  tenantKey = undefined;
+  installed = undefined;
 }
 
-/** The default key ring; only the encryption variables are needed for it. */
+/** The default key ring; ConfigError until `configureCrypto` ran. */
 export function defaultKeyRing(): KeyRing {
-  return (ring ??= KeyRing.fromEnv(process.env));
+  return configured(KEY_VARIABLE).ring;
 }
 
-/** The default tenant HMAC key; only MEMORY_TENANT_HMAC_KEY is needed for it. */
+/** The default tenant HMAC key; ConfigError until `configureCrypto` ran. */
 export function defaultTenantKey(): TenantHmacKey {
-  return (tenantKey ??= TenantHmacKey.fromBase64(
-    process.env[TENANT_HMAC_KEY_VARIABLE],
-    TENANT_HMAC_KEY_VARIABLE,
-  ));
+  return configured(TENANT_HMAC_KEY_VARIABLE).tenantKey;
+}
+
+function configured(variable: string): CryptoConfig {
+  if (installed) return installed;
+  throw new ConfigError(
+    variable,
+    'crypto is not configured in this process: call configureCrypto(process.env) (or with a loaded config) first',
+  );
 }
 
 function isCryptoConfig(source: CryptoConfig | Env): source is CryptoConfig {

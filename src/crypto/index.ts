@@ -1,7 +1,7 @@
 /**
  * memvault's crypto layer: sealed envelopes (AES-256-GCM), tenant hashing (HMAC-SHA256), the key
- * ring, per-tenant data keys and the AAD that binds blobs to their row. Pure functions; the only
- * input from outside is the environment, read once. See docs/CRYPTO.md.
+ * ring, per-tenant data keys and the AAD that binds blobs to their row. No I/O: keys come in as
+ * arguments or through configureCrypto, never from the environment directly. See docs/CRYPTO.md.
  */
 export { InvalidTag, type InvalidTagReason } from './invalid-tag.js';
 export {
@@ -33,7 +33,6 @@ export {
   type ChunkField,
 } from './aad.js';
 export {
-  assertCryptoConfig,
   configureCrypto,
   defaultKeyRing,
   loadCryptoConfig,

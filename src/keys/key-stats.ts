@@ -5,46 +5,17 @@
  * result table (memory.key_stats) at scrape time. See db/functions/key_stats.sql.
  */
 
+import { recountKeyStats } from '../db/kek-state.js';
 import type { Pool } from '../db/pool.js';
-import { call, type Queryable } from '../db/procedures.js';
 import { coerceError } from '../errors.js';
 import { log } from '../log.js';
 import { inTransaction } from './maintenance.js';
 
-export interface KeyStatsRow {
-  kekId: number;
-  /** Tenant DEKs wrapped under this KEK. */
-  wrappedDeks: number;
-  /** Chunks sealed directly under this KEK (envelope version 1), waiting for `memvault reseal`. */
-  legacyChunks: number;
-  retired: boolean;
-  /** When a job last counted; null for a retired id nothing counts any more. */
-  computedAt: Date | null;
-}
+export { type KeyStatsRow, readKeyStats } from '../db/kek-state.js';
 
 /** Recounts (maintenance). False when another session was recounting at that moment. */
 export async function refreshKeyStats(pool: Pool): Promise<boolean> {
-  return inTransaction(pool, async (client) => {
-    const rows = await call<{ ok: boolean }>(client, 'select memory.refresh_key_stats() as ok', []);
-    return rows[0]!.ok;
-  });
-}
-
-export async function readKeyStats(db: Queryable): Promise<KeyStatsRow[]> {
-  const rows = await call<{
-    kek_id: number;
-    wrapped_deks: string;
-    legacy_chunks: string;
-    retired: boolean;
-    computed_at: Date | null;
-  }>(db, 'select * from memory.key_stats()', []);
-  return rows.map((r) => ({
-    kekId: r.kek_id,
-    wrappedDeks: Number(r.wrapped_deks),
-    legacyChunks: Number(r.legacy_chunks),
-    retired: r.retired,
-    computedAt: r.computed_at,
-  }));
+  return inTransaction(pool, (client) => recountKeyStats(client));
 }
 
 /**

@@ -5,16 +5,18 @@
  * wrapping a new DEK at the same moment cannot slip a row under a key that is being retired.
  */
 
+import { recordRetiredKek, storeActiveKek } from '../db/kek-state.js';
 import type { Pool } from '../db/pool.js';
-import { call, type Queryable } from '../db/procedures.js';
 import { inTransaction } from './maintenance.js';
+
+export { retiredKeks } from '../db/kek-state.js';
 
 /**
  * Makes `kekId` the live active key for every daemon (setting active_kek_id, applied through
  * NOTIFY). KeyRetiredError when it is retired.
  */
 export async function setActiveKek(pool: Pool, kekId: number): Promise<void> {
-  await inTransaction(pool, (client) => call(client, 'select memory.set_active_kek($1::integer)', [kekId]));
+  await inTransaction(pool, (client) => storeActiveKek(client, kekId));
 }
 
 /**
@@ -23,18 +25,5 @@ export async function setActiveKek(pool: Pool, kekId: number): Promise<void> {
  * false when it was retired already.
  */
 export async function retireKek(pool: Pool, kekId: number, activeKekId: number): Promise<boolean> {
-  return inTransaction(pool, async (client) => {
-    const rows = await call<{ retired: boolean }>(
-      client,
-      'select memory.retire_kek($1::integer, $2::integer) as retired',
-      [kekId, activeKekId],
-    );
-    return rows[0]!.retired;
-  });
-}
-
-/** Retired KEK ids, oldest first. */
-export async function retiredKeks(db: Queryable): Promise<number[]> {
-  const rows = await call<{ kek_id: number }>(db, 'select kek_id from memory.retired_keks()', []);
-  return rows.map((r) => r.kek_id);
+  return inTransaction(pool, (client) => recordRetiredKek(client, kekId, activeKekId));
 }

@@ -1,13 +1,11 @@
 /**
  * What the use cases need from the outside world, passed in rather than imported, so that the
- * daemon, the CLI and the tests can each supply their own pool and embedder.
+ * daemon, the CLI and the tests can each supply their own pool, tenant key store and embedder.
  */
 import type { DataKey, DataKeyLookup } from '../crypto/index.js';
 import type { Pool } from '../db/pool.js';
 import type { ReplicaRouter } from '../db/replicas.js';
 import type { Embedder } from '../embed/index.js';
-import { activeKeyRing } from '../keys/active-ring.js';
-import { TenantKeyStore } from '../keys/tenant-key-store.js';
 
 /** Per-tenant data keys: the active one for writing, all of the tenant's for reading. */
 export interface TenantKeys {
@@ -26,8 +24,11 @@ export interface MemoryContext {
   readonly dim: number;
   /** Embeds texts when a request carries no embedding; absent: embeddings are required. */
   readonly embedder?: Pick<Embedder, 'embed' | 'dimension'> | undefined;
-  /** The tenant key store; absent: one per pool with default limits (the daemon passes its own). */
-  readonly keys?: TenantKeys | undefined;
+  /**
+   * The tenant key store: the daemon's TenantKeyStore over its pool and live key ring. Required:
+   * memory builds nothing from process-wide state, so two contexts never share keys by accident.
+   */
+  readonly keys: TenantKeys;
   /** Read replicas for search and get (MEMVAULT_READ_URL); absent: everything on `pool`. */
   readonly reads?: ReplicaRouter | undefined;
   /**
@@ -52,14 +53,7 @@ export async function wroteTenant(ctx: MemoryContext, userHash: string): Promise
   await ctx.reads?.noteWrite(userHash);
 }
 
-const defaultStores = new WeakMap<Pool, TenantKeyStore>();
-
+/** The key store the caller passed in (the use cases' one way to reach tenant keys). */
 export function tenantKeys(ctx: MemoryContext): TenantKeys {
-  if (ctx.keys) return ctx.keys;
-  let store = defaultStores.get(ctx.pool);
-  if (!store) {
-    store = new TenantKeyStore(ctx.pool, activeKeyRing);
-    defaultStores.set(ctx.pool, store);
-  }
-  return store;
+  return ctx.keys;
 }

@@ -5,6 +5,7 @@ import { inspect } from 'node:util';
 import t from 'tap';
 
 import {
+  configureCrypto,
   hmacUser,
   hmacUserWith,
   loadTenantHmacKey,
@@ -98,16 +99,13 @@ t.test('never shows key material in inspect or JSON output', async (t) => {
   }
 });
 
-t.test('hmacUser reads MEMORY_TENANT_HMAC_KEY lazily and names it when missing', async (t) => {
-  const saved = process.env.MEMORY_TENANT_HMAC_KEY;
-  t.teardown(() => {
-    if (saved === undefined) delete process.env.MEMORY_TENANT_HMAC_KEY;
-    else process.env.MEMORY_TENANT_HMAC_KEY = saved;
-    resetCryptoForTests();
-  });
+t.test('hmacUser uses the configured tenant key and names it while none is', async (t) => {
+  t.teardown(resetCryptoForTests);
   resetCryptoForTests();
-  delete process.env.MEMORY_TENANT_HMAC_KEY;
   t.throws(() => hmacUser('u'), { name: 'ConfigError', variable: 'MEMORY_TENANT_HMAC_KEY' });
-  process.env.MEMORY_TENANT_HMAC_KEY = keyBytes.toString('base64');
-  t.equal(hmacUser('u'), hmacUserWith(key, 'u'), 'a failed load is not cached');
+  configureCrypto({
+    MEMORY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    MEMORY_TENANT_HMAC_KEY: keyBytes.toString('base64'),
+  });
+  t.equal(hmacUser('u'), hmacUserWith(key, 'u'));
 });

@@ -4,7 +4,6 @@ import { inspect } from 'node:util';
 import t from 'tap';
 
 import {
-  assertCryptoConfig,
   configureCrypto,
   EncryptionKey,
   generateKeyBase64,
@@ -180,9 +179,9 @@ t.test('configuration from the environment', async (t) => {
       'HMAC key reused',
     );
     t.throws(
-      () => assertCryptoConfig({}),
+      () => configureCrypto({}),
       { name: 'ConfigError', variable: 'MEMORY_ENCRYPTION_KEY' },
-      'assertCryptoConfig throws the same error',
+      'configureCrypto throws the same error',
     );
   });
 });
@@ -258,33 +257,38 @@ t.test('never shows key material in inspect, JSON, keys or errors', async (t) =>
   }
 });
 
-t.test('module-level seal/openSealed use the lazily loaded default ring', async (t) => {
-  const saved = { ...process.env };
+t.test('module-level seal/openSealed use the configured default ring, never process.env', async (t) => {
+  const saved = process.env.MEMORY_ENCRYPTION_KEY;
   t.teardown(() => {
-    for (const name of ['MEMORY_ENCRYPTION_KEY', 'MEMORY_ENCRYPTION_KEYS', 'MEMORY_TENANT_HMAC_KEY']) {
-      if (saved[name] === undefined) delete process.env[name];
-      else process.env[name] = saved[name];
-    }
+    if (saved === undefined) delete process.env.MEMORY_ENCRYPTION_KEY;
+    else process.env.MEMORY_ENCRYPTION_KEY = saved;
     resetCryptoForTests();
   });
   resetCryptoForTests();
-  delete process.env.MEMORY_ENCRYPTION_KEY;
-  delete process.env.MEMORY_ENCRYPTION_KEYS;
+  // Crypto does no I/O: a key in the environment is not picked up until someone configures it.
+  process.env.MEMORY_ENCRYPTION_KEY = k1;
+  t.throws(
+    () => seal(msg, aad),
+    { name: 'ConfigError', variable: 'MEMORY_ENCRYPTION_KEY', message: /not configured.*configureCrypto/ },
+    'names the variable and the call that is missing',
+  );
+  t.throws(() => hmacUser('u'), { name: 'ConfigError', variable: 'MEMORY_TENANT_HMAC_KEY' });
+
+  t.throws(() => configureCrypto({ MEMORY_ENCRYPTION_KEY: k1 }), {
+    name: 'ConfigError',
+    variable: 'MEMORY_TENANT_HMAC_KEY',
+  });
   t.throws(
     () => seal(msg, aad),
     { name: 'ConfigError', variable: 'MEMORY_ENCRYPTION_KEY' },
-    'names the variable at first use',
+    'a failed configure installs nothing',
   );
-  process.env.MEMORY_ENCRYPTION_KEY = k1;
+
+  configureCrypto({ MEMORY_ENCRYPTION_KEY: k1, MEMORY_TENANT_HMAC_KEY: hmacKey });
   const blob = seal(msg, aad);
   t.same(openSealed(blob, aad), msg);
   t.same(new KeyRing([EncryptionKey.fromBase64(1, k1, 'K')]).open(blob, aad), msg, 'under key id 1');
   t.throws(() => openSealed(blob, Buffer.from('other')), InvalidTag);
-  t.throws(
-    () => hmacUser('u'),
-    { name: 'ConfigError', variable: 'MEMORY_TENANT_HMAC_KEY' },
-    'the HMAC key is loaded separately',
-  );
 
   configureCrypto({ MEMORY_ENCRYPTION_KEYS: `2:${k2}`, MEMORY_TENANT_HMAC_KEY: hmacKey });
   t.throws(

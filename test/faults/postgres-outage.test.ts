@@ -8,8 +8,9 @@
  */
 import t from 'tap';
 
-import { hmacUser } from '../../src/crypto/index.js';
+import { defaultKeyRing, hmacUser } from '../../src/crypto/index.js';
 import { createPool } from '../../src/db/pool.js';
+import { TenantKeyStore } from '../../src/keys/tenant-key-store.js';
 import { getMemoryChunks } from '../../src/memory/read.js';
 import { startTestDaemon } from '../helpers/daemon.js';
 import { testVector } from '../helpers/db.js';
@@ -92,11 +93,11 @@ t.test(
     const app = createPool({ connectionString: cluster.appUrl, max: 1 });
     try {
       const ids = rows.map((r) => r.id);
+      // The keys the in-process daemon installed, through a store of our own.
+      const memory = { pool: app, dim: embedding.length, keys: new TenantKeyStore(app, defaultKeyRing) };
       const chunks = [];
       for (let i = 0; i < ids.length; i += 500)
-        chunks.push(
-          ...(await getMemoryChunks({ pool: app, dim: embedding.length }, userId, ids.slice(i, i + 500))),
-        );
+        chunks.push(...(await getMemoryChunks(memory, userId, ids.slice(i, i + 500))));
       const whole = chunks.filter(
         (c) =>
           c.text.startsWith('acknowledged write number') &&

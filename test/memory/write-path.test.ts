@@ -10,15 +10,19 @@ import t from 'tap';
 
 import { configureCrypto, generateKeyBase64, hmacUser, InvalidTag } from '../../src/crypto/index.js';
 import { findPgBin } from '../../src/db/cluster.js';
+import { TenantKeyStore } from '../../src/keys/tenant-key-store.js';
 import type { MemoryContext } from '../../src/memory/context.js';
 import { getMemoryChunks, indexChunk, indexChunks, queryMemory } from '../../src/memory/index.js';
 import { createTestDatabase, testVector } from '../helpers/db.js';
 
 const execFileAsync = promisify(execFile);
 
-configureCrypto({ MEMORY_ENCRYPTION_KEY: generateKeyBase64(), MEMORY_TENANT_HMAC_KEY: generateKeyBase64() });
+const { ring } = configureCrypto({
+  MEMORY_ENCRYPTION_KEY: generateKeyBase64(),
+  MEMORY_TENANT_HMAC_KEY: generateKeyBase64(),
+});
 const db = await createTestDatabase(t);
-const ctx: MemoryContext = { pool: db.app, dim: 384 };
+const ctx: MemoryContext = { pool: db.app, dim: 384, keys: new TenantKeyStore(db.app, () => ring) };
 
 // Distinctive strings, so a match in the dump can only come from them.
 const TEXT = 'PLAINTEXT-CANARY-text-9b1f: my bank PIN is 4711';

@@ -15,9 +15,10 @@ t.test(
   '`import { seal, openSealed, hmacUser, InvalidTag } from "memvault"` works from the built package',
   async (t) => {
     const script = `
-    import { seal, openSealed, hmacUser, InvalidTag, chunkAad, indexChunk, queryMemory, withTenant, verifyRlsIsolation, rerank } from 'memvault';
+    import { configureCrypto, seal, openSealed, hmacUser, InvalidTag, chunkAad, indexChunk, queryMemory, withTenant, verifyRlsIsolation, rerank } from 'memvault';
     process.env.MEMORY_ENCRYPTION_KEY = Buffer.alloc(32, 1).toString('base64');
     process.env.MEMORY_TENANT_HMAC_KEY = Buffer.alloc(32, 2).toString('base64');
+    configureCrypto(process.env);
     const hash = hmacUser('alice');
     const aad = chunkAad(hash, 'row-1', 'text');
     const blob = seal(Buffer.from('hello'), aad);

@@ -1,5 +1,5 @@
 /** `memvault reseal [--tenant USER_ID] [--batch N]`: re-seal chunk blobs under their tenants' DEKs. */
-import { hmacUser, KeyRing } from '../../crypto/index.js';
+import { KeyRing, loadTenantHmacKey, TENANT_HMAC_KEY_VARIABLE } from '../../crypto/index.js';
 import { getSettings } from '../../db/procedures.js';
 import { jobKeyRing } from '../../keys/active-ring.js';
 import { maintenancePool } from '../../keys/connection.js';
@@ -26,7 +26,8 @@ export async function run(args: string[]): Promise<number> {
   try {
     const ring = jobKeyRing(KeyRing.fromEnv(process.env), await getSettings(pool));
     if (tenantId !== undefined) {
-      const { resealed, destroyed } = await replaceTenantKey(pool, ring, hmacUser(tenantId), {
+      const tenantKey = loadTenantHmacKey(process.env[TENANT_HMAC_KEY_VARIABLE], TENANT_HMAC_KEY_VARIABLE);
+      const { resealed, destroyed } = await replaceTenantKey(pool, ring, tenantKey.hash(tenantId), {
         batchSize,
         onProgress: progressBar('reseal'),
       });
