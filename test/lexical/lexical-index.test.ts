@@ -12,6 +12,7 @@ import t from 'tap';
 import { configureCrypto, generateKeyBase64, hmacUser } from '../../src/crypto/index.js';
 import { findPgBin } from '../../src/db/cluster.js';
 import { setSetting } from '../../src/db/procedures.js';
+import { TenantKeyStore } from '../../src/keys/tenant-key-store.js';
 import { defaultAnalyzer } from '../../src/lexical/index.js';
 import type { MemoryContext } from '../../src/memory/context.js';
 import { forgetDoc, forgetUser, indexChunks, queryMemory } from '../../src/memory/index.js';
@@ -19,9 +20,12 @@ import { createTestDatabase, testVector } from '../helpers/db.js';
 
 const execFileAsync = promisify(execFile);
 
-configureCrypto({ MEMORY_ENCRYPTION_KEY: generateKeyBase64(), MEMORY_TENANT_HMAC_KEY: generateKeyBase64() });
+const { ring } = configureCrypto({
+  MEMORY_ENCRYPTION_KEY: generateKeyBase64(),
+  MEMORY_TENANT_HMAC_KEY: generateKeyBase64(),
+});
 const db = await createTestDatabase(t);
-const ctx: MemoryContext = { pool: db.app, dim: 384 };
+const ctx: MemoryContext = { pool: db.app, dim: 384, keys: new TenantKeyStore(db.app, () => ring) };
 
 // Words that occur nowhere else, so any trace of them in the database can only come from them.
 const RARE = ['quetzalcoatlus', 'zymurgical', 'xylophonist'];

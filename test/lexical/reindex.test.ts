@@ -17,6 +17,7 @@ import { lexicalCoverage } from '../../src/db/lexical.js';
 import { reindexLexical } from '../../src/keys/lexical-reindex.js';
 import { rehashTenants } from '../../src/keys/rehash.js';
 import { replaceTenantKey } from '../../src/keys/reseal.js';
+import { TenantKeyStore } from '../../src/keys/tenant-key-store.js';
 import { ANALYZER_VERSION } from '../../src/lexical/index.js';
 import type { MemoryContext } from '../../src/memory/context.js';
 import { indexChunks, queryMemory } from '../../src/memory/index.js';
@@ -29,7 +30,11 @@ configureCrypto({ MEMORY_ENCRYPTION_KEY: encryptionKey, MEMORY_TENANT_HMAC_KEY: 
 const db = await createTestDatabase(t);
 const ring = defaultKeyRing();
 /** A fresh context per step: no cached data key survives a key change made by a job. */
-const ctx = (): MemoryContext => ({ pool: db.app, dim: 384, keys: undefined });
+const ctx = (): MemoryContext => ({
+  pool: db.app,
+  dim: 384,
+  keys: new TenantKeyStore(db.app, defaultKeyRing),
+});
 
 const words = ['aardvark', 'bassoon', 'cormorant', 'dulcimer', 'egret', 'flugelhorn'];
 const ids = await indexChunks(
@@ -40,9 +45,9 @@ const ids = await indexChunks(
 const alice = hmacUser('alice');
 
 const find = async (word: string, context = ctx()) =>
-  (
-    await queryMemory({ ...context, keys: undefined }, { userId: 'alice', query: word, mode: 'lexical' })
-  ).results.map((hit) => hit.id);
+  (await queryMemory(context, { userId: 'alice', query: word, mode: 'lexical' })).results.map(
+    (hit) => hit.id,
+  );
 const coverage = () => lexicalCoverage(db.admin, ANALYZER_VERSION);
 const postingCount = async (hash: string) =>
   Number(

@@ -3,7 +3,7 @@
  * lexical index or indexed stale (older analyzer, replaced data key). Resumable and idempotent;
  * safe beside a running daemon (src/keys/lexical-reindex.ts).
  */
-import { hmacUser, KeyRing } from '../../crypto/index.js';
+import { KeyRing, loadTenantHmacKey, TENANT_HMAC_KEY_VARIABLE } from '../../crypto/index.js';
 import { lexicalCoverage } from '../../db/lexical.js';
 import { getSettings } from '../../db/procedures.js';
 import { jobKeyRing } from '../../keys/active-ring.js';
@@ -29,7 +29,12 @@ export async function run(args: string[]): Promise<number> {
   const pool = await maintenancePool();
   try {
     const ring = jobKeyRing(KeyRing.fromEnv(process.env), await getSettings(pool));
-    const tenant = values.tenant === undefined ? undefined : hmacUser(values.tenant);
+    const tenant =
+      values.tenant === undefined
+        ? undefined
+        : loadTenantHmacKey(process.env[TENANT_HMAC_KEY_VARIABLE], TENANT_HMAC_KEY_VARIABLE).hash(
+            values.tenant,
+          );
     const before = await lexicalCoverage(pool, ANALYZER_VERSION);
     const done = await reindexLexical(pool, ring, {
       tenant,
