@@ -4,8 +4,10 @@
  * number of tenants. A tenant's first write creates its DEK; concurrent writers (in this process or
  * in other daemons) settle on one through memory.add_tenant_key.
  */
+import { LRUCache } from 'lru-cache';
+
 import { type DataKey, type DataKeyLookup, generateDataKey, type KeyRing } from '../crypto/index.js';
-import { addTenantKey, getTenantKeys, nextDekId, type TenantKeyRow } from '../db/keys.js';
+import { addTenantKey, getTenantKeys, nextDekId } from '../db/keys.js';
 import type { Queryable } from '../db/procedures.js';
 import { keyCacheEvents } from './metrics.js';
 
@@ -17,32 +19,41 @@ export interface TenantKeyStoreOptions {
 }
 
 interface Entry {
-  keys: Map<number, DataKey>;
+  keys: ReadonlyMap<number, DataKey>;
   activeId: number | undefined;
-  expiresAt: number;
 }
 
 export class TenantKeyStore {
   readonly #db: Queryable;
   readonly #ring: () => KeyRing;
-  readonly #maxTenants: number;
-  readonly #ttlMs: number;
-  readonly #entries = new Map<string, Entry>();
-  readonly #loading = new Map<string, Promise<Entry>>();
+  /**
+   * lru-cache does the bookkeeping: at most `maxTenants` tenants, each for `ttlMs` from when it
+   * was stored (a hit does not extend it), and one fetch per tenant at a time however many
+   * requests ask together (fetchMethod). A fetch still running when its tenant is forgotten
+   * still answers the requests that wait on it (ignoreFetchAbort) but is not cached.
+   */
+  readonly #cache: LRUCache<string, Entry>;
 
   /** `ring` is a getter so a live change of the active key (active_kek_id) applies to new DEKs. */
   constructor(db: Queryable, ring: () => KeyRing, options: TenantKeyStoreOptions = {}) {
     this.#db = db;
     this.#ring = ring;
-    this.#maxTenants = options.maxTenants ?? 10_000;
-    this.#ttlMs = options.ttlMs ?? 5 * 60_000;
+    this.#cache = new LRUCache<string, Entry>({
+      max: options.maxTenants ?? 10_000,
+      ttl: options.ttlMs ?? 5 * 60_000,
+      fetchMethod: (userHash) => this.#fetch(userHash),
+      ignoreFetchAbort: true,
+      dispose: (_entry, _userHash, reason) => {
+        if (reason === 'evict') keyCacheEvents.inc({ event: 'evict' });
+      },
+    });
   }
 
   /** The tenant's active DEK, created on first use. */
   async activeKey(userHash: string): Promise<DataKey> {
     let entry = await this.#entry(userHash);
     if (entry.activeId === undefined) {
-      entry = await this.#createKey(userHash);
+      entry = await this.#createKey(userHash, entry);
     }
     return entry.keys.get(entry.activeId!)!;
   }
@@ -52,7 +63,7 @@ export class TenantKeyStore {
     const entry = await this.#entry(userHash);
     if (entry.activeId !== undefined) return entry.keys.get(entry.activeId);
     // Not cached as "no key": another daemon may create it with the tenant's first write.
-    this.#entries.delete(userHash);
+    this.#cache.delete(userHash);
     return undefined;
   }
 
@@ -64,8 +75,7 @@ export class TenantKeyStore {
   async lookup(userHash: string, needed: Iterable<number> = []): Promise<DataKeyLookup> {
     let entry = await this.#entry(userHash);
     if ([...needed].some((id) => !entry.keys.has(id))) {
-      this.#entries.delete(userHash);
-      entry = await this.#entry(userHash);
+      entry = await this.#entry(userHash, true);
     }
     const keys = entry.keys;
     return (dekId) => keys.get(dekId);
@@ -73,7 +83,7 @@ export class TenantKeyStore {
 
   /** Drops a tenant's cached keys (its DEK was rotated or destroyed elsewhere). */
   forget(userHash: string): void {
-    this.#entries.delete(userHash);
+    this.#cache.delete(userHash);
   }
 
   /**
@@ -83,62 +93,40 @@ export class TenantKeyStore {
   forgetKeys(dekIds: Iterable<number>): void {
     const ids = new Set(dekIds);
     if (ids.size === 0) return;
-    for (const [userHash, entry] of this.#entries) {
-      if ([...entry.keys.keys()].some((id) => ids.has(id))) this.#entries.delete(userHash);
-    }
+    const holders = [...this.#cache.entries()]
+      .filter(([, entry]) => [...entry.keys.keys()].some((id) => ids.has(id)))
+      .map(([userHash]) => userHash);
+    for (const userHash of holders) this.#cache.delete(userHash);
   }
 
   clear(): void {
-    this.#entries.clear();
+    this.#cache.clear();
   }
 
   get size(): number {
-    return this.#entries.size;
+    return this.#cache.size;
   }
 
-  async #entry(userHash: string): Promise<Entry> {
-    const cached = this.#entries.get(userHash);
-    if (cached && cached.expiresAt > Date.now()) {
-      // Re-insert to mark it most recently used.
-      this.#entries.delete(userHash);
-      this.#entries.set(userHash, cached);
-      keyCacheEvents.inc({ event: 'hit' });
-      return cached;
-    }
-    keyCacheEvents.inc({ event: 'miss' });
-    // One fetch per tenant at a time, however many requests arrive together.
-    let loading = this.#loading.get(userHash);
-    if (!loading) {
-      loading = getTenantKeys(this.#db, userHash)
-        .then((rows) => this.#remember(userHash, rows))
-        .finally(() => this.#loading.delete(userHash));
-      this.#loading.set(userHash, loading);
-    }
-    return loading;
+  async #entry(userHash: string, forceRefresh = false): Promise<Entry> {
+    const status: LRUCache.Status<string, Entry> = {};
+    const entry = await this.#cache.fetch(userHash, { forceRefresh, status });
+    keyCacheEvents.inc({ event: status.fetch === 'hit' ? 'hit' : 'miss' });
+    return entry!;
   }
 
-  async #createKey(userHash: string): Promise<Entry> {
-    const dek = await createTenantDek(this.#db, this.#ring(), userHash);
-    const keys = new Map(this.#entries.get(userHash)?.keys ?? []);
-    keys.set(dek.id, dek);
-    return this.#store(userHash, { keys, activeId: dek.id, expiresAt: Date.now() + this.#ttlMs });
-  }
-
-  #remember(userHash: string, rows: TenantKeyRow[]): Entry {
+  /** The tenant's stored DEKs, unwrapped with the key ring. */
+  async #fetch(userHash: string): Promise<Entry> {
+    const rows = await getTenantKeys(this.#db, userHash);
     const ring = this.#ring();
     const keys = new Map<number, DataKey>();
     for (const row of rows) keys.set(row.dekId, ring.unwrapDataKey(row.wrappedDek, userHash, row.dekId));
-    const active = rows.find((row) => row.active);
-    return this.#store(userHash, { keys, activeId: active?.dekId, expiresAt: Date.now() + this.#ttlMs });
+    return { keys, activeId: rows.find((row) => row.active)?.dekId };
   }
 
-  #store(userHash: string, entry: Entry): Entry {
-    this.#entries.delete(userHash);
-    this.#entries.set(userHash, entry);
-    while (this.#entries.size > this.#maxTenants) {
-      this.#entries.delete(this.#entries.keys().next().value!);
-      keyCacheEvents.inc({ event: 'evict' });
-    }
+  async #createKey(userHash: string, known: Entry): Promise<Entry> {
+    const dek = await createTenantDek(this.#db, this.#ring(), userHash);
+    const entry = { keys: new Map([...known.keys, [dek.id, dek]]), activeId: dek.id };
+    this.#cache.set(userHash, entry);
     return entry;
   }
 }
