@@ -29,6 +29,7 @@ grant execute on function
   memory.search(text, public.vector, integer, text, text),
   memory.search_lexical(text, bigint[], integer, text, text, integer),
   memory.search_hybrid(text, public.vector, bigint[], integer, text, text, integer),
+  memory.search_candidates(text, public.vector, integer, bigint[], integer, text, text, integer),
   memory.explain_search_lexical(text, bigint[], integer, boolean),
   memory.get_chunks(text, uuid[]),
   memory.delete_doc(text, text),
@@ -38,6 +39,7 @@ grant execute on function
   memory.health(),
   memory.embedding_dim(),
   memory.explain_search(text, public.vector, integer, boolean),
+  memory.search_layout(),
   memory.explain_lookup(text),
   memory.verify_rls_isolation(),
   memory.next_dek_id(),
@@ -74,6 +76,11 @@ grant execute on function
   memory.key_stats(),
   memory.claim_lexical_reindex(integer, smallint, text, text, uuid),
   memory.store_lexical(text[], uuid[], integer[], integer[], integer[], bigint[], integer[], smallint),
-  memory.lexical_coverage(smallint)
+  memory.lexical_coverage(smallint),
+  memory.claim_vector_backfill(integer, text, text, uuid),
+  memory.store_search_vectors(text[], uuid[], public.vector[]),
+  memory.vector_coverage(),
+  memory.search_layout(),
+  memory.finish_vector_backfill()
 to memory_maintainer;
 grant usage on sequence memory.tenant_key_id_seq to memory_owner;

@@ -133,6 +133,30 @@ $$;
 ALTER FUNCTION memory.assert_lexical_batch_shape(p_chunk_count integer, p_lengths integer[], p_chunks integer[], p_tokens bigint[], p_tfs integer[], p_analyzer_version smallint) OWNER TO memory_owner;
 
 --
+-- Name: assert_search_arguments(public.vector, integer); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.assert_search_arguments(p_embedding public.vector, p_limit integer) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  if p_embedding is null then
+    raise exception 'embedding is required' using errcode = 'MV002';
+  end if;
+  if public.vector_dims(p_embedding) <> memory.embedding_dim() then
+    raise exception 'embedding has % dimensions, the schema has %', public.vector_dims(p_embedding), memory.embedding_dim()
+      using errcode = 'MV008';
+  end if;
+  if p_limit is null or p_limit < 1 or p_limit > 1000 then
+    raise exception 'limit must be between 1 and 1000' using errcode = 'MV007';
+  end if;
+end;
+$$;
+
+ALTER FUNCTION memory.assert_search_arguments(p_embedding public.vector, p_limit integer) OWNER TO memory_owner;
+
+--
 -- Name: begin_maintenance(); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
@@ -242,6 +266,30 @@ $$;
 ALTER FUNCTION memory.claim_reseal(p_limit integer, p_user_hash text, p_after_hash text, p_after_id uuid) OWNER TO memory_owner;
 
 --
+-- Name: claim_vector_backfill(integer, text, text, uuid); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.claim_vector_backfill(p_limit integer, p_user_hash text DEFAULT NULL::text, p_after_hash text DEFAULT ''::text, p_after_id uuid DEFAULT '00000000-0000-0000-0000-000000000000'::uuid) RETURNS TABLE(user_hash text, id uuid, emb_cipher bytea, key_scheme smallint, key_id integer)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  perform memory.begin_maintenance();
+  return query
+    select c.user_hash, c.id, c.emb_cipher, c.key_scheme, c.key_id
+    from memory.memory_chunks c
+    where (p_user_hash is null or c.user_hash = p_user_hash)
+      and (c.user_hash, c.id) > (coalesce(p_after_hash, ''), coalesce(p_after_id, '00000000-0000-0000-0000-000000000000'::uuid))
+      and not exists (select from memory.chunk_vectors v where v.user_hash = c.user_hash and v.id = c.id)
+    order by c.user_hash, c.id
+    limit p_limit
+    for update of c skip locked;
+end;
+$$;
+
+ALTER FUNCTION memory.claim_vector_backfill(p_limit integer, p_user_hash text, p_after_hash text, p_after_id uuid) OWNER TO memory_owner;
+
+--
 -- Name: delete_doc(text, text); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
@@ -266,6 +314,45 @@ end;
 $$;
 
 ALTER FUNCTION memory.delete_doc(p_user_hash text, p_doc_id text) OWNER TO memory_owner;
+
+--
+-- Name: dense_search_sql(boolean, boolean, boolean, boolean); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.dense_search_sql(p_has_doc_id boolean, p_has_source boolean, p_exact boolean, p_narrow boolean) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+  with distance(expr) as (
+    -- In the exact shape `+ 0` makes the sort key an expression no index provides; the select list
+    -- and ORDER BY use the same expression, so it is computed once per row.
+    select case when p_exact then '(v.embedding operator(public.<=>) $2) + 0' else 'v.embedding operator(public.<=>) $2' end
+  ),
+  filters(expr) as (
+    select case
+      when not (p_has_doc_id or p_has_source) then ''
+      when not p_narrow then
+        case when p_has_doc_id then ' and v.doc_id = $4' else '' end
+        || case when p_has_source then ' and v.source = $5' else '' end
+      else ' and exists (select from memory.memory_chunks f where f.user_hash = $1 and f.id = v.id'
+        || case when p_has_doc_id then ' and f.doc_id = $4' else '' end
+        || case when p_has_source then ' and f.source = $5' else '' end
+        || ')'
+    end
+  )
+  select 'with nearest as materialized ('
+    || ' select v.id, ' || d.expr || ' as distance'
+    || case when p_narrow then ' from memory.chunk_vectors v' else ' from memory.memory_chunks v' end
+    || ' where v.user_hash = $1' || f.expr
+    || ' order by ' || d.expr
+    || ' limit $3)'
+    || ' select c.id, c.doc_id, c.source, c.text_cipher, c.meta_cipher, c.emb_cipher, c.key_id, n.distance::float8 as distance'
+    || ' from nearest n join memory.memory_chunks c on c.user_hash = $1 and c.id = n.id'
+    || ' order by n.distance, n.id'
+  from distance d, filters f;
+$_$;
+
+ALTER FUNCTION memory.dense_search_sql(p_has_doc_id boolean, p_has_source boolean, p_exact boolean, p_narrow boolean) OWNER TO memory_owner;
 
 --
 -- Name: drop_retired_tenant_keys(text); Type: FUNCTION; Schema: memory; Owner: memory_owner
@@ -385,12 +472,19 @@ CREATE FUNCTION memory.explain_search(p_user_hash text, p_embedding public.vecto
     AS $$
 declare
   v_plan json;
+  v_narrow boolean;
+  v_sql text;
 begin
   perform memory.set_tenant(p_user_hash);
   perform memory.apply_ann_settings();
-  execute 'explain (format json, analyze ' || case when p_analyze then 'true' else 'false' end || ') ' || memory.search_sql(false, false, memory.search_is_exact(p_user_hash))
-    into v_plan
-    using p_user_hash, p_embedding, p_limit, null::text, null::text;
+  v_narrow := memory.search_layout() = 'vectors';
+  v_sql := 'explain (format json, analyze ' || case when p_analyze then 'true' else 'false' end || ') '
+    || memory.dense_search_sql(false, false, memory.search_is_exact(p_user_hash), v_narrow);
+  if v_narrow then
+    execute v_sql into v_plan using p_user_hash, p_embedding::public.halfvec, p_limit, null::text, null::text;
+  else
+    execute v_sql into v_plan using p_user_hash, p_embedding, p_limit, null::text, null::text;
+  end if;
   return v_plan;
 end;
 $$;
@@ -418,6 +512,36 @@ end;
 $$;
 
 ALTER FUNCTION memory.explain_search_lexical(p_user_hash text, p_tokens bigint[], p_limit integer, p_analyze boolean) OWNER TO memory_owner;
+
+--
+-- Name: finish_vector_backfill(); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.finish_vector_backfill() RETURNS TABLE(missing bigint, layout text)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+declare
+  v_missing bigint;
+begin
+  perform memory.begin_maintenance();
+  if memory.search_layout() <> 'vectors' then
+    lock table memory.memory_chunks in share mode;
+    select count(*) into v_missing
+    from memory.memory_chunks c
+    where not exists (select from memory.chunk_vectors v where v.user_hash = c.user_hash and v.id = c.id);
+    if v_missing = 0 then
+      insert into memory.settings (key, value) values ('search_layout', '"vectors"')
+      on conflict (key) do update set value = excluded.value, updated_at = now();
+    end if;
+  else
+    v_missing := 0;
+  end if;
+  return query select v_missing, memory.search_layout();
+end;
+$$;
+
+ALTER FUNCTION memory.finish_vector_backfill() OWNER TO memory_owner;
 
 --
 -- Name: forget_tenant(text); Type: FUNCTION; Schema: memory; Owner: memory_owner
@@ -604,6 +728,9 @@ begin
   from unnest(p_ids, p_doc_ids, p_sources, p_text_ciphers, p_meta_ciphers, p_emb_ciphers, p_embeddings)
     as u(id, doc_id, source, text_cipher, meta_cipher, emb_cipher, embedding);
   get diagnostics v_inserted = row_count;
+  insert into memory.chunk_vectors (user_hash, id, embedding)
+  select p_user_hash, u.id, u.embedding::public.halfvec
+  from unnest(p_ids, p_embeddings) as u(id, embedding);
   if p_lex_lengths is not null then
     insert into memory.lexical_chunks (user_hash, chunk_id, length, tokens, tfs, term_key_id, analyzer_version)
     select p_user_hash, p_ids[i], p_lex_lengths[i], coalesce(t.tokens, '{}'), coalesce(t.tfs, '{}'), p_term_key_id, p_analyzer_version
@@ -811,6 +938,12 @@ begin
   from memory.lexical_chunks l
   join memory.memory_chunks c on c.user_hash = p_new_hash and c.id = l.chunk_id
   where l.user_hash = p_old_hash and l.chunk_id = any (p_ids);
+  -- The search vectors move too (the chunk keeps its id; the old rows go with the cascade below).
+  insert into memory.chunk_vectors (user_hash, id, embedding)
+  select p_new_hash, v.id, v.embedding
+  from memory.chunk_vectors v
+  join memory.memory_chunks c on c.user_hash = p_new_hash and c.id = v.id
+  where v.user_hash = p_old_hash and v.id = any (p_ids);
   delete from memory.memory_chunks c where c.user_hash = p_old_hash and c.id = any (p_ids);
   return v_n;
 end;
@@ -981,23 +1114,74 @@ CREATE FUNCTION memory.search(p_user_hash text, p_embedding public.vector, p_lim
     AS $$
 begin
   perform memory.set_tenant(p_user_hash);
-  if p_embedding is null then
-    raise exception 'embedding is required' using errcode = 'MV002';
-  end if;
-  if public.vector_dims(p_embedding) <> memory.embedding_dim() then
-    raise exception 'embedding has % dimensions, the schema has %', public.vector_dims(p_embedding), memory.embedding_dim()
-      using errcode = 'MV008';
-  end if;
-  if p_limit is null or p_limit < 1 or p_limit > 1000 then
-    raise exception 'limit must be between 1 and 1000' using errcode = 'MV007';
-  end if;
+  perform memory.assert_search_arguments(p_embedding, p_limit);
   perform memory.apply_ann_settings();
-  return query execute memory.search_sql(p_doc_id is not null, p_source is not null, memory.search_is_exact(p_user_hash))
-    using p_user_hash, p_embedding, p_limit, p_doc_id, p_source;
+  if memory.search_layout() = 'vectors' then
+    return query execute
+      'select s.id, s.doc_id, s.source, s.text_cipher, s.meta_cipher, s.key_id, s.distance from ('
+      || memory.dense_search_sql(p_doc_id is not null, p_source is not null, memory.search_is_exact(p_user_hash), true) || ') s'
+      using p_user_hash, p_embedding::public.halfvec, p_limit, p_doc_id, p_source;
+  else
+    return query execute
+      'select s.id, s.doc_id, s.source, s.text_cipher, s.meta_cipher, s.key_id, s.distance from ('
+      || memory.dense_search_sql(p_doc_id is not null, p_source is not null, memory.search_is_exact(p_user_hash), false) || ') s'
+      using p_user_hash, p_embedding, p_limit, p_doc_id, p_source;
+  end if;
 end;
 $$;
 
 ALTER FUNCTION memory.search(p_user_hash text, p_embedding public.vector, p_limit integer, p_doc_id text, p_source text) OWNER TO memory_owner;
+
+--
+-- Name: search_candidates(text, public.vector, integer, bigint[], integer, text, text, integer); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.search_candidates(p_user_hash text, p_query public.vector, p_dense_limit integer, p_tokens bigint[], p_lexical_limit integer, p_doc_id text, p_source text, p_term_key_id integer) RETURNS TABLE(side text, id uuid, doc_id text, source text, text_cipher bytea, meta_cipher bytea, emb_cipher bytea, key_id integer, score double precision)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+declare
+  v_narrow boolean;
+  v_params record;
+begin
+  perform memory.set_tenant(p_user_hash);
+  perform memory.assert_search_arguments(p_query, p_dense_limit);
+  if p_tokens is not null and cardinality(p_tokens) > 0 then
+    if p_lexical_limit is null or p_lexical_limit < 1 or p_lexical_limit > 1000 then
+      raise exception 'limit must be between 1 and 1000' using errcode = 'MV007';
+    end if;
+    if cardinality(p_tokens) > 1024 or array_position(p_tokens, null) is not null then
+      raise exception 'tokens: 0 to 1024 tokens, none null' using errcode = 'MV002';
+    end if;
+    if p_term_key_id is null or not exists (
+         select from memory.tenant_keys k where k.user_hash = p_user_hash and k.dek_id = p_term_key_id and k.active) then
+      raise exception 'term key % is not the tenant''s active data key', p_term_key_id using errcode = 'MV010';
+    end if;
+  end if;
+  perform memory.apply_ann_settings();
+  v_narrow := memory.search_layout() = 'vectors';
+  if v_narrow then
+    return query execute
+      'select ''dense''::text, d.id, d.doc_id, d.source, d.text_cipher, d.meta_cipher, d.emb_cipher, d.key_id, 1 - d.distance from ('
+      || memory.dense_search_sql(p_doc_id is not null, p_source is not null, memory.search_is_exact(p_user_hash), true) || ') d'
+      using p_user_hash, p_query::public.halfvec, p_dense_limit, p_doc_id, p_source;
+  else
+    return query execute
+      'select ''dense''::text, d.id, d.doc_id, d.source, d.text_cipher, d.meta_cipher, d.emb_cipher, d.key_id, 1 - d.distance from ('
+      || memory.dense_search_sql(p_doc_id is not null, p_source is not null, memory.search_is_exact(p_user_hash), false) || ') d'
+      using p_user_hash, p_query, p_dense_limit, p_doc_id, p_source;
+  end if;
+  if p_tokens is not null and cardinality(p_tokens) > 0 then
+    v_params := memory.bm25_parameters();
+    return query execute
+      'select ''lexical''::text, l.id, l.doc_id, l.source, l.text_cipher, l.meta_cipher, null::bytea, l.key_id, l.score from ('
+      || memory.search_lexical_sql(p_doc_id is not null, p_source is not null) || ') l'
+      using p_user_hash, p_tokens, p_lexical_limit, p_doc_id, p_source, v_params.k1, v_params.b;
+  end if;
+end;
+$$;
+
+ALTER FUNCTION memory.search_candidates(p_user_hash text, p_query public.vector, p_dense_limit integer, p_tokens bigint[], p_lexical_limit integer, p_doc_id text, p_source text, p_term_key_id integer) OWNER TO memory_owner;
 
 --
 -- Name: search_hybrid(text, public.vector, bigint[], integer, text, text, integer); Type: FUNCTION; Schema: memory; Owner: memory_owner
@@ -1059,13 +1243,31 @@ begin
   if v_max = 0 then
     return false;
   end if;
-  select count(*) into v_rows
-  from (select 1 from memory.memory_chunks c where c.user_hash = p_user_hash limit v_max + 1) t;
+  if memory.search_layout() = 'vectors' then
+    select count(*) into v_rows
+    from (select 1 from memory.chunk_vectors v where v.user_hash = p_user_hash limit v_max + 1) t;
+  else
+    select count(*) into v_rows
+    from (select 1 from memory.memory_chunks c where c.user_hash = p_user_hash limit v_max + 1) t;
+  end if;
   return v_rows <= v_max;
 end;
 $$;
 
 ALTER FUNCTION memory.search_is_exact(p_user_hash text) OWNER TO memory_owner;
+
+--
+-- Name: search_layout(); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.search_layout() RETURNS text
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+  select coalesce((select s.value #>> '{}' from memory.settings s where s.key = 'search_layout'), 'chunks');
+$$;
+
+ALTER FUNCTION memory.search_layout() OWNER TO memory_owner;
 
 --
 -- Name: search_lexical(text, bigint[], integer, text, text, integer); Type: FUNCTION; Schema: memory; Owner: memory_owner
@@ -1309,6 +1511,41 @@ $$;
 ALTER FUNCTION memory.store_rewrapped_deks(p_user_hashes text[], p_dek_ids integer[], p_wrapped bytea[], p_kek_id integer) OWNER TO memory_owner;
 
 --
+-- Name: store_search_vectors(text[], uuid[], public.vector[]); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.store_search_vectors(p_user_hashes text[], p_ids uuid[], p_vectors public.vector[]) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+declare
+  v_count integer := coalesce(cardinality(p_ids), 0);
+  v_n integer;
+begin
+  perform memory.begin_maintenance();
+  if coalesce(cardinality(p_user_hashes), -1) <> v_count or coalesce(cardinality(p_vectors), -1) <> v_count then
+    raise exception 'batch arrays differ in length' using errcode = 'MV003';
+  end if;
+  if exists (select from unnest(p_user_hashes, p_ids, p_vectors) as u(user_hash, id, vec)
+             where u.user_hash is null or u.id is null or u.vec is null) then
+    raise exception 'user_hashes, ids and vectors must be present' using errcode = 'MV002';
+  end if;
+  if exists (select from unnest(p_vectors) e where public.vector_dims(e) <> memory.embedding_dim()) then
+    raise exception 'every vector must have % dimensions', memory.embedding_dim() using errcode = 'MV008';
+  end if;
+  insert into memory.chunk_vectors (user_hash, id, embedding)
+  select u.user_hash, u.id, u.vec::public.halfvec
+  from unnest(p_user_hashes, p_ids, p_vectors) as u(user_hash, id, vec)
+  join memory.memory_chunks c on c.user_hash = u.user_hash and c.id = u.id
+  on conflict do nothing;
+  get diagnostics v_n = row_count;
+  return v_n;
+end;
+$$;
+
+ALTER FUNCTION memory.store_search_vectors(p_user_hashes text[], p_ids uuid[], p_vectors public.vector[]) OWNER TO memory_owner;
+
+--
 -- Name: tenant_keys_of(text[]); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
@@ -1487,6 +1724,10 @@ begin
          or (p_key <> 'bm25_k1' and (p_value::float8 < 0 or p_value::float8 > 1)) then
         raise exception '% must be a number in its range (bm25_k1 0-10, bm25_b 0-1, hybrid_lexical_weight 0-1)', p_key using errcode = 'MV006';
       end if;
+    when 'rescore_overfetch' then
+      if jsonb_typeof(p_value) <> 'number' or p_value::float8 < 1 or p_value::float8 > 10 then
+        raise exception 'rescore_overfetch must be a number from 1 to 10' using errcode = 'MV006';
+      end if;
     when 'retrieval_mode' then
       if jsonb_typeof(p_value) <> 'string' or p_value #>> '{}' not in ('hybrid', 'dense', 'lexical') then
         raise exception 'retrieval_mode must be "hybrid", "dense" or "lexical"' using errcode = 'MV006';
@@ -1498,6 +1739,27 @@ end;
 $_$;
 
 ALTER FUNCTION memory.validate_setting(p_key text, p_value jsonb) OWNER TO memory_owner;
+
+--
+-- Name: vector_coverage(); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.vector_coverage() RETURNS TABLE(chunks bigint, missing bigint, layout text)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  perform memory.begin_maintenance();
+  return query
+    select count(*),
+           count(*) filter (where v.id is null),
+           memory.search_layout()
+    from memory.memory_chunks c
+    left join memory.chunk_vectors v on v.user_hash = c.user_hash and v.id = c.id;
+end;
+$$;
+
+ALTER FUNCTION memory.vector_coverage() OWNER TO memory_owner;
 
 --
 -- Name: verify_rls_isolation(); Type: FUNCTION; Schema: memory; Owner: memory_owner
@@ -1576,6 +1838,26 @@ end;
 $$;
 
 ALTER FUNCTION memory.verify_rls_isolation() OWNER TO memory_owner;
+
+--
+-- Name: chunk_vectors; Type: TABLE; Schema: memory; Owner: memory_owner
+--
+
+CREATE TABLE memory.chunk_vectors (
+    user_hash text NOT NULL,
+    id uuid NOT NULL,
+    embedding public.halfvec(384) NOT NULL
+);
+
+ALTER TABLE ONLY memory.chunk_vectors FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE memory.chunk_vectors OWNER TO memory_owner;
+
+--
+-- Name: TABLE chunk_vectors; Type: COMMENT; Schema: memory; Owner: memory_owner
+--
+
+COMMENT ON TABLE memory.chunk_vectors IS 'Narrow search layout: each chunk''s search vector (halfvec) keyed like memory_chunks; dense search scans this, the daemon re-scores from emb_cipher.';
 
 --
 -- Name: key_stats; Type: TABLE; Schema: memory; Owner: memory_owner
@@ -1785,6 +2067,13 @@ ALTER TABLE memory.tenant_keys OWNER TO memory_owner;
 COMMENT ON TABLE memory.tenant_keys IS 'Per-tenant data keys, stored only wrapped (sealed) by key-ring key kek_id with AAD bound to the tenant and dek_id.';
 
 --
+-- Name: chunk_vectors chunk_vectors_pkey; Type: CONSTRAINT; Schema: memory; Owner: memory_owner
+--
+
+ALTER TABLE ONLY memory.chunk_vectors
+    ADD CONSTRAINT chunk_vectors_pkey PRIMARY KEY (user_hash, id);
+
+--
 -- Name: key_stats key_stats_pkey; Type: CONSTRAINT; Schema: memory; Owner: memory_owner
 --
 
@@ -1839,6 +2128,12 @@ ALTER TABLE ONLY memory.settings
 
 ALTER TABLE ONLY memory.tenant_keys
     ADD CONSTRAINT tenant_keys_pkey PRIMARY KEY (user_hash, dek_id);
+
+--
+-- Name: chunk_vectors_embedding_hnsw_idx; Type: INDEX; Schema: memory; Owner: memory_owner
+--
+
+CREATE INDEX chunk_vectors_embedding_hnsw_idx ON memory.chunk_vectors USING hnsw (embedding public.halfvec_cosine_ops);
 
 --
 -- Name: memory_chunks_embedding_hnsw_idx; Type: INDEX; Schema: memory; Owner: memory_owner
@@ -1919,11 +2214,30 @@ CREATE TRIGGER _900_notify_changed AFTER INSERT OR DELETE OR UPDATE ON memory.se
 CREATE TRIGGER _900_notify_indexed AFTER INSERT ON memory.memory_chunks REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION memory.tg_memory_chunks__notify_indexed();
 
 --
+-- Name: chunk_vectors chunk_vectors_chunk_fkey; Type: FK CONSTRAINT; Schema: memory; Owner: memory_owner
+--
+
+ALTER TABLE ONLY memory.chunk_vectors
+    ADD CONSTRAINT chunk_vectors_chunk_fkey FOREIGN KEY (user_hash, id) REFERENCES memory.memory_chunks(user_hash, id) ON UPDATE CASCADE ON DELETE CASCADE;
+
+--
 -- Name: lexical_chunks lexical_chunks_chunk_fkey; Type: FK CONSTRAINT; Schema: memory; Owner: memory_owner
 --
 
 ALTER TABLE ONLY memory.lexical_chunks
     ADD CONSTRAINT lexical_chunks_chunk_fkey FOREIGN KEY (user_hash, chunk_id) REFERENCES memory.memory_chunks(user_hash, id) ON UPDATE CASCADE ON DELETE CASCADE;
+
+--
+-- Name: chunk_vectors; Type: ROW SECURITY; Schema: memory; Owner: memory_owner
+--
+
+ALTER TABLE memory.chunk_vectors ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: chunk_vectors chunk_vectors_isolation; Type: POLICY; Schema: memory; Owner: memory_owner
+--
+
+CREATE POLICY chunk_vectors_isolation ON memory.chunk_vectors USING (((user_hash = ( SELECT current_setting('memory.user_hash'::text, true) AS current_setting)) OR ( SELECT memory.in_maintenance() AS in_maintenance))) WITH CHECK (((user_hash = ( SELECT current_setting('memory.user_hash'::text, true) AS current_setting)) OR ( SELECT memory.in_maintenance() AS in_maintenance)));
 
 --
 -- Name: key_stats; Type: ROW SECURITY; Schema: memory; Owner: memory_owner
@@ -2061,6 +2375,12 @@ REVOKE ALL ON FUNCTION memory.assert_lexical_batch(p_user_hash text, p_chunk_cou
 REVOKE ALL ON FUNCTION memory.assert_lexical_batch_shape(p_chunk_count integer, p_lengths integer[], p_chunks integer[], p_tokens bigint[], p_tfs integer[], p_analyzer_version smallint) FROM PUBLIC;
 
 --
+-- Name: FUNCTION assert_search_arguments(p_embedding public.vector, p_limit integer); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.assert_search_arguments(p_embedding public.vector, p_limit integer) FROM PUBLIC;
+
+--
 -- Name: FUNCTION begin_maintenance(); Type: ACL; Schema: memory; Owner: memory_owner
 --
 
@@ -2094,11 +2414,24 @@ REVOKE ALL ON FUNCTION memory.claim_reseal(p_limit integer, p_user_hash text, p_
 GRANT ALL ON FUNCTION memory.claim_reseal(p_limit integer, p_user_hash text, p_after_hash text, p_after_id uuid) TO memory_maintainer;
 
 --
+-- Name: FUNCTION claim_vector_backfill(p_limit integer, p_user_hash text, p_after_hash text, p_after_id uuid); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.claim_vector_backfill(p_limit integer, p_user_hash text, p_after_hash text, p_after_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.claim_vector_backfill(p_limit integer, p_user_hash text, p_after_hash text, p_after_id uuid) TO memory_maintainer;
+
+--
 -- Name: FUNCTION delete_doc(p_user_hash text, p_doc_id text); Type: ACL; Schema: memory; Owner: memory_owner
 --
 
 REVOKE ALL ON FUNCTION memory.delete_doc(p_user_hash text, p_doc_id text) FROM PUBLIC;
 GRANT ALL ON FUNCTION memory.delete_doc(p_user_hash text, p_doc_id text) TO memory_app;
+
+--
+-- Name: FUNCTION dense_search_sql(p_has_doc_id boolean, p_has_source boolean, p_exact boolean, p_narrow boolean); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.dense_search_sql(p_has_doc_id boolean, p_has_source boolean, p_exact boolean, p_narrow boolean) FROM PUBLIC;
 
 --
 -- Name: FUNCTION drop_retired_tenant_keys(p_user_hash text); Type: ACL; Schema: memory; Owner: memory_owner
@@ -2146,6 +2479,13 @@ GRANT ALL ON FUNCTION memory.explain_search(p_user_hash text, p_embedding public
 
 REVOKE ALL ON FUNCTION memory.explain_search_lexical(p_user_hash text, p_tokens bigint[], p_limit integer, p_analyze boolean) FROM PUBLIC;
 GRANT ALL ON FUNCTION memory.explain_search_lexical(p_user_hash text, p_tokens bigint[], p_limit integer, p_analyze boolean) TO memory_app;
+
+--
+-- Name: FUNCTION finish_vector_backfill(); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.finish_vector_backfill() FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.finish_vector_backfill() TO memory_maintainer;
 
 --
 -- Name: FUNCTION forget_tenant(p_user_hash text); Type: ACL; Schema: memory; Owner: memory_owner
@@ -2323,6 +2663,13 @@ REVOKE ALL ON FUNCTION memory.search(p_user_hash text, p_embedding public.vector
 GRANT ALL ON FUNCTION memory.search(p_user_hash text, p_embedding public.vector, p_limit integer, p_doc_id text, p_source text) TO memory_app;
 
 --
+-- Name: FUNCTION search_candidates(p_user_hash text, p_query public.vector, p_dense_limit integer, p_tokens bigint[], p_lexical_limit integer, p_doc_id text, p_source text, p_term_key_id integer); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.search_candidates(p_user_hash text, p_query public.vector, p_dense_limit integer, p_tokens bigint[], p_lexical_limit integer, p_doc_id text, p_source text, p_term_key_id integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.search_candidates(p_user_hash text, p_query public.vector, p_dense_limit integer, p_tokens bigint[], p_lexical_limit integer, p_doc_id text, p_source text, p_term_key_id integer) TO memory_app;
+
+--
 -- Name: FUNCTION search_hybrid(p_user_hash text, p_embedding public.vector, p_tokens bigint[], p_limit integer, p_doc_id text, p_source text, p_term_key_id integer); Type: ACL; Schema: memory; Owner: memory_owner
 --
 
@@ -2334,6 +2681,14 @@ GRANT ALL ON FUNCTION memory.search_hybrid(p_user_hash text, p_embedding public.
 --
 
 REVOKE ALL ON FUNCTION memory.search_is_exact(p_user_hash text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION search_layout(); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.search_layout() FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.search_layout() TO memory_app;
+GRANT ALL ON FUNCTION memory.search_layout() TO memory_maintainer;
 
 --
 -- Name: FUNCTION search_lexical(p_user_hash text, p_tokens bigint[], p_limit integer, p_doc_id text, p_source text, p_term_key_id integer); Type: ACL; Schema: memory; Owner: memory_owner
@@ -2397,6 +2752,13 @@ REVOKE ALL ON FUNCTION memory.store_rewrapped_deks(p_user_hashes text[], p_dek_i
 GRANT ALL ON FUNCTION memory.store_rewrapped_deks(p_user_hashes text[], p_dek_ids integer[], p_wrapped bytea[], p_kek_id integer) TO memory_maintainer;
 
 --
+-- Name: FUNCTION store_search_vectors(p_user_hashes text[], p_ids uuid[], p_vectors public.vector[]); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.store_search_vectors(p_user_hashes text[], p_ids uuid[], p_vectors public.vector[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.store_search_vectors(p_user_hashes text[], p_ids uuid[], p_vectors public.vector[]) TO memory_maintainer;
+
+--
 -- Name: FUNCTION tenant_keys_of(p_user_hashes text[]); Type: ACL; Schema: memory; Owner: memory_owner
 --
 
@@ -2445,6 +2807,13 @@ REVOKE ALL ON FUNCTION memory.tg_settings__notify_changed() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION memory.validate_setting(p_key text, p_value jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION vector_coverage(); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.vector_coverage() FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.vector_coverage() TO memory_maintainer;
 
 --
 -- Name: FUNCTION verify_rls_isolation(); Type: ACL; Schema: memory; Owner: memory_owner

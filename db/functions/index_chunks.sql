@@ -1,6 +1,9 @@
 -- Stores a batch of sealed chunks for one tenant in one statement (all or nothing). The arrays are
--- parallel: element i of each describes chunk i. Ciphertexts are opaque here; the embedding is the
--- plaintext vector the HNSW index needs. p_key_scheme/p_key_id say what sealed the blobs: 1 = a
+-- parallel: element i of each describes chunk i. Ciphertexts are opaque here; p_embeddings are the
+-- chunks' search vectors (src/crypto/search-vector.ts makes them from the embeddings, the sealed
+-- emb_cipher keeps the embedding itself), stored as halfvec in the narrow memory.chunk_vectors that
+-- dense search reads, and as vector in memory_chunks.embedding, which the 'chunks' search layout
+-- and the previous release's logic read until the contract release drops it (migration 000012). p_key_scheme/p_key_id say what sealed the blobs: 1 = a
 -- key-ring key (legacy), 2 = the tenant's data key; rotation and retire checks read them. A legacy
 -- store under a retired key-ring key is refused (MV011), as every other store under a KEK is.
 --
@@ -85,6 +88,9 @@ begin
   from unnest(p_ids, p_doc_ids, p_sources, p_text_ciphers, p_meta_ciphers, p_emb_ciphers, p_embeddings)
     as u(id, doc_id, source, text_cipher, meta_cipher, emb_cipher, embedding);
   get diagnostics v_inserted = row_count;
+  insert into memory.chunk_vectors (user_hash, id, embedding)
+  select p_user_hash, u.id, u.embedding::public.halfvec
+  from unnest(p_ids, p_embeddings) as u(id, embedding);
   if p_lex_lengths is not null then
     insert into memory.lexical_chunks (user_hash, chunk_id, length, tokens, tfs, term_key_id, analyzer_version)
     select p_user_hash, p_ids[i], p_lex_lengths[i], coalesce(t.tokens, '{}'), coalesce(t.tfs, '{}'), p_term_key_id, p_analyzer_version

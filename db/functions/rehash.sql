@@ -84,6 +84,12 @@ begin
   from memory.lexical_chunks l
   join memory.memory_chunks c on c.user_hash = p_new_hash and c.id = l.chunk_id
   where l.user_hash = p_old_hash and l.chunk_id = any (p_ids);
+  -- The search vectors move too (the chunk keeps its id; the old rows go with the cascade below).
+  insert into memory.chunk_vectors (user_hash, id, embedding)
+  select p_new_hash, v.id, v.embedding
+  from memory.chunk_vectors v
+  join memory.memory_chunks c on c.user_hash = p_new_hash and c.id = v.id
+  where v.user_hash = p_old_hash and v.id = any (p_ids);
   delete from memory.memory_chunks c where c.user_hash = p_old_hash and c.id = any (p_ids);
   return v_n;
 end;

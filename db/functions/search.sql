@@ -1,6 +1,9 @@
 -- Top-N chunks of one tenant by cosine distance to p_embedding, optionally filtered by doc_id and
--- source. Returns ciphertexts; the daemon opens them. Exact for small and medium tenants, HNSW for
--- large ones (memory.search_sql explains why); planned per call (EXECUTE) with the tenant known.
+-- source. Returns ciphertexts; the caller opens them. Exact for small and medium tenants, HNSW for
+-- large ones (memory.dense_search_sql explains why); planned per call (EXECUTE) with the tenant
+-- known. p_embedding is the query's search vector; with the narrow layout (memory.search_layout())
+-- distances are halfvec distances, so two nearly tied chunks may swap places against float32: the
+-- daemon calls memory.search_candidates and re-scores; this procedure is for SQL callers.
 create or replace function memory.search(
   p_user_hash text,
   p_embedding public.vector,
@@ -24,6 +27,30 @@ set search_path = pg_catalog, pg_temp
 as $$
 begin
   perform memory.set_tenant(p_user_hash);
+  perform memory.assert_search_arguments(p_embedding, p_limit);
+  perform memory.apply_ann_settings();
+  if memory.search_layout() = 'vectors' then
+    return query execute
+      'select s.id, s.doc_id, s.source, s.text_cipher, s.meta_cipher, s.key_id, s.distance from ('
+      || memory.dense_search_sql(p_doc_id is not null, p_source is not null, memory.search_is_exact(p_user_hash), true) || ') s'
+      using p_user_hash, p_embedding::public.halfvec, p_limit, p_doc_id, p_source;
+  else
+    return query execute
+      'select s.id, s.doc_id, s.source, s.text_cipher, s.meta_cipher, s.key_id, s.distance from ('
+      || memory.dense_search_sql(p_doc_id is not null, p_source is not null, memory.search_is_exact(p_user_hash), false) || ') s'
+      using p_user_hash, p_embedding, p_limit, p_doc_id, p_source;
+  end if;
+end;
+$$;
+
+-- The checks every dense search makes of its query vector and limit (MV002, MV008, MV007).
+create or replace function memory.assert_search_arguments(p_embedding public.vector, p_limit integer)
+returns void
+language plpgsql
+immutable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
   if p_embedding is null then
     raise exception 'embedding is required' using errcode = 'MV002';
   end if;
@@ -34,8 +61,5 @@ begin
   if p_limit is null or p_limit < 1 or p_limit > 1000 then
     raise exception 'limit must be between 1 and 1000' using errcode = 'MV007';
   end if;
-  perform memory.apply_ann_settings();
-  return query execute memory.search_sql(p_doc_id is not null, p_source is not null, memory.search_is_exact(p_user_hash))
-    using p_user_hash, p_embedding, p_limit, p_doc_id, p_source;
 end;
 $$;

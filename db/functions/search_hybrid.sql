@@ -1,4 +1,4 @@
--- Hybrid first stage in one round trip: the tenant's top-N by cosine distance (memory.search's
+-- Hybrid first stage in one round trip, for SQL callers (the daemon calls memory.search_candidates): the tenant's top-N by cosine distance (memory.search's
 -- query) and its top-N by BM25 (memory.search_lexical's query), as one result with a `side`
 -- column; the daemon fuses them. One call holds one connection, as a dense query does (two
 -- concurrent calls per query would double a busy pool's queue). `score`: cosine similarity for
@@ -51,10 +51,11 @@ begin
     raise exception 'term key % is not the tenant''s active data key', p_term_key_id using errcode = 'MV010';
   end if;
   perform memory.apply_ann_settings();
-  return query execute
-    'select ''dense''::text, d.id, d.doc_id, d.source, d.text_cipher, d.meta_cipher, d.key_id, 1 - d.distance from ('
-    || memory.search_sql(p_doc_id is not null, p_source is not null, memory.search_is_exact(p_user_hash)) || ') d'
-    using p_user_hash, p_embedding, p_limit, p_doc_id, p_source;
+  -- The dense side as memory.search reads it (the layout in force); the daemon itself calls
+  -- memory.search_candidates, which also returns the sealed embeddings it re-scores.
+  return query
+    select 'dense'::text, d.id, d.doc_id, d.source, d.text_cipher, d.meta_cipher, d.key_id, 1 - d.distance
+    from memory.search(p_user_hash, p_embedding, p_limit, p_doc_id, p_source) d;
   if cardinality(p_tokens) > 0 then
     return query execute
       'select ''lexical''::text, l.* from (' || memory.search_lexical_sql(p_doc_id is not null, p_source is not null) || ') l'

@@ -1,5 +1,6 @@
--- The text of the ANN query, shared by memory.search and memory.explain_search so that the plan
--- doctor verifies is the plan search runs. Parameters: $1 user_hash, $2 query vector, $3 limit,
+-- The text of the ANN query over memory.memory_chunks alone, as memory.search ran it before the
+-- narrow search layout (migration 000012); kept for the previous release's logic and SQL callers.
+-- memory.dense_search_sql is what search runs now. Parameters: $1 user_hash, $2 query vector, $3 limit,
 -- $4 doc_id, $5 source. Filters are added only when given, so each shape gets its own plan.
 --
 -- Two shapes, chosen per call by memory.search_is_exact:
@@ -38,9 +39,10 @@ as $$
   from distance d;
 $$;
 
--- Whether memory.search takes the exact shape for this tenant: it does when the tenant has at
--- most ann_exact_max_rows rows (default 5,000; 0 = always use HNSW). Counting stops at the
--- threshold, so the check costs at most that many entries of the tenant's B-tree range.
+-- Whether dense search takes the exact shape for this tenant: it does when the tenant has at most
+-- ann_exact_max_rows rows (default 5,000; 0 = always use HNSW). Counting stops at the threshold,
+-- so the check costs at most that many entries of the tenant's primary-key range, in the narrow
+-- memory.chunk_vectors when search reads it (memory.search_layout()).
 create or replace function memory.search_is_exact(p_user_hash text)
 returns boolean
 language plpgsql
@@ -54,8 +56,13 @@ begin
   if v_max = 0 then
     return false;
   end if;
-  select count(*) into v_rows
-  from (select 1 from memory.memory_chunks c where c.user_hash = p_user_hash limit v_max + 1) t;
+  if memory.search_layout() = 'vectors' then
+    select count(*) into v_rows
+    from (select 1 from memory.chunk_vectors v where v.user_hash = p_user_hash limit v_max + 1) t;
+  else
+    select count(*) into v_rows
+    from (select 1 from memory.memory_chunks c where c.user_hash = p_user_hash limit v_max + 1) t;
+  end if;
   return v_rows <= v_max;
 end;
 $$;

@@ -35,6 +35,10 @@ begin
          or (p_key <> 'bm25_k1' and (p_value::float8 < 0 or p_value::float8 > 1)) then
         raise exception '% must be a number in its range (bm25_k1 0-10, bm25_b 0-1, hybrid_lexical_weight 0-1)', p_key using errcode = 'MV006';
       end if;
+    when 'rescore_overfetch' then
+      if jsonb_typeof(p_value) <> 'number' or p_value::float8 < 1 or p_value::float8 > 10 then
+        raise exception 'rescore_overfetch must be a number from 1 to 10' using errcode = 'MV006';
+      end if;
     when 'retrieval_mode' then
       if jsonb_typeof(p_value) <> 'string' or p_value #>> '{}' not in ('hybrid', 'dense', 'lexical') then
         raise exception 'retrieval_mode must be "hybrid", "dense" or "lexical"' using errcode = 'MV006';

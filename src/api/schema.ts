@@ -401,7 +401,8 @@ export const operations = {
               type: 'object',
               description:
                 '`embed` only when the server embedded the query; `lexical` analysing and keying the ' +
-                "query's terms (lexical, hybrid); `search` the database call (ANN, BM25 or both); `fuse` in hybrid.",
+                "query's terms (lexical, hybrid); `search` the database call (ANN, BM25 or both); `rescore` " +
+                're-scoring the dense candidates from their sealed float32 embeddings (dense, hybrid); `fuse` in hybrid.',
               additionalProperties: { type: 'number' },
             },
           },

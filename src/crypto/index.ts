@@ -24,6 +24,7 @@ export {
   type DataKeyLookup,
 } from './data-key.js';
 export { TERM_KEY_LABEL, TermKey, termKeyOf } from './term-key.js';
+export { searchVector } from './search-vector.js';
 export {
   bytesToEmbedding,
   CHUNK_FIELDS,

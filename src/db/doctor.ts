@@ -13,6 +13,7 @@ import { DatabaseError, MaintenanceForbiddenError } from './errors.js';
 import { lexicalCoverage } from './lexical.js';
 import { LEXICAL_POSTINGS_INDEX } from './plans.js';
 import * as procedures from './procedures.js';
+import { vectorCoverage } from './vectors.js';
 
 export interface CheckResult {
   name: string;
@@ -29,6 +30,8 @@ export const INTERFACE_PROCEDURES = [
   'memory.search(text,vector,integer,text,text)',
   'memory.search_lexical(text,bigint[],integer,text,text,integer)',
   'memory.search_hybrid(text,vector,bigint[],integer,text,text,integer)',
+  'memory.search_candidates(text,vector,integer,bigint[],integer,text,text,integer)',
+  'memory.search_layout()',
   'memory.get_chunks(text,uuid[])',
   'memory.delete_doc(text,text)',
   'memory.forget_tenant(text)',
@@ -45,6 +48,8 @@ const REQUIRED_INDEXES = [
   'memory_chunks_pkey',
   'memory_chunks_user_doc_idx',
   'memory_chunks_embedding_hnsw_idx',
+  'chunk_vectors_pkey',
+  'chunk_vectors_embedding_hnsw_idx',
 ];
 /**
  * pgvector 0.8.0: HNSW came in 0.5, but memory.apply_ann_settings (run by every search) sets
@@ -310,6 +315,7 @@ const checks: Record<string, Check> = {
   },
 
   lexical_index: lexicalIndexCheck,
+  search_layout: searchLayoutCheck,
 
   async migrations_current(db) {
     const expected = (await readdir(`${migrationsFolder}/committed`)).filter((f) =>
@@ -363,6 +369,36 @@ export async function lexicalIndexCheck(db: pg.ClientBase): Promise<{ ok: boolea
       behind === 0
         ? `${coverage.chunks} chunk(s), all indexed (analyzer v${ANALYZER_VERSION}, tenants' active keys)`
         : `${coverage.missing} chunk(s) missing from the lexical index, ${coverage.stale} stale, of ${coverage.chunks}: run \`memvault reindex lexical\``,
+  };
+}
+
+/**
+ * Whether dense search reads the narrow layout (memory.chunk_vectors). A database upgraded with
+ * chunks reads memory_chunks until `memvault reindex vectors` has filled the narrow table; that is
+ * reported as a failure to act on, with the backlog when this session may count it.
+ */
+export async function searchLayoutCheck(db: pg.ClientBase): Promise<{ ok: boolean; detail: string }> {
+  const layout = await procedures.searchLayout(db);
+  if (layout === 'vectors') {
+    return {
+      ok: true,
+      detail: 'dense search reads the narrow layout (memory.chunk_vectors, halfvec), re-scored from float32',
+    };
+  }
+  let backlog = 'chunks without a search vector not counted (needs a memory_maintainer session)';
+  try {
+    const coverage = await vectorCoverage(db);
+    backlog = `${coverage.missing} of ${coverage.chunks} chunk(s) without a search vector`;
+  } catch (thrown) {
+    if (
+      !(thrown instanceof MaintenanceForbiddenError) &&
+      !(thrown instanceof DatabaseError && thrown.sqlstate === '42501')
+    )
+      throw thrown;
+  }
+  return {
+    ok: false,
+    detail: `dense search still reads memory_chunks (the wide rows): ${backlog}; run \`memvault reindex vectors\``,
   };
 }
 

@@ -16,8 +16,12 @@ import { ValidationError } from '../errors.js';
 import { mapDatabaseError } from './errors.js';
 import * as procedures from './procedures.js';
 
+/** The indexes of the 'chunks' search layout (memory_chunks' float32 column, before migration 000011). */
 export const HNSW_INDEX = 'memory_chunks_embedding_hnsw_idx';
 export const TENANT_BTREE_INDEX = 'memory_chunks_user_doc_idx';
+/** The indexes of the narrow 'vectors' layout (memory.chunk_vectors, halfvec). */
+export const VECTORS_HNSW_INDEX = 'chunk_vectors_embedding_hnsw_idx';
+export const VECTORS_BTREE_INDEX = 'chunk_vectors_pkey';
 export const LEXICAL_POSTINGS_INDEX = 'lexical_postings_pkey';
 const PROBE_TENANT = '0'.repeat(64);
 const TENANT_HASH = /^[0-9a-f]{64}$/;
@@ -35,6 +39,18 @@ export interface SearchPlan {
 export interface SearchPlanOptions {
   /** The large tenant's user_hash; default: the most common one in pg_stats (needs a role that may read the table's statistics). */
   largeTenant?: string | undefined;
+}
+
+export type SearchLayout = 'vectors' | 'chunks';
+
+/** The layout dense search reads (memory.search_layout()) and the indexes each shape should use. */
+async function layoutIndexes(
+  db: pg.ClientBase,
+): Promise<{ layout: SearchLayout; btree: string; hnsw: string }> {
+  const layout = await procedures.searchLayout(db);
+  return layout === 'vectors'
+    ? { layout, btree: VECTORS_BTREE_INDEX, hnsw: VECTORS_HNSW_INDEX }
+    : { layout, btree: TENANT_BTREE_INDEX, hnsw: HNSW_INDEX };
 }
 
 /** A unit probe vector of the schema's dimension (the plan does not depend on its direction). */
@@ -71,23 +87,30 @@ async function mostCommonTenant(db: pg.ClientBase): Promise<string | undefined> 
   return rows[0]?.tenant ?? undefined;
 }
 
-async function smallTenantPlan(db: pg.ClientBase, probe: number[]): Promise<SearchPlan> {
+type Layout = Awaited<ReturnType<typeof layoutIndexes>>;
+
+async function smallTenantPlan(db: pg.ClientBase, probe: number[], layout: Layout): Promise<SearchPlan> {
   const plan = await procedures.explainSearch(db, PROBE_TENANT, probe, 24);
   const indexes = procedures.indexesInPlan(plan);
   const exact = JSON.stringify(plan).includes("+ '0'::double precision");
-  const ok = exact && indexes.includes(TENANT_BTREE_INDEX);
+  const ok = exact && indexes.includes(layout.btree);
   return {
     name: 'small_tenant_plan',
     ok,
     detail: ok
-      ? `exact shape: the tenant's rows from ${TENANT_BTREE_INDEX}, sorted by distance`
-      : `expected the exact shape on ${TENANT_BTREE_INDEX}; got ${exact ? 'the exact shape' : 'the ANN shape'} using ${indexes.join(', ') || 'no index'}`,
+      ? `exact shape (${layout.layout} layout): the tenant's rows from ${layout.btree}, sorted by distance`
+      : `expected the exact shape on ${layout.btree} (${layout.layout} layout); got ${exact ? 'the exact shape' : 'the ANN shape'} using ${indexes.join(', ') || 'no index'}`,
     tree: renderPlan(plan),
     indexes,
   };
 }
 
-async function largeTenantPlan(db: pg.ClientBase, probe: number[], tenant: string): Promise<SearchPlan> {
+async function largeTenantPlan(
+  db: pg.ClientBase,
+  probe: number[],
+  tenant: string,
+  layout: Layout,
+): Promise<SearchPlan> {
   await db.query('begin');
   try {
     await db.query("select memory.set_setting('ann_exact_max_rows', '0'::jsonb)");
@@ -96,14 +119,14 @@ async function largeTenantPlan(db: pg.ClientBase, probe: number[], tenant: strin
       "select value #>> '{}' as ef from memory.get_settings() where key = 'ann_ef_search'",
     );
     const indexes = procedures.indexesInPlan(plan);
-    const ok = indexes.includes(HNSW_INDEX);
+    const ok = indexes.includes(layout.hnsw);
     const who = `tenant ${tenant.slice(0, 8)}…`;
     return {
       name: 'large_tenant_plan',
       ok,
       detail: ok
-        ? `ANN shape for ${who}: ${HNSW_INDEX}`
-        : `ANN shape for ${who} uses ${indexes.join(', ') || 'no index'}, not ${HNSW_INDEX}: the planner finds ` +
+        ? `ANN shape for ${who} (${layout.layout} layout): ${layout.hnsw}`
+        : `ANN shape for ${who} uses ${indexes.join(', ') || 'no index'}, not ${layout.hnsw} (${layout.layout} layout): the planner finds ` +
           `scanning the tenant's rows cheaper than HNSW at ef_search ${rows[0]?.ef ?? 400} (expected while the table ` +
           'holds few rows beyond this tenant)',
       tree: renderPlan(plan),
@@ -144,7 +167,8 @@ export async function explainSearchPlans(
   options: SearchPlanOptions = {},
 ): Promise<SearchPlan[]> {
   const probe = await probeVector(db);
-  const small = await smallTenantPlan(db, probe);
+  const layout = await layoutIndexes(db);
+  const small = await smallTenantPlan(db, probe, layout);
   if (options.largeTenant !== undefined && !TENANT_HASH.test(options.largeTenant)) {
     throw new ValidationError('tenant', 'must be a user_hash (64 lowercase hex characters)');
   }
@@ -166,7 +190,7 @@ export async function explainSearchPlans(
     ];
   }
   try {
-    return [small, await largeTenantPlan(db, probe, tenant), lexical];
+    return [small, await largeTenantPlan(db, probe, tenant, layout), lexical];
   } catch (thrown) {
     const error = mapDatabaseError(thrown);
     return [

@@ -43,7 +43,7 @@ export interface SealedChunk {
   textCipher: Buffer;
   metaCipher: Buffer;
   embCipher: Buffer;
-  /** The plaintext vector for ANN search. */
+  /** The search vector dense search indexes (crypto/search-vector.ts), stored as halfvec. */
   embedding: ArrayLike<number>;
 }
 
@@ -234,6 +234,51 @@ export function searchHybrid(
   );
 }
 
+export interface CandidateRow extends HybridSearchRow {
+  /** The sealed float32 embedding (dense side only; null on the lexical side). */
+  emb_cipher: Buffer | null;
+}
+
+export interface CandidateOptions {
+  /** Dense side: how many nearest chunks (the over-fetched count). */
+  denseLimit: number;
+  /** Lexical side: how many best BM25 chunks (used when tokens are given). */
+  lexicalLimit: number;
+  docId?: string | undefined;
+  source?: string | undefined;
+}
+
+/**
+ * The daemon's dense or hybrid first stage in one round trip (memory.search_candidates): the
+ * tenant's `denseLimit` nearest chunks to the query's search vector, with their sealed embeddings
+ * for re-scoring, and, when tokens are given (keyed under data key `termKeyId`), its `lexicalLimit`
+ * best BM25 chunks. Rows come unordered; StaleDataKeyError when `termKeyId` is no longer the
+ * tenant's active key.
+ */
+export function searchCandidates(
+  db: Queryable,
+  userHash: string,
+  queryVector: ArrayLike<number>,
+  tokens: bigint[],
+  termKeyId: number | null,
+  options: CandidateOptions,
+): Promise<CandidateRow[]> {
+  return call<CandidateRow>(
+    db,
+    'select * from memory.search_candidates($1::text, $2::public.vector, $3::integer, $4::bigint[], $5::integer, $6::text, $7::text, $8::integer)',
+    [
+      userHash,
+      vectorLiteral(queryVector),
+      options.denseLimit,
+      bigintArray(tokens),
+      options.lexicalLimit,
+      options.docId ?? null,
+      options.source ?? null,
+      termKeyId,
+    ],
+  );
+}
+
 export interface StoredChunkRow {
   id: string;
   doc_id: string;
@@ -336,6 +381,19 @@ export async function health(db: Queryable): Promise<Health> {
     embeddingDim: row.embedding_dim,
     vectorVersion: row.vector_version,
   };
+}
+
+/**
+ * The layout dense search reads (memory.search_layout()): 'vectors', the narrow halfvec table, or
+ * 'chunks', memory_chunks' float32 column until `memvault reindex vectors` has filled the other.
+ */
+export async function searchLayout(db: Queryable): Promise<'vectors' | 'chunks'> {
+  const rows = await call<{ layout: 'vectors' | 'chunks' }>(
+    db,
+    'select memory.search_layout() as layout',
+    [],
+  );
+  return rows[0]!.layout;
 }
 
 /** EXPLAIN (FORMAT JSON) of the exact query memory.search runs for this tenant. */

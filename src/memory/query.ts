@@ -10,15 +10,13 @@
  * Stages: `embed` (the query's embedding), `lexical` (analysing and keying the query's terms),
  * `search` (the database call: ANN, BM25 or both), `fuse` (hybrid).
  */
-import { hmacUser, termKeyOf } from '../crypto/index.js';
+import { hmacUser, searchVector, termKeyOf } from '../crypto/index.js';
 import { StaleDataKeyError } from '../db/errors.js';
 import {
-  type HybridSearchRow,
+  type CandidateRow,
   type LexicalSearchRow,
-  search,
-  searchHybrid,
+  searchCandidates,
   searchLexical,
-  type SearchRow,
 } from '../db/procedures.js';
 import { ValidationError } from '../errors.js';
 import { defaultAnalyzer, queryTokens } from '../lexical/index.js';
@@ -26,6 +24,7 @@ import { maybeRerank } from '../rerank/index.js';
 import { type MemoryContext, onReadPool, tenantKeys } from './context.js';
 import { fuseConvex } from './fuse.js';
 import { countQuery, observeStage, type QueryStage } from './metrics.js';
+import { overfetchLimit, rescore } from './rescore.js';
 import { currentRetrievalSettings, RETRIEVAL_MODES, type RetrievalMode } from './retrieval-settings.js';
 import { dataKeyIds, openMetadata, openText } from './seal-chunk.js';
 import { validateEmbedding, validateId, validateText } from './validate.js';
@@ -133,7 +132,7 @@ export function validateQuery(input: QueryInput, dim: number): ValidQuery {
 
 /** A first-stage candidate: the row's ciphertexts, the score that placed it, and its ranks. */
 interface Candidate {
-  row: SearchRow | LexicalSearchRow | HybridSearchRow;
+  row: LexicalSearchRow | CandidateRow;
   score: number;
   annRank: number | null;
   lexicalRank: number | null;
@@ -193,18 +192,39 @@ export async function queryMemory(
     }
   };
 
+  // Dense and hybrid: the dense side is over-fetched from the halfvec search layout and re-scored
+  // from the sealed float32 embeddings before the cut (./rescore.ts); `rescore` is that stage
+  // (opening the embeddings and sorting). The query is searched by its search vector and re-scored
+  // by its embedding.
+  const denseFirstStage = async (embedding: Float32Array, withTokens: boolean) => {
+    const overfetch = currentRetrievalSettings().rescoreOverfetch;
+    const rows = await retryOnStaleKey(async () => {
+      const { tokens, termKeyId } = withTokens ? await keyQueryTerms() : { tokens: [], termKeyId: null };
+      return timed(timings, 'search', () =>
+        onReadPool(ctx, userHash, (pool) =>
+          searchCandidates(pool, userHash, searchVector(embedding), tokens, termKeyId, {
+            denseLimit: overfetchLimit(q.candidates, overfetch),
+            lexicalLimit: q.candidates,
+            docId: q.docId,
+            source: q.source,
+          }),
+        ),
+      );
+    });
+    const started = performance.now();
+    const dense = rows.filter((row) => row.side === 'dense');
+    const lookup = await keyStore.lookup(userHash, dataKeyIds(dense.map((row) => row.text_cipher)));
+    const rescored = rescore(userHash, embedding, dense, lookup, q.candidates);
+    const ms = performance.now() - started;
+    timings.rescore = round(ms);
+    observeStage('rescore', ms);
+    return { rescored, lexical: rows.filter((row) => row.side === 'lexical') };
+  };
+
   let candidates: Candidate[];
   if (mode === 'dense') {
-    const embedding = await embedQuery();
-    const rows = await timed(timings, 'search', () =>
-      onReadPool(ctx, userHash, (pool) => search(pool, userHash, embedding, limits)),
-    );
-    candidates = rows.map((row, i) => ({
-      row,
-      score: cosineSimilarity(row.distance),
-      annRank: i + 1,
-      lexicalRank: null,
-    }));
+    const { rescored } = await denseFirstStage(await embedQuery(), false);
+    candidates = rescored.map(({ row, score }, i) => ({ row, score, annRank: i + 1, lexicalRank: null }));
   } else if (mode === 'lexical') {
     const rows = await retryOnStaleKey(async () => {
       const { tokens, termKeyId } = await keyQueryTerms();
@@ -216,16 +236,13 @@ export async function queryMemory(
     candidates = rows.map((row, i) => ({ row, score: row.score, annRank: null, lexicalRank: i + 1 }));
   } else {
     // Hybrid: both sides in one round trip (one pooled connection per query, as dense).
-    const embedding = await embedQuery();
-    const rows = await retryOnStaleKey(async () => {
-      const { tokens, termKeyId } = await keyQueryTerms();
-      return timed(timings, 'search', () =>
-        onReadPool(ctx, userHash, (pool) =>
-          searchHybrid(pool, userHash, embedding, tokens, termKeyId, limits),
-        ),
-      );
-    });
-    candidates = fuse(rows, q.candidates, timings);
+    const { rescored, lexical } = await denseFirstStage(await embedQuery(), true);
+    candidates = fuse(
+      rescored.map(({ row, score }) => ({ ...row, score })),
+      lexical,
+      q.candidates,
+      timings,
+    );
   }
 
   let mark = performance.now();
@@ -287,17 +304,22 @@ function effectiveMode(q: ValidQuery, ctx: MemoryContext): RetrievalMode {
   return requested === 'hybrid' && !canEmbed ? 'lexical' : requested;
 }
 
-/** Hybrid: each side's candidates in rank order, fused (./fuse.ts), cut to the candidate count. */
-function fuse(rows: HybridSearchRow[], limit: number, timings: Timings): Candidate[] {
+/**
+ * Hybrid: each side's candidates in rank order, fused (./fuse.ts), cut to the candidate count.
+ * `dense` comes re-scored and in order; the lexical rows come unordered (score, then id, is the
+ * order its query ranks).
+ */
+function fuse(
+  dense: CandidateRow[],
+  lexicalRows: CandidateRow[],
+  limit: number,
+  timings: Timings,
+): Candidate[] {
   const started = performance.now();
-  // The rows come unordered: each side in the order its query ranks (score, then id).
-  const side = (name: HybridSearchRow['side']) =>
-    rows
-      .filter((row) => row.side === name)
-      .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const lexical = side('lexical');
-  const dense = side('dense');
-  const byId = new Map<string, HybridSearchRow>();
+  const lexical = [...lexicalRows].sort(
+    (a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+  );
+  const byId = new Map<string, CandidateRow>();
   for (const row of [...lexical, ...dense]) if (!byId.has(row.id)) byId.set(row.id, row);
   const fused = fuseConvex(
     lexical.map((row) => ({ key: row.id, score: row.score })),
@@ -314,11 +336,6 @@ function fuse(rows: HybridSearchRow[], limit: number, timings: Timings): Candida
   timings.fuse = round(ms);
   observeStage('fuse', ms);
   return candidates;
-}
-
-/** pgvector's `<=>` is cosine distance, 1 - cos(a, b). */
-function cosineSimilarity(distance: number): number {
-  return 1 - distance;
 }
 
 function isAbsent(value: unknown): boolean {

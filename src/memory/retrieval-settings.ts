@@ -11,6 +11,12 @@ export interface RetrievalSettings {
   mode: RetrievalMode;
   /** Hybrid: the lexical side's weight in the convex combination (setting `hybrid_lexical_weight`). */
   lexicalWeight: number;
+  /**
+   * Dense side: how many times the candidate count is fetched from the halfvec search layout and
+   * re-scored from the sealed float32 embeddings before the cut (setting `rescore_overfetch`,
+   * 1-10; ./rescore.ts).
+   */
+  rescoreOverfetch: number;
 }
 
 /**
@@ -21,9 +27,17 @@ export interface RetrievalSettings {
  */
 export const DEFAULT_LEXICAL_WEIGHT = 0.9;
 
+/**
+ * Default over-fetch for re-scoring: twice the candidates. halfvec keeps about three significant
+ * digits, so only chunks whose distances lie within rounding of the cut can trade places; the
+ * bench measured recall@10 against exact float32 search (docs/BENCHMARKS.md, "Search layout").
+ */
+export const DEFAULT_RESCORE_OVERFETCH = 2;
+
 export const DEFAULT_RETRIEVAL_SETTINGS: Readonly<RetrievalSettings> = Object.freeze({
   mode: 'hybrid',
   lexicalWeight: DEFAULT_LEXICAL_WEIGHT,
+  rescoreOverfetch: DEFAULT_RESCORE_OVERFETCH,
 });
 
 let current: RetrievalSettings = { ...DEFAULT_RETRIEVAL_SETTINGS };
@@ -39,6 +53,7 @@ export function currentRetrievalSettings(): Readonly<RetrievalSettings> {
 export function applyRetrievalSettings(stored: Record<string, unknown>): Readonly<RetrievalSettings> {
   const mode = stored.retrieval_mode;
   const weight = stored.hybrid_lexical_weight;
+  const overfetch = stored.rescore_overfetch;
   current = {
     mode: RETRIEVAL_MODES.includes(mode as RetrievalMode)
       ? (mode as RetrievalMode)
@@ -47,6 +62,10 @@ export function applyRetrievalSettings(stored: Record<string, unknown>): Readonl
       typeof weight === 'number' && weight >= 0 && weight <= 1
         ? weight
         : DEFAULT_RETRIEVAL_SETTINGS.lexicalWeight,
+    rescoreOverfetch:
+      typeof overfetch === 'number' && overfetch >= 1 && overfetch <= 10
+        ? overfetch
+        : DEFAULT_RETRIEVAL_SETTINGS.rescoreOverfetch,
   };
   return current;
 }

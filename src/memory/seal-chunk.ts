@@ -15,6 +15,7 @@ import {
   envelopeInfo,
   openAnyScheme,
   sealWithDataKey,
+  searchVector,
 } from '../crypto/index.js';
 import type { KeyScheme, SealedChunk } from '../db/procedures.js';
 
@@ -42,7 +43,8 @@ export function sealChunk(
     textCipher: sealField(Buffer.from(chunk.text, 'utf8'), 'text'),
     metaCipher: sealField(Buffer.from(chunk.metadataJson, 'utf8'), 'meta'),
     embCipher: sealField(embeddingToBytes(chunk.embedding), 'embedding'),
-    embedding: chunk.embedding,
+    // What dense search indexes; the embedding itself is only in embCipher (re-scoring opens it).
+    embedding: searchVector(chunk.embedding),
     // The key that sealed it; the procedure stores it so key jobs can find rows by key.
     keyId: dek.id,
     keyScheme: 2,

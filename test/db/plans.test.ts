@@ -15,6 +15,8 @@ import {
   HNSW_INDEX,
   LEXICAL_POSTINGS_INDEX,
   TENANT_BTREE_INDEX,
+  VECTORS_BTREE_INDEX,
+  VECTORS_HNSW_INDEX,
 } from '../../src/db/plans.js';
 import * as procedures from '../../src/db/procedures.js';
 import { packageRoot } from '../../src/paths.js';
@@ -69,23 +71,41 @@ t.before(async () => {
   }
   // The planner's row estimate for the tenant decides between HNSW and a scan; autovacuum would
   // analyze eventually, the test does it now.
-  await db.admin.query('analyze memory.memory_chunks');
+  await db.admin.query('analyze memory.memory_chunks, memory.chunk_vectors');
   // pgvector's cost model charges HNSW for about ef_search x 2m candidates: at the default 400 a
   // 3,000-row table is cheaper to scan (the plan shown then is a scan and says so). 40, pgvector's
   // own default, is what a table a few times ef_search x 32 rows large sees at 400.
   await procedures.setSetting(db.admin, 'ann_ef_search', 40);
 });
 
-t.test('doctor --plans: B-tree for a small tenant, HNSW for the most common (large) tenant', async (t) => {
+t.test(
+  'doctor --plans: the narrow layout, its primary key for a small tenant, its HNSW for the large one',
+  async (t) => {
+    const [small, big] = await withClient(db.adminUrl, (c) => explainSearchPlans(c));
+    t.ok(small!.ok, small!.detail);
+    t.ok(small!.indexes.includes(VECTORS_BTREE_INDEX), `small tenant: ${small!.indexes.join(', ')}`);
+    t.notOk(small!.indexes.includes(VECTORS_HNSW_INDEX), 'the exact shape never walks the HNSW graph');
+    t.match(small!.tree.join('\n'), /\+ '0'::double precision/, 'sorted by distance + 0 (exact shape)');
+    t.match(small!.tree.join('\n'), /on chunk_vectors/, 'distances come from the narrow table');
+    t.ok(big!.ok, big!.detail);
+    t.ok(big!.indexes.includes(VECTORS_HNSW_INDEX), `large tenant: ${big!.indexes.join(', ')}`);
+    t.notOk(big!.indexes.includes(HNSW_INDEX), 'not the wide float32 index');
+    t.match(big!.detail, large.slice(0, 8), 'the most common tenant in pg_stats was explained');
+    t.match(big!.tree.join('\n'), new RegExp(`Index Scan using ${VECTORS_HNSW_INDEX}.*order by`));
+  },
+);
+
+t.test('a database still in the chunks layout is explained on memory_chunks and its indexes', async (t) => {
+  await db.admin.query(`update memory.settings set value = '"chunks"' where key = 'search_layout'`);
+  t.teardown(() =>
+    db.admin.query(`update memory.settings set value = '"vectors"' where key = 'search_layout'`),
+  );
   const [small, big] = await withClient(db.adminUrl, (c) => explainSearchPlans(c));
   t.ok(small!.ok, small!.detail);
   t.ok(small!.indexes.includes(TENANT_BTREE_INDEX), `small tenant: ${small!.indexes.join(', ')}`);
-  t.notOk(small!.indexes.includes(HNSW_INDEX), 'the exact shape never walks the HNSW graph');
-  t.match(small!.tree.join('\n'), /\+ '0'::double precision/, 'sorted by distance + 0 (exact shape)');
   t.ok(big!.ok, big!.detail);
   t.ok(big!.indexes.includes(HNSW_INDEX), `large tenant: ${big!.indexes.join(', ')}`);
-  t.match(big!.detail, large.slice(0, 8), 'the most common tenant in pg_stats was explained');
-  t.match(big!.tree.join('\n'), new RegExp(`Index Scan using ${HNSW_INDEX}.*order by`));
+  t.match(big!.detail, /chunks layout/);
 });
 
 t.test('the threshold was lowered only inside the rolled-back transaction', async (t) => {
@@ -95,7 +115,7 @@ t.test('the threshold was lowered only inside the rolled-back transaction', asyn
 
 t.test('a named tenant is explained; the app role cannot lower the threshold and is told so', async (t) => {
   const [, asSuperuser] = await withClient(db.adminUrl, (c) => explainSearchPlans(c, { largeTenant: large }));
-  t.ok(asSuperuser!.indexes.includes(HNSW_INDEX));
+  t.ok(asSuperuser!.indexes.includes(VECTORS_HNSW_INDEX));
   const [small, asApp] = await withClient(db.appUrl, (c) => explainSearchPlans(c, { largeTenant: large }));
   t.ok(small!.ok, 'the small-tenant plan works as the app role');
   t.notOk(asApp!.ok);
@@ -122,8 +142,8 @@ t.test(
     t.match(stdout, /^ok {3}small_tenant_plan/m);
     t.match(stdout, /^ok {3}large_tenant_plan/m);
     t.match(stdout, /^ok {3}lexical_plan/m);
-    t.match(stdout, new RegExp(`^ +Index Scan using ${TENANT_BTREE_INDEX}`, 'm'));
-    t.match(stdout, new RegExp(`^ +Index Scan using ${HNSW_INDEX}`, 'm'));
+    t.match(stdout, new RegExp(`^ +(Bitmap )?Index Scan using ${VECTORS_BTREE_INDEX}`, 'm'));
+    t.match(stdout, new RegExp(`^ +Index Scan using ${VECTORS_HNSW_INDEX}`, 'm'));
     t.match(
       stdout,
       new RegExp(

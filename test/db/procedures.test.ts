@@ -122,8 +122,25 @@ t.test('rejects unknown settings (MV005) and out-of-range values (MV006)', async
     name: 'ProcedureArgumentError',
     sqlstate: 'MV006',
   });
+  await t.rejects(procedures.setSetting(db.admin, 'rescore_overfetch', 0.5), {
+    name: 'ProcedureArgumentError',
+    sqlstate: 'MV006',
+  });
+  // The search layout is the vector backfill's to switch (memory.finish_vector_backfill), never a
+  // setting: switching to a half-filled table would hide chunks from search.
+  await t.rejects(procedures.setSetting(db.admin, 'search_layout', 'vectors'), {
+    sqlstate: 'MV005',
+    code: 'unknown_setting',
+  });
   await procedures.setSetting(db.admin, 'rerank_rollout_percent', 5);
-  t.same(await procedures.getSettings(db.app), { rerank_rollout_percent: 5 });
+  await procedures.setSetting(db.admin, 'rescore_overfetch', 1.5);
+  t.same(await procedures.getSettings(db.app), {
+    rerank_rollout_percent: 5,
+    rescore_overfetch: 1.5,
+    // A new database searches the narrow layout from the start (migration 000011).
+    search_layout: 'vectors',
+  });
+  await db.admin.query("select memory.reset_setting('rescore_overfetch')");
 });
 
 t.test('a duplicate chunk id is a DuplicateChunkError and the batch is not half-written', async (t) => {
@@ -239,7 +256,8 @@ t.test(
     t.ok(
       procedures
         .indexesInPlan(await procedures.explainSearch(db.app, owner, testVector(105), 5))
-        .includes('memory_chunks_user_doc_idx'),
+        .includes('chunk_vectors_pkey'),
+      "the tenant's rows from the narrow table's primary key",
     );
 
     await procedures.setSetting(db.admin, 'ann_exact_max_rows', 3);

@@ -1,6 +1,6 @@
 /** `memvault doctor`: pre-deploy checks against DATABASE_URL (or the embedded cluster), one line each. */
 import { adminUrl, appUrl, clusterPaths, defaultHome, readState } from '../../db/cluster.js';
-import { type CheckResult, lexicalIndexCheck, runDoctor } from '../../db/doctor.js';
+import { type CheckResult, lexicalIndexCheck, runDoctor, searchLayoutCheck } from '../../db/doctor.js';
 import { explainSearchPlans, type SearchPlan } from '../../db/plans.js';
 import { withConnection } from '../../db/pool.js';
 import { checkPooler } from '../../db/pooler.js';
@@ -66,6 +66,10 @@ export async function run(args: string[]): Promise<number> {
     const at = results.findIndex((r) => r.name === 'lexical_index');
     if (at >= 0)
       results[at] = { name: 'lexical_index', ...(await withConnection(urls.plans, lexicalIndexCheck)) };
+    // The same for the search layout's backfill (how many chunks still miss a search vector).
+    const layoutAt = results.findIndex((r) => r.name === 'search_layout');
+    if (layoutAt >= 0 && !results[layoutAt]!.ok)
+      results[layoutAt] = { name: 'search_layout', ...(await withConnection(urls.plans, searchLayoutCheck)) };
   }
   if (plans)
     results.push(...(await withConnection(urls.plans, (c) => explainSearchPlans(c, { largeTenant }))));
