@@ -13,11 +13,13 @@ export const SUITES: Record<string, () => Promise<Suite>> = {
   keys: async () => (await import('./keys.js')).suite,
   load: async () => (await import('./load.js')).suite,
   scale: async () => (await import('./scale.js')).suite,
+  search: async () => (await import('./search.js')).suite,
 };
 
 /**
  * The fault scenarios are tests (test/faults), not a suite: they restart PostgreSQL and kill
- * processes. `scale` is run by name only: it needs pgbouncer (scripts/ensure-postgres.sh
+ * processes. `search` is run by name only: it loads the USE-lite embedder and seeds a large tenant
+ * through the write path. `scale` is run by name only: it needs pgbouncer (scripts/ensure-postgres.sh
  * --with-pgbouncer) and starts a second PostgreSQL server (a streaming replica).
  */
 export const ALL_SUITES = ['crypto', 'rerank', 'ann', 'ingest', 'query', 'keys', 'load'];

@@ -266,7 +266,7 @@ const checks: Record<string, Check> = {
   async indexes_present(db) {
     const rows = (
       await db.query<{ name: string; valid: boolean }>(
-        "select c.relname as name, i.indisvalid as valid from pg_index i join pg_class c on c.oid = i.indexrelid where i.indrelid = 'memory.memory_chunks'::regclass",
+        "select c.relname as name, i.indisvalid as valid from pg_index i join pg_class c on c.oid = i.indexrelid where i.indrelid in ('memory.memory_chunks'::regclass, 'memory.chunk_vectors'::regclass)",
       )
     ).rows;
     const valid = new Set(rows.filter((r) => r.valid).map((r) => r.name));
@@ -379,16 +379,9 @@ export async function lexicalIndexCheck(db: pg.ClientBase): Promise<{ ok: boolea
  */
 export async function searchLayoutCheck(db: pg.ClientBase): Promise<{ ok: boolean; detail: string }> {
   const layout = await procedures.searchLayout(db);
-  if (layout === 'vectors') {
-    return {
-      ok: true,
-      detail: 'dense search reads the narrow layout (memory.chunk_vectors, halfvec), re-scored from float32',
-    };
-  }
-  let backlog = 'chunks without a search vector not counted (needs a memory_maintainer session)';
+  let coverage: Awaited<ReturnType<typeof vectorCoverage>> | undefined;
   try {
-    const coverage = await vectorCoverage(db);
-    backlog = `${coverage.missing} of ${coverage.chunks} chunk(s) without a search vector`;
+    coverage = await vectorCoverage(db);
   } catch (thrown) {
     if (
       !(thrown instanceof MaintenanceForbiddenError) &&
@@ -396,6 +389,25 @@ export async function searchLayoutCheck(db: pg.ClientBase): Promise<{ ok: boolea
     )
       throw thrown;
   }
+  if (layout === 'vectors') {
+    // Chunks without a vector in the narrow layout are invisible to dense search: written by the
+    // previous release's logic after a rollback (docs/ROLLBACK.md).
+    if (coverage && coverage.missing > 0) {
+      return {
+        ok: false,
+        detail:
+          `${coverage.missing} of ${coverage.chunks} chunk(s) have no search vector, so dense search cannot find them: ` +
+          "run `select memory.reset_setting('search_layout')`, then `memvault reindex vectors`",
+      };
+    }
+    return {
+      ok: true,
+      detail: 'dense search reads the narrow layout (memory.chunk_vectors, halfvec), re-scored from float32',
+    };
+  }
+  const backlog = coverage
+    ? `${coverage.missing} of ${coverage.chunks} chunk(s) without a search vector`
+    : 'chunks without a search vector not counted (needs a memory_maintainer session)';
   return {
     ok: false,
     detail: `dense search still reads memory_chunks (the wide rows): ${backlog}; run \`memvault reindex vectors\``,

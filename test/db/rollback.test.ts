@@ -50,9 +50,9 @@ t.test('a bad deploy is rolled back in well under 5 minutes without losing data'
 
   // The "bad release": a search that returns nothing, a policy that leaks, FORCE RLS dropped.
   await db.admin.query(`
-    create or replace function memory.search_sql(p_has_doc_id boolean, p_has_source boolean, p_exact boolean) returns text
+    create or replace function memory.dense_search_sql(p_has_doc_id boolean, p_has_source boolean, p_exact boolean, p_narrow boolean) returns text
       language sql immutable set search_path = pg_catalog, pg_temp
-      as $$ select 'select null::uuid, null::text, null::text, null::bytea, null::bytea, null::int, null::float8 where false' $$;
+      as $$ select 'select null::uuid as id, null::text as doc_id, null::text as source, null::bytea as text_cipher, null::bytea as meta_cipher, null::bytea as emb_cipher, null::int as key_id, null::float8 as distance where false' $$;
     drop policy memory_tenant_isolation on memory.memory_chunks;
     create policy memory_tenant_isolation on memory.memory_chunks for all using (true) with check (true);
     alter table memory.memory_chunks no force row level security;

@@ -147,6 +147,25 @@ t.test('the vectors made from the sealed embeddings are the ones the write path 
   t.equal(bob.length, 64);
 });
 
+t.test('doctor fails a narrow layout with chunks it cannot find (written by older logic)', async (t) => {
+  const { rows } = await db.admin.query<{ id: string }>(
+    'delete from memory.chunk_vectors where user_hash = $1 and id = (select min(id::text)::uuid from memory.chunk_vectors where user_hash = $1) returning id',
+    [alice],
+  );
+  t.equal(rows.length, 1);
+  const client = await db.admin.connect();
+  t.teardown(() => client.release());
+  const check = await searchLayoutCheck(client);
+  t.equal(check.ok, false);
+  t.match(check.detail, /1 of 36 chunk\(s\) have no search vector/);
+  t.match(check.detail, /reset_setting\('search_layout'\)/);
+  // The remedy the check names: back to the complete wide layout, then the backfill switches again.
+  await db.admin.query("select memory.reset_setting('search_layout')");
+  t.equal(await procedures.searchLayout(db.app), 'chunks');
+  t.same(await backfillVectors(db.admin, ring), { stored: 1, missing: 0, layout: 'vectors' });
+  t.match(await searchLayoutCheck(client), { ok: true });
+});
+
 t.test('forget and delete take the search vectors with the chunks (cascade)', async (t) => {
   await procedures.forgetTenant(db.app, bob);
   await procedures.deleteDoc(db.app, alice, 'a1');

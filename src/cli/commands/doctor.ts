@@ -68,7 +68,7 @@ export async function run(args: string[]): Promise<number> {
       results[at] = { name: 'lexical_index', ...(await withConnection(urls.plans, lexicalIndexCheck)) };
     // The same for the search layout's backfill (how many chunks still miss a search vector).
     const layoutAt = results.findIndex((r) => r.name === 'search_layout');
-    if (layoutAt >= 0 && !results[layoutAt]!.ok)
+    if (layoutAt >= 0)
       results[layoutAt] = { name: 'search_layout', ...(await withConnection(urls.plans, searchLayoutCheck)) };
   }
   if (plans)
