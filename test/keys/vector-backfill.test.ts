@@ -18,6 +18,7 @@ import { searchLayoutCheck } from '../../src/db/doctor.js';
 import * as procedures from '../../src/db/procedures.js';
 import { vectorCoverage } from '../../src/db/vectors.js';
 import { rehashTenants } from '../../src/keys/rehash.js';
+import { TenantKeyStore } from '../../src/keys/tenant-key-store.js';
 import { backfillVectors } from '../../src/keys/vector-backfill.js';
 import type { MemoryContext } from '../../src/memory/context.js';
 import { indexChunks, queryMemory } from '../../src/memory/index.js';
@@ -28,7 +29,12 @@ const oldHmac = generateKeyBase64();
 configureCrypto({ MEMORY_ENCRYPTION_KEY: encryptionKey, MEMORY_TENANT_HMAC_KEY: oldHmac });
 const db = await createTestDatabase(t);
 const ring = defaultKeyRing();
-const ctx = (): MemoryContext => ({ pool: db.app, dim: 384, keys: undefined });
+/** A fresh context per step: no cached data key survives a key change made by a job. */
+const ctx = (): MemoryContext => ({
+  pool: db.app,
+  dim: 384,
+  keys: new TenantKeyStore(db.app, defaultKeyRing),
+});
 
 await indexChunks(
   ctx(),

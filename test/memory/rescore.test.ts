@@ -10,6 +10,7 @@ import t from 'tap';
 import { gaussian, seededRandom } from '../../src/bench/stats.js';
 import { configureCrypto, generateKeyBase64, hmacUser, InvalidTag } from '../../src/crypto/index.js';
 import * as procedures from '../../src/db/procedures.js';
+import { TenantKeyStore } from '../../src/keys/tenant-key-store.js';
 import type { MemoryContext } from '../../src/memory/context.js';
 import { tenantKeys } from '../../src/memory/context.js';
 import { applyRetrievalSettings, indexChunks, queryMemory } from '../../src/memory/index.js';
@@ -17,9 +18,12 @@ import { overfetchLimit, rescore } from '../../src/memory/rescore.js';
 import { dataKeyIds } from '../../src/memory/seal-chunk.js';
 import { createTestDatabase } from '../helpers/db.js';
 
-configureCrypto({ MEMORY_ENCRYPTION_KEY: generateKeyBase64(), MEMORY_TENANT_HMAC_KEY: generateKeyBase64() });
+const { ring } = configureCrypto({
+  MEMORY_ENCRYPTION_KEY: generateKeyBase64(),
+  MEMORY_TENANT_HMAC_KEY: generateKeyBase64(),
+});
 const db = await createTestDatabase(t);
-const ctx: MemoryContext = { pool: db.app, dim: 384 };
+const ctx: MemoryContext = { pool: db.app, dim: 384, keys: new TenantKeyStore(db.app, () => ring) };
 const DIM = 384;
 const CHUNKS = 40;
 
