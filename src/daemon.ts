@@ -37,7 +37,7 @@ import { configureCrypto } from './crypto/index.js';
 import { DatabaseUnavailableError } from './db/errors.js';
 import { type MemoryEvent, type SettingsListener, startSettingsListener } from './db/listen.js';
 import { createPool, type Pool, poolUsage } from './db/pool.js';
-import { health } from './db/procedures.js';
+import { type Health, health } from './db/procedures.js';
 import { ReplicaRouter } from './db/replicas.js';
 import { createEmbedder, type Embedder } from './embed/index.js';
 import { type Env } from './env.js';
@@ -109,114 +109,42 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     statementTimeoutMillis: settings.dbStatementTimeoutMs,
     applicationName: 'memvault',
   });
-  const untrackPool = trackPool(pool);
-  const cleanups: Array<[string, () => Promise<void> | void]> = [
-    ['pool metrics', untrackPool],
-    ['database pool', () => pool.end()],
-  ];
-  // Each step is bounded: a step that hangs (a connection stuck on a dying server, say, or an
-  // inference worker that does not stop) is logged by name and skipped, so shutdown always
-  // finishes and the next steps still run. Newest first, on a copy: cleanups stays in start order.
-  const cleanUp = async () => {
-    for (const [name, fn] of [...cleanups].reverse()) {
-      const outcome = await boundedStep(Promise.resolve().then(fn), CLEANUP_STEP_TIMEOUT_MS);
-      if (outcome === 'timeout') log.warn({ step: name }, 'shutdown step timed out; continuing');
-    }
-  };
+  const shutdown = new ShutdownSteps();
+  shutdown.add('pool metrics', trackPool(pool));
+  shutdown.add('database pool', () => pool.end());
+  // Read by the settings listener (no reranker preload once closing) and by readiness.
+  const lifecycle = { shuttingDown: false };
 
   try {
-    const schema = await health(pool);
     const embedder = options.embedder;
-    if (embedder && embedder.dimension !== schema.embeddingDim) {
-      throw new ConfigError(
-        'MEMVAULT_EMBED_MODEL',
-        `the model produces ${embedder.dimension}-dimensional embeddings but the schema was migrated with ${schema.embeddingDim}`,
-      );
-    }
-    const committedMigrations = countCommittedMigrations();
-    if (schema.migrationCount < committedMigrations) {
-      log.warn(
-        { applied: schema.migrationCount, committed: committedMigrations },
-        'the database is behind the committed migrations: run `memvault migrate`',
-      );
-    }
-
+    const { schema, committedMigrations } = await checkSchema(pool, embedder);
     const keys = new TenantKeyStore(pool, activeKeyRing, {
       maxTenants: settings.dekCacheTenants,
       ttlMs: settings.dekCacheTtlMs,
     });
     const rerankDefaults = readRerankConfig(options.env ?? process.env);
-    let shuttingDown = false;
     // The settings listener may start loading the reranker from its first read on.
-    cleanups.push(['reranker', closeReranker]);
-    const listener = await startSettingsListener({
-      // LISTEN needs a session of its own: a direct connection when DATABASE_URL is a pooler.
-      connectionString: settings.listenUrl ?? options.databaseUrl,
+    shutdown.add('reranker', closeReranker);
+    const listener = await listenForSettings({
       pool,
+      connectionString: settings.listenUrl ?? options.databaseUrl,
       connectTimeoutMs: settings.dbConnectTimeoutMs,
-      onSettings: (stored) => {
-        applyLiveSettings(stored, rerankDefaults);
-        setActiveKekOverride(storedActiveKekId(stored));
-        // Load the reranker in the background once the live settings say it is on (the first
-        // read runs as the listener connects, so normally at start-up): otherwise the first
-        // queries would all pay the load and miss their budget. Readiness does not wait for it.
-        if (!shuttingDown) preloadCrossEncoder();
-      },
-      onEvent: (event: MemoryEvent) => {
-        eventCounter.inc({ event: event.event });
-        // Another process destroyed or replaced these keys: do not keep using a cached copy.
-        if (event.dek_ids) keys.forgetKeys(event.dek_ids);
-      },
-      onIgnoredEvent: () => eventCounter.inc({ event: 'ignored' }),
+      rerankDefaults,
+      keys,
+      lifecycle,
     });
-    cleanups.push(['settings listener', () => listener.close()]);
+    shutdown.add('settings listener', () => listener.close());
     // Key rotation and re-seal progress (counts the key jobs publish) on this daemon's /metrics.
-    const stopKeyStats = registerKeyStatsCollector(pool, () => activeKeyRing().activeKeyId);
-    cleanups.push(['key stats metrics', stopKeyStats]);
+    shutdown.add(
+      'key stats metrics',
+      registerKeyStatsCollector(pool, () => activeKeyRing().activeKeyId),
+    );
+    const reads = await startReadReplicas(pool, settings, shutdown);
 
-    let reads: ReplicaRouter | undefined;
-    if (settings.readUrls.length > 0) {
-      reads = new ReplicaRouter({
-        primary: pool,
-        urls: settings.readUrls,
-        maxLagMs: settings.readMaxLagMs,
-        waitMs: settings.readWaitMs,
-        poolMax: settings.poolMax,
-        connectTimeoutMs: settings.dbConnectTimeoutMs,
-        statementTimeoutMs: settings.dbStatementTimeoutMs,
-      });
-      cleanups.push(['read replicas', () => reads!.close()]);
-      await reads.start();
-    }
     const memory: MemoryContext = { pool, dim: schema.embeddingDim, embedder, keys, reads };
-    const readiness = async (): Promise<Readiness> => {
-      const checks: Record<string, unknown> = {
-        listener: { ...listener.state },
-        reranker: getRerankerState(),
-        embedder: embedder ? { dimension: embedder.dimension, device: embedder.device } : null,
-        // Informational: a replica down or behind sends reads to the primary, it never blocks them.
-        ...(reads ? { read_replicas: reads.state } : {}),
-      };
-      if (shuttingDown) return { ready: false, checks: { ...checks, shutting_down: true } };
-      try {
-        const now = await health(pool);
-        const current = now.migrationCount >= committedMigrations;
-        checks.database = {
-          ok: true,
-          migrations_current: current,
-          migration_count: now.migrationCount,
-          embedding_dim: now.embeddingDim,
-          vector_version: now.vectorVersion,
-        };
-        return { ready: current, checks };
-      } catch (thrown) {
-        checks.database = { ok: false, code: (thrown as { code?: string }).code ?? 'error' };
-        return { ready: false, checks };
-      }
-    };
     const api = createApiServer({
       routes: apiRoutes({
-        readiness,
+        readiness: readinessCheck({ pool, listener, embedder, reads, committedMigrations, lifecycle }),
         memoryMetrics: () => ({
           rerank: getRerankMetrics(),
           reranker: getRerankerState(),
@@ -232,16 +160,11 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       maxInFlight: settings.maxInFlight,
       requestTimeoutMs: settings.requestTimeoutMs,
     });
-    const address = await api.listen(settings.port, settings.host).catch((thrown: NodeJS.ErrnoException) => {
-      throw new ConfigError(
-        'MEMVAULT_PORT',
-        `cannot listen on ${settings.host}:${settings.port} (${thrown.code ?? 'error'})`,
-      );
-    });
+    const address = await listenOn(api, settings);
     // Ours from here on: until the server listens, a failed start leaves the embedder to its
     // owner (startDaemonFromEnv closes it).
-    if (embedder) cleanups.push(['embedder', () => embedder.close()]);
-    cleanups.push(['http connections', () => api.destroyConnections()]);
+    if (embedder) shutdown.add('embedder', () => embedder.close());
+    shutdown.add('http connections', () => api.destroyConnections());
     log.info(
       {
         host: address.host,
@@ -253,7 +176,6 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       'memvault listening',
     );
 
-    let closing: Promise<void> | undefined;
     return {
       url: `http://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`,
       port: address.port,
@@ -262,27 +184,191 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
       pool,
       listener,
       api,
-      close() {
-        closing ??= (async () => {
-          shuttingDown = true;
-          log.info({ in_flight: api.inFlight }, 'shutting down: intake stopped, draining');
-          await api.stopIntake();
-          // Unbounded here: `serve` forces the exit (code 70) when the drain outlasts
-          // MEMVAULT_SHUTDOWN_TIMEOUT_MS, so a forced shutdown is reported as one.
-          await api.drained();
-          await cleanUp();
-          log.info('shutdown complete');
-        })();
-        return closing;
-      },
+      close: gracefulClose(api, shutdown, lifecycle),
     };
   } catch (thrown) {
-    await cleanUp();
+    await shutdown.run();
     throw thrown;
   }
 }
 
 const CLEANUP_STEP_TIMEOUT_MS = 5_000;
+
+/**
+ * What to close at shutdown (or after a failed start), added in start order and run newest first.
+ * Each step is bounded: a step that hangs (a connection stuck on a dying server, say, or an
+ * inference worker that does not stop) is logged by name and skipped, so shutdown always finishes
+ * and the next steps still run.
+ */
+class ShutdownSteps {
+  readonly #steps: Array<[string, () => Promise<void> | void]> = [];
+
+  add(name: string, step: () => Promise<void> | void): void {
+    this.#steps.push([name, step]);
+  }
+
+  async run(): Promise<void> {
+    for (const [name, step] of [...this.#steps].reverse()) {
+      const outcome = await boundedStep(Promise.resolve().then(step), CLEANUP_STEP_TIMEOUT_MS);
+      if (outcome === 'timeout') log.warn({ step: name }, 'shutdown step timed out; continuing');
+    }
+  }
+}
+
+/**
+ * The daemon's close(): stop intake (readiness turns 503), drain the requests in flight, then run
+ * the shutdown steps. Idempotent: every call gets the same promise.
+ */
+function gracefulClose(
+  api: ApiServer,
+  shutdown: ShutdownSteps,
+  lifecycle: { shuttingDown: boolean },
+): () => Promise<void> {
+  let closing: Promise<void> | undefined;
+  return () =>
+    (closing ??= (async () => {
+      lifecycle.shuttingDown = true;
+      log.info({ in_flight: api.inFlight }, 'shutting down: intake stopped, draining');
+      await api.stopIntake();
+      // Unbounded here: `serve` forces the exit (code 70) when the drain outlasts
+      // MEMVAULT_SHUTDOWN_TIMEOUT_MS, so a forced shutdown is reported as one.
+      await api.drained();
+      await shutdown.run();
+      log.info('shutdown complete');
+    })());
+}
+
+/**
+ * The schema the daemon will serve: its embedding dimension must be the embedder's (a ConfigError
+ * otherwise), and a database behind the committed migrations is logged (readiness reports it).
+ */
+async function checkSchema(
+  pool: Pool,
+  embedder: Embedder | undefined,
+): Promise<{ schema: Health; committedMigrations: number }> {
+  const schema = await health(pool);
+  if (embedder && embedder.dimension !== schema.embeddingDim) {
+    throw new ConfigError(
+      'MEMVAULT_EMBED_MODEL',
+      `the model produces ${embedder.dimension}-dimensional embeddings but the schema was migrated with ${schema.embeddingDim}`,
+    );
+  }
+  const committedMigrations = countCommittedMigrations();
+  if (schema.migrationCount < committedMigrations) {
+    log.warn(
+      { applied: schema.migrationCount, committed: committedMigrations },
+      'the database is behind the committed migrations: run `memvault migrate`',
+    );
+  }
+  return { schema, committedMigrations };
+}
+
+/**
+ * The daemon's settings listener: live settings applied on every read (rerank, retrieval, the
+ * active KEK), memory_events counted, and cached keys dropped when another process destroyed or
+ * replaced them.
+ */
+function listenForSettings(options: {
+  pool: Pool;
+  /** LISTEN needs a session of its own: a direct connection when DATABASE_URL is a pooler. */
+  connectionString: string;
+  connectTimeoutMs: number;
+  rerankDefaults: RerankSettings;
+  keys: TenantKeyStore;
+  lifecycle: { readonly shuttingDown: boolean };
+}): Promise<SettingsListener> {
+  const { keys, lifecycle } = options;
+  return startSettingsListener({
+    connectionString: options.connectionString,
+    pool: options.pool,
+    connectTimeoutMs: options.connectTimeoutMs,
+    onSettings: (stored) => {
+      applyLiveSettings(stored, options.rerankDefaults);
+      setActiveKekOverride(storedActiveKekId(stored));
+      // Load the reranker in the background once the live settings say it is on (the first
+      // read runs as the listener connects, so normally at start-up): otherwise the first
+      // queries would all pay the load and miss their budget. Readiness does not wait for it.
+      if (!lifecycle.shuttingDown) preloadCrossEncoder();
+    },
+    onEvent: (event: MemoryEvent) => {
+      eventCounter.inc({ event: event.event });
+      // Another process destroyed or replaced these keys: do not keep using a cached copy.
+      if (event.dek_ids) keys.forgetKeys(event.dek_ids);
+    },
+    onIgnoredEvent: () => eventCounter.inc({ event: 'ignored' }),
+  });
+}
+
+/** The read replicas of MEMVAULT_READ_URL, started; undefined when none is configured. */
+async function startReadReplicas(
+  pool: Pool,
+  settings: DaemonSettings,
+  shutdown: ShutdownSteps,
+): Promise<ReplicaRouter | undefined> {
+  if (settings.readUrls.length === 0) return undefined;
+  const reads = new ReplicaRouter({
+    primary: pool,
+    urls: settings.readUrls,
+    maxLagMs: settings.readMaxLagMs,
+    waitMs: settings.readWaitMs,
+    poolMax: settings.poolMax,
+    connectTimeoutMs: settings.dbConnectTimeoutMs,
+    statementTimeoutMs: settings.dbStatementTimeoutMs,
+  });
+  shutdown.add('read replicas', () => reads.close());
+  await reads.start();
+  return reads;
+}
+
+/**
+ * GET /readyz: ready while the database answers and its migrations are current, and not shutting
+ * down. The listener, reranker, embedder and replicas are reported but never block readiness (a
+ * replica down or behind sends reads to the primary).
+ */
+function readinessCheck(parts: {
+  pool: Pool;
+  listener: SettingsListener;
+  embedder: Embedder | undefined;
+  reads: ReplicaRouter | undefined;
+  committedMigrations: number;
+  lifecycle: { readonly shuttingDown: boolean };
+}): () => Promise<Readiness> {
+  const { pool, listener, embedder, reads, committedMigrations, lifecycle } = parts;
+  return async () => {
+    const checks: Record<string, unknown> = {
+      listener: { ...listener.state },
+      reranker: getRerankerState(),
+      embedder: embedder ? { dimension: embedder.dimension, device: embedder.device } : null,
+      ...(reads ? { read_replicas: reads.state } : {}),
+    };
+    if (lifecycle.shuttingDown) return { ready: false, checks: { ...checks, shutting_down: true } };
+    try {
+      const now = await health(pool);
+      const current = now.migrationCount >= committedMigrations;
+      checks.database = {
+        ok: true,
+        migrations_current: current,
+        migration_count: now.migrationCount,
+        embedding_dim: now.embeddingDim,
+        vector_version: now.vectorVersion,
+      };
+      return { ready: current, checks };
+    } catch (thrown) {
+      checks.database = { ok: false, code: (thrown as { code?: string }).code ?? 'error' };
+      return { ready: false, checks };
+    }
+  };
+}
+
+/** Listens on MEMVAULT_HOST:MEMVAULT_PORT; a port that cannot be had is a ConfigError naming it. */
+function listenOn(api: ApiServer, settings: DaemonSettings): ReturnType<ApiServer['listen']> {
+  return api.listen(settings.port, settings.host).catch((thrown: NodeJS.ErrnoException) => {
+    throw new ConfigError(
+      'MEMVAULT_PORT',
+      `cannot listen on ${settings.host}:${settings.port} (${thrown.code ?? 'error'})`,
+    );
+  });
+}
 
 /** Waits for `work` at most `ms`; never rejects (a failed step is as finished as a done one). */
 async function boundedStep(work: Promise<unknown>, ms: number): Promise<'done' | 'timeout'> {
