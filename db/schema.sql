@@ -213,6 +213,42 @@ $$;
 ALTER FUNCTION memory.claim_dek_rewrap(p_target_kek_id integer, p_limit integer) OWNER TO memory_owner;
 
 --
+-- Name: claim_idempotency_key(text, bytea, bytea); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.claim_idempotency_key(p_user_hash text, p_key_digest bytea, p_request_digest bytea) RETURNS TABLE(fresh boolean, request_digest bytea, status integer, response jsonb)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  perform memory.set_tenant(p_user_hash);
+  if p_key_digest is null or length(p_key_digest) <> 32 or p_request_digest is null or length(p_request_digest) <> 32 then
+    raise exception 'key and request digests of 32 bytes are required' using errcode = 'MV002';
+  end if;
+  delete from memory.idempotency_keys i
+   where i.user_hash = p_user_hash
+     and (i.user_hash, i.key_digest) in (
+       select e.user_hash, e.key_digest from memory.idempotency_keys e
+       where e.user_hash = p_user_hash and e.expires_at <= now()
+       limit 100);
+  insert into memory.idempotency_keys (user_hash, key_digest, request_digest)
+  values (p_user_hash, p_key_digest, p_request_digest)
+  on conflict on constraint idempotency_keys_pkey do nothing;
+  if found then
+    return query select true, p_request_digest, null::integer, null::jsonb;
+    return;
+  end if;
+  -- The row of a committed first attempt (a fresh statement snapshot sees it).
+  return query
+    select false, i.request_digest, i.status, i.response
+    from memory.idempotency_keys i
+    where i.user_hash = p_user_hash and i.key_digest = p_key_digest;
+end;
+$$;
+
+ALTER FUNCTION memory.claim_idempotency_key(p_user_hash text, p_key_digest bytea, p_request_digest bytea) OWNER TO memory_owner;
+
+--
 -- Name: claim_lexical_reindex(integer, smallint, text, text, uuid); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
@@ -290,6 +326,41 @@ $$;
 ALTER FUNCTION memory.claim_vector_backfill(p_limit integer, p_user_hash text, p_after_hash text, p_after_id uuid) OWNER TO memory_owner;
 
 --
+-- Name: delete_chunk(text, uuid, bigint); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.delete_chunk(p_user_hash text, p_id uuid, p_expected_version bigint DEFAULT NULL::bigint) RETURNS TABLE(status text, version bigint)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+declare
+  v_version bigint;
+begin
+  perform memory.set_tenant(p_user_hash);
+  if p_id is null then
+    raise exception 'id is required' using errcode = 'MV002';
+  end if;
+  delete from memory.memory_chunks c
+   where c.user_hash = p_user_hash and c.id = p_id
+     and (p_expected_version is null or c.version = p_expected_version)
+  returning c.version into v_version;
+  if found then
+    perform memory.notify_event('chunk_deleted', p_user_hash, 1, array[p_id]);
+    return query select 'deleted'::text, v_version;
+    return;
+  end if;
+  return query
+    select 'version_mismatch'::text, c.version from memory.memory_chunks c
+    where c.user_hash = p_user_hash and c.id = p_id;
+  if not found then
+    return query select 'not_found'::text, null::bigint;
+  end if;
+end;
+$$;
+
+ALTER FUNCTION memory.delete_chunk(p_user_hash text, p_id uuid, p_expected_version bigint) OWNER TO memory_owner;
+
+--
 -- Name: delete_doc(text, text); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
@@ -353,6 +424,36 @@ CREATE FUNCTION memory.dense_search_sql(p_has_doc_id boolean, p_has_source boole
 $_$;
 
 ALTER FUNCTION memory.dense_search_sql(p_has_doc_id boolean, p_has_source boolean, p_exact boolean, p_narrow boolean) OWNER TO memory_owner;
+
+--
+-- Name: dense_search_sql_filtered(boolean, boolean, boolean, boolean, jsonb); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.dense_search_sql_filtered(p_has_doc_id boolean, p_has_source boolean, p_exact boolean, p_narrow boolean, p_filter jsonb) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+declare
+  v_sql text := memory.dense_search_sql(p_has_doc_id, p_has_source, p_exact, p_narrow);
+  v_filtered text;
+begin
+  if p_filter is null then
+    return v_sql;
+  end if;
+  v_filtered := replace(v_sql, ' where v.user_hash = $1', ' where v.user_hash = $1 and ' ||
+    case when p_narrow
+      then 'exists (select from memory.memory_chunks ff where ff.user_hash = $1 and ff.id = v.id and '
+           || memory.filter_predicate(p_filter, 'ff') || ')'
+      else memory.filter_predicate(p_filter, 'v') end);
+  -- Never run the query without the filter: if the query text changed shape, fail loudly.
+  if v_filtered = v_sql then
+    raise exception 'dense_search_sql_filtered: the search query has no tenant condition to extend' using errcode = 'XX000';
+  end if;
+  return v_filtered;
+end;
+$_$;
+
+ALTER FUNCTION memory.dense_search_sql_filtered(p_has_doc_id boolean, p_has_source boolean, p_exact boolean, p_narrow boolean, p_filter jsonb) OWNER TO memory_owner;
 
 --
 -- Name: drop_retired_tenant_keys(text); Type: FUNCTION; Schema: memory; Owner: memory_owner
@@ -514,6 +615,85 @@ $$;
 ALTER FUNCTION memory.explain_search_lexical(p_user_hash text, p_tokens bigint[], p_limit integer, p_analyze boolean) OWNER TO memory_owner;
 
 --
+-- Name: filter_backlog(text, integer); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.filter_backlog(p_user_hash text, p_limit integer) RETURNS TABLE(key_id integer, id uuid, meta_cipher bytea)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+declare
+  v_key integer;
+begin
+  perform memory.set_tenant(p_user_hash);
+  if p_limit is null or p_limit < 1 or p_limit > 1000 then
+    raise exception 'limit must be between 1 and 1000' using errcode = 'MV007';
+  end if;
+  select k.dek_id into v_key from memory.tenant_keys k where k.user_hash = p_user_hash and k.active;
+  if v_key is null then
+    return;
+  end if;
+  return query
+    select v_key, b.id, b.meta_cipher from (
+      (select c.id, c.meta_cipher from memory.memory_chunks c
+        where c.user_hash = p_user_hash and c.filter_key_id is null limit p_limit)
+      union all
+      (select c.id, c.meta_cipher from memory.memory_chunks c
+        where c.user_hash = p_user_hash and c.filter_key_id < v_key limit p_limit)
+      union all
+      (select c.id, c.meta_cipher from memory.memory_chunks c
+        where c.user_hash = p_user_hash and c.filter_key_id > v_key limit p_limit)
+      limit p_limit) b;
+  if not found then
+    return query select v_key, null::uuid, null::bytea;
+  end if;
+end;
+$$;
+
+ALTER FUNCTION memory.filter_backlog(p_user_hash text, p_limit integer) OWNER TO memory_owner;
+
+--
+-- Name: filter_predicate(jsonb, text, integer); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.filter_predicate(p_filter jsonb, p_alias text, p_depth integer DEFAULT 0) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+declare
+  v_parts text[];
+  v_tokens bigint[];
+  v_op text;
+begin
+  if p_depth > 16 or p_filter is null or jsonb_typeof(p_filter) <> 'object' then
+    raise exception 'filter: an object, nested at most 16 deep' using errcode = 'MV002';
+  end if;
+  if p_filter ? 'any' and jsonb_typeof(p_filter -> 'any') = 'array' and jsonb_array_length(p_filter -> 'any') > 0 then
+    select array_agg(t::bigint) into v_tokens from jsonb_array_elements_text(p_filter -> 'any') as t;
+    return format('coalesce(%I.filter_tokens && %L::bigint[], false)', p_alias, v_tokens);
+  elsif (p_filter ? 'all' or p_filter ? 'either')
+        and jsonb_typeof(coalesce(p_filter -> 'all', p_filter -> 'either')) = 'array'
+        and jsonb_array_length(coalesce(p_filter -> 'all', p_filter -> 'either')) > 0 then
+    select array_agg(memory.filter_predicate(f, p_alias, p_depth + 1))
+      into v_parts
+      from jsonb_array_elements(coalesce(p_filter -> 'all', p_filter -> 'either')) as f;
+    return '(' || array_to_string(v_parts, case when p_filter ? 'all' then ' and ' else ' or ' end) || ')';
+  elsif p_filter ? 'not' then
+    return 'not ' || memory.filter_predicate(p_filter -> 'not', p_alias, p_depth + 1);
+  elsif p_filter ->> 'time' in ('created_at', 'updated_at') then
+    v_op := p_filter ->> 'op';
+    if v_op is null or v_op not in ('>', '>=', '<', '<=') then
+      raise exception 'filter: time operator must be >, >=, < or <=' using errcode = 'MV002';
+    end if;
+    return format('%I.%I %s %L::timestamptz', p_alias, p_filter ->> 'time', v_op, (p_filter ->> 'at')::timestamptz);
+  end if;
+  raise exception 'filter: unknown node' using errcode = 'MV002';
+end;
+$$;
+
+ALTER FUNCTION memory.filter_predicate(p_filter jsonb, p_alias text, p_depth integer) OWNER TO memory_owner;
+
+--
 -- Name: finish_vector_backfill(); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
@@ -560,12 +740,35 @@ begin
   select coalesce(array_agg(dropped.dek_id), '{}') into v_dek_ids from dropped;
   delete from memory.memory_chunks c where c.user_hash = p_user_hash;
   get diagnostics v_deleted = row_count;
+  delete from memory.idempotency_keys i where i.user_hash = p_user_hash;
   perform memory.notify_keys_dropped('tenant_forgotten', v_dek_ids, v_deleted);
   return v_deleted;
 end;
 $$;
 
 ALTER FUNCTION memory.forget_tenant(p_user_hash text) OWNER TO memory_owner;
+
+--
+-- Name: get_chunk(text, uuid); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.get_chunk(p_user_hash text, p_id uuid) RETURNS TABLE(id uuid, doc_id text, source text, text_cipher bytea, meta_cipher bytea, emb_cipher bytea, key_id integer, created_at timestamp with time zone, updated_at timestamp with time zone, version bigint)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  perform memory.set_tenant(p_user_hash);
+  if p_id is null then
+    raise exception 'id is required' using errcode = 'MV002';
+  end if;
+  return query
+    select c.id, c.doc_id, c.source, c.text_cipher, c.meta_cipher, c.emb_cipher, c.key_id, c.created_at, c.updated_at, c.version
+    from memory.memory_chunks c
+    where c.user_hash = p_user_hash and c.id = p_id;
+end;
+$$;
+
+ALTER FUNCTION memory.get_chunk(p_user_hash text, p_id uuid) OWNER TO memory_owner;
 
 --
 -- Name: get_chunks(text, uuid[]); Type: FUNCTION; Schema: memory; Owner: memory_owner
@@ -823,6 +1026,71 @@ $$;
 ALTER FUNCTION memory.lexical_postings_by_chunk(p_chunks integer[], p_tokens bigint[], p_tfs integer[]) OWNER TO memory_owner;
 
 --
+-- Name: list_chunks(text, integer, text, text, bigint, uuid); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.list_chunks(p_user_hash text, p_limit integer, p_doc_id text DEFAULT NULL::text, p_source text DEFAULT NULL::text, p_before_us bigint DEFAULT NULL::bigint, p_before_id uuid DEFAULT NULL::uuid) RETURNS TABLE(id uuid, doc_id text, source text, text_cipher bytea, meta_cipher bytea, key_id integer, created_at timestamp with time zone, updated_at timestamp with time zone, version bigint, created_us bigint)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  perform memory.set_tenant(p_user_hash);
+  if p_limit is null or p_limit < 1 or p_limit > 1000 then
+    raise exception 'limit must be between 1 and 1000' using errcode = 'MV007';
+  end if;
+  if (p_before_us is null) <> (p_before_id is null) then
+    raise exception 'a cursor needs both created_at and id' using errcode = 'MV002';
+  end if;
+  return query
+    select c.id, c.doc_id, c.source, c.text_cipher, c.meta_cipher, c.key_id, c.created_at, c.updated_at, c.version,
+           (extract(epoch from c.created_at) * 1000000)::bigint
+    from memory.memory_chunks c
+    where c.user_hash = p_user_hash
+      and (p_doc_id is null or c.doc_id = p_doc_id)
+      and (p_source is null or c.source = p_source)
+      and (p_before_us is null
+           or (c.created_at, c.id) < (timestamptz 'epoch' + p_before_us * interval '1 microsecond', p_before_id))
+    order by c.created_at desc, c.id desc
+    limit p_limit;
+end;
+$$;
+
+ALTER FUNCTION memory.list_chunks(p_user_hash text, p_limit integer, p_doc_id text, p_source text, p_before_us bigint, p_before_id uuid) OWNER TO memory_owner;
+
+--
+-- Name: list_chunks_filtered(text, integer, text, text, bigint, uuid, jsonb); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.list_chunks_filtered(p_user_hash text, p_limit integer, p_doc_id text, p_source text, p_before_us bigint, p_before_id uuid, p_filter jsonb) RETURNS TABLE(id uuid, doc_id text, source text, text_cipher bytea, meta_cipher bytea, key_id integer, created_at timestamp with time zone, updated_at timestamp with time zone, version bigint, created_us bigint)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+begin
+  perform memory.set_tenant(p_user_hash);
+  if p_limit is null or p_limit < 1 or p_limit > 1000 then
+    raise exception 'limit must be between 1 and 1000' using errcode = 'MV007';
+  end if;
+  if (p_before_us is null) <> (p_before_id is null) then
+    raise exception 'a cursor needs both created_at and id' using errcode = 'MV002';
+  end if;
+  return query execute
+    'select c.id, c.doc_id, c.source, c.text_cipher, c.meta_cipher, c.key_id, c.created_at, c.updated_at, c.version,'
+    || ' (extract(epoch from c.created_at) * 1000000)::bigint'
+    || ' from memory.memory_chunks c'
+    || ' where c.user_hash = $1'
+    || case when p_doc_id is not null then ' and c.doc_id = $2' else '' end
+    || case when p_source is not null then ' and c.source = $3' else '' end
+    || case when p_before_us is not null
+         then ' and (c.created_at, c.id) < (timestamptz ''epoch'' + $4 * interval ''1 microsecond'', $5)' else '' end
+    || ' and ' || memory.filter_predicate(p_filter, 'c')
+    || ' order by c.created_at desc, c.id desc limit $6'
+    using p_user_hash, p_doc_id, p_source, p_before_us, p_before_id, p_limit;
+end;
+$_$;
+
+ALTER FUNCTION memory.list_chunks_filtered(p_user_hash text, p_limit integer, p_doc_id text, p_source text, p_before_us bigint, p_before_id uuid, p_filter jsonb) OWNER TO memory_owner;
+
+--
 -- Name: next_dek_id(); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
@@ -870,6 +1138,30 @@ CREATE FUNCTION memory.notify_keys_dropped(p_event text, p_dek_ids integer[], p_
 $$;
 
 ALTER FUNCTION memory.notify_keys_dropped(p_event text, p_dek_ids integer[], p_count integer) OWNER TO memory_owner;
+
+--
+-- Name: record_idempotent_response(text, bytea, integer, jsonb); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.record_idempotent_response(p_user_hash text, p_key_digest bytea, p_status integer, p_response jsonb) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  perform memory.set_tenant(p_user_hash);
+  if p_status is null or p_status not between 200 and 299 or p_response is null then
+    raise exception 'a 2xx status and a response are required' using errcode = 'MV002';
+  end if;
+  update memory.idempotency_keys i
+     set status = p_status, response = p_response
+   where i.user_hash = p_user_hash and i.key_digest = p_key_digest and i.status is null;
+  if not found then
+    raise exception 'no pending claim for this key' using errcode = 'MV002';
+  end if;
+end;
+$$;
+
+ALTER FUNCTION memory.record_idempotent_response(p_user_hash text, p_key_digest bytea, p_status integer, p_response jsonb) OWNER TO memory_owner;
 
 --
 -- Name: refresh_key_stats(); Type: FUNCTION; Schema: memory; Owner: memory_owner
@@ -1184,6 +1476,63 @@ $$;
 ALTER FUNCTION memory.search_candidates(p_user_hash text, p_query public.vector, p_dense_limit integer, p_tokens bigint[], p_lexical_limit integer, p_doc_id text, p_source text, p_term_key_id integer) OWNER TO memory_owner;
 
 --
+-- Name: search_candidates_chunks(text, public.vector, integer, bigint[], integer, text, text, integer, jsonb); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.search_candidates_chunks(p_user_hash text, p_query public.vector, p_dense_limit integer, p_tokens bigint[], p_lexical_limit integer, p_doc_id text, p_source text, p_term_key_id integer, p_filter jsonb) RETURNS TABLE(side text, id uuid, doc_id text, source text, text_cipher bytea, meta_cipher bytea, emb_cipher bytea, key_id integer, score double precision, created_at timestamp with time zone, updated_at timestamp with time zone)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+declare
+  v_narrow boolean;
+  v_params record;
+begin
+  perform memory.set_tenant(p_user_hash);
+  perform memory.assert_search_arguments(p_query, p_dense_limit);
+  if p_tokens is not null and cardinality(p_tokens) > 0 then
+    if p_lexical_limit is null or p_lexical_limit < 1 or p_lexical_limit > 1000 then
+      raise exception 'limit must be between 1 and 1000' using errcode = 'MV007';
+    end if;
+    if cardinality(p_tokens) > 1024 or array_position(p_tokens, null) is not null then
+      raise exception 'tokens: 0 to 1024 tokens, none null' using errcode = 'MV002';
+    end if;
+    if p_term_key_id is null or not exists (
+         select from memory.tenant_keys k where k.user_hash = p_user_hash and k.dek_id = p_term_key_id and k.active) then
+      raise exception 'term key % is not the tenant''s active data key', p_term_key_id using errcode = 'MV010';
+    end if;
+  end if;
+  perform memory.apply_ann_settings();
+  v_narrow := memory.search_layout() = 'vectors';
+  if v_narrow then
+    return query execute
+      'select ''dense''::text, d.id, d.doc_id, d.source, d.text_cipher, d.meta_cipher, d.emb_cipher, d.key_id, 1 - d.distance,'
+      || ' c.created_at, c.updated_at from ('
+      || memory.dense_search_sql_filtered(p_doc_id is not null, p_source is not null, memory.search_is_exact(p_user_hash), true, p_filter)
+      || ') d join memory.memory_chunks c on c.user_hash = $1 and c.id = d.id'
+      using p_user_hash, p_query::public.halfvec, p_dense_limit, p_doc_id, p_source;
+  else
+    return query execute
+      'select ''dense''::text, d.id, d.doc_id, d.source, d.text_cipher, d.meta_cipher, d.emb_cipher, d.key_id, 1 - d.distance,'
+      || ' c.created_at, c.updated_at from ('
+      || memory.dense_search_sql_filtered(p_doc_id is not null, p_source is not null, memory.search_is_exact(p_user_hash), false, p_filter)
+      || ') d join memory.memory_chunks c on c.user_hash = $1 and c.id = d.id'
+      using p_user_hash, p_query, p_dense_limit, p_doc_id, p_source;
+  end if;
+  if p_tokens is not null and cardinality(p_tokens) > 0 then
+    v_params := memory.bm25_parameters();
+    return query execute
+      'select ''lexical''::text, l.id, l.doc_id, l.source, l.text_cipher, l.meta_cipher, null::bytea, l.key_id, l.score,'
+      || ' c.created_at, c.updated_at from ('
+      || memory.search_lexical_sql_filtered(p_doc_id is not null, p_source is not null, p_filter)
+      || ') l join memory.memory_chunks c on c.user_hash = $1 and c.id = l.id'
+      using p_user_hash, p_tokens, p_lexical_limit, p_doc_id, p_source, v_params.k1, v_params.b;
+  end if;
+end;
+$_$;
+
+ALTER FUNCTION memory.search_candidates_chunks(p_user_hash text, p_query public.vector, p_dense_limit integer, p_tokens bigint[], p_lexical_limit integer, p_doc_id text, p_source text, p_term_key_id integer, p_filter jsonb) OWNER TO memory_owner;
+
+--
 -- Name: search_hybrid(text, public.vector, bigint[], integer, text, text, integer); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
@@ -1299,6 +1648,38 @@ $$;
 ALTER FUNCTION memory.search_lexical(p_user_hash text, p_tokens bigint[], p_limit integer, p_doc_id text, p_source text, p_term_key_id integer) OWNER TO memory_owner;
 
 --
+-- Name: search_lexical_chunks(text, bigint[], integer, text, text, integer, jsonb); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.search_lexical_chunks(p_user_hash text, p_tokens bigint[], p_limit integer, p_doc_id text, p_source text, p_term_key_id integer, p_filter jsonb) RETURNS TABLE(id uuid, doc_id text, source text, text_cipher bytea, meta_cipher bytea, key_id integer, score double precision, created_at timestamp with time zone, updated_at timestamp with time zone)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+declare
+  v_params record := memory.bm25_parameters();
+begin
+  perform memory.set_tenant(p_user_hash);
+  if p_tokens is null or cardinality(p_tokens) > 1024 or array_position(p_tokens, null) is not null then
+    raise exception 'tokens: 0 to 1024 tokens, none null' using errcode = 'MV002';
+  end if;
+  if p_limit is null or p_limit < 1 or p_limit > 1000 then
+    raise exception 'limit must be between 1 and 1000' using errcode = 'MV007';
+  end if;
+  if p_term_key_id is null or not exists (
+       select from memory.tenant_keys k where k.user_hash = p_user_hash and k.dek_id = p_term_key_id and k.active) then
+    raise exception 'term key % is not the tenant''s active data key', p_term_key_id using errcode = 'MV010';
+  end if;
+  return query execute
+    'select l.id, l.doc_id, l.source, l.text_cipher, l.meta_cipher, l.key_id, l.score, c.created_at, c.updated_at from ('
+    || memory.search_lexical_sql_filtered(p_doc_id is not null, p_source is not null, p_filter)
+    || ') l join memory.memory_chunks c on c.user_hash = $1 and c.id = l.id order by l.score desc, l.id'
+    using p_user_hash, p_tokens, p_limit, p_doc_id, p_source, v_params.k1, v_params.b;
+end;
+$_$;
+
+ALTER FUNCTION memory.search_lexical_chunks(p_user_hash text, p_tokens bigint[], p_limit integer, p_doc_id text, p_source text, p_term_key_id integer, p_filter jsonb) OWNER TO memory_owner;
+
+--
 -- Name: search_lexical_sql(boolean, boolean); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
@@ -1336,6 +1717,33 @@ CREATE FUNCTION memory.search_lexical_sql(p_has_doc_id boolean, p_has_source boo
 $_$;
 
 ALTER FUNCTION memory.search_lexical_sql(p_has_doc_id boolean, p_has_source boolean) OWNER TO memory_owner;
+
+--
+-- Name: search_lexical_sql_filtered(boolean, boolean, jsonb); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.search_lexical_sql_filtered(p_has_doc_id boolean, p_has_source boolean, p_filter jsonb) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+declare
+  v_sql text := memory.search_lexical_sql(p_has_doc_id, p_has_source);
+  v_filtered text;
+begin
+  if p_filter is null then
+    return v_sql;
+  end if;
+  v_filtered := replace(v_sql, ' from scored s',
+    ' from scored s join memory.memory_chunks ff on ff.user_hash = $1 and ff.id = s.chunk_id and '
+    || memory.filter_predicate(p_filter, 'ff'));
+  if v_filtered = v_sql then
+    raise exception 'search_lexical_sql_filtered: the BM25 query has no scored chunks to filter' using errcode = 'XX000';
+  end if;
+  return v_filtered;
+end;
+$_$;
+
+ALTER FUNCTION memory.search_lexical_sql_filtered(p_has_doc_id boolean, p_has_source boolean, p_filter jsonb) OWNER TO memory_owner;
 
 --
 -- Name: search_sql(boolean, boolean, boolean); Type: FUNCTION; Schema: memory; Owner: memory_owner
@@ -1418,6 +1826,45 @@ end;
 $$;
 
 ALTER FUNCTION memory.set_tenant(p_user_hash text) OWNER TO memory_owner;
+
+--
+-- Name: store_filter_tokens(text, uuid[], integer[], bigint[], integer); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.store_filter_tokens(p_user_hash text, p_ids uuid[], p_chunks integer[], p_tokens bigint[], p_key_id integer) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+declare
+  v_updated integer;
+begin
+  perform memory.set_tenant(p_user_hash);
+  if p_ids is null or cardinality(p_ids) not between 1 and 1000 or array_position(p_ids, null) is not null then
+    raise exception 'ids: 1 to 1000, none null' using errcode = 'MV002';
+  end if;
+  if coalesce(cardinality(p_chunks), -1) <> coalesce(cardinality(p_tokens), -2) then
+    raise exception 'filter token arrays differ in length' using errcode = 'MV003';
+  end if;
+  if exists (select from unnest(p_chunks, p_tokens) as u(chunk, token)
+             where u.chunk is null or u.chunk not between 1 and cardinality(p_ids) or u.token is null) then
+    raise exception 'filter tokens: chunk 1..n and a token each' using errcode = 'MV002';
+  end if;
+  if p_key_id is null or not exists (
+       select from memory.tenant_keys k where k.user_hash = p_user_hash and k.dek_id = p_key_id and k.active) then
+    raise exception 'data key % is not the tenant''s active key', p_key_id using errcode = 'MV010';
+  end if;
+  update memory.memory_chunks c
+     set filter_tokens = coalesce(t.tokens, '{}'), filter_key_id = p_key_id
+    from generate_subscripts(p_ids, 1) as i
+    left join (select u.chunk, array_agg(distinct u.token order by u.token) as tokens
+                 from unnest(p_chunks, p_tokens) as u(chunk, token) group by u.chunk) t on t.chunk = i
+   where c.user_hash = p_user_hash and c.id = p_ids[i];
+  get diagnostics v_updated = row_count;
+  return v_updated;
+end;
+$$;
+
+ALTER FUNCTION memory.store_filter_tokens(p_user_hash text, p_ids uuid[], p_chunks integer[], p_tokens bigint[], p_key_id integer) OWNER TO memory_owner;
 
 --
 -- Name: store_lexical(text[], uuid[], integer[], integer[], integer[], bigint[], integer[], smallint); Type: FUNCTION; Schema: memory; Owner: memory_owner
@@ -1672,6 +2119,26 @@ $$;
 ALTER FUNCTION memory.tg_memory_chunks__notify_indexed() OWNER TO memory_owner;
 
 --
+-- Name: tg_memory_chunks__touch_updated_at(); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.tg_memory_chunks__touch_updated_at() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  if new.version is distinct from old.version then
+    new.updated_at := now();
+  else
+    new.updated_at := old.updated_at;
+  end if;
+  return new;
+end;
+$$;
+
+ALTER FUNCTION memory.tg_memory_chunks__touch_updated_at() OWNER TO memory_owner;
+
+--
 -- Name: tg_settings__notify_changed(); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
@@ -1686,6 +2153,78 @@ end;
 $$;
 
 ALTER FUNCTION memory.tg_settings__notify_changed() OWNER TO memory_owner;
+
+--
+-- Name: update_chunk(text, uuid, bigint, bytea, bytea, bytea, public.vector, integer, smallint, boolean, integer, bigint[], integer[], integer, smallint); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.update_chunk(p_user_hash text, p_id uuid, p_expected_version bigint, p_text_cipher bytea, p_meta_cipher bytea, p_emb_cipher bytea, p_embedding public.vector, p_key_id integer, p_key_scheme smallint, p_text_changed boolean, p_lex_length integer, p_lex_tokens bigint[], p_lex_tfs integer[], p_term_key_id integer, p_analyzer_version smallint) RETURNS TABLE(status text, doc_id text, source text, created_at timestamp with time zone, updated_at timestamp with time zone, version bigint)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+declare
+  v_row record;
+begin
+  perform memory.set_tenant(p_user_hash);
+  if p_id is null or p_expected_version is null or p_text_cipher is null or p_meta_cipher is null
+     or p_emb_cipher is null or p_embedding is null or p_key_id is null or p_key_scheme is distinct from 2 then
+    raise exception 'id, expected version, ciphertexts, embedding and a data key (scheme 2) are required'
+      using errcode = 'MV002';
+  end if;
+  if public.vector_dims(p_embedding) <> memory.embedding_dim() then
+    raise exception 'embedding has % dimensions, the schema has %', public.vector_dims(p_embedding), memory.embedding_dim()
+      using errcode = 'MV008';
+  end if;
+  if not exists (
+       select from memory.tenant_keys k where k.user_hash = p_user_hash and k.dek_id = p_key_id and k.active) then
+    raise exception 'data key % is not the tenant''s active key', p_key_id using errcode = 'MV010';
+  end if;
+
+  update memory.memory_chunks c
+     set text_cipher = p_text_cipher, meta_cipher = p_meta_cipher, emb_cipher = p_emb_cipher,
+         embedding = p_embedding, key_id = p_key_id, key_scheme = p_key_scheme, version = c.version + 1,
+         -- The metadata may have changed: its filter tokens are keyed again before the next
+         -- filtered read (memory.filter_backlog).
+         filter_tokens = null, filter_key_id = null
+   where c.user_hash = p_user_hash and c.id = p_id and c.version = p_expected_version
+  returning c.doc_id, c.source, c.created_at, c.updated_at, c.version into v_row;
+  if found then
+    -- The narrow search layout's copy of the search vector follows (upsert: a chunk the vector
+    -- backfill has not reached yet gets its row now).
+    insert into memory.chunk_vectors as v (user_hash, id, embedding)
+    values (p_user_hash, p_id, p_embedding::public.halfvec)
+    on conflict (user_hash, id) do update set embedding = excluded.embedding;
+    if p_text_changed and p_lex_length is null then
+      delete from memory.lexical_chunks l where l.user_hash = p_user_hash and l.chunk_id = p_id;
+    elsif p_text_changed then
+      perform memory.assert_lexical_batch(p_user_hash, 1, array[p_lex_length],
+        array_fill(1, array[coalesce(cardinality(p_lex_tokens), 0)]), p_lex_tokens, p_lex_tfs,
+        p_term_key_id, p_analyzer_version);
+      -- Upsert: the lexical_chunks triggers move the postings and the tenant's counts.
+      insert into memory.lexical_chunks as l (user_hash, chunk_id, length, tokens, tfs, term_key_id, analyzer_version)
+      select p_user_hash, p_id, p_lex_length, coalesce(t.tokens, '{}'), coalesce(t.tfs, '{}'), p_term_key_id, p_analyzer_version
+      from (select 1) one
+      left join memory.lexical_postings_by_chunk(array_fill(1, array[coalesce(cardinality(p_lex_tokens), 0)]), p_lex_tokens, p_lex_tfs) t on true
+      on conflict (user_hash, chunk_id) do update
+        set length = excluded.length, tokens = excluded.tokens, tfs = excluded.tfs,
+            term_key_id = excluded.term_key_id, analyzer_version = excluded.analyzer_version;
+    end if;
+    perform memory.notify_event('chunk_updated', p_user_hash, 1, array[p_id]);
+    return query select 'updated'::text, v_row.doc_id, v_row.source, v_row.created_at, v_row.updated_at, v_row.version;
+    return;
+  end if;
+  -- Not updated: tell a missing row from a newer version (the current one, for the 412).
+  return query
+    select 'version_mismatch'::text, c.doc_id, c.source, c.created_at, c.updated_at, c.version
+    from memory.memory_chunks c
+    where c.user_hash = p_user_hash and c.id = p_id;
+  if not found then
+    return query select 'not_found'::text, null::text, null::text, null::timestamptz, null::timestamptz, null::bigint;
+  end if;
+end;
+$$;
+
+ALTER FUNCTION memory.update_chunk(p_user_hash text, p_id uuid, p_expected_version bigint, p_text_cipher bytea, p_meta_cipher bytea, p_emb_cipher bytea, p_embedding public.vector, p_key_id integer, p_key_scheme smallint, p_text_changed boolean, p_lex_length integer, p_lex_tokens bigint[], p_lex_tfs integer[], p_term_key_id integer, p_analyzer_version smallint) OWNER TO memory_owner;
 
 --
 -- Name: validate_setting(text, jsonb); Type: FUNCTION; Schema: memory; Owner: memory_owner
@@ -1860,6 +2399,31 @@ ALTER TABLE memory.chunk_vectors OWNER TO memory_owner;
 COMMENT ON TABLE memory.chunk_vectors IS 'Narrow search layout: each chunk''s search vector (halfvec) keyed like memory_chunks; dense search scans this, the daemon re-scores from emb_cipher.';
 
 --
+-- Name: idempotency_keys; Type: TABLE; Schema: memory; Owner: memory_owner
+--
+
+CREATE TABLE memory.idempotency_keys (
+    user_hash text NOT NULL,
+    key_digest bytea NOT NULL,
+    request_digest bytea NOT NULL,
+    status integer,
+    response jsonb,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone DEFAULT (now() + '24:00:00'::interval) NOT NULL,
+    CONSTRAINT idempotency_keys_user_hash_format CHECK ((user_hash ~ '^[0-9a-f]{64}$'::text))
+);
+
+ALTER TABLE ONLY memory.idempotency_keys FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE memory.idempotency_keys OWNER TO memory_owner;
+
+--
+-- Name: TABLE idempotency_keys; Type: COMMENT; Schema: memory; Owner: memory_owner
+--
+
+COMMENT ON TABLE memory.idempotency_keys IS 'Idempotency-Key digests of API writes per tenant with the first response; 24 h.';
+
+--
 -- Name: key_stats; Type: TABLE; Schema: memory; Owner: memory_owner
 --
 
@@ -1965,6 +2529,9 @@ CREATE TABLE memory.memory_chunks (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     key_scheme smallint DEFAULT 1 NOT NULL,
+    version bigint DEFAULT 1 NOT NULL,
+    filter_tokens bigint[],
+    filter_key_id integer,
     CONSTRAINT memory_chunks_doc_id_length CHECK (((length(doc_id) >= 1) AND (length(doc_id) <= 256))),
     CONSTRAINT memory_chunks_key_scheme CHECK ((key_scheme = ANY (ARRAY[1, 2]))),
     CONSTRAINT memory_chunks_source_length CHECK ((length(source) <= 256)),
@@ -2074,6 +2641,13 @@ ALTER TABLE ONLY memory.chunk_vectors
     ADD CONSTRAINT chunk_vectors_pkey PRIMARY KEY (user_hash, id);
 
 --
+-- Name: idempotency_keys idempotency_keys_pkey; Type: CONSTRAINT; Schema: memory; Owner: memory_owner
+--
+
+ALTER TABLE ONLY memory.idempotency_keys
+    ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (user_hash, key_digest);
+
+--
 -- Name: key_stats key_stats_pkey; Type: CONSTRAINT; Schema: memory; Owner: memory_owner
 --
 
@@ -2142,10 +2716,28 @@ CREATE INDEX chunk_vectors_embedding_hnsw_idx ON memory.chunk_vectors USING hnsw
 CREATE INDEX memory_chunks_embedding_hnsw_idx ON memory.memory_chunks USING hnsw (embedding public.vector_cosine_ops);
 
 --
+-- Name: memory_chunks_filter_key_idx; Type: INDEX; Schema: memory; Owner: memory_owner
+--
+
+CREATE INDEX memory_chunks_filter_key_idx ON memory.memory_chunks USING btree (user_hash, filter_key_id);
+
+--
+-- Name: memory_chunks_filter_tokens_idx; Type: INDEX; Schema: memory; Owner: memory_owner
+--
+
+CREATE INDEX memory_chunks_filter_tokens_idx ON memory.memory_chunks USING gin (filter_tokens);
+
+--
 -- Name: memory_chunks_key_idx; Type: INDEX; Schema: memory; Owner: memory_owner
 --
 
 CREATE INDEX memory_chunks_key_idx ON memory.memory_chunks USING btree (key_scheme, key_id);
+
+--
+-- Name: memory_chunks_user_created_idx; Type: INDEX; Schema: memory; Owner: memory_owner
+--
+
+CREATE INDEX memory_chunks_user_created_idx ON memory.memory_chunks USING btree (user_hash, created_at DESC, id DESC);
 
 --
 -- Name: memory_chunks_user_doc_idx; Type: INDEX; Schema: memory; Owner: memory_owner
@@ -2187,7 +2779,7 @@ CREATE TRIGGER _100_remove_postings AFTER DELETE ON memory.lexical_chunks REFERE
 -- Name: memory_chunks _100_touch_updated_at; Type: TRIGGER; Schema: memory; Owner: memory_owner
 --
 
-CREATE TRIGGER _100_touch_updated_at BEFORE UPDATE ON memory.memory_chunks FOR EACH ROW EXECUTE FUNCTION memory.tg__touch_updated_at();
+CREATE TRIGGER _100_touch_updated_at BEFORE UPDATE ON memory.memory_chunks FOR EACH ROW EXECUTE FUNCTION memory.tg_memory_chunks__touch_updated_at();
 
 --
 -- Name: settings _100_touch_updated_at; Type: TRIGGER; Schema: memory; Owner: memory_owner
@@ -2238,6 +2830,18 @@ ALTER TABLE memory.chunk_vectors ENABLE ROW LEVEL SECURITY;
 --
 
 CREATE POLICY chunk_vectors_isolation ON memory.chunk_vectors USING (((user_hash = ( SELECT current_setting('memory.user_hash'::text, true) AS current_setting)) OR ( SELECT memory.in_maintenance() AS in_maintenance))) WITH CHECK (((user_hash = ( SELECT current_setting('memory.user_hash'::text, true) AS current_setting)) OR ( SELECT memory.in_maintenance() AS in_maintenance)));
+
+--
+-- Name: idempotency_keys; Type: ROW SECURITY; Schema: memory; Owner: memory_owner
+--
+
+ALTER TABLE memory.idempotency_keys ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: idempotency_keys idempotency_keys_tenant_isolation; Type: POLICY; Schema: memory; Owner: memory_owner
+--
+
+CREATE POLICY idempotency_keys_tenant_isolation ON memory.idempotency_keys USING (((user_hash = ( SELECT current_setting('memory.user_hash'::text, true) AS current_setting)) OR ( SELECT memory.in_maintenance() AS in_maintenance))) WITH CHECK (((user_hash = ( SELECT current_setting('memory.user_hash'::text, true) AS current_setting)) OR ( SELECT memory.in_maintenance() AS in_maintenance)));
 
 --
 -- Name: key_stats; Type: ROW SECURITY; Schema: memory; Owner: memory_owner
@@ -2400,6 +3004,13 @@ REVOKE ALL ON FUNCTION memory.claim_dek_rewrap(p_target_kek_id integer, p_limit 
 GRANT ALL ON FUNCTION memory.claim_dek_rewrap(p_target_kek_id integer, p_limit integer) TO memory_maintainer;
 
 --
+-- Name: FUNCTION claim_idempotency_key(p_user_hash text, p_key_digest bytea, p_request_digest bytea); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.claim_idempotency_key(p_user_hash text, p_key_digest bytea, p_request_digest bytea) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.claim_idempotency_key(p_user_hash text, p_key_digest bytea, p_request_digest bytea) TO memory_app;
+
+--
 -- Name: FUNCTION claim_lexical_reindex(p_limit integer, p_analyzer_version smallint, p_user_hash text, p_after_hash text, p_after_id uuid); Type: ACL; Schema: memory; Owner: memory_owner
 --
 
@@ -2421,6 +3032,13 @@ REVOKE ALL ON FUNCTION memory.claim_vector_backfill(p_limit integer, p_user_hash
 GRANT ALL ON FUNCTION memory.claim_vector_backfill(p_limit integer, p_user_hash text, p_after_hash text, p_after_id uuid) TO memory_maintainer;
 
 --
+-- Name: FUNCTION delete_chunk(p_user_hash text, p_id uuid, p_expected_version bigint); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.delete_chunk(p_user_hash text, p_id uuid, p_expected_version bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.delete_chunk(p_user_hash text, p_id uuid, p_expected_version bigint) TO memory_app;
+
+--
 -- Name: FUNCTION delete_doc(p_user_hash text, p_doc_id text); Type: ACL; Schema: memory; Owner: memory_owner
 --
 
@@ -2432,6 +3050,12 @@ GRANT ALL ON FUNCTION memory.delete_doc(p_user_hash text, p_doc_id text) TO memo
 --
 
 REVOKE ALL ON FUNCTION memory.dense_search_sql(p_has_doc_id boolean, p_has_source boolean, p_exact boolean, p_narrow boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION dense_search_sql_filtered(p_has_doc_id boolean, p_has_source boolean, p_exact boolean, p_narrow boolean, p_filter jsonb); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.dense_search_sql_filtered(p_has_doc_id boolean, p_has_source boolean, p_exact boolean, p_narrow boolean, p_filter jsonb) FROM PUBLIC;
 
 --
 -- Name: FUNCTION drop_retired_tenant_keys(p_user_hash text); Type: ACL; Schema: memory; Owner: memory_owner
@@ -2481,6 +3105,19 @@ REVOKE ALL ON FUNCTION memory.explain_search_lexical(p_user_hash text, p_tokens 
 GRANT ALL ON FUNCTION memory.explain_search_lexical(p_user_hash text, p_tokens bigint[], p_limit integer, p_analyze boolean) TO memory_app;
 
 --
+-- Name: FUNCTION filter_backlog(p_user_hash text, p_limit integer); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.filter_backlog(p_user_hash text, p_limit integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.filter_backlog(p_user_hash text, p_limit integer) TO memory_app;
+
+--
+-- Name: FUNCTION filter_predicate(p_filter jsonb, p_alias text, p_depth integer); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.filter_predicate(p_filter jsonb, p_alias text, p_depth integer) FROM PUBLIC;
+
+--
 -- Name: FUNCTION finish_vector_backfill(); Type: ACL; Schema: memory; Owner: memory_owner
 --
 
@@ -2493,6 +3130,13 @@ GRANT ALL ON FUNCTION memory.finish_vector_backfill() TO memory_maintainer;
 
 REVOKE ALL ON FUNCTION memory.forget_tenant(p_user_hash text) FROM PUBLIC;
 GRANT ALL ON FUNCTION memory.forget_tenant(p_user_hash text) TO memory_app;
+
+--
+-- Name: FUNCTION get_chunk(p_user_hash text, p_id uuid); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.get_chunk(p_user_hash text, p_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.get_chunk(p_user_hash text, p_id uuid) TO memory_app;
 
 --
 -- Name: FUNCTION get_chunks(p_user_hash text, p_ids uuid[]); Type: ACL; Schema: memory; Owner: memory_owner
@@ -2574,6 +3218,20 @@ GRANT ALL ON FUNCTION memory.lexical_coverage(p_analyzer_version smallint) TO me
 REVOKE ALL ON FUNCTION memory.lexical_postings_by_chunk(p_chunks integer[], p_tokens bigint[], p_tfs integer[]) FROM PUBLIC;
 
 --
+-- Name: FUNCTION list_chunks(p_user_hash text, p_limit integer, p_doc_id text, p_source text, p_before_us bigint, p_before_id uuid); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.list_chunks(p_user_hash text, p_limit integer, p_doc_id text, p_source text, p_before_us bigint, p_before_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.list_chunks(p_user_hash text, p_limit integer, p_doc_id text, p_source text, p_before_us bigint, p_before_id uuid) TO memory_app;
+
+--
+-- Name: FUNCTION list_chunks_filtered(p_user_hash text, p_limit integer, p_doc_id text, p_source text, p_before_us bigint, p_before_id uuid, p_filter jsonb); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.list_chunks_filtered(p_user_hash text, p_limit integer, p_doc_id text, p_source text, p_before_us bigint, p_before_id uuid, p_filter jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.list_chunks_filtered(p_user_hash text, p_limit integer, p_doc_id text, p_source text, p_before_us bigint, p_before_id uuid, p_filter jsonb) TO memory_app;
+
+--
 -- Name: FUNCTION next_dek_id(); Type: ACL; Schema: memory; Owner: memory_owner
 --
 
@@ -2592,6 +3250,13 @@ REVOKE ALL ON FUNCTION memory.notify_event(p_event text, p_user_hash text, p_cou
 --
 
 REVOKE ALL ON FUNCTION memory.notify_keys_dropped(p_event text, p_dek_ids integer[], p_count integer) FROM PUBLIC;
+
+--
+-- Name: FUNCTION record_idempotent_response(p_user_hash text, p_key_digest bytea, p_status integer, p_response jsonb); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.record_idempotent_response(p_user_hash text, p_key_digest bytea, p_status integer, p_response jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.record_idempotent_response(p_user_hash text, p_key_digest bytea, p_status integer, p_response jsonb) TO memory_app;
 
 --
 -- Name: FUNCTION refresh_key_stats(); Type: ACL; Schema: memory; Owner: memory_owner
@@ -2670,6 +3335,13 @@ REVOKE ALL ON FUNCTION memory.search_candidates(p_user_hash text, p_query public
 GRANT ALL ON FUNCTION memory.search_candidates(p_user_hash text, p_query public.vector, p_dense_limit integer, p_tokens bigint[], p_lexical_limit integer, p_doc_id text, p_source text, p_term_key_id integer) TO memory_app;
 
 --
+-- Name: FUNCTION search_candidates_chunks(p_user_hash text, p_query public.vector, p_dense_limit integer, p_tokens bigint[], p_lexical_limit integer, p_doc_id text, p_source text, p_term_key_id integer, p_filter jsonb); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.search_candidates_chunks(p_user_hash text, p_query public.vector, p_dense_limit integer, p_tokens bigint[], p_lexical_limit integer, p_doc_id text, p_source text, p_term_key_id integer, p_filter jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.search_candidates_chunks(p_user_hash text, p_query public.vector, p_dense_limit integer, p_tokens bigint[], p_lexical_limit integer, p_doc_id text, p_source text, p_term_key_id integer, p_filter jsonb) TO memory_app;
+
+--
 -- Name: FUNCTION search_hybrid(p_user_hash text, p_embedding public.vector, p_tokens bigint[], p_limit integer, p_doc_id text, p_source text, p_term_key_id integer); Type: ACL; Schema: memory; Owner: memory_owner
 --
 
@@ -2698,10 +3370,23 @@ REVOKE ALL ON FUNCTION memory.search_lexical(p_user_hash text, p_tokens bigint[]
 GRANT ALL ON FUNCTION memory.search_lexical(p_user_hash text, p_tokens bigint[], p_limit integer, p_doc_id text, p_source text, p_term_key_id integer) TO memory_app;
 
 --
+-- Name: FUNCTION search_lexical_chunks(p_user_hash text, p_tokens bigint[], p_limit integer, p_doc_id text, p_source text, p_term_key_id integer, p_filter jsonb); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.search_lexical_chunks(p_user_hash text, p_tokens bigint[], p_limit integer, p_doc_id text, p_source text, p_term_key_id integer, p_filter jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.search_lexical_chunks(p_user_hash text, p_tokens bigint[], p_limit integer, p_doc_id text, p_source text, p_term_key_id integer, p_filter jsonb) TO memory_app;
+
+--
 -- Name: FUNCTION search_lexical_sql(p_has_doc_id boolean, p_has_source boolean); Type: ACL; Schema: memory; Owner: memory_owner
 --
 
 REVOKE ALL ON FUNCTION memory.search_lexical_sql(p_has_doc_id boolean, p_has_source boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION search_lexical_sql_filtered(p_has_doc_id boolean, p_has_source boolean, p_filter jsonb); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.search_lexical_sql_filtered(p_has_doc_id boolean, p_has_source boolean, p_filter jsonb) FROM PUBLIC;
 
 --
 -- Name: FUNCTION search_sql(p_has_doc_id boolean, p_has_source boolean, p_exact boolean); Type: ACL; Schema: memory; Owner: memory_owner
@@ -2729,6 +3414,13 @@ GRANT ALL ON FUNCTION memory.set_setting(p_key text, p_value jsonb) TO memory_ma
 
 REVOKE ALL ON FUNCTION memory.set_tenant(p_user_hash text) FROM PUBLIC;
 GRANT ALL ON FUNCTION memory.set_tenant(p_user_hash text) TO memory_app;
+
+--
+-- Name: FUNCTION store_filter_tokens(p_user_hash text, p_ids uuid[], p_chunks integer[], p_tokens bigint[], p_key_id integer); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.store_filter_tokens(p_user_hash text, p_ids uuid[], p_chunks integer[], p_tokens bigint[], p_key_id integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.store_filter_tokens(p_user_hash text, p_ids uuid[], p_chunks integer[], p_tokens bigint[], p_key_id integer) TO memory_app;
 
 --
 -- Name: FUNCTION store_lexical(p_user_hashes text[], p_ids uuid[], p_term_key_ids integer[], p_lengths integer[], p_chunks integer[], p_tokens bigint[], p_tfs integer[], p_analyzer_version smallint); Type: ACL; Schema: memory; Owner: memory_owner
@@ -2797,10 +3489,23 @@ REVOKE ALL ON FUNCTION memory.tg_lexical_chunks__sync_postings() FROM PUBLIC;
 REVOKE ALL ON FUNCTION memory.tg_memory_chunks__notify_indexed() FROM PUBLIC;
 
 --
+-- Name: FUNCTION tg_memory_chunks__touch_updated_at(); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.tg_memory_chunks__touch_updated_at() FROM PUBLIC;
+
+--
 -- Name: FUNCTION tg_settings__notify_changed(); Type: ACL; Schema: memory; Owner: memory_owner
 --
 
 REVOKE ALL ON FUNCTION memory.tg_settings__notify_changed() FROM PUBLIC;
+
+--
+-- Name: FUNCTION update_chunk(p_user_hash text, p_id uuid, p_expected_version bigint, p_text_cipher bytea, p_meta_cipher bytea, p_emb_cipher bytea, p_embedding public.vector, p_key_id integer, p_key_scheme smallint, p_text_changed boolean, p_lex_length integer, p_lex_tokens bigint[], p_lex_tfs integer[], p_term_key_id integer, p_analyzer_version smallint); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.update_chunk(p_user_hash text, p_id uuid, p_expected_version bigint, p_text_cipher bytea, p_meta_cipher bytea, p_emb_cipher bytea, p_embedding public.vector, p_key_id integer, p_key_scheme smallint, p_text_changed boolean, p_lex_length integer, p_lex_tokens bigint[], p_lex_tfs integer[], p_term_key_id integer, p_analyzer_version smallint) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.update_chunk(p_user_hash text, p_id uuid, p_expected_version bigint, p_text_cipher bytea, p_meta_cipher bytea, p_emb_cipher bytea, p_embedding public.vector, p_key_id integer, p_key_scheme smallint, p_text_changed boolean, p_lex_length integer, p_lex_tokens bigint[], p_lex_tfs integer[], p_term_key_id integer, p_analyzer_version smallint) TO memory_app;
 
 --
 -- Name: FUNCTION validate_setting(p_key text, p_value jsonb); Type: ACL; Schema: memory; Owner: memory_owner

@@ -35,3 +35,32 @@ export function coerceError(thrown: unknown): Error {
   if (thrown instanceof Error) return thrown;
   return new Error(typeof thrown === 'string' ? thrown : 'non-error thrown', { cause: thrown });
 }
+
+/** The tenant has no such record (another tenant's id included: it is simply not there). HTTP 404. */
+export class NotFoundError extends MemvaultError {
+  constructor(what: string) {
+    super('not_found', `no such ${what}`);
+  }
+}
+
+/**
+ * A conditional write (If-Match) found the record at another version: someone changed it since
+ * the caller read it. HTTP 412, with the current version so the caller can re-read and retry.
+ */
+export class VersionConflictError extends MemvaultError {
+  readonly currentVersion: number;
+  constructor(currentVersion: number) {
+    super('version_conflict', 'the chunk was changed since the version in If-Match; read it again');
+    this.currentVersion = currentVersion;
+  }
+}
+
+/** An Idempotency-Key already used by this tenant for a different request. HTTP 422. */
+export class IdempotencyKeyReusedError extends MemvaultError {
+  constructor() {
+    super(
+      'idempotency_key_reused',
+      'this Idempotency-Key was used with a different request in the last 24 hours',
+    );
+  }
+}

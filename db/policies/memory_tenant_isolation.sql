@@ -41,3 +41,10 @@ create policy lexical_stats_isolation on memory.lexical_stats
   for all
   using (user_hash = (select current_setting('memory.user_hash', true)) or (select memory.in_maintenance()))
   with check (user_hash = (select current_setting('memory.user_hash', true)) or (select memory.in_maintenance()));
+
+-- A tenant's idempotency keys (memory.claim_idempotency_key): the same isolation.
+drop policy if exists idempotency_keys_tenant_isolation on memory.idempotency_keys;
+create policy idempotency_keys_tenant_isolation on memory.idempotency_keys
+  for all
+  using (user_hash = (select current_setting('memory.user_hash', true)) or (select memory.in_maintenance()))
+  with check (user_hash = (select current_setting('memory.user_hash', true)) or (select memory.in_maintenance()));

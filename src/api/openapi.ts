@@ -89,14 +89,7 @@ function operationObject(op: Operation): Record<string, unknown> {
     summary: op.summary,
     ...(op.description ? { description: op.description } : {}),
     security: op.auth ? [{ bearer: [] }] : [],
-    ...(op.params || op.headers
-      ? {
-          parameters: [
-            ...Object.entries(op.params ?? {}).map(([name, schema]) => parameter(name, 'path', schema)),
-            ...Object.entries(op.headers ?? {}).map(([name, schema]) => parameter(name, 'header', schema)),
-          ],
-        }
-      : {}),
+    ...(op.params || op.query || op.headers || op.optionalHeaders ? { parameters: parametersOf(op) } : {}),
     ...(op.body
       ? {
           requestBody: {
@@ -109,8 +102,26 @@ function operationObject(op: Operation): Record<string, unknown> {
   };
 }
 
-function parameter(name: string, where: 'path' | 'header', schema: Schema): Record<string, unknown> {
-  return { name, in: where, required: true, description: schema.description, schema: publishable(schema) };
+/** Path parameters and declared headers (required), then query parameters and optional headers. */
+function parametersOf(op: Operation): Array<Record<string, unknown>> {
+  const list = (
+    where: 'path' | 'query' | 'header',
+    entries: Record<string, Schema> | undefined,
+    required: boolean,
+  ) =>
+    Object.entries(entries ?? {}).map(([name, schema]) => ({
+      name,
+      in: where,
+      required,
+      description: schema.description,
+      schema: publishable(schema),
+    }));
+  return [
+    ...list('path', op.params, true),
+    ...list('query', op.query, false),
+    ...list('header', op.headers, true),
+    ...list('header', op.optionalHeaders, false),
+  ];
 }
 
 /** The error codes of an operation grouped by status, statuses ascending. */

@@ -27,7 +27,7 @@ import {
 /** A JSON Schema (2020-12, as OpenAPI 3.1 uses it), with our `x-messages` annotation. */
 export type Schema = { [keyword: string]: unknown };
 
-export type Method = 'GET' | 'POST' | 'DELETE';
+export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
 export interface SuccessReply {
   description: string;
@@ -48,6 +48,10 @@ export interface Operation {
   auth: boolean;
   params?: Record<string, Schema>;
   /** Request headers by name, percent-decoded (UTF-8) before they are checked. */
+  /** Query-string parameters, all optional (documented; the use case validates them). */
+  query?: Record<string, Schema>;
+  /** Optional request headers (If-Match, Idempotency-Key): documented here, checked by the route. */
+  optionalHeaders?: Record<string, Schema>;
   headers?: Record<string, Schema>;
   body?: Schema;
   /** False for an operation memvault/client does not wrap (POST /mcp: use an MCP client). */
@@ -66,10 +70,21 @@ export const ERROR_CODES = {
   invalid_json: { status: 400, when: 'the body is not valid JSON' },
   invalid_body: { status: 400, when: 'the body is not a JSON object' },
   unauthorized: { status: 401, when: 'missing or wrong bearer token (`WWW-Authenticate: Bearer`)' },
-  not_found: { status: 404, when: 'no such route' },
+  not_found: {
+    status: 404,
+    when: "no such route, or no such chunk for this user (another user's id included)",
+  },
   method_not_allowed: { status: 405, when: 'known path, other method (`Allow` header)' },
   payload_too_large: { status: 413, when: 'the body exceeds MEMVAULT_MAX_BODY_BYTES' },
+  version_conflict: {
+    status: 412,
+    when: "`If-Match` names another version than the chunk's current one (`ETag`: the current one); nothing was written",
+  },
   unsupported_media_type: { status: 415, when: 'the body is not `application/json`' },
+  idempotency_key_reused: {
+    status: 422,
+    when: 'the `Idempotency-Key` was used by this user for a different request in the last 24 hours',
+  },
   dimension_mismatch: {
     status: 422,
     when: "the embedding's dimension is not the schema's (the schema changed under a running daemon)",
@@ -165,6 +180,80 @@ const chunkProperties = {
 };
 
 const uuid: Schema = { type: 'string', format: 'uuid' };
+
+const timestamp: Schema = {
+  type: 'string',
+  format: 'date-time',
+  description: 'ISO 8601, UTC, milliseconds.',
+};
+
+const chunkIdSchema: Schema = {
+  type: 'string',
+  pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$',
+  description: 'The chunk id a write answered (a lowercase UUID).',
+  'x-messages': { default: 'must be a chunk id (a lowercase UUID as returned on write)' },
+};
+
+const versionSchema: Schema = {
+  type: 'integer',
+  minimum: 1,
+  description: '1 when written, +1 per update; also the strong `ETag` (`"3"`) that `If-Match` compares.',
+};
+
+/** A stored chunk as the read routes show it (never its embedding). */
+const chunkRecordSchema: Schema = {
+  type: 'object',
+  required: ['id', 'doc_id', 'source', 'text', 'metadata', 'version', 'created_at', 'updated_at'],
+  properties: {
+    id: uuid,
+    doc_id: { type: 'string' },
+    source: { type: 'string' },
+    text: { type: 'string' },
+    metadata: { type: 'object' },
+    version: versionSchema,
+    created_at: timestamp,
+    updated_at: {
+      ...timestamp,
+      description: 'When the content last changed (a PATCH); re-sealing does not move it.',
+    },
+  },
+};
+
+const idempotencyKeyHeader: Schema = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 255,
+  pattern: '^[\\x21-\\x7e]+$',
+  description:
+    'Makes a retry safe: the same key and request within 24 hours answers the first response ' +
+    '(`Idempotent-Replayed: true`) and writes nothing; the same key with another request is a 422. Per user, in the database.',
+};
+
+const ifMatchHeader: Schema = {
+  type: 'string',
+  description:
+    'The chunk\'s `ETag` as read (`"3"`), or `*`: write only if the chunk is still at that version (else 412).',
+};
+
+const FILTER_DESCRIPTION =
+  'Conditions on top-level metadata fields and timestamps: `{"tag": "work"}`, `{"tag": {"in": ["a", "b"]}}`, ' +
+  '`eq` / `ne` / `in` / `nin`, `{"and": [...]}` / `{"or": [...]}` / `{"not": {...}}`, and ' +
+  '`{"created_at": {"gte": "2026-01-01T00:00:00Z", "lt": ...}}` (also `updated_at`). Metadata stays sealed: ' +
+  'fields are matched by per-tenant keyed tokens of (field, value), so only equality and sets of scalars ' +
+  '(string, number, boolean, null) can be asked; a range, `contains` or a nested value is a 400 naming the clause ' +
+  '(`filter.year.gt`). docs/API.md, "Filters".';
+
+const filterSchema: Schema = {
+  type: ['object', 'null'],
+  description: FILTER_DESCRIPTION,
+  'x-messages': { type: 'must be an object of conditions' },
+};
+
+const listFilters = {
+  doc_id: idSchema('Only this document.'),
+  source: idSchema('Only this source.'),
+  filter: { type: 'string', description: `URL-encoded JSON. ${FILTER_DESCRIPTION}` },
+};
 
 const intInRange = (min: number, max: number, description: string): Schema => ({
   type: ['integer', 'null'],
@@ -262,7 +351,8 @@ export const operations = {
         schema: { type: 'object', required: ['id'], properties: { id: uuid } },
       },
     },
-    errors: [...V1, ...JSON_BODY, ...DATABASE, ...EMBEDDER, 'dimension_mismatch'],
+    optionalHeaders: { 'Idempotency-Key': idempotencyKeyHeader },
+    errors: [...V1, ...JSON_BODY, ...DATABASE, ...EMBEDDER, 'dimension_mismatch', 'idempotency_key_reused'],
   },
   createChunks: {
     operationId: 'createChunks',
@@ -300,7 +390,8 @@ export const operations = {
         schema: { type: 'object', required: ['ids'], properties: { ids: { type: 'array', items: uuid } } },
       },
     },
-    errors: [...V1, ...JSON_BODY, ...DATABASE, ...EMBEDDER, 'dimension_mismatch'],
+    optionalHeaders: { 'Idempotency-Key': idempotencyKeyHeader },
+    errors: [...V1, ...JSON_BODY, ...DATABASE, ...EMBEDDER, 'dimension_mismatch', 'idempotency_key_reused'],
   },
   queryMemories: {
     operationId: 'queryMemories',
@@ -337,6 +428,7 @@ export const operations = {
             '`lexical` (BM25). Without an embedding on a server without an embedder, hybrid answers lexically.',
           'x-messages': { default: 'must be one of "hybrid", "dense", "lexical"' },
         },
+        filter: filterSchema,
       },
     },
     responses: {
@@ -360,6 +452,8 @@ export const operations = {
                   'score_kind',
                   'ann_rank',
                   'lexical_rank',
+                  'created_at',
+                  'updated_at',
                 ],
                 properties: {
                   id: uuid,
@@ -388,6 +482,8 @@ export const operations = {
                     minimum: 1,
                     description: '1-based BM25 position; null when the lexical side did not return the hit.',
                   },
+                  created_at: timestamp,
+                  updated_at: timestamp,
                 },
               },
             },
@@ -418,6 +514,136 @@ export const operations = {
       'limit_out_of_range',
       'integrity_error',
     ],
+  },
+  listChunks: {
+    operationId: 'listChunks',
+    method: 'GET',
+    path: '/v1/users/{user_id}/chunks',
+    tag: 'memory',
+    summary: "A page of a user's memories, newest first",
+    description:
+      'Keyset pagination on (`created_at`, id): pass `next_cursor` back as `cursor` (with the same filters) for the ' +
+      "next page. The cursor is opaque and bound to the user and filters: another user's, another filter's or an " +
+      'altered one is a 400 naming `cursor`.',
+    auth: true,
+    params: { user_id: userIdSchema },
+    query: {
+      ...listFilters,
+      limit: { type: 'integer', minimum: 1, maximum: 500, description: 'Chunks per page (default 50).' },
+      cursor: { type: 'string', description: 'The `next_cursor` of the previous page.' },
+    },
+    responses: {
+      200: {
+        description: 'The page; `next_cursor` is null on the last one.',
+        schema: {
+          type: 'object',
+          required: ['chunks', 'next_cursor'],
+          properties: {
+            chunks: { type: 'array', items: chunkRecordSchema },
+            next_cursor: { type: ['string', 'null'] },
+          },
+        },
+      },
+    },
+    errors: [...V1, 'invalid_input', 'too_large', ...DATABASE, 'integrity_error'],
+  },
+  getChunk: {
+    operationId: 'getChunk',
+    method: 'GET',
+    path: '/v1/users/{user_id}/chunks/{id}',
+    tag: 'memory',
+    summary: 'Read one memory',
+    description:
+      "Answers the chunk with its `ETag`. Another user's chunk id is a 404, like one that does not exist.",
+    auth: true,
+    params: { user_id: userIdSchema, id: chunkIdSchema },
+    responses: { 200: { description: 'The chunk (`ETag`: its version).', schema: chunkRecordSchema } },
+    errors: [...V1, 'invalid_input', 'too_large', 'not_found', ...DATABASE, 'integrity_error'],
+  },
+  updateChunk: {
+    operationId: 'updateChunk',
+    method: 'PATCH',
+    path: '/v1/users/{user_id}/chunks/{id}',
+    tag: 'memory',
+    summary: 'Correct one memory: its text and/or metadata',
+    description:
+      'New text is re-embedded (unless `embedding` comes with it); the chunk is re-sealed and re-indexed in one ' +
+      'transaction and its version goes up by one. Without `If-Match`, a concurrent update is re-read and the ' +
+      'patch applied on top of it; with `If-Match`, another version is a 412.',
+    auth: true,
+    params: { user_id: userIdSchema, id: chunkIdSchema },
+    optionalHeaders: { 'If-Match': ifMatchHeader, 'Idempotency-Key': idempotencyKeyHeader },
+    body: {
+      type: 'object',
+      properties: {
+        text: orNull(textSchema('The corrected memory. Sealed.')),
+        metadata: metadataSchema,
+        embedding: {
+          ...embeddingSchema,
+          description: 'Only with `text`: its embedding (else the server embeds it).',
+        },
+      },
+    },
+    responses: {
+      200: {
+        description: 'Updated (`ETag`: the new version). No text or metadata: GET the chunk to read them.',
+        schema: {
+          type: 'object',
+          required: ['id', 'doc_id', 'source', 'version', 'created_at', 'updated_at'],
+          properties: {
+            id: uuid,
+            doc_id: { type: 'string' },
+            source: { type: 'string' },
+            version: versionSchema,
+            created_at: timestamp,
+            updated_at: timestamp,
+          },
+        },
+      },
+    },
+    errors: [
+      ...V1,
+      ...JSON_BODY,
+      'not_found',
+      'version_conflict',
+      'idempotency_key_reused',
+      ...DATABASE,
+      ...EMBEDDER,
+      'dimension_mismatch',
+      'integrity_error',
+    ],
+  },
+  deleteChunk: {
+    operationId: 'deleteChunk',
+    method: 'DELETE',
+    path: '/v1/users/{user_id}/chunks/{id}',
+    tag: 'memory',
+    summary: 'Forget one memory',
+    auth: true,
+    params: { user_id: userIdSchema, id: chunkIdSchema },
+    optionalHeaders: { 'If-Match': ifMatchHeader },
+    responses: {
+      200: {
+        description: 'Deleted (gone from search at once).',
+        schema: { type: 'object', required: ['deleted'], properties: { deleted: { const: 1 } } },
+      },
+    },
+    errors: [...V1, 'invalid_input', 'too_large', 'not_found', 'version_conflict', ...DATABASE],
+  },
+  exportChunks: {
+    operationId: 'exportChunks',
+    method: 'GET',
+    path: '/v1/users/{user_id}/export',
+    tag: 'memory',
+    summary: 'Every memory of a user, opened, as NDJSON (access and portability requests)',
+    description:
+      'One chunk object per line (the shape `getChunk` answers), newest first, streamed 500 chunks at a time with ' +
+      'constant server memory. An error after the first line breaks the connection (a complete export ends with a newline).',
+    auth: true,
+    params: { user_id: userIdSchema },
+    query: listFilters,
+    responses: { 200: { description: 'NDJSON, possibly empty.', contentType: 'application/x-ndjson' } },
+    errors: [...V1, 'invalid_input', 'too_large', ...DATABASE, 'integrity_error'],
   },
   forgetDoc: {
     operationId: 'forgetDoc',

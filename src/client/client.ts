@@ -12,16 +12,21 @@ import { randomUUID } from 'node:crypto';
 
 import { MemvaultApiError, MemvaultClientError } from './errors.js';
 import type {
+  ChunkPage,
+  ChunkRecord,
   CohereRerankRequest,
   CohereRerankResponse,
   CreateChunkRequest,
   CreateChunksRequest,
   DeletedResponse,
+  ListChunksRequest,
   QueryRequest,
   QueryResponse,
   Readiness,
   RerankRequest,
   RerankResponse,
+  UpdateChunkRequest,
+  UpdatedChunk,
 } from './types.js';
 
 export interface MemvaultClientOptions {
@@ -48,6 +53,12 @@ export interface CallOptions {
   timeoutMs?: number;
 }
 
+/** Options of a conditional write (PATCH / DELETE of one chunk). */
+export interface ConditionalOptions extends CallOptions {
+  /** The version read (`ChunkRecord.version`): the server refuses with 412 if the chunk moved on. */
+  ifMatch?: number;
+}
+
 export interface WriteOptions extends CallOptions {
   /**
    * Sent as `Idempotency-Key`, the same on every retry, so a write the server already did is not
@@ -57,12 +68,14 @@ export interface WriteOptions extends CallOptions {
 }
 
 interface Send {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   path: string;
   body?: unknown;
   /** Safe to repeat whatever happened to an earlier attempt. */
   idempotent: boolean;
   idempotencyKey?: string | undefined;
+  /** Extra request headers (If-Match). */
+  headers?: Record<string, string>;
   options: CallOptions;
   /** The answer is text, not JSON (GET /metrics). */
   text?: boolean;
@@ -104,6 +117,108 @@ export class MemvaultClient {
   /** POST /v1/query: a user's memories most relevant to a query. Reads only: always retryable. */
   queryMemories(body: QueryRequest, options: CallOptions = {}): Promise<QueryResponse> {
     return this.#send({ method: 'POST', path: '/v1/query', body, idempotent: true, options });
+  }
+
+  /** GET /v1/users/{user_id}/chunks: a page of a user's memories, newest first. */
+  listChunks(userId: string, query: ListChunksRequest = {}, options: CallOptions = {}): Promise<ChunkPage> {
+    const params = new URLSearchParams();
+    for (const [name, value] of Object.entries(query))
+      if (value !== undefined) params.set(name, queryValue(value));
+    const search = params.size > 0 ? `?${params.toString()}` : '';
+    return this.#send({
+      method: 'GET',
+      path: `${userPath(userId)}/chunks${search}`,
+      idempotent: true,
+      options,
+    });
+  }
+
+  /** GET /v1/users/{user_id}/chunks/{id}: one memory with its version. */
+  getChunk(userId: string, id: string, options: CallOptions = {}): Promise<ChunkRecord> {
+    return this.#send({ method: 'GET', path: chunkPath(userId, id), idempotent: true, options });
+  }
+
+  /**
+   * PATCH /v1/users/{user_id}/chunks/{id}: correct text and/or metadata. With `ifMatch`, a chunk
+   * changed since is a 412 (MemvaultApiError code `version_conflict`). Retried on 503 only with an
+   * idempotency key, like every write.
+   */
+  updateChunk(
+    userId: string,
+    id: string,
+    body: UpdateChunkRequest,
+    options: WriteOptions & ConditionalOptions = {},
+  ): Promise<UpdatedChunk> {
+    const key = options.idempotencyKey === true ? randomUUID() : options.idempotencyKey;
+    return this.#send({
+      method: 'PATCH',
+      path: chunkPath(userId, id),
+      body,
+      idempotent: key !== undefined,
+      idempotencyKey: key,
+      ...(options.ifMatch !== undefined ? { headers: { 'if-match': `"${options.ifMatch}"` } } : {}),
+      options,
+    });
+  }
+
+  /** DELETE /v1/users/{user_id}/chunks/{id}: forget one memory (404 when it is not there). */
+  deleteChunk(userId: string, id: string, options: ConditionalOptions = {}): Promise<{ deleted: 1 }> {
+    return this.#send({
+      method: 'DELETE',
+      path: chunkPath(userId, id),
+      idempotent: true,
+      ...(options.ifMatch !== undefined ? { headers: { 'if-match': `"${options.ifMatch}"` } } : {}),
+      options,
+    });
+  }
+
+  /**
+   * GET /v1/users/{user_id}/export: every memory of the user, one at a time as the NDJSON stream
+   * arrives (memory stays flat). Not retried: a failed export is restarted by the caller.
+   */
+  async *exportChunks(
+    userId: string,
+    query: Pick<ListChunksRequest, 'doc_id' | 'source' | 'filter'> = {},
+    options: Pick<CallOptions, 'signal'> = {},
+  ): AsyncGenerator<ChunkRecord> {
+    const params = new URLSearchParams();
+    for (const [name, value] of Object.entries(query))
+      if (value !== undefined) params.set(name, queryValue(value));
+    const search = params.size > 0 ? `?${params.toString()}` : '';
+    const res = await this.#fetch(`${this.#baseUrl}${userPath(userId)}/export${search}`, {
+      headers: { ...this.#headers, authorization: `Bearer ${this.#token}`, accept: 'application/x-ndjson' },
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    if (!res.ok || !res.body) {
+      const text = await res.text();
+      const error = (() => {
+        try {
+          return (JSON.parse(text) as { error?: { code: string; message: string; field?: string } }).error;
+        } catch {
+          return undefined;
+        }
+      })();
+      if (!error)
+        throw new MemvaultClientError('bad_response', `GET export: ${res.status} without an error body`);
+      throw new MemvaultApiError(res.status, error, {
+        requestId: res.headers.get('x-request-id') ?? undefined,
+        retryAfterMs: parseRetryAfter(res.headers.get('retry-after')),
+      });
+    }
+    const decoder = new TextDecoder();
+    let pending = '';
+    for await (const piece of res.body) {
+      pending += decoder.decode(piece, { stream: true });
+      let newline: number;
+      while ((newline = pending.indexOf('\n')) !== -1) {
+        const line = pending.slice(0, newline);
+        pending = pending.slice(newline + 1);
+        if (line !== '') yield JSON.parse(line) as ChunkRecord;
+      }
+    }
+    // A complete export ends with a newline; anything left over is a cut line.
+    if (pending.trim() !== '')
+      throw new MemvaultClientError('bad_response', 'GET export: the stream was cut');
   }
 
   /** DELETE /v1/users/{user_id}/docs/{doc_id}: forget one document. */
@@ -201,6 +316,7 @@ export class MemvaultClient {
     };
     if (send.body !== undefined) headers['content-type'] = 'application/json';
     if (send.idempotencyKey !== undefined) headers['idempotency-key'] = send.idempotencyKey;
+    Object.assign(headers, send.headers);
     let res: Response;
     let text: string;
     try {
@@ -310,4 +426,17 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
     };
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+function userPath(userId: string): string {
+  return `/v1/users/${encodeURIComponent(userId)}`;
+}
+
+function chunkPath(userId: string, id: string): string {
+  return `${userPath(userId)}/chunks/${encodeURIComponent(id)}`;
+}
+
+/** A query parameter's text: objects (a `filter`) as JSON, the rest as strings. */
+function queryValue(value: unknown): string {
+  return typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value);
 }

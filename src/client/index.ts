@@ -4,6 +4,7 @@
  */
 export {
   type CallOptions,
+  type ConditionalOptions,
   MemvaultClient,
   type MemvaultClientOptions,
   parseRetryAfter,

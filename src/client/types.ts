@@ -38,6 +38,8 @@ export interface QueryRequest {
   source?: string;
   /** First stage: `hybrid` (server default), `dense` or `lexical`. */
   mode?: 'hybrid' | 'dense' | 'lexical';
+  /** Conditions on metadata fields and timestamps (docs/API.md, "Filters"). */
+  filter?: Filter;
   /** Fields newer servers accept pass through unchanged. */
   [field: string]: unknown;
 }
@@ -54,6 +56,61 @@ export interface QueryHit {
   /** 1-based positions in the ANN and BM25 candidate lists; null when that side did not return it. */
   ann_rank: number | null;
   lexical_rank: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A stored chunk as the read routes answer it (never its embedding). */
+export interface ChunkRecord {
+  id: string;
+  doc_id: string;
+  source: string;
+  text: string;
+  metadata: Record<string, unknown>;
+  /** 1 when written, +1 per update; `If-Match` compares it. */
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ListChunksRequest {
+  doc_id?: string;
+  source?: string;
+  /** 1-500, default 50. */
+  limit?: number;
+  /** The previous page's `next_cursor` (same filters). */
+  cursor?: string;
+  /** Conditions on metadata fields and timestamps (docs/API.md, "Filters"); sent as JSON. */
+  filter?: Filter;
+}
+
+/**
+ * A filter: `{ field: value }`, `{ field: { eq | ne: value } }`, `{ field: { in | nin: [...] } }`,
+ * `{ and | or: [...] }`, `{ not: {...} }`, `{ created_at | updated_at: { gt | gte | lt | lte: ISO } }`.
+ */
+export type Filter = Record<string, unknown>;
+
+export interface ChunkPage {
+  chunks: ChunkRecord[];
+  /** null on the last page. */
+  next_cursor: string | null;
+}
+
+export interface UpdateChunkRequest {
+  text?: string;
+  /** Replaces the whole metadata object. */
+  metadata?: Record<string, unknown>;
+  /** Only with `text`: its embedding (else the server embeds it). */
+  embedding?: number[];
+}
+
+export interface UpdatedChunk {
+  id: string;
+  doc_id: string;
+  source: string;
+  version: number;
+  created_at: string;
+  updated_at: string;
 }
 
 export interface QueryResponse {

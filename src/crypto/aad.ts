@@ -46,7 +46,8 @@ function assertUserHash(userHash: string): void {
   }
 }
 
-function lengthPrefixed(parts: readonly string[]): Buffer {
+/** The parts, each as u32 length + UTF-8 bytes: no two different tuples encode alike. */
+export function lengthPrefixed(parts: readonly string[]): Buffer {
   const encoded = parts.map((part) => Buffer.from(part, 'utf8'));
   const out = Buffer.allocUnsafe(encoded.reduce((sum, part) => sum + 4 + part.length, 0));
   let offset = 0;

@@ -6,11 +6,17 @@
 import { defaultKeyRing, defaultTenantKey } from './config.js';
 import { type DataKey, type DataKeyLookup, openWithDataKey } from './data-key.js';
 import { ENVELOPE_DATA_KEY, envelopeInfo } from './envelope.js';
+import type { DigestPurpose } from './hmac.js';
 import type { KeyRing } from './key-ring.js';
 
 /** HMAC-SHA256(MEMORY_TENANT_HMAC_KEY, userId) as 64 lowercase hex: the tenant's user_hash. */
 export function hmacUser(userId: string): string {
   return defaultTenantKey().hash(userId);
+}
+
+/** A keyed digest under MEMORY_TENANT_HMAC_KEY's subkey for `purpose` (TenantHmacKey.digest). */
+export function tenantDigest(purpose: DigestPurpose, parts: readonly string[]): Buffer {
+  return defaultTenantKey().digest(purpose, parts);
 }
 
 /** Seals under the active key-ring key (envelope version 1). */

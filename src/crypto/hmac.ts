@@ -3,10 +3,11 @@
  * hash (not a plain SHA-256) means a leaked table cannot be matched against a list of candidate ids
  * without the key. Deterministic by design: the same user maps to the same tenant on every daemon.
  */
-import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { createHmac, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
 import { inspect } from 'node:util';
 
 import { ValidationError } from '../errors.js';
+import { lengthPrefixed } from './aad.js';
 import { decodeKeyBase64, secretKeyFrom } from './keys.js';
 
 export const TENANT_HMAC_KEY_VARIABLE = 'MEMORY_TENANT_HMAC_KEY';
@@ -15,8 +16,12 @@ export const TENANT_HMAC_KEY_VARIABLE = 'MEMORY_TENANT_HMAC_KEY';
 // hash them as U+FFFD, so two different ids would silently share one tenant.
 const LONE_SURROGATE = /\p{Surrogate}/u;
 
+/** What a keyed digest is for; each purpose gets its own subkey. */
+export type DigestPurpose = 'list-cursor' | 'idempotency-key' | 'idempotency-request';
+
 export class TenantHmacKey {
   readonly #key: KeyObject;
+  readonly #subkeys = new Map<DigestPurpose, KeyObject>();
 
   private constructor(key: KeyObject) {
     this.#key = key;
@@ -42,6 +47,22 @@ export class TenantHmacKey {
   hash(userId: string): string {
     assertUserId(userId);
     return createHmac('sha256', this.#key).update(userId, 'utf8').digest('hex');
+  }
+
+  /**
+   * HMAC-SHA256 of the length-prefixed parts under a subkey for `purpose` (HKDF-SHA256 of this
+   * key, info `memvault:<purpose>:v1`): keyed digests that every daemon sharing the key computes
+   * alike (pagination cursors, idempotency keys), unrelated to user hashes and to each other.
+   */
+  digest(purpose: DigestPurpose, parts: readonly string[]): Buffer {
+    let subkey = this.#subkeys.get(purpose);
+    if (!subkey) {
+      const bytes = Buffer.from(hkdfSync('sha256', this.#key, Buffer.alloc(0), `memvault:${purpose}:v1`, 32));
+      subkey = secretKeyFrom(bytes, 'derived digest key');
+      bytes.fill(0);
+      this.#subkeys.set(purpose, subkey);
+    }
+    return createHmac('sha256', subkey).update(lengthPrefixed(parts)).digest();
   }
 
   /** Whether two keys hold the same bytes (used to refuse reusing an encryption key for HMAC). */

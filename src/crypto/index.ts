@@ -15,7 +15,13 @@ export {
 } from './envelope.js';
 export { EncryptionKey, generateKeyBase64, KEY_BYTES, MAX_KEY_ID } from './keys.js';
 export { ACTIVE_KEY_ID_VARIABLE, KEY_ID_VARIABLE, KEY_VARIABLE, KEYS_VARIABLE, KeyRing } from './key-ring.js';
-export { hmacUserWith, loadTenantHmacKey, TENANT_HMAC_KEY_VARIABLE, TenantHmacKey } from './hmac.js';
+export {
+  hmacUserWith,
+  loadTenantHmacKey,
+  TENANT_HMAC_KEY_VARIABLE,
+  TenantHmacKey,
+  type DigestPurpose,
+} from './hmac.js';
 export {
   DataKey,
   generateDataKey,
@@ -25,6 +31,14 @@ export {
 } from './data-key.js';
 export { TERM_KEY_LABEL, TermKey, termKeyOf } from './term-key.js';
 export { searchVector } from './search-vector.js';
+export {
+  FILTER_KEY_LABEL,
+  FilterKey,
+  filterKeyOf,
+  type FilterScalar,
+  isFilterScalar,
+  metadataTokens,
+} from './filter-key.js';
 export {
   bytesToEmbedding,
   CHUNK_FIELDS,
@@ -46,6 +60,7 @@ export {
   openSealed,
   rewrapDataKey,
   seal,
+  tenantDigest,
   unwrapDataKey,
   wrapDataKey,
 } from './api.js';

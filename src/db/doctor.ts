@@ -11,7 +11,7 @@ import { ANALYZER_VERSION } from '../lexical/index.js';
 import { migrationsFolder } from '../paths.js';
 import { DatabaseError, MaintenanceForbiddenError } from './errors.js';
 import { lexicalCoverage } from './lexical.js';
-import { LEXICAL_POSTINGS_INDEX } from './plans.js';
+import { LEXICAL_POSTINGS_INDEX, TENANT_BTREE_INDEXES } from './plans.js';
 import * as procedures from './procedures.js';
 import { vectorCoverage } from './vectors.js';
 
@@ -32,7 +32,18 @@ export const INTERFACE_PROCEDURES = [
   'memory.search_hybrid(text,vector,bigint[],integer,text,text,integer)',
   'memory.search_candidates(text,vector,integer,bigint[],integer,text,text,integer)',
   'memory.search_layout()',
+  'memory.list_chunks_filtered(text,integer,text,text,bigint,uuid,jsonb)',
+  'memory.search_candidates_chunks(text,vector,integer,bigint[],integer,text,text,integer,jsonb)',
+  'memory.search_lexical_chunks(text,bigint[],integer,text,text,integer,jsonb)',
+  'memory.filter_backlog(text,integer)',
+  'memory.store_filter_tokens(text,uuid[],integer[],bigint[],integer)',
   'memory.get_chunks(text,uuid[])',
+  'memory.get_chunk(text,uuid)',
+  'memory.list_chunks(text,integer,text,text,bigint,uuid)',
+  'memory.update_chunk(text,uuid,bigint,bytea,bytea,bytea,vector,integer,smallint,boolean,integer,bigint[],integer[],integer,smallint)',
+  'memory.delete_chunk(text,uuid,bigint)',
+  'memory.claim_idempotency_key(text,bytea,bytea)',
+  'memory.record_idempotent_response(text,bytea,integer,jsonb)',
   'memory.delete_doc(text,text)',
   'memory.forget_tenant(text)',
   'memory.tenant_stats(text)',
@@ -50,6 +61,9 @@ const REQUIRED_INDEXES = [
   'memory_chunks_embedding_hnsw_idx',
   'chunk_vectors_pkey',
   'chunk_vectors_embedding_hnsw_idx',
+  'memory_chunks_user_created_idx',
+  'memory_chunks_filter_tokens_idx',
+  'memory_chunks_filter_key_idx',
 ];
 /**
  * pgvector 0.8.0: HNSW came in 0.5, but memory.apply_ann_settings (run by every search) sets
@@ -293,9 +307,11 @@ const checks: Record<string, Check> = {
     const plans = await procedures.explainLookups(db, '0'.repeat(64));
     const byId = procedures.indexesInPlan(plans.by_id!);
     const byDoc = procedures.indexesInPlan(plans.by_doc!);
-    // On a near-empty table the planner may pick either tenant-first index for an id lookup; what
-    // must never happen is a sequential scan of every tenant's rows.
-    const ok = byId.length > 0 && byDoc.includes('memory_chunks_user_doc_idx');
+    // On a near-empty table the planner may pick any tenant-first index for either lookup (their
+    // costs tie); what must never happen is a sequential scan of every tenant's rows.
+    const tenantFirst = (used: string[]) =>
+      used.some((name) => (TENANT_BTREE_INDEXES as readonly string[]).includes(name));
+    const ok = tenantFirst(byId) && tenantFirst(byDoc);
     return {
       ok,
       detail: `by id uses ${byId.join(', ') || 'no index'}; by doc uses ${byDoc.join(', ') || 'no index'}`,

@@ -27,6 +27,8 @@ export const KNOWN_MEMORY_EVENTS = [
   'doc_deleted',
   'tenant_forgotten',
   'tenant_key_rotated',
+  'chunk_updated',
+  'chunk_deleted',
 ] as const;
 export type MemoryEventName = (typeof KNOWN_MEMORY_EVENTS)[number];
 

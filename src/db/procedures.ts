@@ -295,6 +295,208 @@ export function getChunks(db: Queryable, userHash: string, ids: string[]): Promi
   return call<StoredChunkRow>(db, 'select * from memory.get_chunks($1::text, $2::uuid[])', [userHash, ids]);
 }
 
+/** A chunk row with its version (the API's ETag). */
+export interface VersionedChunkRow {
+  id: string;
+  doc_id: string;
+  source: string;
+  text_cipher: Buffer;
+  meta_cipher: Buffer;
+  key_id: number;
+  created_at: Date;
+  updated_at: Date;
+  /** bigint in SQL; read as a number (2^53 updates of one chunk will not happen). */
+  version: number;
+}
+
+export async function getChunk(
+  db: Queryable,
+  userHash: string,
+  id: string,
+): Promise<(VersionedChunkRow & { emb_cipher: Buffer }) | undefined> {
+  const rows = await call<VersionedChunkRow & { emb_cipher: Buffer; version: string }>(
+    db,
+    'select * from memory.get_chunk($1::text, $2::uuid)',
+    [userHash, id],
+  );
+  return rows[0] ? { ...rows[0], version: Number(rows[0].version) } : undefined;
+}
+
+/** A row's place in the newest-first order: created_at in microseconds since the epoch, then id. */
+export interface ListPosition {
+  createdUs: bigint;
+  id: string;
+}
+
+export interface ListOptions {
+  limit: number;
+  docId?: string | undefined;
+  source?: string | undefined;
+  /** Rows strictly older than this position (the last row of the previous page). */
+  before?: ListPosition | undefined;
+}
+
+/** A page of the tenant's chunks, newest first (keyset on created_at, id). */
+export async function listChunks(
+  db: Queryable,
+  userHash: string,
+  options: ListOptions,
+): Promise<Array<VersionedChunkRow & { position: ListPosition }>> {
+  const rows = await call<VersionedChunkRow & { version: string; created_us: string }>(
+    db,
+    'select * from memory.list_chunks($1::text, $2::integer, $3::text, $4::text, $5::bigint, $6::uuid)',
+    [
+      userHash,
+      options.limit,
+      options.docId ?? null,
+      options.source ?? null,
+      options.before?.createdUs.toString() ?? null,
+      options.before?.id ?? null,
+    ],
+  );
+  return rows.map(({ created_us, ...row }) => ({
+    ...row,
+    version: Number(row.version),
+    position: { createdUs: BigInt(created_us), id: row.id },
+  }));
+}
+
+/** What a conditional write found: done, no such chunk, or the chunk at another version. */
+export type ConditionalStatus = 'updated' | 'deleted' | 'not_found' | 'version_mismatch';
+
+export interface UpdatedChunk {
+  status: ConditionalStatus;
+  docId: string | null;
+  source: string | null;
+  createdAt: Date | null;
+  updatedAt: Date | null;
+  /** The new version when updated, the current one on a mismatch, null when not found. */
+  version: number | null;
+}
+
+/** Replaces a chunk's sealed fields if it is still at `expectedVersion` (one statement). */
+export async function updateChunk(
+  db: Queryable,
+  userHash: string,
+  id: string,
+  expectedVersion: number,
+  sealed: Pick<SealedChunk, 'textCipher' | 'metaCipher' | 'embCipher' | 'embedding'>,
+  keyId: number,
+  /**
+   * New text's lexical postings (they replace the chunk's index row); null: the text changed but
+   * is not indexed (the row is dropped); undefined: the text did not change.
+   */
+  lexical?: {
+    length: number;
+    tokens: bigint[];
+    tfs: number[];
+    termKeyId: number;
+    analyzerVersion: number;
+  } | null,
+): Promise<UpdatedChunk> {
+  const rows = await call<{
+    status: ConditionalStatus;
+    doc_id: string | null;
+    source: string | null;
+    created_at: Date | null;
+    updated_at: Date | null;
+    version: string | null;
+  }>(
+    db,
+    'select * from memory.update_chunk($1::text, $2::uuid, $3::bigint, $4::bytea, $5::bytea, $6::bytea, $7::public.vector, $8::integer, 2::smallint,' +
+      ' $9::boolean, $10::integer, $11::bigint[], $12::integer[], $13::integer, $14::smallint)',
+    [
+      userHash,
+      id,
+      expectedVersion,
+      sealed.textCipher,
+      sealed.metaCipher,
+      sealed.embCipher,
+      vectorLiteral(sealed.embedding),
+      keyId,
+      lexical !== undefined,
+      lexical?.length ?? null,
+      lexical ? bigintArray(lexical.tokens) : null,
+      lexical?.tfs ?? null,
+      lexical?.termKeyId ?? null,
+      lexical?.analyzerVersion ?? null,
+    ],
+  );
+  const row = rows[0]!;
+  return {
+    status: row.status,
+    docId: row.doc_id,
+    source: row.source,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    version: row.version === null ? null : Number(row.version),
+  };
+}
+
+/** Deletes one chunk; with `expectedVersion`, only if it is still at that version. */
+export async function deleteChunk(
+  db: Queryable,
+  userHash: string,
+  id: string,
+  expectedVersion?: number,
+): Promise<{ status: ConditionalStatus; version: number | null }> {
+  const rows = await call<{ status: ConditionalStatus; version: string | null }>(
+    db,
+    'select * from memory.delete_chunk($1::text, $2::uuid, $3::bigint)',
+    [userHash, id, expectedVersion ?? null],
+  );
+  const row = rows[0]!;
+  return { status: row.status, version: row.version === null ? null : Number(row.version) };
+}
+
+export interface IdempotencyClaim {
+  /** True: this transaction holds the key and must record its response before committing. */
+  fresh: boolean;
+  requestDigest: Buffer;
+  /** The first attempt's status and response (absent when fresh). */
+  status: number | null;
+  response: unknown;
+}
+
+/**
+ * Claims an idempotency key inside the caller's transaction; waits while another transaction
+ * holds the same key uncommitted (db/functions/idempotency.sql).
+ */
+export async function claimIdempotencyKey(
+  db: Queryable,
+  userHash: string,
+  keyDigest: Buffer,
+  requestDigest: Buffer,
+): Promise<IdempotencyClaim> {
+  const rows = await call<{
+    fresh: boolean;
+    request_digest: Buffer;
+    status: number | null;
+    response: unknown;
+  }>(db, 'select * from memory.claim_idempotency_key($1::text, $2::bytea, $3::bytea)', [
+    userHash,
+    keyDigest,
+    requestDigest,
+  ]);
+  const row = rows[0]!;
+  return { fresh: row.fresh, requestDigest: row.request_digest, status: row.status, response: row.response };
+}
+
+export async function recordIdempotentResponse(
+  db: Queryable,
+  userHash: string,
+  keyDigest: Buffer,
+  status: number,
+  response: unknown,
+): Promise<void> {
+  await call(db, 'select memory.record_idempotent_response($1::text, $2::bytea, $3::integer, $4::jsonb)', [
+    userHash,
+    keyDigest,
+    status,
+    JSON.stringify(response),
+  ]);
+}
+
 export async function deleteDoc(db: Queryable, userHash: string, docId: string): Promise<number> {
   const rows = await call<{ n: number }>(db, 'select memory.delete_doc($1::text, $2::text) as n', [
     userHash,

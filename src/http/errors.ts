@@ -6,7 +6,13 @@
  */
 import { InvalidTag } from '../crypto/index.js';
 import { DatabaseUnavailableError, ProcedureArgumentError } from '../db/errors.js';
-import { MemvaultError, ValidationError } from '../errors.js';
+import {
+  IdempotencyKeyReusedError,
+  MemvaultError,
+  NotFoundError,
+  ValidationError,
+  VersionConflictError,
+} from '../errors.js';
 import {
   InferenceFailedError,
   ModelLoadError,
@@ -44,6 +50,11 @@ export interface ErrorResponse {
   unexpected: boolean;
 }
 
+/** A chunk version as a strong ETag: `"3"`. */
+export function etagOf(version: number): string {
+  return `"${version}"`;
+}
+
 const RETRY_SOON = { 'retry-after': '1' };
 
 /** Retry-After in whole seconds, at least 1. */
@@ -71,6 +82,16 @@ export function toErrorResponse(error: unknown): ErrorResponse {
   }
   if (error instanceof ValidationError)
     return respond(400, error.code, error.message, { field: error.field });
+  if (error instanceof NotFoundError) return respond(404, error.code, error.message);
+  if (error instanceof VersionConflictError) {
+    // The current ETag lets the caller see how far behind it is; the chunk itself stays unsent.
+    return respond(412, error.code, error.message, {
+      field: 'If-Match',
+      headers: { etag: etagOf(error.currentVersion) },
+    });
+  }
+  if (error instanceof IdempotencyKeyReusedError)
+    return respond(422, error.code, error.message, { field: 'Idempotency-Key' });
   // The procedure re-checks what the daemon validated; reaching it means a well-formed request the
   // database cannot process (say, an embedding of another dimension than the schema's).
   if (error instanceof ProcedureArgumentError) return respond(422, error.code, error.message);

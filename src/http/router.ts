@@ -9,13 +9,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import { HttpError } from './errors.js';
 
-export type Method = 'GET' | 'POST' | 'DELETE';
+export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
 export interface RequestContext {
   req: IncomingMessage;
   /** For a handler that writes the answer itself (POST /mcp) and returns `{ written: true }`. */
   res: ServerResponse;
   params: Record<string, string>;
+  /** The query string's parameters. */
+  query: URLSearchParams;
   requestId: string;
   /** Aborted when the client goes away before the answer is written. */
   signal: AbortSignal;
@@ -26,7 +28,14 @@ export interface RequestContext {
 export type RouteResult =
   | { written: true }
   | { status: number; json: unknown; headers?: Record<string, string> }
-  | { status: number; text: string; contentType: string };
+  | { status: number; text: string; contentType: string }
+  | {
+      status: number;
+      /** Written piece by piece, waiting for the socket to drain (constant memory). */
+      stream: AsyncIterable<string>;
+      contentType: string;
+      headers?: Record<string, string>;
+    };
 
 export interface Route {
   method: Method;

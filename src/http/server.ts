@@ -16,7 +16,7 @@ import { ByteBudget } from './byte-budget.js';
 import { HttpError, toErrorResponse } from './errors.js';
 import { inFlightGauge, observeRequest } from './metrics.js';
 import { requestIdOf } from './request-id.js';
-import { sendJson, sendText } from './respond.js';
+import { sendJson, sendStream, sendText } from './respond.js';
 import { rawPath, type Route, Router, type RouteResult } from './router.js';
 
 export interface ApiServerOptions {
@@ -104,6 +104,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         req,
         res,
         params,
+        query: queryOf(req.url ?? '/'),
         requestId,
         signal: abort.signal,
         body: () => readJsonObject(req, options.maxBodyBytes, bodyBytes),
@@ -112,7 +113,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         status = res.statusCode;
       } else {
         status = result.status;
-        write(res, result);
+        await write(res, result);
       }
     } catch (thrown) {
       const response = toErrorResponse(thrown);
@@ -177,7 +178,17 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   };
 }
 
-function write(res: ServerResponse, result: Exclude<RouteResult, { written: true }>): void {
+/** The query string's parameters (URLSearchParams decodes; it never throws). */
+function queryOf(target: string): URLSearchParams {
+  const start = target.indexOf('?');
+  if (start === -1) return new URLSearchParams();
+  const end = target.indexOf('#', start);
+  return new URLSearchParams(target.slice(start + 1, end === -1 ? undefined : end));
+}
+
+async function write(res: ServerResponse, result: Exclude<RouteResult, { written: true }>): Promise<void> {
   if ('text' in result) sendText(res, result.status, result.text, result.contentType);
+  else if ('stream' in result)
+    await sendStream(res, result.status, result.stream, result.contentType, result.headers);
   else sendJson(res, result.status, result.json, result.headers);
 }

@@ -14,6 +14,9 @@ export function backendOfClient(client: MemvaultClient): MemoryBackend {
       return (await client.queryMemories({ user_id: userId, ...q })).results;
     },
     forget: (userId, docId) => client.forgetDoc(userId, docId),
+    list: (userId, query) => client.listChunks(userId, query),
+    update: (userId, id, patch, ifMatch) =>
+      client.updateChunk(userId, id, patch, { idempotencyKey: true, ...(ifMatch ? { ifMatch } : {}) }),
     describeError(thrown) {
       if (thrown instanceof MemvaultApiError) {
         return {

@@ -1,5 +1,5 @@
 /**
- * memvault's MCP tools: remember, recall and forget, for one end user. The tenant is fixed when
+ * memvault's MCP tools: remember, recall, list_memories, update_memory and forget, for one end user. The tenant is fixed when
  * the server is made (`--user-id` on stdio, a header on HTTP) and never read from a tool's
  * arguments: the input schemas refuse unknown fields (`user_id` included), so a prompt that talks
  * a model into naming another user gets an error, not that user's memories.
@@ -36,9 +36,44 @@ export interface MemoryBackend {
     Array<{ id: string; doc_id: string; source: string; text: string; metadata: unknown; score: number }>
   >;
   forget(userId: string, docId: string): Promise<{ deleted: number }>;
+  /** A page of the user's memories, newest first (the API's listChunks). */
+  list(
+    userId: string,
+    query: { doc_id?: string; source?: string; limit?: number; cursor?: string },
+  ): Promise<{ chunks: StoredMemory[]; next_cursor: string | null }>;
+  /** Corrects one memory (the API's updateChunk); `ifMatch`: only if still at that version. */
+  update(
+    userId: string,
+    id: string,
+    patch: { text?: string; metadata?: Record<string, unknown> },
+    ifMatch?: number,
+  ): Promise<{
+    id: string;
+    doc_id: string;
+    source: string;
+    version: number;
+    created_at: string;
+    updated_at: string;
+  }>;
   /** The API's error for anything the backend throws: code, message (never a value), field. */
   describeError(thrown: unknown): { code: string; message: string; field?: string };
 }
+
+/** A memory as the read routes show it. */
+export interface StoredMemory {
+  id: string;
+  doc_id: string;
+  source: string;
+  text: string;
+  metadata: Record<string, unknown>;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Memories per list_memories page unless the model asks for more: a page is read into its context. */
+const DEFAULT_LIST_LIMIT = 20;
+const MAX_TOOL_LIST_LIMIT = 100;
 
 interface Tool {
   name: string;
@@ -117,6 +152,77 @@ export const TOOLS: readonly Tool[] = [
     },
   },
   {
+    name: 'list_memories',
+    title: 'List memories',
+    description:
+      'Page through everything remembered about the current user, newest first, optionally only one doc_id or ' +
+      'source. Use it when the user asks what you remember about them, or to find the id of a memory to ' +
+      `correct. Returns up to limit memories (default ${DEFAULT_LIST_LIMIT}) with id, version and timestamps, and ` +
+      'next_cursor: pass it back as cursor (with the same doc_id and source) for the next page; null on the last.',
+    inputSchema: pick(
+      {
+        properties: {
+          ...operations.listChunks.query,
+          limit: {
+            type: 'integer',
+            minimum: 1,
+            maximum: MAX_TOOL_LIST_LIMIT,
+            description: `Memories per page (1-${MAX_TOOL_LIST_LIMIT}, default ${DEFAULT_LIST_LIMIT}).`,
+            'x-messages': { default: `must be an integer from 1 to ${MAX_TOOL_LIST_LIMIT}` },
+          },
+        },
+      },
+      ['doc_id', 'source', 'limit', 'cursor'],
+      [],
+      { cursor: 'The next_cursor of the previous call; omit for the first page.' },
+    ),
+    annotations: { readOnlyHint: true, openWorldHint: false },
+    async call(backend, userId, args) {
+      const page = await backend.list(userId, { limit: DEFAULT_LIST_LIMIT, ...args });
+      return { memories: page.chunks, next_cursor: page.next_cursor };
+    },
+  },
+  {
+    name: 'update_memory',
+    title: 'Update memory',
+    description:
+      'Correct one memory of the current user in place, by its id (from recall or list_memories): new text, new ' +
+      'metadata, or both (metadata replaces the whole object). Prefer it to remember when a stored fact changed ' +
+      '(e.g. the user moved city). Pass the version you read to be sure nobody changed the memory since: then a ' +
+      'newer memory is the error version_conflict instead of being overwritten. Returns the new version.',
+    inputSchema: pick(
+      {
+        properties: {
+          id: operations.updateChunk.params.id,
+          ...(operations.updateChunk.body.properties as Record<string, Schema>),
+          version: {
+            type: 'integer',
+            minimum: 1,
+            description: 'The version you read (recall does not return one; list_memories does). Optional.',
+            'x-messages': { default: 'must be a positive integer' },
+          },
+        },
+      },
+      ['id', 'text', 'metadata', 'version'],
+      ['id'],
+      {
+        id: 'The id of the memory to correct.',
+        text: 'The corrected memory, complete (it replaces the old text).',
+        metadata: "Replaces the memory's metadata object.",
+      },
+    ),
+    annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+    async call(backend, userId, args) {
+      const { id, version, ...patch } = args as {
+        id: string;
+        version?: number;
+        text?: string;
+        metadata?: Record<string, unknown>;
+      };
+      return backend.update(userId, id, patch, version);
+    },
+  },
+  {
     name: 'forget',
     title: 'Forget',
     description:
@@ -140,8 +246,9 @@ export function createMcpServer(backend: MemoryBackend, userId: string): Server 
       capabilities: { tools: {} },
       instructions:
         "memvault is this user's long-term memory. Call recall before answering questions that may depend on " +
-        'earlier conversations; call remember when the user shares a lasting fact or preference; call forget ' +
-        'when asked to.',
+        'earlier conversations; call remember when the user shares a lasting fact or preference; call ' +
+        'update_memory when a remembered fact changed; list_memories when asked what you know about the user; ' +
+        'forget when asked to.',
     },
   );
   server.setRequestHandler(ListToolsRequestSchema, async () => ({

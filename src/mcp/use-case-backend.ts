@@ -4,10 +4,13 @@
  * `memvault mcp` on stdio uses ./client-backend.ts instead.
  */
 import { toErrorResponse } from '../http/errors.js';
+import { toApiChunk, toApiUpdated } from '../http/wire.js';
 import { log } from '../log.js';
+import { listChunks } from '../memory/chunks.js';
 import type { MemoryContext } from '../memory/context.js';
 import { forgetDoc } from '../memory/forget.js';
 import { queryMemory } from '../memory/query.js';
+import { updateChunk } from '../memory/update.js';
 import { indexChunk } from '../memory/write.js';
 import type { MemoryBackend } from './tools.js';
 
@@ -39,6 +42,20 @@ export function backendOfUseCases(memory: MemoryContext, signal?: AbortSignal): 
     },
     async forget(userId, docId) {
       return { deleted: await forgetDoc(memory, userId, docId) };
+    },
+    async list(userId, q) {
+      const page = await listChunks(memory, {
+        userId,
+        docId: q.doc_id,
+        source: q.source,
+        limit: q.limit,
+        cursor: q.cursor,
+      });
+      return { chunks: page.chunks.map(toApiChunk), next_cursor: page.nextCursor };
+    },
+    async update(userId, id, patch, ifMatch) {
+      const updated = await updateChunk(memory, userId, id, patch, { ifMatch });
+      return toApiUpdated(updated.value);
     },
     describeError(thrown) {
       const response = toErrorResponse(thrown);

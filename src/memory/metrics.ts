@@ -4,7 +4,16 @@ import { Counter, Histogram } from 'prom-client';
 import { registry } from '../metrics.js';
 
 export type QueryStage =
-  'embed' | 'search' | 'lexical' | 'rescore' | 'fuse' | 'open_text' | 'rerank' | 'open_metadata' | 'total';
+  | 'embed'
+  | 'filter'
+  | 'search'
+  | 'lexical'
+  | 'rescore'
+  | 'fuse'
+  | 'open_text'
+  | 'rerank'
+  | 'open_metadata'
+  | 'total';
 
 const stageSeconds = new Histogram({
   name: 'memvault_query_stage_seconds',

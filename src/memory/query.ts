@@ -13,15 +13,18 @@
 import { hmacUser, searchVector, termKeyOf } from '../crypto/index.js';
 import { StaleDataKeyError } from '../db/errors.js';
 import {
-  type CandidateRow,
-  type LexicalSearchRow,
-  searchCandidates,
-  searchLexical,
-} from '../db/procedures.js';
+  type FilterTree,
+  searchCandidatesChunks,
+  searchLexicalChunks,
+  type Timestamps,
+} from '../db/filters.js';
+import type { CandidateRow, LexicalSearchRow } from '../db/procedures.js';
 import { ValidationError } from '../errors.js';
 import { defaultAnalyzer, queryTokens } from '../lexical/index.js';
 import { maybeRerank } from '../rerank/index.js';
 import { type MemoryContext, onReadPool, tenantKeys } from './context.js';
+import { compileFilter, type Filter, parseFilter } from './filter.js';
+import { tenantFilterKey } from './filter-tokens.js';
 import { fuseConvex } from './fuse.js';
 import { countQuery, observeStage, type QueryStage } from './metrics.js';
 import { overfetchLimit, rescore } from './rescore.js';
@@ -46,6 +49,8 @@ export interface QueryInput {
   source?: unknown;
   /** "hybrid" | "dense" | "lexical"; absent: the live setting retrieval_mode (default hybrid). */
   mode?: unknown;
+  /** Conditions on metadata and timestamps (src/memory/filter.ts), applied by every first stage. */
+  filter?: unknown;
 }
 
 export interface QueryHit {
@@ -61,6 +66,8 @@ export interface QueryHit {
   annRank: number | null;
   /** 1-based position in the BM25 candidate list; null when the lexical side did not return it. */
   lexicalRank: number | null;
+  createdAt: Date;
+  updatedAt: Date;
 }
 
 /**
@@ -96,6 +103,7 @@ interface ValidQuery {
   docId: string | undefined;
   source: string | undefined;
   mode: RetrievalMode | undefined;
+  filter: Filter | undefined;
 }
 
 export function validateQuery(input: QueryInput, dim: number): ValidQuery {
@@ -127,12 +135,13 @@ export function validateQuery(input: QueryInput, dim: number): ValidQuery {
     docId: isAbsent(input.docId) ? undefined : validateId(input.docId, 'doc_id'),
     source: isAbsent(input.source) ? undefined : validateId(input.source, 'source'),
     mode: isAbsent(input.mode) ? undefined : (input.mode as RetrievalMode),
+    filter: parseFilter(input.filter),
   };
 }
 
 /** A first-stage candidate: the row's ciphertexts, the score that placed it, and its ranks. */
 interface Candidate {
-  row: LexicalSearchRow | CandidateRow;
+  row: (LexicalSearchRow | CandidateRow) & Timestamps;
   score: number;
   annRank: number | null;
   lexicalRank: number | null;
@@ -192,6 +201,15 @@ export async function queryMemory(
     }
   };
 
+  // A filter is keyed for the tenant (after its unkeyed chunks are keyed, so none is missed) and
+  // applied by whichever first stage runs; a tenant without a data key has no chunks to match.
+  let filter: FilterTree | null = null;
+  if (q.filter) {
+    const filterKey = await timed(timings, 'filter', () => tenantFilterKey(ctx, userHash));
+    if (!filterKey) return { results: [], reranked: false, mode, timingsMs: timings };
+    filter = compileFilter(q.filter, filterKey);
+  }
+
   // Dense and hybrid: the dense side is over-fetched from the halfvec search layout and re-scored
   // from the sealed float32 embeddings before the cut (./rescore.ts); `rescore` is that stage
   // (opening the embeddings and sorting). The query is searched by its search vector and re-scored
@@ -202,12 +220,20 @@ export async function queryMemory(
       const { tokens, termKeyId } = withTokens ? await keyQueryTerms() : { tokens: [], termKeyId: null };
       return timed(timings, 'search', () =>
         onReadPool(ctx, userHash, (pool) =>
-          searchCandidates(pool, userHash, searchVector(embedding), tokens, termKeyId, {
-            denseLimit: overfetchLimit(q.candidates, overfetch),
-            lexicalLimit: q.candidates,
-            docId: q.docId,
-            source: q.source,
-          }),
+          searchCandidatesChunks(
+            pool,
+            userHash,
+            searchVector(embedding),
+            tokens,
+            termKeyId,
+            {
+              denseLimit: overfetchLimit(q.candidates, overfetch),
+              lexicalLimit: q.candidates,
+              docId: q.docId,
+              source: q.source,
+            },
+            filter,
+          ),
         ),
       );
     });
@@ -230,7 +256,9 @@ export async function queryMemory(
       const { tokens, termKeyId } = await keyQueryTerms();
       if (tokens.length === 0) return [];
       return timed(timings, 'search', () =>
-        onReadPool(ctx, userHash, (pool) => searchLexical(pool, userHash, tokens, termKeyId!, limits)),
+        onReadPool(ctx, userHash, (pool) =>
+          searchLexicalChunks(pool, userHash, tokens, termKeyId!, limits, filter),
+        ),
       );
     });
     candidates = rows.map((row, i) => ({ row, score: row.score, annRank: null, lexicalRank: i + 1 }));
@@ -283,6 +311,8 @@ export async function queryMemory(
       scoreKind: reranked ? 'rerank' : FIRST_STAGE_SCORE[mode],
       annRank,
       lexicalRank,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
     };
   });
   lap('open_metadata');
@@ -310,8 +340,8 @@ function effectiveMode(q: ValidQuery, ctx: MemoryContext): RetrievalMode {
  * order its query ranks).
  */
 function fuse(
-  dense: CandidateRow[],
-  lexicalRows: CandidateRow[],
+  dense: Array<CandidateRow & Timestamps>,
+  lexicalRows: Array<CandidateRow & Timestamps>,
   limit: number,
   timings: Timings,
 ): Candidate[] {
@@ -319,7 +349,7 @@ function fuse(
   const lexical = [...lexicalRows].sort(
     (a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
   );
-  const byId = new Map<string, CandidateRow>();
+  const byId = new Map<string, CandidateRow & Timestamps>();
   for (const row of [...lexical, ...dense]) if (!byId.has(row.id)) byId.set(row.id, row);
   const fused = fuseConvex(
     lexical.map((row) => ({ key: row.id, score: row.score })),

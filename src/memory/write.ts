@@ -7,10 +7,11 @@ import { randomUUID } from 'node:crypto';
 
 import { hmacUser, termKeyOf } from '../crypto/index.js';
 import { StaleDataKeyError } from '../db/errors.js';
-import { storeSealedChunks } from '../db/procedures.js';
+import { type Queryable, storeSealedChunks } from '../db/procedures.js';
 import { ValidationError } from '../errors.js';
 import { defaultAnalyzer, lexicalBatch } from '../lexical/index.js';
 import { type MemoryContext, tenantKeys, wroteTenant } from './context.js';
+import { type IdempotencyRequest, type Idempotent, runIdempotent } from './idempotency.js';
 import { sealChunk } from './seal-chunk.js';
 import { MAX_BATCH_CHUNKS, validateChunkInput, validateId, type ValidChunk } from './validate.js';
 
@@ -26,19 +27,44 @@ export interface NewChunk {
   embedding?: unknown;
 }
 
+export interface WriteOptions {
+  /** An Idempotency-Key and the request it came with (memory/idempotency.ts). */
+  idempotency?: IdempotencyRequest | undefined;
+}
+
 export async function indexChunk(ctx: MemoryContext, userId: unknown, chunk: NewChunk): Promise<string> {
-  const [id] = await store(ctx, userId, [chunk], () => undefined);
+  const [id] = (await store(ctx, userId, [chunk], () => undefined, {})).value;
   return id!;
+}
+
+/** indexChunk with options; `replayed` says the ids are an earlier attempt's (nothing was written). */
+export async function indexChunkIdempotent(
+  ctx: MemoryContext,
+  userId: unknown,
+  chunk: NewChunk,
+  options: WriteOptions,
+): Promise<Idempotent<string>> {
+  const { value, replayed } = await store(ctx, userId, [chunk], () => undefined, options);
+  return { value: value[0]!, replayed };
 }
 
 /** All chunks or none: any invalid chunk rejects the batch before anything is written. */
 export async function indexChunks(ctx: MemoryContext, userId: unknown, chunks: unknown): Promise<string[]> {
+  return (await indexChunksIdempotent(ctx, userId, chunks, {})).value;
+}
+
+export async function indexChunksIdempotent(
+  ctx: MemoryContext,
+  userId: unknown,
+  chunks: unknown,
+  options: WriteOptions,
+): Promise<Idempotent<string[]>> {
   if (!Array.isArray(chunks)) throw new ValidationError('chunks', 'must be an array');
   if (chunks.length === 0) throw new ValidationError('chunks', 'must not be empty');
   if (chunks.length > MAX_BATCH_CHUNKS) {
     throw new ValidationError('chunks', `must hold at most ${MAX_BATCH_CHUNKS} chunks`, 'too_large');
   }
-  return store(ctx, userId, chunks as NewChunk[], (i) => `chunks[${i}]`);
+  return store(ctx, userId, chunks as NewChunk[], (i) => `chunks[${i}]`, options);
 }
 
 /** Where chunk i sits in the request, for field names (`chunks[3].text`); undefined for a single chunk. */
@@ -49,13 +75,14 @@ async function store(
   userId: unknown,
   inputs: NewChunk[],
   path: ChunkPath,
-): Promise<string[]> {
+  options: WriteOptions,
+): Promise<Idempotent<string[]>> {
   const validUserId = validateId(userId, 'user_id');
   const valid = await validateAndEmbed(ctx, validUserId, inputs, path);
   const userHash = hmacUser(validUserId);
   const keys = tenantKeys(ctx);
   const ids = valid.map(() => randomUUID());
-  const sealAndStore = async () => {
+  const sealAndStore = async (db: Queryable): Promise<string[]> => {
     const dek = await keys.activeKey(userHash);
     const sealed = valid.map((chunk, i) => sealChunk(userHash, { ...chunk, id: ids[i]! }, dek));
     const lexical =
@@ -66,18 +93,29 @@ async function store(
             termKeyOf(dek),
             valid.map((chunk) => chunk.text),
           );
-    await storeSealedChunks(ctx.pool, userHash, sealed, dek.id, 2, lexical);
+    await storeSealedChunks(db, userHash, sealed, dek.id, 2, lexical);
+    return ids;
   };
+  // Without a key: one statement, no transaction needed. With one: claim, store, record.
+  const attempt = (): Promise<Idempotent<string[]>> =>
+    options.idempotency
+      ? runIdempotent(ctx, userHash, options.idempotency, sealAndStore, {
+          status: 201,
+          toRecord: (written) => ({ ids: written }),
+          fromRecord: (stored) => (stored as { ids: string[] }).ids,
+        })
+      : sealAndStore(ctx.pool).then((written) => ({ value: written, replayed: false }));
+  let result: Idempotent<string[]>;
   try {
-    await sealAndStore();
+    result = await attempt();
   } catch (thrown) {
     // Our cached DEK was destroyed or replaced by another process: re-read the keys, seal again.
     if (!(thrown instanceof StaleDataKeyError)) throw thrown;
     keys.forget(userHash);
-    await sealAndStore();
+    result = await attempt();
   }
   await wroteTenant(ctx, userHash);
-  return ids;
+  return result;
 }
 
 async function validateAndEmbed(

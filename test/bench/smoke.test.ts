@@ -1,6 +1,6 @@
 /**
  * Smoke tests of `memvault bench` from the built package (npm test builds first): a tiny run of
- * every suite that fits in CI — crypto, ann (on the HNSW shape), ingest, rerank and query, each
+ * every suite that fits in CI — crypto, ann (on the HNSW shape), ingest, rerank, query and chunks, each
  * database suite on its own private PostgreSQL under a temporary home, never the shared test
  * cluster — their JSON, and `bench compare` gating on a regression, a crashed suite and a quick
  * vs full mix. Asserts shapes, exit codes and sane values; timings only against generous bounds.
@@ -170,6 +170,28 @@ t.test(
       t.equal(latency[variant]?.length, 5, `${variant}: one sample per round`);
   },
 );
+
+t.test('bench chunks lists and exports every chunk of a tenant over several pages', async (t) => {
+  // 1,200 chunks: three list pages of 500, so the cursor is followed twice.
+  const result = await suite(t, 'chunks', [
+    '--tenant',
+    '1200',
+    '--background',
+    '0',
+    '--rounds',
+    '2',
+    '--no-plots',
+  ]);
+  t.equal(metric(result, 'errors'), 0, 'each pass saw every chunk exactly once');
+  for (const name of ['list.chunks_per_s', 'export.chunks_per_s', 'bare_list_chunks.rows_per_s']) {
+    const value = metric(result, name);
+    t.ok(positive(value) && value < 1e7, `${name} ${value}`);
+  }
+  t.ok(positive(metric(result, 'export_vs_bare')), 'a ratio against the baseline of the same run');
+  const passMs = result.series?.passMs as Record<string, number[]>;
+  for (const variant of ['list', 'export', 'bare memory.list_chunks'])
+    t.equal(passMs[variant]?.length, 2, `${variant}: one pass per round`);
+});
 
 t.test('bench exits 2 naming an option no chosen suite takes, before running anything', async (t) => {
   const typo = await bench(['ingest', '--quick', '--chunk', '5', '--no-plots']);

@@ -134,6 +134,43 @@ async function holdTheOnlySlot() {
   };
 }
 
+t.test('the chunk methods: list, get, update (If-Match), delete, export', async (t) => {
+  const { ids } = await client.createChunks({
+    user_id: 'c2',
+    chunks: [1, 2, 3].map((i) => ({ doc_id: 'd', text: `item ${i}`, embedding: testVector(i) })),
+  });
+  const first = await client.listChunks('c2', { limit: 2 });
+  t.equal(first.chunks.length, 2);
+  t.type(first.next_cursor, 'string');
+  const rest = await client.listChunks('c2', { limit: 2, cursor: first.next_cursor! });
+  t.same([...first.chunks, ...rest.chunks].map((c) => c.id).sort(), [...ids].sort());
+  t.equal(rest.next_cursor, null);
+
+  const one = await client.getChunk('c2', ids[0]!);
+  t.equal(one.version, 1);
+  const updated = await client.updateChunk(
+    'c2',
+    ids[0]!,
+    { metadata: { ok: true } },
+    { ifMatch: one.version },
+  );
+  t.equal(updated.version, 2);
+  const stale = await client
+    .updateChunk('c2', ids[0]!, { metadata: { ok: false } }, { ifMatch: one.version })
+    .catch((e: unknown) => e);
+  t.ok(stale instanceof MemvaultApiError);
+  t.equal((stale as MemvaultApiError).code, 'version_conflict');
+  t.equal((stale as MemvaultApiError).status, 412);
+
+  t.same(await client.deleteChunk('c2', ids[1]!), { deleted: 1 });
+  const missing = await client.getChunk('c2', ids[1]!).catch((e: unknown) => e);
+  t.equal((missing as MemvaultApiError).code, 'not_found');
+
+  const exported: string[] = [];
+  for await (const chunk of client.exportChunks('c2')) exported.push(chunk.text);
+  t.same(exported.sort(), ['item 1', 'item 3']);
+});
+
 t.test(
   'a 429 is retried after Retry-After, and a write keeps its idempotency key across retries',
   async (t) => {

@@ -1,7 +1,9 @@
 /**
  * Fuzzing the HTTP API of a real daemon (in-process, own test database): random JSON shapes and
- * raw bodies on every route, with hostile strings, numbers and ids. Invariants after each case:
+ * raw bodies on every route, with hostile strings, numbers, ids, cursors and conditional headers
+ * (the chunk routes: read, list, update, delete, export). Invariants after each case:
  *   - no 5xx, and the daemon still answers /healthz;
+ *   - another tenant's chunk id is never answered with a 2xx (bob on alice's chunks);
  *   - the stored row count moves only by what a 2xx answer says (a rejected request stores
  *     nothing, an accepted write stores exactly its ids, a delete removes exactly `deleted`).
  */
@@ -52,7 +54,59 @@ const validWrite = fc
   })
   .map((b) => ({ method: 'POST', path: '/v1/chunks', body: { ...b, embedding: validEmbedding } }));
 
-type Case = { method: string; path: string; body?: unknown; raw?: string };
+type Case = {
+  method: string;
+  path: string;
+  body?: unknown;
+  raw?: string;
+  headers?: Record<string, string>;
+};
+
+// A few real chunks (and a real cursor), so the chunk routes are fuzzed on ids that exist too.
+const seeded: string[] = [];
+for (const text of ['seeded one', 'seeded two', 'seeded three']) {
+  const res = await api.request('POST', '/v1/chunks', {
+    body: { user_id: 'alice', doc_id: 'doc-1', text, embedding: validEmbedding },
+  });
+  seeded.push(res.json.id as string);
+}
+const realCursor = (await api.request('GET', '/v1/users/alice/chunks?limit=1')).json.next_cursor as string;
+const chunkId = fc.oneof(
+  fc.constantFrom(...seeded),
+  fc.uuid(),
+  fc.constantFrom(seeded[0]!.toUpperCase(), `${seeded[0]}x`, ''),
+  nastyString,
+);
+const conditionalHeaders = fc.record(
+  {
+    'if-match': fc.oneof(
+      fc.constantFrom('"1"', '"2"', '*', 'W/"1"', '"0"', '"99999999999999999999"', '1'),
+      nastyString,
+    ),
+    'idempotency-key': fc.oneof(fc.constantFrom('key-1', 'key-2'), nastyString),
+  },
+  { requiredKeys: [] },
+);
+// Header values must be ByteStrings for fetch: keep the Latin-1 part of a hostile string.
+const latin1 = (headers: Record<string, string>) =>
+  Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, v.replace(/[^\x20-\x7e\x80-\xff]/g, '?')]));
+const queryString = fc
+  .record(
+    {
+      doc_id: fc.oneof(fc.constantFrom('doc-1', ''), nastyString),
+      source: nastyString,
+      limit: fc.oneof(fc.constantFrom('1', '500', '501', '0', '-1', '1.5', '1e3', ''), nastyString),
+      cursor: fc.oneof(
+        fc.constantFrom(realCursor, realCursor.slice(0, -2), `${realCursor}A`, ''),
+        nastyString,
+      ),
+    },
+    { requiredKeys: [] },
+  )
+  .map((q) => {
+    const params = Object.entries(q).map(([k, v]) => `${k}=${encodeSegment(v)}`);
+    return params.length ? `?${params.join('&')}` : '';
+  });
 
 /** Percent-encodes a segment; a lone surrogate becomes the (invalid UTF-8) bytes ED A0 80. */
 function encodeSegment(s: string): string {
@@ -64,6 +118,8 @@ function encodeSegment(s: string): string {
 const pathSegment = fc
   .oneof(fc.constantFrom('alice', 'doc-1', '..', '%2e%2e', '%00'), nastyString)
   .map(encodeSegment);
+
+const chunkUser = fc.oneof(fc.constantFrom('alice', 'bob'), pathSegment);
 
 const requestCase: fc.Arbitrary<Case> = fc.oneof(
   validWrite,
@@ -115,6 +171,37 @@ const requestCase: fc.Arbitrary<Case> = fc.oneof(
     })
     .map((c) => ({ method: 'POST', ...c })),
   anyJson.map((body) => ({ method: 'POST', path: '/v1/chunks', body })),
+  fc.tuple(chunkUser, chunkId, conditionalHeaders).map(([u, id, headers]) => ({
+    method: fc.sample(fc.constantFrom('GET', 'DELETE'), 1)[0]!,
+    path: `/v1/users/${u}/chunks/${encodeSegment(id)}`,
+    headers: latin1(headers),
+  })),
+  fc
+    .record({
+      user: chunkUser,
+      id: chunkId,
+      headers: conditionalHeaders,
+      body: fc.oneof(
+        fc.record(
+          {
+            text: fc.oneof(fc.constantFrom('a corrected memory'), nastyString, anyJson),
+            metadata: fc.oneof(fc.dictionary(nastyString, anyJson, { maxKeys: 3 }), anyJson),
+            embedding: embeddingLike(DIM),
+          },
+          { requiredKeys: [] },
+        ),
+        anyJson,
+      ),
+    })
+    .map(({ user, id, headers, body }) => ({
+      method: 'PATCH',
+      path: `/v1/users/${user}/chunks/${encodeSegment(id)}`,
+      headers: latin1(headers),
+      body,
+    })),
+  fc
+    .tuple(chunkUser, fc.constantFrom('chunks', 'export'), queryString)
+    .map(([u, route, q]) => ({ method: 'GET', path: `/v1/users/${u}/${route}${q}` })),
 );
 
 let cases = 0;
@@ -125,14 +212,18 @@ t.test('no 5xx, no crash, and rows change only as 2xx answers say', async (t) =>
     fc.asyncProperty(requestCase, async (c) => {
       cases++;
       const before = await rowCount();
-      const res = await api.request(
-        c.method,
-        c.path,
-        c.raw !== undefined ? { rawBody: c.raw } : c.body !== undefined ? { body: c.body } : {},
-      );
+      const res = await api.request(c.method, c.path, {
+        ...(c.raw !== undefined ? { rawBody: c.raw } : c.body !== undefined ? { body: c.body } : {}),
+        ...(c.headers ? { headers: c.headers } : {}),
+      });
       statuses[res.status] = (statuses[res.status] ?? 0) + 1;
       if (res.status >= 500)
         throw new Error(`${c.method} ${c.path} -> ${res.status} ${JSON.stringify(res.json)}`);
+      if (res.status < 300 && seeded.some((id) => c.path.startsWith(`/v1/users/bob/chunks/${id}`)))
+        throw new Error(`bob reached alice's chunk: ${c.method} ${c.path} -> ${res.status}`);
+      const ndjson = c.path.includes('/export') && res.status === 200;
+      if (ndjson && typeof res.json === 'string' && !res.json.endsWith('\n'))
+        throw new Error(`an export that does not end with a newline: ${c.path}`);
       if (res.status >= 400 && (typeof res.json !== 'object' || !res.json?.error?.code))
         throw new Error(`error without the error contract: ${res.status}`);
       const after = await rowCount();

@@ -42,6 +42,9 @@ const PRODUCED_ELSEWHERE: Partial<Record<ErrorCode, string>> = {
   model_loading: 'test/http/rerank-errors.test.ts',
   worker_crashed: 'test/http/rerank-errors.test.ts',
   model_unavailable: 'test/http/errors.test.ts',
+  not_found: 'test/http/chunks.test.ts',
+  version_conflict: 'test/http/chunks.test.ts',
+  idempotency_key_reused: 'test/http/idempotency.test.ts',
 };
 /** Codes no test can produce on purpose, and why. */
 const NOT_PRODUCIBLE: Partial<Record<ErrorCode, string>> = {
@@ -70,6 +73,9 @@ const initialize = {
   method: 'initialize',
   params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'contract', version: '1' } },
 };
+// A stored chunk for the routes that address one (read, update, then delete, in declaration order).
+const stored = await api.request('POST', '/v1/chunks', { body: { ...chunk, doc_id: 'one' } });
+const chunkPath = `/v1/users/contract/chunks/${stored.json.id as string}`;
 const BODIES: Record<string, { good: unknown; bad: unknown; tooLarge: unknown }> = {
   createChunk: {
     good: chunk,
@@ -88,6 +94,11 @@ const BODIES: Record<string, { good: unknown; bad: unknown; tooLarge: unknown }>
     good: { user_id: 'contract', query: 'hello', embedding: testVector(1) },
     bad: { user_id: 'contract', query: 'hello', k: 0 },
     tooLarge: { user_id: 'contract', query: 'x'.repeat(64 * 1024 + 1) },
+  },
+  updateChunk: {
+    good: { metadata: { corrected: true } },
+    bad: { text: 5 },
+    tooLarge: { text: 'x'.repeat(64 * 1024 + 1) },
   },
   rerank: {
     // Reranking is off in test daemons: a valid request is answered 503 rerank_disabled
@@ -110,6 +121,31 @@ const PATHS: Record<string, { good: string; bad: string; tooLarge: string }> = {
     good: '/v1/users/contract/docs/d',
     bad: '/v1/users/contract/docs/a%00b',
     tooLarge: `/v1/users/${'x'.repeat(MAX_ID_LENGTH + 1)}/docs/d`,
+  },
+  listChunks: {
+    good: '/v1/users/contract/chunks?limit=2',
+    bad: '/v1/users/a%00b/chunks',
+    tooLarge: `/v1/users/${'x'.repeat(MAX_ID_LENGTH + 1)}/chunks`,
+  },
+  getChunk: {
+    good: chunkPath,
+    bad: '/v1/users/contract/chunks/not-a-uuid',
+    tooLarge: `/v1/users/${'x'.repeat(MAX_ID_LENGTH + 1)}/chunks/${stored.json.id as string}`,
+  },
+  updateChunk: {
+    good: chunkPath,
+    bad: '/v1/users/contract/chunks/not-a-uuid',
+    tooLarge: `/v1/users/${'x'.repeat(MAX_ID_LENGTH + 1)}/chunks/${stored.json.id as string}`,
+  },
+  deleteChunk: {
+    good: chunkPath,
+    bad: '/v1/users/contract/chunks/not-a-uuid',
+    tooLarge: `/v1/users/${'x'.repeat(MAX_ID_LENGTH + 1)}/chunks/${stored.json.id as string}`,
+  },
+  exportChunks: {
+    good: '/v1/users/contract/export',
+    bad: '/v1/users/a%00b/export',
+    tooLarge: `/v1/users/${'x'.repeat(MAX_ID_LENGTH + 1)}/export`,
   },
   forgetUser: {
     good: '/v1/users/nobody',
@@ -174,18 +210,35 @@ t.test('each documented input error is produced: invalid_input, too_large and th
     const byPath = PATHS[op.operationId];
     const byBody = BODIES[op.operationId];
     const headers = HEADERS[op.operationId];
-    const send = (which: 'bad' | 'tooLarge') =>
-      byPath
-        ? call(op.operationId, op.method, byPath[which])
-        : call(op.operationId, op.method, op.path, {
-            body: byBody![which],
-            headers: (which === 'tooLarge' ? headers?.tooLarge : headers?.good) ?? {},
-          });
+    // An operation with both (PATCH a chunk) gets a bad path with a good body, then a good path
+    // with a bad body.
+    const send = async (which: 'bad' | 'tooLarge') => {
+      if (!byPath) {
+        return call(op.operationId, op.method, op.path, {
+          body: byBody![which],
+          headers: (which === 'tooLarge' ? headers?.tooLarge : headers?.good) ?? {},
+        });
+      }
+      const viaPath = await call(
+        op.operationId,
+        op.method,
+        byPath[which],
+        byBody ? { body: byBody.good } : {},
+      );
+      if (byBody) {
+        const viaBody = await call(op.operationId, op.method, byPath.good, { body: byBody[which] });
+        t.equal(viaBody.json.error.code, viaPath.json.error.code, `${op.operationId}: the body's ${which}`);
+      }
+      return viaPath;
+    };
     t.equal((await send('bad')).json.error.code, 'invalid_input', `${op.operationId} invalid_input`);
     t.equal((await send('tooLarge')).json.error.code, 'too_large', `${op.operationId} too_large`);
     if (!op.body) continue;
     const raw = (rawBody: string, extra: Record<string, string> = {}) =>
-      call(op.operationId, op.method, op.path, { rawBody, headers: { ...headers?.good, ...extra } });
+      call(op.operationId, op.method, byPath?.good ?? op.path, {
+        rawBody,
+        headers: { ...headers?.good, ...extra },
+      });
     t.equal((await raw('{"x":')).json.error.code, 'invalid_json');
     t.equal((await raw('[1]')).json.error.code, 'invalid_body');
     t.equal((await raw('{}', { 'content-type': 'text/plain' })).json.error.code, 'unsupported_media_type');
@@ -197,7 +250,7 @@ t.test('each /v1 operation answers 401 unauthorized without the token', async (t
   for (const op of allOperations.filter((o) => o.auth)) {
     const res = await call(op.operationId, op.method, PATHS[op.operationId]?.good ?? op.path, {
       token: null,
-      body: BODIES[op.operationId]?.good ?? {},
+      ...(op.method === 'GET' ? {} : { body: BODIES[op.operationId]?.good ?? {} }),
       headers: HEADERS[op.operationId]?.good ?? {},
     });
     t.equal(res.json.error.code, 'unauthorized', op.operationId);
@@ -209,7 +262,7 @@ t.test('each /v1 operation answers 429 too_many_requests over MEMVAULT_MAX_IN_FL
   await until(() => api.daemon.api.inFlight === 1);
   for (const op of allOperations.filter((o) => o.auth)) {
     const res = await call(op.operationId, op.method, PATHS[op.operationId]?.good ?? op.path, {
-      body: BODIES[op.operationId]?.good ?? {},
+      ...(op.method === 'GET' ? {} : { body: BODIES[op.operationId]?.good ?? {} }),
       headers: HEADERS[op.operationId]?.good ?? {},
     });
     t.equal(res.json.error.code, 'too_many_requests', op.operationId);

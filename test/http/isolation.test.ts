@@ -121,3 +121,72 @@ t.test(
     t.notMatch(JSON.stringify(res.json), /carol|dave text/);
   },
 );
+
+t.test("the chunk routes: bob cannot read, list, update, delete or export alice's chunks", async (t) => {
+  const written = await api.request('POST', '/v1/chunks', {
+    body: {
+      user_id: 'erin',
+      doc_id: 'e',
+      text: 'erin-secret 42',
+      metadata: { pin: 7 },
+      embedding: testVector(4),
+    },
+  });
+  const id: string = written.json.id;
+  const erin = await api.request('GET', `/v1/users/erin/chunks/${id}`);
+  const etag = erin.headers.get('etag')!;
+  t.equal(etag, '"1"');
+
+  const read = await api.request('GET', `/v1/users/frank/chunks/${id}`);
+  t.equal(read.status, 404, "frank reading erin's id: 404, as for an id that does not exist");
+  t.notMatch(JSON.stringify(read.json), /erin|42/);
+  const patch = await api.request('PATCH', `/v1/users/frank/chunks/${id}`, {
+    body: { metadata: { pin: 0 } },
+    headers: { 'if-match': etag },
+  });
+  t.equal(patch.status, 404, "frank patching erin's id, with erin's ETag: 404");
+  t.equal(patch.headers.get('etag'), null, 'and no ETag of erin leaks');
+  const del = await api.request('DELETE', `/v1/users/frank/chunks/${id}`, { headers: { 'if-match': etag } });
+  t.equal(del.status, 404);
+
+  const after = await api.request('GET', `/v1/users/erin/chunks/${id}`);
+  t.match(after.json, { text: 'erin-secret 42', metadata: { pin: 7 }, version: 1 }, 'erin untouched');
+
+  await api.request('POST', '/v1/chunks', {
+    body: { user_id: 'frank', doc_id: 'e', text: 'frank note', embedding: testVector(4) },
+  });
+  const list = await api.request('GET', '/v1/users/frank/chunks?doc_id=e');
+  t.same(
+    list.json.chunks.map((c: { text: string }) => c.text),
+    ['frank note'],
+  );
+  const exported = await fetch(`${api.url}/v1/users/frank/export`, {
+    headers: { authorization: `Bearer ${api.token}` },
+  });
+  const text = await exported.text();
+  t.match(text, /frank note/);
+  t.notMatch(text, /erin-secret/);
+
+  // Erin's cursor, tried on frank's listing.
+  await api.request('POST', '/v1/chunks', {
+    body: { user_id: 'erin', doc_id: 'e2', text: 'erin second', embedding: testVector(5) },
+  });
+  const page = await api.request('GET', '/v1/users/erin/chunks?limit=1');
+  const stolen = await api.request('GET', `/v1/users/frank/chunks?limit=1&cursor=${page.json.next_cursor}`);
+  t.equal(stolen.status, 400);
+  t.equal(stolen.json.error.field, 'cursor');
+});
+
+t.test('idempotency keys are per tenant: the same key for two users writes for each', async (t) => {
+  const post = (user: string) =>
+    api.request('POST', '/v1/chunks', {
+      body: { user_id: user, doc_id: 'k', text: 'same text', embedding: testVector(6) },
+      headers: { 'idempotency-key': 'shared-key-1' },
+    });
+  const gina = await post('gina');
+  const hank = await post('hank');
+  t.equal(gina.status, 201);
+  t.equal(hank.status, 201);
+  t.not(hank.json.id, gina.json.id, "hank's write is his own, not a replay of gina's");
+  t.equal(hank.headers.get('idempotent-replayed'), null);
+});

@@ -87,12 +87,12 @@ async function call(client: Client, name: string, args: Record<string, unknown>)
 }
 
 for (const transport of ['http', 'stdio'] as const) {
-  t.test(`${transport}: lists remember, recall and forget with input schemas and descriptions`, async (t) => {
+  t.test(`${transport}: lists the tools with input schemas and descriptions`, async (t) => {
     const client = await connect(t, transport, `list-${transport}`);
     const { tools } = await client.listTools();
     t.same(
       tools.map((tool) => tool.name),
-      ['remember', 'recall', 'forget'],
+      ['remember', 'recall', 'list_memories', 'update_memory', 'forget'],
     );
     for (const tool of tools) {
       t.ok((tool.description ?? '').length > 60, `${tool.name} is described`);
@@ -101,6 +101,80 @@ for (const transport of ['http', 'stdio'] as const) {
       t.notOk('user_id' in (tool.inputSchema.properties ?? {}), `${tool.name} takes no user_id`);
     }
     t.same(tools.find((tool) => tool.name === 'remember')!.inputSchema.required, ['text']);
+    t.same(tools.find((tool) => tool.name === 'update_memory')!.inputSchema.required, ['id']);
+    t.same(Object.keys(tools.find((tool) => tool.name === 'list_memories')!.inputSchema.properties ?? {}), [
+      'doc_id',
+      'source',
+      'limit',
+      'cursor',
+    ]);
+  });
+
+  t.test(`${transport}: list_memories pages newest first; update_memory corrects in place`, async (t) => {
+    const client = await connect(t, transport, `curate-${transport}`);
+    const ids: string[] = [];
+    for (const city of ['Lisbon', 'Porto', 'Braga']) {
+      const stored = await call(client, 'remember', { text: `Carol lives in ${city}.`, doc_id: 'home' });
+      ids.push(stored.structuredContent!.id as string);
+    }
+    await call(client, 'remember', { text: 'Carol has a cat named Miso.', doc_id: 'pets' });
+    const first = await call(client, 'list_memories', { doc_id: 'home', limit: 2 });
+    t.notOk(first.isError, JSON.stringify(first));
+    const page1 = first.structuredContent!.memories as Array<{ id: string; text: string; version: number }>;
+    t.same(
+      page1.map((m) => m.text),
+      ['Carol lives in Braga.', 'Carol lives in Porto.'],
+      'newest first, only doc_id home',
+    );
+    t.equal(page1[0]!.version, 1);
+    t.type(first.structuredContent!.next_cursor, 'string');
+    const second = await call(client, 'list_memories', {
+      doc_id: 'home',
+      limit: 2,
+      cursor: first.structuredContent!.next_cursor,
+    });
+    t.same(
+      (second.structuredContent!.memories as Array<{ text: string }>).map((m) => m.text),
+      ['Carol lives in Lisbon.'],
+    );
+    t.equal(second.structuredContent!.next_cursor, null, 'the last page says so');
+    const all = await call(client, 'list_memories', {});
+    t.equal((all.structuredContent!.memories as unknown[]).length, 4, 'no filter: every memory');
+    const otherFilter = await call(client, 'list_memories', {
+      doc_id: 'pets',
+      cursor: first.structuredContent!.next_cursor,
+    });
+    t.match(otherFilter.structuredContent, { error: { code: 'invalid_input', field: 'cursor' } });
+
+    const updated = await call(client, 'update_memory', {
+      id: ids[0],
+      text: 'Carol moved from Lisbon to Coimbra.',
+      metadata: { confidence: 'high' },
+      version: 1,
+    });
+    t.notOk(updated.isError, JSON.stringify(updated));
+    t.match(updated.structuredContent, { id: ids[0], doc_id: 'home', version: 2 });
+    const stale = await call(client, 'update_memory', {
+      id: ids[0],
+      text: 'Carol lives in Faro.',
+      version: 1,
+    });
+    t.equal(stale.isError, true);
+    t.match(stale.structuredContent, { error: { code: 'version_conflict' } });
+    const recalled = await call(client, 'recall', { query: 'Which city did Carol move to?', k: 1 });
+    t.same(
+      (recalled.structuredContent!.memories as Array<{ id: string; text: string; metadata: unknown }>).map(
+        ({ id, text, metadata }) => ({ id, text, metadata }),
+      ),
+      [{ id: ids[0], text: 'Carol moved from Lisbon to Coimbra.', metadata: { confidence: 'high' } }],
+      'recall finds the corrected text (re-embedded), not the stale one',
+    );
+    const empty = await call(client, 'update_memory', { id: ids[1] });
+    t.match(empty.structuredContent, { error: { code: 'invalid_input', field: 'text' } });
+    const badId = await call(client, 'update_memory', { id: 'not-a-uuid', text: 'x' });
+    t.match(badId.structuredContent, { error: { code: 'invalid_input', field: 'id' } });
+    const bigLimit = await call(client, 'list_memories', { limit: 101 });
+    t.match(bigLimit.structuredContent, { error: { code: 'invalid_input', field: 'limit' } });
   });
 
   t.test(`${transport}: remember, recall and forget round-trip for the server's user`, async (t) => {
@@ -158,6 +232,26 @@ for (const transport of ['http', 'stdio'] as const) {
     t.notOk(secret.isError);
     const bobRecall = await call(bob, 'recall', { query: 'door code', k: 10 });
     t.same(bobRecall.structuredContent, { memories: [] }, "bob's recall finds nothing of alice's");
+    const bobList = await call(bob, 'list_memories', {});
+    t.same(
+      bobList.structuredContent,
+      { memories: [], next_cursor: null },
+      "bob's list shows nothing of alice's",
+    );
+    const bobUpdate = await call(bob, 'update_memory', {
+      id: secret.structuredContent!.id,
+      text: 'Code is 0000.',
+    });
+    t.match(bobUpdate.structuredContent, { error: { code: 'not_found' } }, "alice's id is not found for bob");
+    const aliceList = await call(alice, 'list_memories', {});
+    t.same(
+      (aliceList.structuredContent!.memories as Array<{ text: string; version: number }>).map((m) => [
+        m.text,
+        m.version,
+      ]),
+      [["Alice's door code is 4711.", 1]],
+      "bob's update changed nothing",
+    );
     const bobForget = await call(bob, 'forget', { doc_id: 'secrets' });
     t.same(bobForget.structuredContent, { deleted: 0 }, "bob cannot forget alice's doc");
     // A prompt-injected model naming another user: refused, not redirected.

@@ -62,12 +62,29 @@ t.test('memory_events payloads name no tenant, chunk or document', async (t) => 
   t.equal(written.status, 201);
   const ids: string[] = written.json.ids;
   t.equal((await api.request('DELETE', `/v1/users/${user}/docs/doc-secret-1`)).json.deleted, 1);
+  // One chunk corrected, one written and deleted by id: chunk_updated and chunk_deleted.
+  const patched = await api.request('PATCH', `/v1/users/${user}/chunks/${ids[1]!}`, {
+    body: { metadata: { fixed: true } },
+  });
+  t.equal(patched.status, 200);
+  const extra = await api.request('POST', '/v1/chunks', {
+    body: { user_id: user, doc_id: 'doc-secret-3', text: 'three', embedding: testVector(3) },
+  });
+  ids.push(extra.json.id);
+  t.equal((await api.request('DELETE', `/v1/users/${user}/chunks/${extra.json.id as string}`)).status, 200);
   // A key replacement (maintenance job) and a forget: the events that name keys.
   await replaceTenantKey(db.admin, activeKeyRing(), userHash);
   t.equal((await api.request('DELETE', `/v1/users/${user}`)).json.deleted, 1);
 
-  const events = ['chunks_indexed', 'doc_deleted', 'tenant_key_rotated', 'tenant_forgotten'];
-  await until('all four events', async () =>
+  const events = [
+    'chunks_indexed',
+    'doc_deleted',
+    'chunk_updated',
+    'chunk_deleted',
+    'tenant_key_rotated',
+    'tenant_forgotten',
+  ];
+  await until('all six events', async () =>
     events.every((e) => payloads.some((p) => JSON.parse(p).event === e)),
   );
   for (const payload of payloads) {
