@@ -31,6 +31,7 @@ export {
 } from './data-key.js';
 export { TERM_KEY_LABEL, TermKey, termKeyOf } from './term-key.js';
 export { searchVector } from './search-vector.js';
+export { assertNoise, VECTOR_KEY_LABEL, VectorKey, vectorKeyOf } from './vector-key.js';
 export {
   FILTER_KEY_LABEL,
   FilterKey,
