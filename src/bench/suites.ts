@@ -6,6 +6,7 @@ import type { Suite } from './suite.js';
 
 export const SUITES: Record<string, () => Promise<Suite>> = {
   crypto: async () => (await import('./crypto.js')).suite,
+  vectors: async () => (await import('./vectors.js')).suite,
   rerank: async () => (await import('./rerank.js')).suite,
   ann: async () => (await import('./ann.js')).suite,
   ingest: async () => (await import('./ingest.js')).suite,
@@ -23,4 +24,4 @@ export const SUITES: Record<string, () => Promise<Suite>> = {
  * through the write path. `scale` is run by name only: it needs pgbouncer (scripts/ensure-postgres.sh
  * --with-pgbouncer) and starts a second PostgreSQL server (a streaming replica).
  */
-export const ALL_SUITES = ['crypto', 'rerank', 'ann', 'ingest', 'query', 'chunks', 'keys', 'load'];
+export const ALL_SUITES = ['crypto', 'vectors', 'rerank', 'ann', 'ingest', 'query', 'chunks', 'keys', 'load'];

@@ -158,6 +158,11 @@ export interface KnownPlaintextResult {
   heldOut: number;
   /** Mean cosine between a recovered embedding and the true one (1: exact recovery). */
   meanCosine: number;
+  /**
+   * The same for a guess that needs no key and no row: the mean embedding of the held-out texts.
+   * Embeddings share a large common direction, so this is far above 0; recovery is what exceeds it.
+   */
+  guessCosine: number;
   /** Share of held-out rows whose recovered embedding is nearest its own text among all held-out texts. */
   identified: number;
   chance: number;
@@ -229,11 +234,15 @@ export function knownPlaintext(
   const heldOutClear = clear.slice(known);
   const recovered = stored.slice(known).map(inverse);
   const candidates = new VectorTable(heldOutClear);
+  const centre = new Float64Array(heldOutClear[0]!.length);
+  for (const x of heldOutClear)
+    for (let i = 0; i < centre.length; i++) centre[i]! += x[i]! / heldOutClear.length;
   return {
     method,
     known,
     heldOut: heldOutClear.length,
     meanCosine: mean(recovered.map((x, i) => cosine(x, heldOutClear[i]!))),
+    guessCosine: mean(heldOutClear.map((x) => cosine(centre, x))),
     identified: recovered.filter((x, i) => candidates.topK(x, 1)[0] === i).length / recovered.length,
     chance: 1 / heldOutClear.length,
   };
@@ -289,6 +298,8 @@ export interface AttackOptions {
   /** Whether a query is perturbed too (with a fresh context) or only rotated. */
   queryNoise?: boolean;
   k?: number;
+  /** Told when each column (clear, then each noise size) starts: the fits take seconds. */
+  onStage?: (message: string) => void;
 }
 
 /** One column of the report: clear vectors, or protected ones with one noise size. */
@@ -325,6 +336,7 @@ export function runVectorAttacks(corpus: AttackCorpus, options: AttackOptions): 
     store: (doc: number, tenant: number, context: string) => Vector,
     query: (x: Vector, tenant: number, context: string) => Vector,
   ): AttackRow => {
+    options.onStage?.(vectors === 'clear' ? 'clear vectors' : `protected vectors, noise ${noise}`);
     const stored = corpus.docs.map((_, i) => store(i, tenantOf(i), `doc-${i}`));
     const storedTable = new VectorTable(stored);
     const storedTenant0 = tenant0.map((i) => stored[i]!);

@@ -213,6 +213,12 @@ t.test(
     // recovered closely enough to name their text; more pairs help, and noise caps what they give.
     t.ok(results['0/64']! > 0.7, `no noise, m=64: cosine ${results['0/64']!.toFixed(3)}`);
     t.ok(results['0/64']! > results['0/4']! + 0.1, 'more known pairs recover more');
+    const guess = knownPlaintext(
+      docVectors,
+      docVectors.map((x) => key.rotate(x)),
+      64,
+    ).guessCosine;
+    t.ok(results['0/64']! > guess + 0.1, `recovery beats the mean-embedding guess (${guess.toFixed(3)})`);
     t.ok(results['0.5/64']! < results['0/64']!, 'noise lowers the recovery');
     const named = knownPlaintext(
       docVectors,
