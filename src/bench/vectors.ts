@@ -11,14 +11,18 @@
  * Run: memvault bench vectors [--quick] [--dataset <dir>] [--docs N] [--queries N] [--tenants N]
  *      [--noise 0,0.25,0.5] [--known 16,64,256] [--factors 1,2,4,8]
  */
+import { Matrix, QrDecomposition } from 'ml-matrix';
+
+import { vectorKeyOf } from '../crypto/index.js';
 import { loadBeir } from '../eval/beir.js';
 import { topicCentres } from './corpus.js';
 import { type Metric, type Table } from './result.js';
-import { gaussian, seededRandom } from './stats.js';
+import { gaussian, median, seededRandom } from './stats.js';
 import { buildResult, intOption, type Suite, type SuiteContext } from './suite.js';
 import {
   type AttackCorpus,
   type AttackRow,
+  experimentDataKey,
   type FitMethod,
   runVectorAttacks,
   type Vector,
@@ -191,6 +195,86 @@ function tables(rows: AttackRow[], factors: number[]): Table[] {
   return out;
 }
 
+interface TransformCost {
+  /** Median µs per vector over rounds. */
+  structuredRotateUs: number;
+  structuredProtectUs: number;
+  denseRotateUs: number;
+  /** One-off per tenant key: drawing the rotation (structured) or a QR of a Gaussian matrix (dense). */
+  structuredSetupMs: number;
+  denseSetupMs: number;
+}
+
+/**
+ * What the structured rotation costs next to the alternative the issue named, a seeded dense
+ * orthogonal matrix (QR of a Gaussian matrix, then a d×d product per vector), in the same process.
+ */
+function transformCost(dimension: number, rounds: number): TransformCost {
+  const random = seededRandom(99);
+  const vectors = Array.from({ length: 200 }, () =>
+    Float32Array.from({ length: dimension }, () => gaussian(random)),
+  );
+  let started = performance.now();
+  const key = vectorKeyOf(experimentDataKey('cost'));
+  key.rotate(vectors[0]!);
+  const structuredSetupMs = performance.now() - started;
+  started = performance.now();
+  const gaussianMatrix = Matrix.zeros(dimension, dimension);
+  for (let i = 0; i < dimension; i++) {
+    for (let j = 0; j < dimension; j++) gaussianMatrix.set(i, j, gaussian(random));
+  }
+  const dense = Float64Array.from(new QrDecomposition(gaussianMatrix).orthogonalMatrix.to1DArray());
+  const denseSetupMs = performance.now() - started;
+  const denseRotate = (x: Float32Array): Float32Array => {
+    const out = new Float32Array(dimension);
+    for (let i = 0; i < dimension; i++) {
+      let sum = 0;
+      const row = i * dimension;
+      for (let j = 0; j < dimension; j++) sum += dense[row + j]! * x[j]!;
+      out[i] = sum;
+    }
+    return out;
+  };
+  const perVector = (op: (x: Float32Array, i: number) => unknown): number => {
+    const t0 = performance.now();
+    vectors.forEach(op);
+    return ((performance.now() - t0) * 1000) / vectors.length;
+  };
+  const times = { rotate: [] as number[], protect: [] as number[], dense: [] as number[] };
+  for (let round = 0; round < rounds; round++) {
+    times.rotate.push(perVector((x) => key.rotate(x)));
+    times.protect.push(perVector((x, i) => key.protect(x, `row-${i}`, 0.25)));
+    times.dense.push(perVector(denseRotate));
+  }
+  return {
+    structuredRotateUs: median(times.rotate),
+    structuredProtectUs: median(times.protect),
+    denseRotateUs: median(times.dense),
+    structuredSetupMs,
+    denseSetupMs,
+  };
+}
+
+function costTable(dimension: number, cost: TransformCost): Table {
+  return {
+    title: `Transform cost per vector, ${dimension}-d (median of rounds; setup once per tenant key)`,
+    header: ['transform', 'us / vector', 'setup ms'],
+    rows: [
+      [
+        'structured rotation (signs, permutation, Walsh-Hadamard x3)',
+        cost.structuredRotateUs.toFixed(1),
+        cost.structuredSetupMs.toFixed(1),
+      ],
+      ['  + scale-and-perturb noise 0.25 (protect)', cost.structuredProtectUs.toFixed(1), '-'],
+      [
+        'dense seeded orthogonal matrix (QR of a Gaussian)',
+        cost.denseRotateUs.toFixed(1),
+        cost.denseSetupMs.toFixed(0),
+      ],
+    ],
+  };
+}
+
 function metrics(rows: AttackRow[], factors: number[]): Metric[] {
   const out: Metric[] = [];
   for (const r of rows) {
@@ -246,6 +330,8 @@ async function runVectors(ctx: SuiteContext) {
     queryNoise: false,
     onStage: (message) => ctx.progress.stage(message),
   });
+  ctx.progress.stage('transform cost: structured rotation vs a dense seeded orthogonal matrix');
+  const cost = transformCost(dimension, ctx.quick ? 3 : 9);
   return buildResult('vectors', ctx, startedAt, {
     settings: {
       corpus: label,
@@ -258,7 +344,16 @@ async function runVectors(ctx: SuiteContext) {
       seed,
       queryNoise: false,
     },
-    metrics: metrics(rows, factors),
-    tables: tables(rows, factors),
+    metrics: [
+      ...metrics(rows, factors),
+      { name: 'protect_us_per_vector', value: cost.structuredProtectUs, unit: 'us', better: 'lower' },
+      {
+        name: 'rotation_speedup_vs_dense',
+        value: cost.denseRotateUs / cost.structuredRotateUs,
+        unit: 'x',
+        better: 'higher',
+      },
+    ],
+    tables: [...tables(rows, factors), costTable(dimension, cost)],
   });
 }

@@ -61,17 +61,20 @@ const ZEROS = Buffer.alloc(4096);
 /** A deterministic stream of uniform numbers from AES-256-CTR under a key and a 16-byte IV. */
 class KeyStream {
   readonly #cipher;
+  readonly #zeros: Buffer;
   #bytes = Buffer.alloc(0);
   #next = 0;
 
-  constructor(key: KeyObject, iv: Uint8Array) {
+  /** `chunk`: bytes drawn per cipher call (a noise draw needs about 4·d; a rotation more). */
+  constructor(key: KeyObject, iv: Uint8Array, chunk = ZEROS.length) {
     this.#cipher = createCipheriv('aes-256-ctr', key, iv);
+    this.#zeros = ZEROS.subarray(0, Math.min(ZEROS.length, Math.ceil(chunk / 16) * 16));
   }
 
   /** A uniform 32-bit unsigned integer (little-endian words: the same on every host). */
   word(): number {
     if (this.#next === this.#bytes.length) {
-      this.#bytes = this.#cipher.update(ZEROS);
+      this.#bytes = this.#cipher.update(this.#zeros);
       this.#next = 0;
     }
     const w = this.#bytes.readUInt32LE(this.#next);
@@ -254,7 +257,8 @@ export class VectorKey {
       let norm = 0;
       for (let i = 0; i < x.length; i++) norm += x[i]! * x[i]!;
       const iv = createHmac('sha256', this.#noiseSeedKey).update(context).digest().subarray(0, 16);
-      const nu = ballPoint(new KeyStream(this.#noiseKey, iv), v.length, noise * Math.sqrt(norm));
+      const stream = new KeyStream(this.#noiseKey, iv, 4 * (v.length + 2));
+      const nu = ballPoint(stream, v.length, noise * Math.sqrt(norm));
       for (let i = 0; i < v.length; i++) v[i]! += nu[i]!;
     }
     const out = new Float32Array(v.length);
