@@ -76,7 +76,7 @@ t.test('rotation preserves every inner product up to the one scale factor', asyn
     }
   }
   t.ok(worst < 1e-4, `max inner-product error ${worst.toExponential(1)}`);
-  t.not(ys[0]![0], xs[0]![0] * Math.sqrt(s2), 'and it is not the identity');
+  t.not(ys[0]![0], xs[0]![0]! * Math.sqrt(s2), 'and it is not the identity');
 });
 
 t.test(
