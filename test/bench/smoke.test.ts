@@ -1,6 +1,7 @@
 /**
  * Smoke tests of `memvault bench` from the built package (npm test builds first): a tiny run of
- * every suite that fits in CI — crypto, ann (on the HNSW shape), ingest, rerank, query and chunks, each
+ * every suite that fits in CI — crypto, vectors, ann (on the HNSW shape), ingest, rerank, query and
+ * chunks, each
  * database suite on its own private PostgreSQL under a temporary home, never the shared test
  * cluster — their JSON, and `bench compare` gating on a regression, a crashed suite and a quick
  * vs full mix. Asserts shapes, exit codes and sane values; timings only against generous bounds.
@@ -70,6 +71,39 @@ t.test('bench crypto --quick prints a table with ratios and writes JSON', async 
   t.equal(file.format, 'memvault-bench/1');
   t.ok(file.results[0]!.metrics.some((m) => m.name === 'seal_1_KiB.ratio_vs_node_crypto' && m.value > 0));
 });
+
+t.test(
+  'bench vectors --quick: the thief finds topics in the clear column and chance in the protected one',
+  async (t) => {
+    const result = await suite(t, 'vectors', [
+      '--queries',
+      '20',
+      '--noise',
+      '0,0.25',
+      '--known',
+      '16',
+      '--factors',
+      '1,4',
+      '--no-plots',
+    ]);
+    const clear = metric(result, 'thief_precision10_clear');
+    t.ok(clear > 0.5, `clear column: precision@10 ${clear}`);
+    for (const tag of ['noise_0', 'noise_0.25']) {
+      t.ok(metric(result, `thief_precision10_${tag}`) < 0.15, `${tag}: at chance (64 topics)`);
+      t.ok(metric(result, `linkage_twin_found_${tag}`) < 0.1, `${tag}: twins not found across tenants`);
+    }
+    t.equal(metric(result, 'linkage_twin_found_clear'), 1);
+    t.ok(
+      metric(result, 'recall10_rescored_x4_noise_0.25') >= metric(result, 'recall10_rescored_x1_noise_0.25'),
+    );
+    t.ok(positive(metric(result, 'known_plaintext_cos_procrustes_m16_noise_0.25')));
+    t.ok(positive(metric(result, 'rotation_speedup_vs_dense')));
+    t.same(
+      result.tables.map((table) => table.title.split(':')[0]!.split(' (')[0]),
+      ["Thief's search across tenants", 'Known plaintext', 'Cost', 'Transform cost per vector, 384-d'],
+    );
+  },
+);
 
 t.test(
   'bench ann on a tiny corpus takes the HNSW shape for large tenants: recall in [0, 1], plots written',
