@@ -171,6 +171,13 @@ begin
   if coalesce(current_setting('memory.user_hash', true), '') <> '' then
     raise exception 'this transaction already acts for a tenant' using errcode = 'MV004';
   end if;
+  -- On Citus the tenant tables' shards live on the workers, which Citus reaches as memory_owner
+  -- in a session that carries neither this mode nor a maintainer login: the policy would hide every
+  -- row there and a key job would report work done that it never did (and a KEK still in use could
+  -- pass as retirable). Refused until maintenance runs per worker (docs/DEPLOYMENT.md "Citus").
+  if exists (select from pg_catalog.pg_extension where extname = 'citus') then
+    raise exception 'maintenance across tenants is not supported on Citus yet' using errcode = 'MV013';
+  end if;
   perform set_config('memory.maintenance', 'on', true);
 end;
 $$;
@@ -1140,6 +1147,27 @@ $$;
 ALTER FUNCTION memory.notify_keys_dropped(p_event text, p_dek_ids integer[], p_count integer) OWNER TO memory_owner;
 
 --
+-- Name: on_citus_worker(); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.on_citus_worker() RETURNS boolean
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+declare
+  v_coordinator boolean;
+begin
+  if not exists (select from pg_catalog.pg_extension where extname = 'citus') then
+    return false;
+  end if;
+  execute 'select pg_catalog.citus_is_coordinator()' into v_coordinator;
+  return not v_coordinator;
+end;
+$$;
+
+ALTER FUNCTION memory.on_citus_worker() OWNER TO memory_owner;
+
+--
 -- Name: record_idempotent_response(text, bytea, integer, jsonb); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
@@ -1805,8 +1833,10 @@ begin
   if p_key = 'active_kek_id' then
     perform memory.assert_kek_usable((p_value #>> '{}')::integer);
   end if;
+  -- updated_at comes from the _100_touch_updated_at trigger: Citus refuses a non-immutable
+  -- function (now()) in ON CONFLICT DO UPDATE on a reference table (db/citus/distribute.sql).
   insert into memory.settings (key, value) values (p_key, p_value)
-  on conflict (key) do update set value = excluded.value, updated_at = now();
+  on conflict (key) do update set value = excluded.value;
 end;
 $$;
 
@@ -2067,34 +2097,44 @@ ALTER FUNCTION memory.tg__touch_updated_at() OWNER TO memory_owner;
 CREATE FUNCTION memory.tg_lexical_chunks__sync_postings() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $$
+    AS $_$
+declare
+  -- memory.lexical_postings and memory.lexical_stats, or their co-located shards when this fires
+  -- on a Citus shard (memory.trigger_target): hence the dynamic SQL.
+  v_postings text := memory.trigger_target(tg_relid, 'lexical_postings');
+  v_stats text := memory.trigger_target(tg_relid, 'lexical_stats');
 begin
   -- Each branch names only the transition tables its trigger declares.
   if tg_op in ('DELETE', 'UPDATE') then
-    delete from memory.lexical_postings p
-    using removed r cross join lateral unnest(r.tokens) as u(token)
-    where p.user_hash = r.user_hash and p.token = u.token and p.chunk_id = r.chunk_id;
-    update memory.lexical_stats s
-       set chunks = s.chunks - r.chunks, total_length = s.total_length - r.total_length
-      from (select user_hash, count(*) as chunks, sum(length) as total_length from removed group by user_hash) r
-     where s.user_hash = r.user_hash;
+    execute format($q$
+      delete from %s p
+      using removed r cross join lateral unnest(r.tokens) as u(token)
+      where p.user_hash = r.user_hash and p.token = u.token and p.chunk_id = r.chunk_id$q$, v_postings);
+    execute format($q$
+      update %s s
+         set chunks = s.chunks - r.chunks, total_length = s.total_length - r.total_length
+        from (select user_hash, count(*) as chunks, sum(length) as total_length from removed group by user_hash) r
+       where s.user_hash = r.user_hash$q$, v_stats);
   end if;
   if tg_op in ('INSERT', 'UPDATE') then
-    insert into memory.lexical_postings (user_hash, token, chunk_id, tf, chunk_length)
-    select a.user_hash, u.token, a.chunk_id, u.tf, a.length
-    from added a cross join lateral unnest(a.tokens, a.tfs) as u(token, tf);
-    insert into memory.lexical_stats as s (user_hash, chunks, total_length)
-    select a.user_hash, count(*), sum(a.length) from added a group by a.user_hash
-    on conflict (user_hash) do update
-      set chunks = s.chunks + excluded.chunks, total_length = s.total_length + excluded.total_length;
+    execute format($q$
+      insert into %s (user_hash, token, chunk_id, tf, chunk_length)
+      select a.user_hash, u.token, a.chunk_id, u.tf, a.length
+      from added a cross join lateral unnest(a.tokens, a.tfs) as u(token, tf)$q$, v_postings);
+    execute format($q$
+      insert into %s as s (user_hash, chunks, total_length)
+      select a.user_hash, count(*), sum(a.length) from added a group by a.user_hash
+      on conflict (user_hash) do update
+        set chunks = s.chunks + excluded.chunks, total_length = s.total_length + excluded.total_length$q$, v_stats);
   end if;
   if tg_op in ('DELETE', 'UPDATE') then
-    delete from memory.lexical_stats s
-     where s.chunks <= 0 and s.user_hash in (select distinct user_hash from removed);
+    execute format($q$
+      delete from %s s
+       where s.chunks <= 0 and s.user_hash in (select distinct user_hash from removed)$q$, v_stats);
   end if;
   return null;
 end;
-$$;
+$_$;
 
 ALTER FUNCTION memory.tg_lexical_chunks__sync_postings() OWNER TO memory_owner;
 
@@ -2147,12 +2187,49 @@ CREATE FUNCTION memory.tg_settings__notify_changed() RETURNS trigger
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 begin
+  -- On Citus the coordinator's placement of this reference table notifies (memory.on_citus_worker).
+  if memory.on_citus_worker() then
+    return null;
+  end if;
   perform pg_notify('memory_settings', json_build_object('nonce', gen_random_uuid())::text);
   return null;
 end;
 $$;
 
 ALTER FUNCTION memory.tg_settings__notify_changed() OWNER TO memory_owner;
+
+--
+-- Name: trigger_target(oid, text); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.trigger_target(p_trigger_relid oid, p_table text) RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+declare
+  v_relname text;
+  v_target text;
+begin
+  select c.relname into v_relname
+  from pg_catalog.pg_class c
+  where c.oid = p_trigger_relid and c.relnamespace = 'memory'::regnamespace;
+  if v_relname is null or not exists (select from pg_catalog.pg_extension where extname = 'citus') then
+    return format('memory.%I', p_table);
+  end if;
+  execute $q$
+    select pg_catalog.shard_name(format('memory.%I', $2)::regclass, target.shardid)
+    from pg_catalog.pg_dist_shard fired
+    join pg_catalog.pg_dist_shard target
+      on target.logicalrelid = format('memory.%I', $2)::regclass
+     and target.shardminvalue = fired.shardminvalue
+    where fired.shardid = substring($1 from '_(\d+)$')::bigint
+  $q$ into v_target using v_relname, p_table;
+  -- No shard suffix: the trigger fired on the distributed table itself (the coordinator's shell).
+  return coalesce(v_target, format('memory.%I', p_table));
+end;
+$_$;
+
+ALTER FUNCTION memory.trigger_target(p_trigger_relid oid, p_table text) OWNER TO memory_owner;
 
 --
 -- Name: update_chunk(text, uuid, bigint, bytea, bytea, bytea, public.vector, integer, smallint, boolean, integer, bigint[], integer[], integer, smallint); Type: FUNCTION; Schema: memory; Owner: memory_owner
@@ -3252,6 +3329,12 @@ REVOKE ALL ON FUNCTION memory.notify_event(p_event text, p_user_hash text, p_cou
 REVOKE ALL ON FUNCTION memory.notify_keys_dropped(p_event text, p_dek_ids integer[], p_count integer) FROM PUBLIC;
 
 --
+-- Name: FUNCTION on_citus_worker(); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.on_citus_worker() FROM PUBLIC;
+
+--
 -- Name: FUNCTION record_idempotent_response(p_user_hash text, p_key_digest bytea, p_status integer, p_response jsonb); Type: ACL; Schema: memory; Owner: memory_owner
 --
 
@@ -3499,6 +3582,12 @@ REVOKE ALL ON FUNCTION memory.tg_memory_chunks__touch_updated_at() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION memory.tg_settings__notify_changed() FROM PUBLIC;
+
+--
+-- Name: FUNCTION trigger_target(p_trigger_relid oid, p_table text); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.trigger_target(p_trigger_relid oid, p_table text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION update_chunk(p_user_hash text, p_id uuid, p_expected_version bigint, p_text_cipher bytea, p_meta_cipher bytea, p_emb_cipher bytea, p_embedding public.vector, p_key_id integer, p_key_scheme smallint, p_text_changed boolean, p_lex_length integer, p_lex_tokens bigint[], p_lex_tfs integer[], p_term_key_id integer, p_analyzer_version smallint); Type: ACL; Schema: memory; Owner: memory_owner

@@ -4,7 +4,11 @@
 --
 --   memory_owner  NOLOGIN; owns the schema, tables and procedures. Not BYPASSRLS, and the table
 --                 has FORCE ROW LEVEL SECURITY, so even the owner (and so every SECURITY DEFINER
---                 procedure) only sees the tenant set in memory.user_hash.
+--                 procedure) only sees the tenant set in memory.user_hash. LOGIN in a database
+--                 with the citus extension: Citus reaches the workers as the current role, which
+--                 inside a SECURITY DEFINER procedure is the owner (reference-table writes, the RLS
+--                 probe); pg_hba on every node must then admit memory_owner only from the other
+--                 nodes (docs/DEPLOYMENT.md "Citus").
 --   memory_app    LOGIN; the daemon. EXECUTE on procedures and USAGE on the schema only.
 --   memory_maintainer  LOGIN; key rotation, re-sealing and re-hashing jobs. EXECUTE on the
 --                 maintenance procedures, which may work across tenants (docs/KEYS.md).
@@ -12,6 +16,7 @@ do $bootstrap$
 declare
   v_role record;
   v_changes text;
+  v_citus boolean := exists (select from pg_catalog.pg_extension where extname = 'citus');
 begin
   if not exists (select from pg_catalog.pg_roles where rolname = 'memory_owner') then
     create role memory_owner nologin;
@@ -29,7 +34,7 @@ begin
   -- has granted those; if someone has, the error below is the right outcome.
   for v_role in
     select r.rolname, r.rolcanlogin, r.rolsuper, r.rolcreatedb, r.rolcreaterole, r.rolbypassrls,
-           r.rolreplication, r.rolname <> 'memory_owner' as should_login
+           r.rolreplication, (r.rolname <> 'memory_owner' or v_citus) as should_login
     from pg_catalog.pg_roles r
     where r.rolname in ('memory_owner', 'memory_app', 'memory_maintainer')
   loop

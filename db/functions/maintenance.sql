@@ -26,6 +26,13 @@ begin
   if coalesce(current_setting('memory.user_hash', true), '') <> '' then
     raise exception 'this transaction already acts for a tenant' using errcode = 'MV004';
   end if;
+  -- On Citus the tenant tables' shards live on the workers, which Citus reaches as memory_owner
+  -- in a session that carries neither this mode nor a maintainer login: the policy would hide every
+  -- row there and a key job would report work done that it never did (and a KEK still in use could
+  -- pass as retirable). Refused until maintenance runs per worker (docs/DEPLOYMENT.md "Citus").
+  if exists (select from pg_catalog.pg_extension where extname = 'citus') then
+    raise exception 'maintenance across tenants is not supported on Citus yet' using errcode = 'MV013';
+  end if;
   perform set_config('memory.maintenance', 'on', true);
 end;
 $$;

@@ -63,8 +63,10 @@ begin
   if p_key = 'active_kek_id' then
     perform memory.assert_kek_usable((p_value #>> '{}')::integer);
   end if;
+  -- updated_at comes from the _100_touch_updated_at trigger: Citus refuses a non-immutable
+  -- function (now()) in ON CONFLICT DO UPDATE on a reference table (db/citus/distribute.sql).
   insert into memory.settings (key, value) values (p_key, p_value)
-  on conflict (key) do update set value = excluded.value, updated_at = now();
+  on conflict (key) do update set value = excluded.value;
 end;
 $$;
 

@@ -17,29 +17,39 @@ language plpgsql
 volatile
 set search_path = pg_catalog, pg_temp
 as $$
+declare
+  -- memory.lexical_postings and memory.lexical_stats, or their co-located shards when this fires
+  -- on a Citus shard (memory.trigger_target): hence the dynamic SQL.
+  v_postings text := memory.trigger_target(tg_relid, 'lexical_postings');
+  v_stats text := memory.trigger_target(tg_relid, 'lexical_stats');
 begin
   -- Each branch names only the transition tables its trigger declares.
   if tg_op in ('DELETE', 'UPDATE') then
-    delete from memory.lexical_postings p
-    using removed r cross join lateral unnest(r.tokens) as u(token)
-    where p.user_hash = r.user_hash and p.token = u.token and p.chunk_id = r.chunk_id;
-    update memory.lexical_stats s
-       set chunks = s.chunks - r.chunks, total_length = s.total_length - r.total_length
-      from (select user_hash, count(*) as chunks, sum(length) as total_length from removed group by user_hash) r
-     where s.user_hash = r.user_hash;
+    execute format($q$
+      delete from %s p
+      using removed r cross join lateral unnest(r.tokens) as u(token)
+      where p.user_hash = r.user_hash and p.token = u.token and p.chunk_id = r.chunk_id$q$, v_postings);
+    execute format($q$
+      update %s s
+         set chunks = s.chunks - r.chunks, total_length = s.total_length - r.total_length
+        from (select user_hash, count(*) as chunks, sum(length) as total_length from removed group by user_hash) r
+       where s.user_hash = r.user_hash$q$, v_stats);
   end if;
   if tg_op in ('INSERT', 'UPDATE') then
-    insert into memory.lexical_postings (user_hash, token, chunk_id, tf, chunk_length)
-    select a.user_hash, u.token, a.chunk_id, u.tf, a.length
-    from added a cross join lateral unnest(a.tokens, a.tfs) as u(token, tf);
-    insert into memory.lexical_stats as s (user_hash, chunks, total_length)
-    select a.user_hash, count(*), sum(a.length) from added a group by a.user_hash
-    on conflict (user_hash) do update
-      set chunks = s.chunks + excluded.chunks, total_length = s.total_length + excluded.total_length;
+    execute format($q$
+      insert into %s (user_hash, token, chunk_id, tf, chunk_length)
+      select a.user_hash, u.token, a.chunk_id, u.tf, a.length
+      from added a cross join lateral unnest(a.tokens, a.tfs) as u(token, tf)$q$, v_postings);
+    execute format($q$
+      insert into %s as s (user_hash, chunks, total_length)
+      select a.user_hash, count(*), sum(a.length) from added a group by a.user_hash
+      on conflict (user_hash) do update
+        set chunks = s.chunks + excluded.chunks, total_length = s.total_length + excluded.total_length$q$, v_stats);
   end if;
   if tg_op in ('DELETE', 'UPDATE') then
-    delete from memory.lexical_stats s
-     where s.chunks <= 0 and s.user_hash in (select distinct user_hash from removed);
+    execute format($q$
+      delete from %s s
+       where s.chunks <= 0 and s.user_hash in (select distinct user_hash from removed)$q$, v_stats);
   end if;
   return null;
 end;

@@ -22,6 +22,10 @@ volatile
 set search_path = pg_catalog, pg_temp
 as $$
 begin
+  -- On Citus the coordinator's placement of this reference table notifies (memory.on_citus_worker).
+  if memory.on_citus_worker() then
+    return null;
+  end if;
   perform pg_notify('memory_settings', json_build_object('nonce', gen_random_uuid())::text);
   return null;
 end;

@@ -18,6 +18,7 @@ export const SQLSTATE = {
   staleDataKey: 'MV010',
   keyRetired: 'MV011',
   keyInUse: 'MV012',
+  maintenanceUnsupported: 'MV013',
 } as const;
 
 export class DatabaseError extends MemvaultError {
@@ -124,6 +125,8 @@ export function mapDatabaseError(thrown: unknown): Error {
   }
   if (code === 'MV009')
     return new MaintenanceForbiddenError('maintenance_forbidden', err.message ?? '', code, thrown);
+  if (code === SQLSTATE.maintenanceUnsupported)
+    return new MaintenanceForbiddenError('maintenance_unsupported', err.message ?? '', code, thrown);
   if (code === '23505')
     return new DuplicateChunkError('duplicate_chunk', 'a chunk with this id already exists', code, thrown);
   if (

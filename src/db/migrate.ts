@@ -17,7 +17,7 @@ import { clearAllPools } from 'graphile-migrate/dist/pgReal.js';
 import pg from 'pg';
 
 import { MemvaultError } from '../errors.js';
-import { bootstrapFolder, migrationsFolder } from '../paths.js';
+import { bootstrapFolder, citusFolder, migrationsFolder } from '../paths.js';
 
 export const DEFAULT_EMBEDDING_DIM = 384;
 
@@ -32,6 +32,8 @@ export interface MigrateReport {
   bootstrappedRoles: boolean;
   bootstrappedDatabase: boolean;
   applied: string[];
+  /** The database has the citus extension: the schema was distributed (db/citus/distribute.sql). */
+  citus: boolean;
 }
 
 interface Privileges {
@@ -96,7 +98,12 @@ export async function migrateDatabase(
   }
   const client = new pg.Client({ connectionString });
   await client.connect();
-  const report: MigrateReport = { bootstrappedRoles: false, bootstrappedDatabase: false, applied: [] };
+  const report: MigrateReport = {
+    bootstrappedRoles: false,
+    bootstrappedDatabase: false,
+    applied: [],
+    citus: false,
+  };
   let before: Set<string>;
   try {
     const { superuser, createRole, databaseOwner, vectorInstalled } = await privileges(client);
@@ -138,6 +145,14 @@ export async function migrateDatabase(
   try {
     const after = await appliedMigrations(check);
     report.applied = [...after].filter((f) => !before.has(f)).sort();
+    // On a Citus coordinator, distribute what the migrations created (idempotent, every run).
+    const { rows } = await check.query<{ citus: boolean }>(
+      "select exists (select from pg_extension where extname = 'citus') as citus",
+    );
+    if (rows[0]?.citus) {
+      await check.query(await readFile(join(citusFolder, 'distribute.sql'), 'utf8'));
+      report.citus = true;
+    }
   } finally {
     await check.end();
   }

@@ -611,7 +611,7 @@ export async function explainSearch(
     'select memory.explain_search($1::text, $2::public.vector, $3::integer, $4::boolean) as plan',
     [userHash, vectorLiteral(embedding), limit, analyze],
   );
-  return rows[0]!.plan[0]!.Plan;
+  return shardPlan(rows[0]!.plan[0]!.Plan);
 }
 
 /** EXPLAIN (FORMAT JSON) of the exact query memory.search_lexical runs for this tenant. */
@@ -627,7 +627,7 @@ export async function explainSearchLexical(
     'select memory.explain_search_lexical($1::text, $2::bigint[], $3::integer, $4::boolean) as plan',
     [userHash, bigintArray(tokens), limit, analyze],
   );
-  return rows[0]!.plan[0]!.Plan;
+  return shardPlan(rows[0]!.plan[0]!.Plan);
 }
 
 export async function explainLookups(db: Queryable, userHash: string): Promise<Record<string, PlanNode>> {
@@ -636,7 +636,31 @@ export async function explainLookups(db: Queryable, userHash: string): Promise<R
     'select lookup, plan from memory.explain_lookup($1::text)',
     [userHash],
   );
-  return Object.fromEntries(rows.map((r) => [r.lookup, r.plan[0]!.Plan]));
+  return Object.fromEntries(rows.map((r) => [r.lookup, shardPlan(r.plan[0]!.Plan)]));
+}
+
+/**
+ * On Citus a tenant's query is routed to one shard and EXPLAIN shows a Citus node holding that
+ * shard's plan: returns the shard's plan, with shard names (`<name>_<shardid>`) read as the
+ * table's and index's own, so the plan checks read the same with and without Citus. Any other
+ * plan is returned as it is.
+ */
+export function shardPlan(plan: PlanNode): PlanNode {
+  const job = (plan['Distributed Query'] as { Job?: { Tasks?: Array<Record<string, unknown>> } } | undefined)
+    ?.Job;
+  const remote = job?.Tasks?.length === 1 ? job.Tasks[0]!['Remote Plan'] : undefined;
+  const inner = (Array.isArray(remote) ? remote.flat(2) : [])[0] as { Plan?: PlanNode } | undefined;
+  return inner?.Plan ? withShardNamesRead(inner.Plan) : plan;
+}
+
+function withShardNamesRead(plan: PlanNode): PlanNode {
+  const read = (name: unknown) => (typeof name === 'string' ? name.replace(/_\d+$/, '') : name);
+  return {
+    ...plan,
+    ...(plan['Index Name'] ? { 'Index Name': read(plan['Index Name']) as string } : {}),
+    ...(plan['Relation Name'] ? { 'Relation Name': read(plan['Relation Name']) } : {}),
+    ...(plan.Plans ? { Plans: plan.Plans.map(withShardNamesRead) } : {}),
+  };
 }
 
 export interface PlanNode {

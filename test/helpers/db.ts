@@ -5,13 +5,19 @@
  * MEMVAULT_TEST_VIA=pgbouncer (set by the test/pooler/ suites before they import a suite's body)
  * puts a real pgbouncer in transaction mode between the app role and the database: `appUrl` and
  * the `app` pool go through it, `listenUrl` is the direct connection the daemon LISTENs on.
+ *
+ * MEMVAULT_TEST_VIA=citus (the test/citus/ suites, `npm run test:citus`) creates the database on a
+ * real Citus formation instead (test/helpers/citus.ts): a coordinator and two workers, the database
+ * migrated (and so distributed) by `memvault migrate`'s own code; every URL is the coordinator's.
  */
 import { randomBytes } from 'node:crypto';
 
 import pg from 'pg';
 
+import { migrateDatabase } from '../../src/db/migrate.js';
 import { createPool } from '../../src/db/pool.js';
-import { TEMPLATE_DB, testCluster, testDatabaseName } from './cluster.js';
+import { citusFormation } from './citus.js';
+import { TEMPLATE_DB, TEST_EMBEDDING_DIM, testCluster, testDatabaseName } from './cluster.js';
 import { type Pgbouncer, startPgbouncer } from './pgbouncer.js';
 
 interface Teardown {
@@ -34,10 +40,14 @@ export interface TestDatabase {
   pgbouncer?: Pgbouncer;
 }
 
-/** Read when a database is created: the pooler suites set it after their imports ran. */
-export function testVia(): 'pgbouncer' | 'direct' {
-  return process.env.MEMVAULT_TEST_VIA === 'pgbouncer' ? 'pgbouncer' : 'direct';
+/** Read when a database is created: the pooler and Citus suites set it before importing a suite. */
+export function testVia(): 'pgbouncer' | 'citus' | 'direct' {
+  const via = process.env.MEMVAULT_TEST_VIA;
+  return via === 'pgbouncer' || via === 'citus' ? via : 'direct';
 }
+
+/** The databases this process created on a Citus formation (for the Citus suites' own checks). */
+export const citusDatabases: TestDatabase[] = [];
 
 /** The databases this process created behind a pooler (for the pooler suites' own checks). */
 export const pooledDatabases: TestDatabase[] = [];
@@ -49,6 +59,7 @@ export function listenUrlFor(databaseUrl: string): string | undefined {
 }
 
 export async function createTestDatabase(t: Teardown): Promise<TestDatabase> {
+  if (testVia() === 'citus') return createCitusDatabase(t);
   const cluster = await testCluster();
   const name = testDatabaseName(randomBytes(6).toString('hex'));
   const root = new pg.Client({ connectionString: cluster.adminUrl('postgres') });
@@ -85,6 +96,28 @@ export async function createTestDatabase(t: Teardown): Promise<TestDatabase> {
     } finally {
       await drop.end();
     }
+  });
+  return db;
+}
+
+async function createCitusDatabase(t: Teardown): Promise<TestDatabase> {
+  const formation = await citusFormation();
+  const name = testDatabaseName(randomBytes(6).toString('hex'));
+  await formation.createDatabase(name);
+  await migrateDatabase(formation.adminUrl(name), { embeddingDim: TEST_EMBEDDING_DIM, quiet: true });
+  const db: TestDatabase = {
+    name,
+    adminUrl: formation.adminUrl(name),
+    appUrl: formation.appUrl(name),
+    admin: createPool({ connectionString: formation.adminUrl(name), max: 4 }),
+    app: createPool({ connectionString: formation.appUrl(name), max: 4 }),
+    listenUrl: formation.appUrl(name),
+    maintenanceUrl: formation.adminUrl(name),
+  };
+  citusDatabases.push(db);
+  t.teardown(async () => {
+    await Promise.all([db.admin.end(), db.app.end()]);
+    await formation.dropDatabase(name);
   });
   return db;
 }

@@ -21,7 +21,8 @@ export async function run(args: string[]): Promise<number> {
   const report = await migrateDatabase(url, { embeddingDim });
   console.log(
     `roles bootstrap: ${report.bootstrappedRoles ? 'ran' : 'skipped (no CREATEROLE)'}; ` +
-      `migrations applied: ${report.applied.length ? report.applied.join(', ') : 'none (up to date)'}`,
+      `migrations applied: ${report.applied.length ? report.applied.join(', ') : 'none (up to date)'}` +
+      (report.citus ? '; citus: tenant tables distributed by user_hash, tenant procedures delegated' : ''),
   );
   return 0;
 }

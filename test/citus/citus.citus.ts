@@ -1,0 +1,178 @@
+/**
+ * What only a Citus formation shows (`npm run test:citus`): the layout `memvault migrate` gives the
+ * schema, tenants spread over both workers, one tenant's rows on one worker, HNSW indexes per shard,
+ * doctor passing on the coordinator, and maintenance refused rather than silently seeing nothing.
+ */
+import t from 'tap';
+
+import { runDoctor } from '../../src/db/doctor.js';
+import { mapDatabaseError } from '../../src/db/errors.js';
+import { withConnection } from '../../src/db/pool.js';
+import { citusFormation } from '../helpers/citus.js';
+import { startTestDaemon } from '../helpers/daemon.js';
+import { createTestDatabase, testVector } from '../helpers/db.js';
+
+process.env.MEMVAULT_TEST_VIA = 'citus';
+const formation = await citusFormation();
+const db = await createTestDatabase(t);
+const api = await startTestDaemon(t, { databaseUrl: db.appUrl });
+
+const TENANTS = Array.from({ length: 12 }, (_, i) => `citus-user-${i}`);
+for (const [i, user] of TENANTS.entries()) {
+  const res = await api.request('POST', '/v1/chunks/batch', {
+    body: {
+      user_id: user,
+      chunks: [0, 1, 2].map((j) => ({
+        doc_id: `doc-${j}`,
+        text: `${user} note ${j} about the harbour`,
+        embedding: testVector(i * 3 + j),
+      })),
+    },
+  });
+  if (res.status !== 201) throw new Error(`setup failed: ${res.status} ${JSON.stringify(res.json)}`);
+}
+
+/** Rows of memory.memory_chunks per worker port, read from the shards themselves. */
+async function rowsPerWorker(): Promise<Map<number, number>> {
+  const { rows } = await db.admin.query<{ nodeport: number; n: string }>(
+    `select s.nodeport, sum(r.result::bigint) as n
+     from run_command_on_shards('memory.memory_chunks', 'select count(*) from %s') r
+     join citus_shards s on s.shardid = r.shardid
+     group by s.nodeport`,
+  );
+  return new Map(rows.map((r) => [Number(r.nodeport), Number(r.n)]));
+}
+
+t.test(
+  'migrate distributed the schema: tenant tables by user_hash, co-located; the rest reference tables',
+  async (t) => {
+    const { rows } = await db.admin.query<{
+      table: string;
+      method: string;
+      column: string | null;
+      colocation: number;
+    }>(
+      `select logicalrelid::text as table, partmethod as method,
+            column_to_column_name(logicalrelid, partkey) as column, colocationid as colocation
+     from pg_dist_partition order by 1`,
+    );
+    const hashed = rows.filter((r) => r.method === 'h');
+    const { rows: tenantTables } = await db.admin.query<{ table: string }>(
+      `select c.oid::regclass::text as table from pg_class c join pg_attribute a on a.attrelid = c.oid
+     where c.relnamespace = 'memory'::regnamespace and c.relkind = 'r' and a.attname = 'user_hash' order by 1`,
+    );
+    t.same(
+      hashed.map((r) => r.table),
+      tenantTables.map((r) => r.table),
+      'every table with a user_hash column is hash-distributed',
+    );
+    for (const table of ['memory.memory_chunks', 'memory.tenant_keys', 'memory.lexical_postings']) {
+      t.ok(
+        hashed.some((r) => r.table === table),
+        `${table} among them`,
+      );
+    }
+    t.same(new Set(hashed.map((r) => r.column)), new Set(['user_hash']), 'distributed by user_hash');
+    t.equal(new Set(hashed.map((r) => r.colocation)).size, 1, 'one co-location group');
+    t.same(
+      rows.filter((r) => r.method === 'n').map((r) => r.table),
+      ['memory.key_stats', 'memory.retired_keks', 'memory.settings'],
+      'reference tables',
+    );
+    const { rows: fns } = await db.admin.query<{ fn: string }>(
+      `select objid::regprocedure::text as fn from pg_dist_object
+     where classid = 'pg_proc'::regclass and distribution_argument_index is not null order by 1`,
+    );
+    for (const fn of ['memory.index_chunks', 'memory.search', 'memory.get_chunks', 'memory.forget_tenant']) {
+      t.ok(
+        fns.some((f) => f.fn.startsWith(`${fn}(`)),
+        `${fn} is delegated by p_user_hash`,
+      );
+    }
+    t.notOk(
+      fns.some((f) => f.fn.startsWith('memory.next_dek_id(')),
+      'a procedure without a tenant is not',
+    );
+  },
+);
+
+t.test('tenants spread over both workers; each tenant lives on one', async (t) => {
+  const perWorker = await rowsPerWorker();
+  t.equal(perWorker.size, formation.workers.length, `rows on ${[...perWorker.keys()].join(', ')}`);
+  t.equal(
+    [...perWorker.values()].reduce((a, b) => a + b, 0),
+    TENANTS.length * 3,
+    'every row is on a worker',
+  );
+  // Distinct tenants per shard, summed: 12 only if no tenant's rows are split over shards.
+  const { rows } = await db.admin.query<{ n: string }>(
+    `select sum(result::bigint) as n
+     from run_command_on_shards('memory.memory_chunks', 'select count(distinct user_hash) from %s')`,
+  );
+  t.equal(Number(rows[0]!.n), TENANTS.length, "each tenant's chunks are in one shard, on one worker");
+});
+
+t.test('every shard of memory_chunks carries its HNSW index on its worker', async (t) => {
+  let shards = 0;
+  for (const worker of formation.workers) {
+    await withConnection(worker.adminUrl(db.name), async (c) => {
+      await c.query("set citus.show_shards_for_app_name_prefixes = '*'");
+      const { rows } = await c.query<{ shard: string; hnsw: boolean }>(
+        `select t.relname as shard,
+                exists (select from pg_index i join pg_class ix on ix.oid = i.indexrelid join pg_am am on am.oid = ix.relam
+                        where i.indrelid = t.oid and am.amname = 'hnsw') as hnsw
+         from pg_class t where t.relnamespace = 'memory'::regnamespace and t.relkind = 'r'
+           and t.relname ~ '^memory_chunks_[0-9]+$'`,
+      );
+      shards += rows.length;
+      t.ok(rows.length > 0, `worker :${worker.port} holds ${rows.length} shards of memory_chunks`);
+      t.same(
+        rows.filter((r) => !r.hnsw).map((r) => r.shard),
+        [],
+        'each with an HNSW index',
+      );
+    });
+  }
+  t.equal(shards, 8, 'citus.shard_count of the test formation');
+});
+
+t.test('a query and a forget act on the tenant’s worker only', async (t) => {
+  const before = await rowsPerWorker();
+  const res = await api.request('POST', '/v1/query', {
+    body: { user_id: TENANTS[0], query: 'harbour', embedding: testVector(1), k: 10 },
+  });
+  t.equal(res.status, 200);
+  t.same(
+    new Set(res.json.results.map((r: { text: string }) => r.text.split(' ')[0])),
+    new Set([TENANTS[0]]),
+    'only the tenant’s own chunks',
+  );
+  t.equal(res.json.results.length, 3);
+  const forget = await api.request('DELETE', `/v1/users/${TENANTS[0]}`);
+  t.equal(forget.status, 200, JSON.stringify(forget.json));
+  const after = await rowsPerWorker();
+  const changed = [...before].filter(([port, n]) => after.get(port) !== n);
+  t.equal(changed.length, 1, 'one worker lost rows');
+  t.equal(changed[0]![1] - after.get(changed[0]![0])!, 3, 'exactly the tenant’s three');
+});
+
+t.test('doctor passes on the coordinator as the app role, and names the layout', async (t) => {
+  const results = await withConnection(db.appUrl, (c) => runDoctor(c));
+  t.same(
+    results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.detail}`),
+    [],
+  );
+  const citus = results.find((r) => r.name === 'citus');
+  t.match(
+    citus?.detail,
+    /Citus coordinator, 2 workers: \d+ tenant tables distributed by user_hash and co-located, 3 reference tables/,
+  );
+});
+
+t.test('maintenance across tenants is refused on Citus (MV013), not run blind', async (t) => {
+  const error = await db.admin.query('select * from memory.claim_reseal(10)').then(
+    () => undefined,
+    (thrown: unknown) => mapDatabaseError(thrown),
+  );
+  t.match(error, { name: 'MaintenanceForbiddenError', code: 'maintenance_unsupported', sqlstate: 'MV013' });
+});
