@@ -12,6 +12,7 @@ export const SUITES: Record<string, () => Promise<Suite>> = {
   ingest: async () => (await import('./ingest.js')).suite,
   query: async () => (await import('./query.js')).suite,
   chunks: async () => (await import('./chunks.js')).suite,
+  filter: async () => (await import('./filter.js')).suite,
   keys: async () => (await import('./keys.js')).suite,
   load: async () => (await import('./load.js')).suite,
   scale: async () => (await import('./scale.js')).suite,
@@ -24,4 +25,15 @@ export const SUITES: Record<string, () => Promise<Suite>> = {
  * through the write path. `scale` is run by name only: it needs pgbouncer (scripts/ensure-postgres.sh
  * --with-pgbouncer) and starts a second PostgreSQL server (a streaming replica).
  */
-export const ALL_SUITES = ['crypto', 'vectors', 'rerank', 'ann', 'ingest', 'query', 'chunks', 'keys', 'load'];
+export const ALL_SUITES = [
+  'crypto',
+  'vectors',
+  'rerank',
+  'ann',
+  'ingest',
+  'query',
+  'chunks',
+  'filter',
+  'keys',
+  'load',
+];

@@ -1,9 +1,8 @@
 /**
  * Smoke tests of `memvault bench` from the built package (npm test builds first): a tiny run of
- * every suite that fits in CI — crypto, vectors, ann (on the HNSW shape), ingest, rerank, query and
- * chunks, each
- * database suite on its own private PostgreSQL under a temporary home, never the shared test
- * cluster — their JSON, and `bench compare` gating on a regression, a crashed suite and a quick
+ * every suite that fits in CI — crypto, vectors, ann (on the HNSW shape), ingest, rerank, query,
+ * chunks and filter, each database suite on its own private PostgreSQL under a temporary home, never
+ * the shared test cluster — their JSON, and `bench compare` gating on a regression, a crashed suite and a quick
  * vs full mix. Asserts shapes, exit codes and sane values; timings only against generous bounds.
  * keys and load are left out: even their smallest runs take minutes.
  */
@@ -228,6 +227,25 @@ t.test('bench chunks lists and exports every chunk of a tenant over several page
   const passMs = result.series?.passMs as Record<string, number[]>;
   for (const variant of ['list', 'export', 'bare memory.list_chunks'])
     t.equal(passMs[variant]?.length, 2, `${variant}: one pass per round`);
+});
+
+t.test('bench filter measures filtered ANN recall against exact filtered search', async (t) => {
+  // 3,000 chunks with the exact shape capped at 100 rows, so the large tenants take the HNSW path.
+  const result = await suite(t, 'filter', [
+    '--chunks',
+    '3000',
+    '--queries',
+    '3',
+    '--exact-max-rows',
+    '100',
+    '--no-plots',
+  ]);
+  for (const sel of ['rare', 'some', 'half']) {
+    const on = metric(result, `${sel}.iterative_on.recall_at_10`);
+    t.ok(on >= 0 && on <= 1, `${sel} recall@10 ${on}`);
+    t.ok(positive(metric(result, `${sel}.iterative_on.p50_ms`)), `${sel} latency`);
+  }
+  t.equal(metric(result, 'some.iterative_on.short'), 0, 'a 10% filter fills every result');
 });
 
 t.test('bench exits 2 naming an option no chosen suite takes, before running anything', async (t) => {
