@@ -25,7 +25,7 @@ export class HttpClient {
     method: string,
     path: string,
     body?: unknown,
-    options: { timeoutMs?: number; token?: string | null } = {},
+    options: { timeoutMs?: number; token?: string | null; headers?: Record<string, string> } = {},
   ): Promise<HttpResponse> {
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     const started = performance.now();
@@ -37,6 +37,7 @@ export class HttpClient {
           method,
           agent: this.agent,
           headers: {
+            ...options.headers,
             ...(token ? { authorization: `Bearer ${token}` } : {}),
             ...(payload !== undefined
               ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }

@@ -31,7 +31,7 @@ export interface MemoryBackend {
   ): Promise<{ id: string }>;
   recall(
     userId: string,
-    query: { query: string; k?: number; doc_id?: string; source?: string },
+    query: { query: string; k?: number; doc_id?: string; source?: string; filter?: Record<string, unknown> },
   ): Promise<
     Array<{ id: string; doc_id: string; source: string; text: string; metadata: unknown; score: number }>
   >;
@@ -39,7 +39,13 @@ export interface MemoryBackend {
   /** A page of the user's memories, newest first (the API's listChunks). */
   list(
     userId: string,
-    query: { doc_id?: string; source?: string; limit?: number; cursor?: string },
+    query: {
+      doc_id?: string;
+      source?: string;
+      limit?: number;
+      cursor?: string;
+      filter?: Record<string, unknown>;
+    },
   ): Promise<{ chunks: StoredMemory[]; next_cursor: string | null }>;
   /** Corrects one memory (the API's updateChunk); `ifMatch`: only if still at that version. */
   update(
@@ -70,6 +76,12 @@ export interface StoredMemory {
   created_at: string;
   updated_at: string;
 }
+
+/** How the tools describe `filter` to a model (the full grammar is in the API's schema). */
+const FILTER_ARGUMENT =
+  'Only memories whose metadata matches, e.g. {"topic": "travel"}, {"topic": {"in": ["travel", "food"]}}, ' +
+  '{"not": {"status": "done"}}, {"created_at": {"gte": "2026-01-01T00:00:00Z"}}. Equality and sets on ' +
+  'top-level metadata fields only.';
 
 /** Memories per list_memories page unless the model asks for more: a page is read into its context. */
 const DEFAULT_LIST_LIMIT = 20;
@@ -132,10 +144,16 @@ export const TOOLS: readonly Tool[] = [
     description:
       "Search the current user's memories for the ones most relevant to a question or topic, best first. Use it " +
       'before answering anything that may depend on what the user said in earlier conversations.',
-    inputSchema: pick(operations.queryMemories.body, ['query', 'k', 'doc_id', 'source'], ['query'], {
-      query: 'What to look for, in plain language.',
-      k: 'How many memories (1-100, default 8).',
-    }),
+    inputSchema: pick(
+      operations.queryMemories.body,
+      ['query', 'k', 'doc_id', 'source', 'filter'],
+      ['query'],
+      {
+        query: 'What to look for, in plain language.',
+        k: 'How many memories (1-100, default 8).',
+        filter: FILTER_ARGUMENT,
+      },
+    ),
     annotations: { readOnlyHint: true, openWorldHint: false },
     async call(backend, userId, args) {
       const results = await backend.recall(userId, args as { query: string });
@@ -163,6 +181,7 @@ export const TOOLS: readonly Tool[] = [
       {
         properties: {
           ...operations.listChunks.query,
+          filter: (operations.queryMemories.body.properties as Record<string, Schema>).filter!,
           limit: {
             type: 'integer',
             minimum: 1,
@@ -172,9 +191,9 @@ export const TOOLS: readonly Tool[] = [
           },
         },
       },
-      ['doc_id', 'source', 'limit', 'cursor'],
+      ['doc_id', 'source', 'limit', 'cursor', 'filter'],
       [],
-      { cursor: 'The next_cursor of the previous call; omit for the first page.' },
+      { cursor: 'The next_cursor of the previous call; omit for the first page.', filter: FILTER_ARGUMENT },
     ),
     annotations: { readOnlyHint: true, openWorldHint: false },
     async call(backend, userId, args) {

@@ -28,7 +28,7 @@ export function backendOfUseCases(memory: MemoryContext, signal?: AbortSignal): 
     async recall(userId, q) {
       const result = await queryMemory(
         memory,
-        { userId, query: q.query, k: q.k, docId: q.doc_id, source: q.source },
+        { userId, query: q.query, k: q.k, docId: q.doc_id, source: q.source, filter: q.filter },
         signal ? { signal } : {},
       );
       return result.results.map((hit) => ({
@@ -50,6 +50,7 @@ export function backendOfUseCases(memory: MemoryContext, signal?: AbortSignal): 
         source: q.source,
         limit: q.limit,
         cursor: q.cursor,
+        filter: q.filter,
       });
       return { chunks: page.chunks.map(toApiChunk), next_cursor: page.nextCursor };
     },

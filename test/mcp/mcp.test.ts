@@ -107,6 +107,7 @@ for (const transport of ['http', 'stdio'] as const) {
       'source',
       'limit',
       'cursor',
+      'filter',
     ]);
   });
 
@@ -117,7 +118,11 @@ for (const transport of ['http', 'stdio'] as const) {
       const stored = await call(client, 'remember', { text: `Carol lives in ${city}.`, doc_id: 'home' });
       ids.push(stored.structuredContent!.id as string);
     }
-    await call(client, 'remember', { text: 'Carol has a cat named Miso.', doc_id: 'pets' });
+    await call(client, 'remember', {
+      text: 'Carol has a cat named Miso.',
+      doc_id: 'pets',
+      metadata: { topic: 'pets' },
+    });
     const first = await call(client, 'list_memories', { doc_id: 'home', limit: 2 });
     t.notOk(first.isError, JSON.stringify(first));
     const page1 = first.structuredContent!.memories as Array<{ id: string; text: string; version: number }>;
@@ -173,6 +178,23 @@ for (const transport of ['http', 'stdio'] as const) {
     t.match(empty.structuredContent, { error: { code: 'invalid_input', field: 'text' } });
     const badId = await call(client, 'update_memory', { id: 'not-a-uuid', text: 'x' });
     t.match(badId.structuredContent, { error: { code: 'invalid_input', field: 'id' } });
+    const pets = await call(client, 'list_memories', { filter: { topic: 'pets' } });
+    t.same(
+      (pets.structuredContent!.memories as Array<{ text: string }>).map((m) => m.text),
+      ['Carol has a cat named Miso.'],
+      'list_memories filters on metadata',
+    );
+    const recallPets = await call(client, 'recall', {
+      query: 'Where does Carol live?',
+      filter: { topic: 'pets' },
+    });
+    t.same(
+      (recallPets.structuredContent!.memories as Array<{ text: string }>).map((m) => m.text),
+      ['Carol has a cat named Miso.'],
+      'recall applies the filter before ranking',
+    );
+    const range = await call(client, 'recall', { query: 'x', filter: { year: { gt: 2020 } } });
+    t.match(range.structuredContent, { error: { code: 'invalid_input', field: 'filter.year.gt' } });
     const bigLimit = await call(client, 'list_memories', { limit: 101 });
     t.match(bigLimit.structuredContent, { error: { code: 'invalid_input', field: 'limit' } });
   });
