@@ -148,7 +148,10 @@ t.test('serve exits 69 when the database is unreachable at start', async (t) => 
     env: { MEMVAULT_DB_CONNECT_TIMEOUT_MS: '500' },
   }).catch((e: Error) => e);
   t.match((error as Error).message, /exited with 69/);
-  t.ok(Date.now() - started < 30_000);
+  t.ok(
+    Date.now() - started < 60_000,
+    'exits, does not hang (a generous bound: a busy machine starts node slowly)',
+  );
 });
 
 t.test('ConfigError is what the config readers throw', async (t) => {
