@@ -28,7 +28,7 @@ export const summary = `benchmarks: ${ALL_SUITES.join(' | ')} | all; compare a.j
 const USAGE = `usage: memvault bench <suite|all> [--quick] [--json <file>] [--plots <dir>] [--<option> <value>]...
        memvault bench compare <baseline.json> <candidate.json> [--tolerance 0.1] [--allow-mixed] [--only a,b]
        memvault bench list
-suites: ${ALL_SUITES.join(', ')} (all runs them in this order); scale (by name only: pgbouncer + a replica)`;
+suites: ${ALL_SUITES.join(', ')} (all runs them in this order); scale (by name only: pgbouncer + a replica); search (by name only: the search layout, USE-lite embedder)`;
 
 interface Parsed {
   positional: string[];
