@@ -71,10 +71,10 @@ async function runSearch(ctx: SuiteContext) {
     const smallShape = shape([2, 7, 11, 19, 23]);
     const largeShape = shape([3, 9, 17, 25, 33, 41, 49, 57]);
     ctx.progress.stage(`seeding ${tenantSize.toLocaleString('en-US')} sealed chunks through the write path`);
-    await seedTenant(app, DIM, small, smallShape, tenantSize, centres, random, ctx.progress);
+    await seedInSmallBatches(app, small, smallShape, tenantSize, centres, random, ctx);
     if (hnswSize > 0) {
       ctx.progress.stage(`seeding ${hnswSize.toLocaleString('en-US')} sealed chunks (HNSW tenant)`);
-      await seedTenant(app, DIM, large, largeShape, hnswSize, centres, random, ctx.progress);
+      await seedInSmallBatches(app, large, largeShape, hnswSize, centres, random, ctx);
     }
     // What autovacuum does soon after a bulk load: statistics and the visibility map.
     await admin.query('vacuum (analyze) memory.memory_chunks, memory.chunk_vectors, memory.lexical_postings');
@@ -334,6 +334,25 @@ async function runSearch(ctx: SuiteContext) {
     await daemon?.stop();
     await pools.end();
     await db.drop();
+  }
+}
+
+/**
+ * seedTenant in calls of 250 chunks: each batch is one statement that inserts into two HNSW
+ * indexes, and on a busy shared machine a batch of 1,000 can outlast the statement timeout.
+ */
+async function seedInSmallBatches(
+  app: Pool,
+  userId: string,
+  shape: TenantPlan,
+  size: number,
+  centres: Float32Array[],
+  random: () => number,
+  ctx: SuiteContext,
+): Promise<void> {
+  for (let done = 0; done < size; done += 250) {
+    await seedTenant(app, DIM, userId, shape, Math.min(250, size - done), centres, random);
+    ctx.progress.tick(Math.min(done + 250, size), size, `seeding ${userId.slice(0, 14)}`);
   }
 }
 

@@ -106,6 +106,48 @@ t.test('moving a row to another tenant by UPDATE is rejected (42501)', async (t)
   );
 });
 
+t.test('the narrow search layout (chunk_vectors) is under the same policy', async (t) => {
+  const vectors = async (c: pg.PoolClient, where = 'true', values: unknown[] = []) =>
+    Number(
+      (await c.query(`select count(*) as n from memory.chunk_vectors where ${where}`, values)).rows[0].n,
+    );
+  t.equal(await asOwner(null, (c) => vectors(c)), 0, 'no context reads no vectors');
+  t.equal(await asOwner(tenantA, (c) => vectors(c, 'id = $1', [chunkA.id])), 1, 'a tenant reads its own');
+  t.equal(await asOwner(tenantB, (c) => vectors(c, 'user_hash = $1', [tenantA])), 0, "not another tenant's");
+  t.equal(
+    await asOwner(
+      tenantB,
+      async (c) => (await c.query('delete from memory.chunk_vectors where id = $1', [chunkA.id])).rowCount,
+    ),
+    0,
+    'a cross-tenant DELETE affects 0 rows',
+  );
+  t.equal(
+    await asOwner(
+      tenantB,
+      async (c) =>
+        (
+          await c.query('update memory.chunk_vectors set embedding = $2::halfvec where id = $1', [
+            chunkA.id,
+            procedures.vectorLiteral(testVector(9)),
+          ])
+        ).rowCount,
+    ),
+    0,
+    'a cross-tenant UPDATE affects 0 rows',
+  );
+  await t.rejects(
+    asOwner(tenantB, (c) => c.query(`update memory.chunk_vectors set user_hash = $1`, [tenantA])),
+    { code: '42501' },
+    "moving B's vectors to A is rejected by WITH CHECK",
+  );
+  await t.rejects(
+    db.app.query('select * from memory.chunk_vectors'),
+    { code: '42501' },
+    'the app role has no table access',
+  );
+});
+
 t.test('the tenant context does not survive its transaction', async (t) => {
   const client = await db.app.connect();
   try {
