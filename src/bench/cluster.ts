@@ -83,6 +83,8 @@ export class BenchCluster {
           applicationName: 'memvault-bench',
           // Loading 100k rows or building an HNSW index takes minutes, not the daemon's 15 s.
           statementTimeoutMillis: 600_000,
+          // A new connection can take seconds while bulk loads saturate a small shared machine.
+          connectionTimeoutMillis: 60_000,
         });
         const app = createPool({
           connectionString: this.url(name, true),
