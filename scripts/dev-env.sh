@@ -13,6 +13,11 @@ home=${MEMVAULT_HOME:-$( [ "$(id -u)" = 0 ] && echo /var/lib/memvault || echo "$
 state="$home/pg/cluster.json"
 [ -f "$state" ] || { echo "dev-env: no embedded cluster in $home: run \`memvault db up\` first" >&2; exit 2; }
 port=$(sed -n 's/.*"port": *\([0-9]*\).*/\1/p' "$state")
+# The cluster checks passwords (scram-sha-256); the superuser's is in secrets.env. PGPASSWORD serves
+# psql and graphile-migrate alike (the latter rebuilds the root URL without user or password).
+password=$(sed -n 's/^MEMVAULT_PG_SUPERUSER_PASSWORD=//p' "$home/secrets.env" 2>/dev/null || true)
+[ -n "$password" ] || { echo "dev-env: no MEMVAULT_PG_SUPERUSER_PASSWORD in $home/secrets.env: run \`memvault db up\` first" >&2; exit 2; }
+export PGPASSWORD=$password
 sock=$(printf '%s' "$home/pg/run" | sed 's|/|%2F|g')
 base="postgresql://postgres@"
 export DATABASE_URL="${base}/memvault_dev?host=${sock}&port=${port}"
@@ -33,4 +38,5 @@ for name in DATABASE_URL SHADOW_DATABASE_URL ROOT_DATABASE_URL; do
   echo "export $name='${!name}'"
 done
 echo "export PGUSER=postgres"
+echo "export PGPASSWORD='$PGPASSWORD'"
 echo "export MEMVAULT_EMBEDDING_DIM=\${MEMVAULT_EMBEDDING_DIM:-384}"

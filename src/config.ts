@@ -11,8 +11,6 @@
  *   MEMVAULT_HOME/secrets.env, generated into it (mode 0600) the first time.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 
 import { type CryptoConfig, generateKeyBase64, loadCryptoConfig } from './crypto/index.js';
 import { defaultHome } from './db/cluster.js';
@@ -20,6 +18,7 @@ import { DEFAULT_EMBEDDING_DIM } from './db/migrate.js';
 import { type EmbedSettings, readEmbedSettings } from './embed/settings.js';
 import { type Env, envInt, envString } from './env.js';
 import { ConfigError } from './errors.js';
+import { readSecretsFile, secretsFile, writeSecretsFile } from './secrets-file.js';
 
 export { type EmbedSettings, readEmbedSettings };
 import { readRerankConfig } from './rerank/index.js';
@@ -173,10 +172,6 @@ const SECRET_GROUPS: ReadonlyArray<{ variables: string[]; generate: () => [strin
   },
 ];
 
-export function secretsFile(home: string): string {
-  return join(home, 'secrets.env');
-}
-
 /**
  * For the embedded default: the environment completed with MEMVAULT_HOME/secrets.env, after
  * generating whatever neither holds. Returns the names generated (never the values).
@@ -186,7 +181,7 @@ export async function ensureEmbeddedSecrets(
   env: Env,
 ): Promise<{ env: Env; generated: string[]; file: string }> {
   const file = secretsFile(home);
-  const stored = await readEnvFile(file);
+  const stored = await readSecretsFile(file);
   const merged: Record<string, string | undefined> = { ...env };
   const generated: string[] = [];
   for (const group of SECRET_GROUPS) {
@@ -201,40 +196,14 @@ export async function ensureEmbeddedSecrets(
     merged[name] = value;
     generated.push(name);
   }
-  if (generated.length > 0) await writeEnvFile(file, stored);
+  if (generated.length > 0) await writeSecretsFile(file, stored);
   return { env: merged, generated, file };
 }
 
 /** One value of MEMVAULT_HOME/secrets.env, if the file holds it (read only; nothing generated). */
 export async function storedSecret(home: string, name: string): Promise<string | undefined> {
-  return (await readEnvFile(secretsFile(home)))[name];
+  return (await readSecretsFile(secretsFile(home)))[name];
 }
 
-async function readEnvFile(file: string): Promise<Record<string, string>> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (thrown) {
-    if ((thrown as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new ConfigError('MEMVAULT_HOME', `cannot read ${file}`);
-  }
-  const out: Record<string, string> = {};
-  for (const line of text.split('\n')) {
-    const match = /^\s*([A-Z][A-Z0-9_]*)=(.*)$/.exec(line);
-    if (match) out[match[1]!] = match[2]!.trim();
-  }
-  return out;
-}
-
-async function writeEnvFile(file: string, values: Record<string, string>): Promise<void> {
-  const lines = [
-    '# memvault secrets, generated for the embedded database. Keep this file private and backed up:',
-    '# without MEMORY_ENCRYPTION_KEY the stored memories cannot be read. systemd EnvironmentFile format.',
-    ...Object.entries(values).map(([name, value]) => `${name}=${value}`),
-    '',
-  ];
-  await writeFile(file, lines.join('\n'), { mode: 0o600 });
-  await chmod(file, 0o600); // mode applies only when the file is created
-}
-
+export { secretsFile };
 export { type EmbeddedDatabase, prepareEmbeddedDatabase } from './db/embedded.js';

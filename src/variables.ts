@@ -10,6 +10,10 @@ export const KNOWN_VARIABLES: Readonly<Record<string, string>> = {
   // Daemon and embedded cluster
   MEMVAULT_HOME: 'docs/OPERATIONS.md',
   MEMVAULT_PG_PORT: 'docs/OPERATIONS.md',
+  // The embedded cluster's role passwords: in MEMVAULT_HOME/secrets.env (read there, generated once)
+  MEMVAULT_PG_SUPERUSER_PASSWORD: 'docs/OPERATIONS.md',
+  MEMVAULT_PG_APP_PASSWORD: 'docs/OPERATIONS.md',
+  MEMVAULT_PG_MAINTAINER_PASSWORD: 'docs/OPERATIONS.md',
   MEMVAULT_HOST: 'docs/OPERATIONS.md',
   MEMVAULT_PORT: 'docs/OPERATIONS.md',
   MEMVAULT_API_TOKEN: 'docs/OPERATIONS.md',

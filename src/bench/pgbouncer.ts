@@ -15,7 +15,7 @@ import { chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
-import { clusterPaths, readState } from '../db/cluster.js';
+import { clusterPaths, type ClusterRole, readState } from '../db/cluster.js';
 import { createPool } from '../db/pool.js';
 
 interface Teardown {
@@ -26,8 +26,8 @@ export const PGBOUNCER_BIN = process.env.PGBOUNCER_BIN ?? '/usr/sbin/pgbouncer';
 
 export interface Pgbouncer {
   readonly port: number;
-  /** postgresql://user@127.0.0.1:port/database through the pooler. */
-  url(user: string, database: string): string;
+  /** postgresql://role:password@127.0.0.1:port/database through the pooler (not for printing). */
+  url(role: ClusterRole, database: string): string;
   /** The admin console's SHOW <what> (as the `postgres` admin user). */
   show(what: 'stats' | 'pools' | 'config' | 'servers' | 'clients'): Promise<Array<Record<string, string>>>;
   log(): Promise<string>;
@@ -95,8 +95,15 @@ export async function startPgbouncer(t: Teardown, options: PgbouncerOptions): Pr
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const ids = serverUserIds();
   const logFile = join(dir, 'pgbouncer.log');
-  const userlist = ['postgres', 'memory_app', 'memory_maintainer'].map((u) => `"${u}" ""`).join('\n');
+  // Clients sign in to pgbouncer with the roles' own passwords (scram-sha-256, as to the cluster);
+  // pgbouncer, holding them in plain text in its private auth_file, signs in to the cluster with the
+  // same ones. No trust: a loopback port must not bypass the cluster's passwords.
+  const passwords = state.passwords;
+  const roles = Object.keys(passwords) as ClusterRole[];
+  const userlist = roles.map((role) => `"${role}" "${passwords[role]!}"`).join('\n');
   await writeFile(join(dir, 'userlist.txt'), userlist + '\n', { mode: 0o600 });
+  const poolerUrl = (at: number, role: ClusterRole, database: string) =>
+    `postgresql://${role}:${encodeURIComponent(passwords[role] ?? '')}@127.0.0.1:${at}/${database}`;
   let port = 0;
   let child: ChildProcess | undefined;
   // A port taken between choosing it and pgbouncer binding it: choose again.
@@ -109,7 +116,7 @@ export async function startPgbouncer(t: Teardown, options: PgbouncerOptions): Pr
       'listen_addr = 127.0.0.1',
       `listen_port = ${port}`,
       'unix_socket_dir =',
-      'auth_type = trust',
+      'auth_type = scram-sha-256',
       `auth_file = ${join(dir, 'userlist.txt')}`,
       'admin_users = postgres',
       `pool_mode = ${options.poolMode ?? 'transaction'}`,
@@ -130,7 +137,7 @@ export async function startPgbouncer(t: Teardown, options: PgbouncerOptions): Pr
       stdio: 'ignore',
     });
     try {
-      await waitUntilAccepting(`postgresql://postgres@127.0.0.1:${port}/pgbouncer`, started, logFile);
+      await waitUntilAccepting(poolerUrl(port, 'postgres', 'pgbouncer'), started, logFile);
       child = started;
     } catch (error) {
       started.kill('SIGKILL');
@@ -148,7 +155,7 @@ export async function startPgbouncer(t: Teardown, options: PgbouncerOptions): Pr
   process.once('exit', killOnExit);
   const bouncer: Pgbouncer = {
     port,
-    url: (user, database) => `postgresql://${user}@127.0.0.1:${port}/${database}`,
+    url: (role, database) => poolerUrl(port, role, database),
     async show(what) {
       const admin = createPool({ connectionString: bouncer.url('postgres', 'pgbouncer'), max: 1 });
       try {

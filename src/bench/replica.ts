@@ -10,7 +10,7 @@ import { appendFile, chown, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-import { clusterPaths, findPgBin, readState } from '../db/cluster.js';
+import { clusterPaths, type ClusterRole, clusterUrl, findPgBin, readState } from '../db/cluster.js';
 import { createPool, type Pool } from '../db/pool.js';
 
 const execFileAsync = promisify(execFile);
@@ -57,7 +57,9 @@ export async function startReplica(
     execFileAsync(join(bin, cmd), args, {
       ...as,
       cwd: '/',
-      env: { PATH: process.env.PATH, LC_ALL: 'C.UTF-8' },
+      // pg_basebackup signs in as postgres with its password, and -R writes it into the replica's
+      // primary_conninfo (a file of the server user's, mode 0600), which streaming then uses.
+      env: { PATH: process.env.PATH, LC_ALL: 'C.UTF-8', PGPASSWORD: state.passwords.postgres ?? '' },
     });
 
   await run('pg_basebackup', [
@@ -89,8 +91,8 @@ export async function startReplica(
   };
   await start();
   const database = primary.database ?? state.database;
-  const url = (user: string) =>
-    `postgresql://${user}@/${database}?host=${encodeURIComponent(socketDir)}&port=${state.port}`;
+  // The replica is a copy of the primary: the same roles, passwords and pg_hba.conf.
+  const url = (role: ClusterRole) => clusterUrl({ ...source, socketDir }, state, role, database);
   const admin = createPool({ connectionString: url('postgres'), max: 1, connectionTimeoutMillis: 2_000 });
   t.teardown(async () => {
     await admin.end().catch(() => undefined);

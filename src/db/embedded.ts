@@ -9,7 +9,7 @@ import { adminUrl, appUrl, startCluster } from './cluster.js';
 import { migrateDatabase } from './migrate.js';
 
 export interface EmbeddedDatabase {
-  /** memory_app over the private socket: what the daemon uses (no password: safe to print). */
+  /** memory_app over the private socket: what the daemon uses. Carries its password: not for printing. */
   databaseUrl: string;
   /** The cluster superuser over the same socket: migrations, maintenance jobs. */
   adminUrl: string;

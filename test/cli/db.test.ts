@@ -4,7 +4,7 @@
  * the second is fast; a fresh schema gets the dimension `memvault start` would use.
  */
 import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -77,8 +77,18 @@ t.test('db up twice: the same DATABASE_URL, the second fast; status; down; statu
     `the second run is fast (${Math.round(second.ms)} ms vs ${Math.round(first.ms)} ms)`,
   );
 
+  const password = (await readFile(join(home, 'secrets.env'), 'utf8')).match(
+    /^MEMVAULT_PG_APP_PASSWORD=(.+)$/m,
+  )?.[1];
+  t.ok(password && password.length >= 32, 'the app role has a generated password in secrets.env');
+  t.notOk(first.stdout.includes(password!), 'stdout does not carry it');
+  t.match(first.stderr, /MEMVAULT_PG_APP_PASSWORD in .*secrets\.env/, 'stderr says where it is');
   const databaseUrl = url!.slice('DATABASE_URL='.length);
-  const client = new pg.Client({ connectionString: databaseUrl });
+  // What a user does with the printed URL: add the password (pg lets the URL's fields win over
+  // the config's, so it goes into the URL).
+  const client = new pg.Client({
+    connectionString: databaseUrl.replace('memory_app@', `memory_app:${encodeURIComponent(password!)}@`),
+  });
   await client.connect();
   try {
     const { embeddingDim } = await procedures.health(client);

@@ -1,6 +1,6 @@
 /**
  * A bare PostgreSQL cluster of the test's own: no database, roles or extension beyond what initdb
- * makes. For tests that create or alter cluster-wide roles, which on the shared test cluster would
+ * makes (startCluster's provisionRoles: false). Roles a test creates need a password to sign in. For tests that create or alter cluster-wide roles, which on the shared test cluster would
  * change what every test file running beside them sees. Stopped and removed at teardown.
  */
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
@@ -17,8 +17,11 @@ interface Teardown {
 
 export interface FreshCluster {
   home: string;
-  /** A connection URL over the private socket as `user` (trust auth) to `database`. */
-  url(user: string, database: string): string;
+  /**
+   * A connection URL over the private socket as `user` to `database`, signing in with `password`
+   * (default: the superuser's, from the cluster's secrets.env).
+   */
+  url(user: string, database: string, password?: string): string;
   /** Runs SQL as the cluster superuser in `database`. */
   asSuperuser(database: string, sql: string): Promise<void>;
 }
@@ -33,7 +36,7 @@ export async function freshCluster(t: Teardown): Promise<FreshCluster> {
   let paths: ClusterPaths;
   let state: ClusterState;
   try {
-    ({ paths, state } = await startCluster(home));
+    ({ paths, state } = await startCluster(home, { provisionRoles: false }));
   } finally {
     if (saved === undefined) delete process.env.MEMVAULT_PG_PORT;
     else process.env.MEMVAULT_PG_PORT = saved;
@@ -42,8 +45,8 @@ export async function freshCluster(t: Teardown): Promise<FreshCluster> {
     await stopCluster(home).catch(() => undefined);
     await rm(home, { recursive: true, force: true });
   });
-  const url = (user: string, database: string) =>
-    `postgresql://${encodeURIComponent(user)}@/${database}?host=${encodeURIComponent(paths.socketDir)}&port=${state.port}`;
+  const url = (user: string, database: string, password = state.passwords.postgres!) =>
+    `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@/${database}?host=${encodeURIComponent(paths.socketDir)}&port=${state.port}`;
   return {
     home,
     url,

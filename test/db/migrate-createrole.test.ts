@@ -15,9 +15,15 @@ import { randomUserHash, testVector } from '../helpers/db.js';
 import { freshCluster } from './fresh-cluster.js';
 
 const cluster = await freshCluster(t);
+// The cluster signs every role in by password (scram-sha-256): the roles this test uses get one.
+const MIGRATOR_PASSWORD = randomUUID();
+const APP_PASSWORD = randomUUID();
 // In t.before, so that a failure here is reported and the cluster is still stopped at teardown.
 t.before(async () => {
-  await cluster.asSuperuser('postgres', 'create role migrator login createrole nosuperuser');
+  await cluster.asSuperuser(
+    'postgres',
+    `create role migrator login createrole nosuperuser password '${MIGRATOR_PASSWORD}'`,
+  );
   await cluster.asSuperuser('postgres', 'create database app owner migrator');
   await cluster.asSuperuser('postgres', 'create database app_without_vector owner migrator');
   // What the DBA does once: pgvector is not a trusted extension, so only a superuser can create it.
@@ -35,7 +41,7 @@ async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Pro
 }
 
 t.test('a CREATEROLE migrator without pgvector is told what to run, and nothing changes', async (t) => {
-  const url = cluster.url('migrator', 'app_without_vector');
+  const url = cluster.url('migrator', 'app_without_vector', MIGRATOR_PASSWORD);
   await t.rejects(migrateDatabase(url, { embeddingDim: 8, quiet: true }), VectorExtensionMissingError);
   await t.rejects(migrateDatabase(url, { embeddingDim: 8, quiet: true }), {
     code: 'vector_extension_missing',
@@ -49,7 +55,7 @@ t.test('a CREATEROLE migrator without pgvector is told what to run, and nothing 
 });
 
 t.test('a CREATEROLE migrator creates the roles and migrates a fresh database', async (t) => {
-  const url = cluster.url('migrator', 'app');
+  const url = cluster.url('migrator', 'app', MIGRATOR_PASSWORD);
   const first = await migrateDatabase(url, { embeddingDim: 8, quiet: true });
   t.ok(first.bootstrappedRoles, 'the role bootstrap ran');
   t.ok(first.bootstrappedDatabase, 'the database owner ran the database bootstrap');
@@ -57,7 +63,9 @@ t.test('a CREATEROLE migrator creates the roles and migrates a fresh database', 
   const second = await migrateDatabase(url, { embeddingDim: 8, quiet: true });
   t.same(second.applied, [], 'a second run applies nothing');
 
-  const appUrl = cluster.url('memory_app', 'app');
+  // What an operator does for the daemon's role on a managed server (roles.sql sets no password).
+  await cluster.asSuperuser('postgres', `alter role memory_app password '${APP_PASSWORD}'`);
+  const appUrl = cluster.url('memory_app', 'app', APP_PASSWORD);
   const results = await withClient(appUrl, runDoctor);
   for (const r of results) t.ok(r.ok, `${r.name}: ${r.detail}`);
 

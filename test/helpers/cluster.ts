@@ -52,3 +52,11 @@ export async function testCluster() {
     appUrl: (database: string) => appUrl(paths, state, database),
   };
 }
+
+/** `url` signing in as `role` with `password` instead (roles a test creates; the cluster checks passwords). */
+export function urlAs(url: string, role: string, password: string): string {
+  return url.replace(
+    /^(postgres(?:ql)?:\/\/)[^@/]*@/,
+    `$1${encodeURIComponent(role)}:${encodeURIComponent(password)}@`,
+  );
+}

@@ -26,6 +26,7 @@ import { replaceTenantKey, resealChunks } from '../../src/keys/reseal.js';
 import { retire, rotateKek, usage } from '../../src/keys/rotate.js';
 import { TenantKeyStore } from '../../src/keys/tenant-key-store.js';
 import { packageRoot } from '../../src/paths.js';
+import { urlAs } from '../helpers/cluster.js';
 import { createTestDatabase, randomUserHash, testVector } from '../helpers/db.js';
 import { keyB64, openAll, ringOf, writeChunks } from './fixtures.js';
 
@@ -71,11 +72,11 @@ t.test(
     // A role that was (wrongly) granted EXECUTE still cannot enter maintenance mode.
     const role = `mv_intruder_${db.name}`;
     await db.admin.query(
-      `create role ${role} login; grant usage on schema memory to ${role}; grant execute on function memory.key_usage() to ${role}`,
+      `create role ${role} login password '${role}'; grant usage on schema memory to ${role}; grant execute on function memory.key_usage() to ${role}`,
     );
     t.teardown(() => db.admin.query(`drop owned by ${role}; drop role ${role}`).then(() => undefined));
     const { createPool } = await import('../../src/db/pool.js');
-    const intruder = createPool({ connectionString: db.appUrl.replace('memory_app@', `${role}@`), max: 1 });
+    const intruder = createPool({ connectionString: urlAs(db.appUrl, role, role), max: 1 });
     t.teardown(() => intruder.end());
     await t.rejects(
       inTransaction(intruder, (c) => keyUsage(c)),

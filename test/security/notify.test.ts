@@ -13,7 +13,7 @@ import { hmacUser } from '../../src/crypto/index.js';
 import { migrateDatabase } from '../../src/db/migrate.js';
 import { activeKeyRing } from '../../src/keys/active-ring.js';
 import { replaceTenantKey } from '../../src/keys/reseal.js';
-import { testCluster } from '../helpers/cluster.js';
+import { testCluster, urlAs } from '../helpers/cluster.js';
 import { startTestDaemon } from '../helpers/daemon.js';
 import { createTestDatabase, testVector } from '../helpers/db.js';
 
@@ -159,11 +159,12 @@ t.test('roles other than memvault’s cannot connect to a migrated database', as
     await root.end();
   });
   await root.query(`create database ${database}`);
-  await root.query(`create role ${outsider} login`);
+  const outsiderPassword = randomBytes(12).toString('hex');
+  await root.query(`create role ${outsider} login password '${outsiderPassword}'`);
   await migrateDatabase(cluster.adminUrl(database), { embeddingDim: 8, quiet: true });
 
   const asOutsider = new pg.Client({
-    connectionString: cluster.adminUrl(database).replace('postgres@', `${outsider}@`),
+    connectionString: urlAs(cluster.adminUrl(database), outsider, outsiderPassword),
   });
   await t.rejects(asOutsider.connect(), { code: '42501' }, 'the outsider is refused CONNECT');
   const asApp = new pg.Client({ connectionString: cluster.appUrl(database) });

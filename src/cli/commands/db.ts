@@ -1,6 +1,15 @@
 /** `memvault db up|down|status`: the embedded default PostgreSQL cluster. */
 import { embeddedSchemaDim, readDaemonSettings } from '../../config.js';
-import { appUrl, clusterPaths, defaultHome, isRunning, readState, stopCluster } from '../../db/cluster.js';
+import {
+  appUrl,
+  CLUSTER_PASSWORD_VARIABLES,
+  clusterPaths,
+  defaultHome,
+  isRunning,
+  readState,
+  stopCluster,
+  withoutPassword,
+} from '../../db/cluster.js';
 import { prepareEmbeddedDatabase } from '../../db/embedded.js';
 import { createEmbedder } from '../../embed/index.js';
 import type { Env } from '../../env.js';
@@ -22,7 +31,7 @@ export async function run(args: string[]): Promise<number> {
         `memvault: cluster ${db.created ? 'created' : 'running'} in ${db.dataDir}` +
           (db.applied.length ? `; applied ${db.applied.join(', ')}` : '; migrations up to date'),
       );
-      console.log(`DATABASE_URL=${db.databaseUrl}`);
+      printUrl(withoutPassword(db.databaseUrl), home);
       return 0;
     }
     case 'down': {
@@ -36,10 +45,18 @@ export async function run(args: string[]): Promise<number> {
       const running = await isRunning(paths);
       console.log(`data directory: ${paths.dataDir}`);
       console.log(`state: ${state ? (running ? 'running' : 'stopped') : 'not created'}`);
-      if (state) console.log(`DATABASE_URL=${appUrl(paths, state)}`);
+      if (state) printUrl(withoutPassword(appUrl(paths, state)), home);
       return running ? 0 : 3;
     }
   }
+}
+
+/** The URL without its password (stdout is often a terminal or a log); where the password is, on stderr. */
+function printUrl(url: string, home: string): void {
+  console.log(`DATABASE_URL=${url}`);
+  console.error(
+    `memvault: memory_app's password is ${CLUSTER_PASSWORD_VARIABLES.memory_app} in ${home}/secrets.env (libpq and pg read PGPASSWORD)`,
+  );
 }
 
 /**
