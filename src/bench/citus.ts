@@ -32,8 +32,11 @@ export interface CitusNode {
 export interface CitusFormation {
   coordinator: CitusNode;
   workers: CitusNode[];
-  /** A database with the citus extension on every node and the workers registered (idempotent). */
-  createDatabase(database: string): Promise<void>;
+  /**
+   * A database with the citus extension on every node and the workers registered (idempotent);
+   * `workers` registers only the first N (Citus keeps its node list per database).
+   */
+  createDatabase(database: string, workers?: number): Promise<void>;
   dropDatabase(database: string): Promise<void>;
   /** Superuser on the coordinator: what `memvault migrate` connects with. */
   adminUrl(database: string): string;
@@ -117,8 +120,9 @@ export async function startCitusFormation(home: string, workers: number): Promis
     adminUrl: coordinator.adminUrl,
     appUrl: (database) =>
       `postgresql://memory_app@/${database}?host=${encodeURIComponent(paths.socketDir)}&port=${coordinator.port}`,
-    async createDatabase(database) {
-      for (const node of nodes) {
+    async createDatabase(database, workers = workerNodes.length) {
+      const registered = workerNodes.slice(0, workers);
+      for (const node of [coordinator, ...registered]) {
         await withConnection(node.adminUrl('postgres'), async (c) => {
           const { rowCount } = await c.query('select 1 from pg_database where datname = $1', [database]);
           if (!rowCount) await c.query(`create database ${q(database)}`);
@@ -127,7 +131,7 @@ export async function startCitusFormation(home: string, workers: number): Promis
       }
       await withConnection(coordinator.adminUrl(database), async (c) => {
         await c.query('select citus_set_coordinator_host($1, $2)', ['127.0.0.1', coordinator.port]);
-        for (const worker of workerNodes) {
+        for (const worker of registered) {
           const { rowCount } = await c.query('select 1 from pg_dist_node where nodeport = $1', [worker.port]);
           if (!rowCount) await c.query('select citus_add_node($1, $2)', ['127.0.0.1', worker.port]);
         }

@@ -30,16 +30,16 @@ export const suite: Suite = {
   run: runScale,
 };
 
-interface Round {
+export interface Round {
   qps: number;
   latencies: number[];
   errors: number;
 }
 
-type Users = Array<{ id: string; shape: TenantPlan }>;
+export type Users = Array<{ id: string; shape: TenantPlan }>;
 
 /** `clients` workers, each sending its next query as soon as the last one answered, for `seconds`. */
-async function closedLoop(
+export async function closedLoop(
   daemon: DaemonChild,
   users: Users,
   centres: Float32Array[],

@@ -17,13 +17,15 @@ export const SUITES: Record<string, () => Promise<Suite>> = {
   load: async () => (await import('./load.js')).suite,
   scale: async () => (await import('./scale.js')).suite,
   search: async () => (await import('./search.js')).suite,
+  citus: async () => (await import('./citus-scale.js')).suite,
 };
 
 /**
  * The fault scenarios are tests (test/faults), not a suite: they restart PostgreSQL and kill
  * processes. `search` is run by name only: it loads the USE-lite embedder and seeds a large tenant
  * through the write path. `scale` is run by name only: it needs pgbouncer (scripts/ensure-postgres.sh
- * --with-pgbouncer) and starts a second PostgreSQL server (a streaming replica).
+ * --with-pgbouncer) and starts a second PostgreSQL server (a streaming replica). `citus` is run by
+ * name only: it needs the citus extension (scripts/ensure-citus.sh) and starts three servers.
  */
 export const ALL_SUITES = [
   'crypto',
