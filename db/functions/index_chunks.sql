@@ -3,7 +3,7 @@
 -- chunks' search vectors (src/crypto/search-vector.ts makes them from the embeddings, the sealed
 -- emb_cipher keeps the embedding itself), stored as halfvec in the narrow memory.chunk_vectors that
 -- dense search reads, and as vector in memory_chunks.embedding, which the 'chunks' search layout
--- and the previous release's logic read until the contract release drops it (migration 000012). p_key_scheme/p_key_id say what sealed the blobs: 1 = a
+-- and the previous release's logic read until a later (contract) migration drops it. p_key_scheme/p_key_id say what sealed the blobs: 1 = a
 -- key-ring key (legacy), 2 = the tenant's data key; rotation and retire checks read them. A legacy
 -- store under a retired key-ring key is refused (MV011), as every other store under a KEK is.
 --

@@ -1,4 +1,4 @@
--- Which layout dense search reads (migration 000012, docs/ARCHITECTURE.md "Search layout"):
+-- Which layout dense search reads (migration 000011, docs/ARCHITECTURE.md "Search layout"):
 -- 'vectors', the narrow memory.chunk_vectors (halfvec) table, or 'chunks', the float32 embedding
 -- column of memory.memory_chunks, which databases upgraded with chunks keep until
 -- `memvault reindex vectors` has given every chunk its search vector. The job records 'vectors'

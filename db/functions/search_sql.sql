@@ -1,5 +1,5 @@
 -- The text of the ANN query over memory.memory_chunks alone, as memory.search ran it before the
--- narrow search layout (migration 000012); kept for the previous release's logic and SQL callers.
+-- narrow search layout (migration 000011); kept for the previous release's logic and SQL callers.
 -- memory.dense_search_sql is what search runs now. Parameters: $1 user_hash, $2 query vector, $3 limit,
 -- $4 doc_id, $5 source. Filters are added only when given, so each shape gets its own plan.
 --

@@ -95,7 +95,7 @@ $$;
 -- the layout in force and how many chunks still miss one. The check and the switch are atomic
 -- against writers: memory_chunks is locked in SHARE mode (writers wait, readers do not) for the
 -- check, so no chunk can appear without its vector between the count and the switch. Writers have
--- written both layouts since migration 000012, so after the switch nothing can be missing.
+-- written both layouts since migration 000011, so after the switch nothing can be missing.
 create or replace function memory.finish_vector_backfill()
 returns table (missing bigint, layout text)
 language plpgsql
