@@ -182,56 +182,10 @@ export interface LexicalSearchRow {
   score: number;
 }
 
-/**
- * The tenant's best chunks by BM25 over the query's tokens, keyed under data key `termKeyId`'s term
- * key, best first. StaleDataKeyError when that is no longer the tenant's active data key.
- */
-export function searchLexical(
-  db: Queryable,
-  userHash: string,
-  tokens: bigint[],
-  termKeyId: number,
-  options: SearchOptions,
-): Promise<LexicalSearchRow[]> {
-  return call<LexicalSearchRow>(
-    db,
-    'select * from memory.search_lexical($1::text, $2::bigint[], $3::integer, $4::text, $5::text, $6::integer)',
-    [userHash, bigintArray(tokens), options.limit, options.docId ?? null, options.source ?? null, termKeyId],
-  );
-}
-
 export interface HybridSearchRow extends Omit<LexicalSearchRow, 'score'> {
   side: 'dense' | 'lexical';
   /** Dense side: cosine similarity; lexical side: BM25. */
   score: number;
-}
-
-/**
- * Both first stages in one round trip (memory.search_hybrid): the tenant's nearest chunks and its
- * best BM25 chunks (tokens keyed under data key `termKeyId`; no tokens: the dense side only).
- * Rows come unordered; StaleDataKeyError when `termKeyId` is no longer the tenant's active key.
- */
-export function searchHybrid(
-  db: Queryable,
-  userHash: string,
-  embedding: ArrayLike<number>,
-  tokens: bigint[],
-  termKeyId: number | null,
-  options: SearchOptions,
-): Promise<HybridSearchRow[]> {
-  return call<HybridSearchRow>(
-    db,
-    'select * from memory.search_hybrid($1::text, $2::public.vector, $3::bigint[], $4::integer, $5::text, $6::text, $7::integer)',
-    [
-      userHash,
-      vectorLiteral(embedding),
-      bigintArray(tokens),
-      options.limit,
-      options.docId ?? null,
-      options.source ?? null,
-      termKeyId,
-    ],
-  );
 }
 
 export interface CandidateRow extends HybridSearchRow {

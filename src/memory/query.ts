@@ -5,7 +5,8 @@
  *
  * First stage (docs/RETRIEVAL.md): "dense" is the ANN search over embeddings; "lexical" is BM25
  * over the tenant's encrypted lexical index (the query's terms keyed under the tenant's term key);
- * "hybrid" runs both in one database call (memory.search_hybrid) and fuses them (./fuse.ts).
+ * "hybrid" runs both in one database call (memory.search_candidates_chunks, dense candidates
+ * over-fetched and re-scored exactly by ./rescore.ts) and fuses them (./fuse.ts).
  * Without an embedding and an embedder to make one, hybrid answers lexically rather than refusing.
  * Stages: `embed` (the query's embedding), `lexical` (analysing and keying the query's terms),
  * `search` (the database call: ANN, BM25 or both), `fuse` (hybrid).
