@@ -259,14 +259,15 @@ ALTER FUNCTION memory.claim_idempotency_key(p_user_hash text, p_key_digest bytea
 -- Name: claim_lexical_reindex(integer, smallint, text, text, uuid); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
-CREATE FUNCTION memory.claim_lexical_reindex(p_limit integer, p_analyzer_version smallint, p_user_hash text DEFAULT NULL::text, p_after_hash text DEFAULT ''::text, p_after_id uuid DEFAULT '00000000-0000-0000-0000-000000000000'::uuid) RETURNS TABLE(user_hash text, id uuid, text_cipher bytea, key_id integer)
+CREATE FUNCTION memory.claim_lexical_reindex(p_limit integer, p_analyzer_version smallint, p_user_hash text DEFAULT NULL::text, p_after_hash text DEFAULT ''::text, p_after_id uuid DEFAULT '00000000-0000-0000-0000-000000000000'::uuid) RETURNS TABLE(user_hash text, id uuid, doc_id text, source text, text_cipher bytea, key_id integer)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 begin
   perform memory.begin_maintenance();
   return query
-    select c.user_hash, c.id, c.text_cipher, c.key_id
+    -- doc_id and source: a version-3 blob's AAD binds them.
+    select c.user_hash, c.id, c.doc_id, c.source, c.text_cipher, c.key_id
     from memory.memory_chunks c
     where (p_user_hash is null or c.user_hash = p_user_hash)
       and (c.user_hash, c.id) > (coalesce(p_after_hash, ''), coalesce(p_after_id, '00000000-0000-0000-0000-000000000000'::uuid))
@@ -286,18 +287,18 @@ ALTER FUNCTION memory.claim_lexical_reindex(p_limit integer, p_analyzer_version 
 -- Name: claim_reseal(integer, text, text, uuid); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
-CREATE FUNCTION memory.claim_reseal(p_limit integer, p_user_hash text DEFAULT NULL::text, p_after_hash text DEFAULT ''::text, p_after_id uuid DEFAULT '00000000-0000-0000-0000-000000000000'::uuid) RETURNS TABLE(user_hash text, id uuid, text_cipher bytea, meta_cipher bytea, emb_cipher bytea, key_scheme smallint, key_id integer)
+CREATE FUNCTION memory.claim_reseal(p_limit integer, p_user_hash text DEFAULT NULL::text, p_after_hash text DEFAULT ''::text, p_after_id uuid DEFAULT '00000000-0000-0000-0000-000000000000'::uuid) RETURNS TABLE(user_hash text, id uuid, doc_id text, source text, text_cipher bytea, meta_cipher bytea, emb_cipher bytea, key_scheme smallint, key_id integer)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 begin
   perform memory.begin_maintenance();
   return query
-    select c.user_hash, c.id, c.text_cipher, c.meta_cipher, c.emb_cipher, c.key_scheme, c.key_id
+    select c.user_hash, c.id, c.doc_id, c.source, c.text_cipher, c.meta_cipher, c.emb_cipher, c.key_scheme, c.key_id
     from memory.memory_chunks c
     where (p_user_hash is null or c.user_hash = p_user_hash)
       and (c.user_hash, c.id) > (coalesce(p_after_hash, ''), coalesce(p_after_id, '00000000-0000-0000-0000-000000000000'::uuid))
-      and (c.key_scheme = 1 or not exists (
+      and (c.key_scheme = 1 or get_byte(c.text_cipher, 0) <> 3 or not exists (
             select from memory.tenant_keys k
             where k.user_hash = c.user_hash and k.dek_id = c.key_id and k.active))
     order by c.user_hash, c.id
@@ -312,14 +313,15 @@ ALTER FUNCTION memory.claim_reseal(p_limit integer, p_user_hash text, p_after_ha
 -- Name: claim_vector_backfill(integer, text, text, uuid); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
-CREATE FUNCTION memory.claim_vector_backfill(p_limit integer, p_user_hash text DEFAULT NULL::text, p_after_hash text DEFAULT ''::text, p_after_id uuid DEFAULT '00000000-0000-0000-0000-000000000000'::uuid) RETURNS TABLE(user_hash text, id uuid, emb_cipher bytea, key_scheme smallint, key_id integer)
+CREATE FUNCTION memory.claim_vector_backfill(p_limit integer, p_user_hash text DEFAULT NULL::text, p_after_hash text DEFAULT ''::text, p_after_id uuid DEFAULT '00000000-0000-0000-0000-000000000000'::uuid) RETURNS TABLE(user_hash text, id uuid, doc_id text, source text, emb_cipher bytea, key_scheme smallint, key_id integer)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 begin
   perform memory.begin_maintenance();
   return query
-    select c.user_hash, c.id, c.emb_cipher, c.key_scheme, c.key_id
+    -- doc_id and source: a version-3 blob's AAD binds them.
+    select c.user_hash, c.id, c.doc_id, c.source, c.emb_cipher, c.key_scheme, c.key_id
     from memory.memory_chunks c
     where (p_user_hash is null or c.user_hash = p_user_hash)
       and (c.user_hash, c.id) > (coalesce(p_after_hash, ''), coalesce(p_after_id, '00000000-0000-0000-0000-000000000000'::uuid))
@@ -625,7 +627,7 @@ ALTER FUNCTION memory.explain_search_lexical(p_user_hash text, p_tokens bigint[]
 -- Name: filter_backlog(text, integer); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
-CREATE FUNCTION memory.filter_backlog(p_user_hash text, p_limit integer) RETURNS TABLE(key_id integer, id uuid, meta_cipher bytea)
+CREATE FUNCTION memory.filter_backlog(p_user_hash text, p_limit integer) RETURNS TABLE(key_id integer, id uuid, doc_id text, source text, meta_cipher bytea)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -641,18 +643,19 @@ begin
     return;
   end if;
   return query
-    select v_key, b.id, b.meta_cipher from (
-      (select c.id, c.meta_cipher from memory.memory_chunks c
+    -- doc_id and source: a version-3 blob's AAD binds them, so the daemon needs them to open it.
+    select v_key, b.id, b.doc_id, b.source, b.meta_cipher from (
+      (select c.id, c.doc_id, c.source, c.meta_cipher from memory.memory_chunks c
         where c.user_hash = p_user_hash and c.filter_key_id is null limit p_limit)
       union all
-      (select c.id, c.meta_cipher from memory.memory_chunks c
+      (select c.id, c.doc_id, c.source, c.meta_cipher from memory.memory_chunks c
         where c.user_hash = p_user_hash and c.filter_key_id < v_key limit p_limit)
       union all
-      (select c.id, c.meta_cipher from memory.memory_chunks c
+      (select c.id, c.doc_id, c.source, c.meta_cipher from memory.memory_chunks c
         where c.user_hash = p_user_hash and c.filter_key_id > v_key limit p_limit)
       limit p_limit) b;
   if not found then
-    return query select v_key, null::uuid, null::bytea;
+    return query select v_key, null::uuid, null::text, null::text, null::bytea;
   end if;
 end;
 $$;
@@ -1232,10 +1235,10 @@ begin
     raise exception 'new user_hash must be 64 lowercase hex characters and differ from the old' using errcode = 'MV001';
   end if;
   if exists (select from unnest(p_text_ciphers, p_meta_ciphers, p_emb_ciphers) as u(text_cipher, meta_cipher, emb_cipher)
-             where octet_length(u.text_cipher) < 5 or get_byte(u.text_cipher, 0) not in (1, 2)
+             where octet_length(u.text_cipher) < 5 or get_byte(u.text_cipher, 0) not in (1, 2, 3)
                 or substring(u.meta_cipher from 1 for 5) is distinct from substring(u.text_cipher from 1 for 5)
                 or substring(u.emb_cipher from 1 for 5) is distinct from substring(u.text_cipher from 1 for 5)) then
-    raise exception 'the three blobs of a chunk must carry one envelope header (scheme 1 or 2, one key id)'
+    raise exception 'the three blobs of a chunk must carry one envelope header (version 1, 2 or 3, one key id)'
       using errcode = 'MV002';
   end if;
   for v_kek_id in
@@ -1246,7 +1249,8 @@ begin
   insert into memory.memory_chunks
     (user_hash, id, doc_id, source, text_cipher, meta_cipher, emb_cipher, embedding, key_id, key_scheme, created_at)
   select p_new_hash, c.id, c.doc_id, c.source, u.text_cipher, u.meta_cipher, u.emb_cipher, c.embedding,
-         memory.envelope_key_id(u.text_cipher), get_byte(u.text_cipher, 0)::smallint, c.created_at
+         -- Envelope versions 2 and 3 are both the data-key scheme (3 also binds doc_id and source).
+         memory.envelope_key_id(u.text_cipher), least(get_byte(u.text_cipher, 0), 2)::smallint, c.created_at
   from unnest(p_ids, p_text_ciphers, p_meta_ciphers, p_emb_ciphers) as u(id, text_cipher, meta_cipher, emb_cipher)
   join memory.memory_chunks c on c.user_hash = p_old_hash and c.id = u.id;
   get diagnostics v_n = row_count;
@@ -1300,14 +1304,14 @@ ALTER FUNCTION memory.rehash_move_keys(p_old_hash text, p_new_hash text, p_dek_i
 -- Name: rehash_read_chunks(text, integer, uuid); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
-CREATE FUNCTION memory.rehash_read_chunks(p_old_hash text, p_limit integer, p_after_id uuid DEFAULT NULL::uuid) RETURNS TABLE(id uuid, text_cipher bytea, meta_cipher bytea, emb_cipher bytea, key_scheme smallint, key_id integer)
+CREATE FUNCTION memory.rehash_read_chunks(p_old_hash text, p_limit integer, p_after_id uuid DEFAULT NULL::uuid) RETURNS TABLE(id uuid, doc_id text, source text, text_cipher bytea, meta_cipher bytea, emb_cipher bytea, key_scheme smallint, key_id integer)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 begin
   perform memory.begin_maintenance();
   return query
-    select c.id, c.text_cipher, c.meta_cipher, c.emb_cipher, c.key_scheme, c.key_id
+    select c.id, c.doc_id, c.source, c.text_cipher, c.meta_cipher, c.emb_cipher, c.key_scheme, c.key_id
     from memory.memory_chunks c
     where c.user_hash = p_old_hash
       and c.id > coalesce(p_after_id, '00000000-0000-0000-0000-000000000000'::uuid)

@@ -53,11 +53,11 @@ $$;
 -- it (written before filters existed or without tokens, corrected by an update, or keyed before
 -- `reseal --tenant` replaced the key), with their sealed metadata, for the daemon to key
 -- (memory.store_filter_tokens) before it filters. Every row carries the key id; with no backlog
--- there is one row (key_id, null, null); a tenant without a data key has no chunks and no row.
+-- there is one row (key_id and nulls); a tenant without a data key has no chunks and no row.
 -- Each probe is a range of memory_chunks_filter_key_idx, so a tenant without backlog costs three
 -- index probes.
 create or replace function memory.filter_backlog(p_user_hash text, p_limit integer)
-returns table (key_id integer, id uuid, meta_cipher bytea)
+returns table (key_id integer, id uuid, doc_id text, source text, meta_cipher bytea)
 language plpgsql
 volatile
 security definer
@@ -75,18 +75,19 @@ begin
     return;
   end if;
   return query
-    select v_key, b.id, b.meta_cipher from (
-      (select c.id, c.meta_cipher from memory.memory_chunks c
+    -- doc_id and source: a version-3 blob's AAD binds them, so the daemon needs them to open it.
+    select v_key, b.id, b.doc_id, b.source, b.meta_cipher from (
+      (select c.id, c.doc_id, c.source, c.meta_cipher from memory.memory_chunks c
         where c.user_hash = p_user_hash and c.filter_key_id is null limit p_limit)
       union all
-      (select c.id, c.meta_cipher from memory.memory_chunks c
+      (select c.id, c.doc_id, c.source, c.meta_cipher from memory.memory_chunks c
         where c.user_hash = p_user_hash and c.filter_key_id < v_key limit p_limit)
       union all
-      (select c.id, c.meta_cipher from memory.memory_chunks c
+      (select c.id, c.doc_id, c.source, c.meta_cipher from memory.memory_chunks c
         where c.user_hash = p_user_hash and c.filter_key_id > v_key limit p_limit)
       limit p_limit) b;
   if not found then
-    return query select v_key, null::uuid, null::bytea;
+    return query select v_key, null::uuid, null::text, null::text, null::bytea;
   end if;
 end;
 $$;

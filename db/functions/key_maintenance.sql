@@ -67,7 +67,10 @@ end;
 $$;
 
 -- Re-sealing: chunks not sealed under their tenant's active DEK (legacy key-ring blobs, or blobs
--- under a DEK being replaced). Keyset pagination after (p_after_hash, p_after_id) keeps each claim
+-- under a DEK being replaced), or sealed before doc_id and source were bound into the AAD
+-- (envelope version 2; the version is the blob's first byte, and the job seals all three fields
+-- alike, so the text blob speaks for the row). doc_id and source are returned because a version-3
+-- blob opens only with them. Keyset pagination after (p_after_hash, p_after_id) keeps each claim
 -- a forward index scan, so a pass over the table is linear.
 create or replace function memory.claim_reseal(
   p_limit integer,
@@ -75,7 +78,10 @@ create or replace function memory.claim_reseal(
   p_after_hash text default '',
   p_after_id uuid default '00000000-0000-0000-0000-000000000000'
 )
-returns table (user_hash text, id uuid, text_cipher bytea, meta_cipher bytea, emb_cipher bytea, key_scheme smallint, key_id integer)
+returns table (
+  user_hash text, id uuid, doc_id text, source text, text_cipher bytea, meta_cipher bytea, emb_cipher bytea,
+  key_scheme smallint, key_id integer
+)
 language plpgsql
 volatile
 security definer
@@ -84,11 +90,11 @@ as $$
 begin
   perform memory.begin_maintenance();
   return query
-    select c.user_hash, c.id, c.text_cipher, c.meta_cipher, c.emb_cipher, c.key_scheme, c.key_id
+    select c.user_hash, c.id, c.doc_id, c.source, c.text_cipher, c.meta_cipher, c.emb_cipher, c.key_scheme, c.key_id
     from memory.memory_chunks c
     where (p_user_hash is null or c.user_hash = p_user_hash)
       and (c.user_hash, c.id) > (coalesce(p_after_hash, ''), coalesce(p_after_id, '00000000-0000-0000-0000-000000000000'::uuid))
-      and (c.key_scheme = 1 or not exists (
+      and (c.key_scheme = 1 or get_byte(c.text_cipher, 0) <> 3 or not exists (
             select from memory.tenant_keys k
             where k.user_hash = c.user_hash and k.dek_id = c.key_id and k.active))
     order by c.user_hash, c.id

@@ -13,7 +13,7 @@ create or replace function memory.claim_lexical_reindex(
   p_after_hash text default '',
   p_after_id uuid default '00000000-0000-0000-0000-000000000000'
 )
-returns table (user_hash text, id uuid, text_cipher bytea, key_id integer)
+returns table (user_hash text, id uuid, doc_id text, source text, text_cipher bytea, key_id integer)
 language plpgsql
 volatile
 security definer
@@ -22,7 +22,8 @@ as $$
 begin
   perform memory.begin_maintenance();
   return query
-    select c.user_hash, c.id, c.text_cipher, c.key_id
+    -- doc_id and source: a version-3 blob's AAD binds them.
+    select c.user_hash, c.id, c.doc_id, c.source, c.text_cipher, c.key_id
     from memory.memory_chunks c
     where (p_user_hash is null or c.user_hash = p_user_hash)
       and (c.user_hash, c.id) > (coalesce(p_after_hash, ''), coalesce(p_after_id, '00000000-0000-0000-0000-000000000000'::uuid))

@@ -2,9 +2,13 @@
 -- every blob with the old AAD and re-seals it with the new one; these procedures lock and move the
 -- rows. One transaction per tenant makes the move atomic; a crash leaves the tenant wholly old.
 
--- The tenant's chunks after a keyset cursor, locked until the transaction ends.
+-- The tenant's chunks after a keyset cursor, locked until the transaction ends. doc_id and source
+-- too: a version-3 blob's AAD binds them.
 create or replace function memory.rehash_read_chunks(p_old_hash text, p_limit integer, p_after_id uuid default null)
-returns table (id uuid, text_cipher bytea, meta_cipher bytea, emb_cipher bytea, key_scheme smallint, key_id integer)
+returns table (
+  id uuid, doc_id text, source text, text_cipher bytea, meta_cipher bytea, emb_cipher bytea, key_scheme smallint,
+  key_id integer
+)
 language plpgsql
 volatile
 security definer
@@ -13,7 +17,7 @@ as $$
 begin
   perform memory.begin_maintenance();
   return query
-    select c.id, c.text_cipher, c.meta_cipher, c.emb_cipher, c.key_scheme, c.key_id
+    select c.id, c.doc_id, c.source, c.text_cipher, c.meta_cipher, c.emb_cipher, c.key_scheme, c.key_id
     from memory.memory_chunks c
     where c.user_hash = p_old_hash
       and c.id > coalesce(p_after_id, '00000000-0000-0000-0000-000000000000'::uuid)
@@ -58,10 +62,10 @@ begin
     raise exception 'new user_hash must be 64 lowercase hex characters and differ from the old' using errcode = 'MV001';
   end if;
   if exists (select from unnest(p_text_ciphers, p_meta_ciphers, p_emb_ciphers) as u(text_cipher, meta_cipher, emb_cipher)
-             where octet_length(u.text_cipher) < 5 or get_byte(u.text_cipher, 0) not in (1, 2)
+             where octet_length(u.text_cipher) < 5 or get_byte(u.text_cipher, 0) not in (1, 2, 3)
                 or substring(u.meta_cipher from 1 for 5) is distinct from substring(u.text_cipher from 1 for 5)
                 or substring(u.emb_cipher from 1 for 5) is distinct from substring(u.text_cipher from 1 for 5)) then
-    raise exception 'the three blobs of a chunk must carry one envelope header (scheme 1 or 2, one key id)'
+    raise exception 'the three blobs of a chunk must carry one envelope header (version 1, 2 or 3, one key id)'
       using errcode = 'MV002';
   end if;
   for v_kek_id in
@@ -72,7 +76,8 @@ begin
   insert into memory.memory_chunks
     (user_hash, id, doc_id, source, text_cipher, meta_cipher, emb_cipher, embedding, key_id, key_scheme, created_at)
   select p_new_hash, c.id, c.doc_id, c.source, u.text_cipher, u.meta_cipher, u.emb_cipher, c.embedding,
-         memory.envelope_key_id(u.text_cipher), get_byte(u.text_cipher, 0)::smallint, c.created_at
+         -- Envelope versions 2 and 3 are both the data-key scheme (3 also binds doc_id and source).
+         memory.envelope_key_id(u.text_cipher), least(get_byte(u.text_cipher, 0), 2)::smallint, c.created_at
   from unnest(p_ids, p_text_ciphers, p_meta_ciphers, p_emb_ciphers) as u(id, text_cipher, meta_cipher, emb_cipher)
   join memory.memory_chunks c on c.user_hash = p_old_hash and c.id = u.id;
   get diagnostics v_n = row_count;

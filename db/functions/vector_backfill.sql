@@ -13,7 +13,9 @@ create or replace function memory.claim_vector_backfill(
   p_after_hash text default '',
   p_after_id uuid default '00000000-0000-0000-0000-000000000000'
 )
-returns table (user_hash text, id uuid, emb_cipher bytea, key_scheme smallint, key_id integer)
+returns table (
+  user_hash text, id uuid, doc_id text, source text, emb_cipher bytea, key_scheme smallint, key_id integer
+)
 language plpgsql
 volatile
 security definer
@@ -22,7 +24,8 @@ as $$
 begin
   perform memory.begin_maintenance();
   return query
-    select c.user_hash, c.id, c.emb_cipher, c.key_scheme, c.key_id
+    -- doc_id and source: a version-3 blob's AAD binds them.
+    select c.user_hash, c.id, c.doc_id, c.source, c.emb_cipher, c.key_scheme, c.key_id
     from memory.memory_chunks c
     where (p_user_hash is null or c.user_hash = p_user_hash)
       and (c.user_hash, c.id) > (coalesce(p_after_hash, ''), coalesce(p_after_id, '00000000-0000-0000-0000-000000000000'::uuid))

@@ -6,7 +6,7 @@
  * Layout (every variable part length-prefixed, so no two different tuples encode alike — without
  * prefixes, ("ab", "c") and ("a", "bc") would collide):
  *
- *   u32 len | context ("memvault:chunk:v1" / "memvault:dek:v1") | u32 len | part | ...
+ *   u32 len | context ("memvault:chunk:v1" / "memvault:chunk:v2" / "memvault:dek:v1") | u32 len | part | ...
  *
  * The context string names the purpose and the AAD layout version. The envelope's own version and
  * key id need not appear here: the envelope authenticates its header alongside this AAD.
@@ -17,12 +17,18 @@ export const CHUNK_FIELDS = ['text', 'meta', 'embedding'] as const;
 export type ChunkField = (typeof CHUNK_FIELDS)[number];
 
 const CHUNK_CONTEXT = 'memvault:chunk:v1';
+const LABELLED_CHUNK_CONTEXT = 'memvault:chunk:v2';
 const DEK_CONTEXT = 'memvault:dek:v1';
 const USER_HASH = /^[0-9a-f]{64}$/;
 const MAX_CHUNK_ID_LENGTH = 256;
 
 /** AAD for one field of one chunk: tenant (user_hash), row (chunk id) and column (field). */
 export function chunkAad(userHash: string, chunkId: string, field: ChunkField): Buffer {
+  assertChunkParts(userHash, chunkId, field);
+  return lengthPrefixed([CHUNK_CONTEXT, userHash, chunkId, field]);
+}
+
+function assertChunkParts(userHash: string, chunkId: string, field: ChunkField): void {
   assertUserHash(userHash);
   if (typeof chunkId !== 'string' || chunkId.length === 0 || chunkId.length > MAX_CHUNK_ID_LENGTH) {
     throw new TypeError(`chunk id must be a non-empty string of at most ${MAX_CHUNK_ID_LENGTH} characters`);
@@ -30,7 +36,26 @@ export function chunkAad(userHash: string, chunkId: string, field: ChunkField): 
   if (!(CHUNK_FIELDS as readonly string[]).includes(field)) {
     throw new TypeError(`field must be one of ${CHUNK_FIELDS.join(', ')}`);
   }
-  return lengthPrefixed([CHUNK_CONTEXT, userHash, chunkId, field]);
+}
+
+/** Where a chunk row is and how it is labelled: what a labelled chunk AAD binds. */
+export interface ChunkPlace {
+  id: string;
+  docId: string;
+  source: string;
+}
+
+/**
+ * AAD for one field of one chunk, binding its labels too: tenant, row, column, doc_id and source
+ * (`memvault:chunk:v2`). A row whose doc_id or source is rewritten in the table then fails to open,
+ * like a moved blob. Used with envelope version 3 (chunk-envelope.ts picks the AAD by version).
+ */
+export function labelledChunkAad(userHash: string, chunk: ChunkPlace, field: ChunkField): Buffer {
+  assertChunkParts(userHash, chunk.id, field);
+  if (typeof chunk.docId !== 'string' || typeof chunk.source !== 'string') {
+    throw new TypeError('doc id and source must be strings');
+  }
+  return lengthPrefixed([LABELLED_CHUNK_CONTEXT, userHash, chunk.id, field, chunk.docId, chunk.source]);
 }
 
 /** AAD for a tenant's wrapped data key: the DEK opens only for its own tenant and id. */

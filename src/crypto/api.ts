@@ -5,7 +5,7 @@
  */
 import { defaultKeyRing, defaultTenantKey } from './config.js';
 import { type DataKey, type DataKeyLookup, openWithDataKey } from './data-key.js';
-import { ENVELOPE_DATA_KEY, envelopeInfo } from './envelope.js';
+import { envelopeInfo, isDataKeyVersion } from './envelope.js';
 import type { DigestPurpose } from './hmac.js';
 import type { KeyRing } from './key-ring.js';
 
@@ -30,7 +30,7 @@ export function openSealed(blob: Uint8Array, aad?: Uint8Array): Buffer {
 }
 
 /**
- * Opens a blob of either scheme: version 1 with the key ring, version 2 with the tenant's DEK.
+ * Opens a blob of either scheme: version 1 with the key ring, versions 2 and 3 with the tenant's DEK.
  * For read paths that meet rows from before and after the move to per-tenant keys. The key jobs
  * pass their own `ring` (never the process default); the daemon's read path leaves it out.
  */
@@ -40,7 +40,7 @@ export function openAnyScheme(
   dataKey?: DataKey | DataKeyLookup,
   ring: KeyRing = defaultKeyRing(),
 ): Buffer {
-  if (envelopeInfo(blob).version === ENVELOPE_DATA_KEY && dataKey !== undefined) {
+  if (isDataKeyVersion(envelopeInfo(blob).version) && dataKey !== undefined) {
     return openWithDataKey(dataKey, blob, aad);
   }
   return ring.open(blob, aad);

@@ -11,7 +11,14 @@
 import { generateKeySync, type KeyObject } from 'node:crypto';
 import { inspect } from 'node:util';
 
-import { ENVELOPE_DATA_KEY, envelopeInfo, openEnvelope, sealEnvelope } from './envelope.js';
+import {
+  type DataKeyEnvelopeVersion,
+  ENVELOPE_DATA_KEY,
+  envelopeInfo,
+  isDataKeyVersion,
+  openEnvelope,
+  sealEnvelope,
+} from './envelope.js';
 import { InvalidTag } from './invalid-tag.js';
 import { assertKeyId, secretKeyFrom } from './keys.js';
 
@@ -63,20 +70,30 @@ export function generateDataKey(id: number): DataKey {
   return DataKey.generate(id);
 }
 
-/** Seals under a tenant's DEK: envelope version 2, key_id = the DEK id. */
-export function sealWithDataKey(dek: DataKey, plaintext: Uint8Array, aad?: Uint8Array): Buffer {
+/**
+ * Seals under a tenant's DEK, key_id = the DEK id: envelope version 2 by default, or 3 for a chunk
+ * field whose AAD binds its labels (chunk-envelope.ts). The version only labels the blob; the
+ * caller's AAD is what differs.
+ */
+export function sealWithDataKey(
+  dek: DataKey,
+  plaintext: Uint8Array,
+  aad?: Uint8Array,
+  version: DataKeyEnvelopeVersion = ENVELOPE_DATA_KEY,
+): Buffer {
   if (!(dek instanceof DataKey)) throw new TypeError('dek must be a DataKey');
-  return sealEnvelope(ENVELOPE_DATA_KEY, dek.id, dataKeyMaterial(dek), plaintext, aad);
+  if (!isDataKeyVersion(version)) throw new TypeError('version must be a data-key envelope version (2 or 3)');
+  return sealEnvelope(version, dek.id, dataKeyMaterial(dek), plaintext, aad);
 }
 
 /**
- * Opens a version-2 blob with the given DEK, or with whichever DEK `lookup` returns for the id in
- * the blob's header. Throws InvalidTag for anything else, including a version-1 blob (open those
- * with the key ring) and a DEK whose id does not match the header.
+ * Opens a version-2 or -3 blob with the given DEK, or with whichever DEK `lookup` returns for the
+ * id in the blob's header. Throws InvalidTag for anything else, including a version-1 blob (open
+ * those with the key ring) and a DEK whose id does not match the header.
  */
 export function openWithDataKey(dek: DataKey | DataKeyLookup, blob: Uint8Array, aad?: Uint8Array): Buffer {
   const info = envelopeInfo(blob);
-  if (info.version !== ENVELOPE_DATA_KEY) throw new InvalidTag('unknown_version');
+  if (!isDataKeyVersion(info.version)) throw new InvalidTag('unknown_version');
   const key = typeof dek === 'function' ? dek(info.keyId) : dek;
   if (!(key instanceof DataKey) || key.id !== info.keyId) throw new InvalidTag('unknown_key');
   return openEnvelope(dataKeyMaterial(key), blob, aad);

@@ -21,7 +21,21 @@ import { InvalidTag } from './invalid-tag.js';
 export const ENVELOPE_KEY_RING = 1;
 /** Sealed under a tenant's data key (DEK); key_id is the DEK id, the DEK itself is wrapped by the ring. */
 export const ENVELOPE_DATA_KEY = 2;
-export type EnvelopeVersion = typeof ENVELOPE_KEY_RING | typeof ENVELOPE_DATA_KEY;
+/**
+ * As version 2, and the chunk AAD also binds the row's doc_id and source (aad.ts,
+ * `memvault:chunk:v2`): what chunks are sealed with since issue 11 item 9. The version byte is
+ * authenticated, so a version-3 blob relabelled as version 2 (to be opened with the shorter AAD)
+ * fails like any tamper.
+ */
+export const ENVELOPE_DATA_KEY_LABELLED = 3;
+export type EnvelopeVersion =
+  typeof ENVELOPE_KEY_RING | typeof ENVELOPE_DATA_KEY | typeof ENVELOPE_DATA_KEY_LABELLED;
+export type DataKeyEnvelopeVersion = typeof ENVELOPE_DATA_KEY | typeof ENVELOPE_DATA_KEY_LABELLED;
+
+/** Whether blobs of this version are sealed under a tenant's DEK (2 and 3) rather than the ring. */
+export function isDataKeyVersion(version: number): version is DataKeyEnvelopeVersion {
+  return version === ENVELOPE_DATA_KEY || version === ENVELOPE_DATA_KEY_LABELLED;
+}
 
 export const HEADER_BYTES = 5;
 export const NONCE_BYTES = GCM_NONCE_BYTES;
@@ -45,7 +59,7 @@ export interface EnvelopeInfo {
 export function envelopeInfo(blob: unknown): EnvelopeInfo {
   if (!types.isUint8Array(blob) || blob.length < ENVELOPE_OVERHEAD) throw new InvalidTag('malformed');
   const version = blob[0];
-  if (version !== ENVELOPE_KEY_RING && version !== ENVELOPE_DATA_KEY) throw new InvalidTag('unknown_version');
+  if (version !== ENVELOPE_KEY_RING && !isDataKeyVersion(version!)) throw new InvalidTag('unknown_version');
   return { version, keyId: readUint32BE(blob, 1) };
 }
 

@@ -6,10 +6,13 @@
 export { InvalidTag, type InvalidTagReason } from './invalid-tag.js';
 export {
   ENVELOPE_DATA_KEY,
+  ENVELOPE_DATA_KEY_LABELLED,
   ENVELOPE_KEY_RING,
   ENVELOPE_OVERHEAD,
   envelopeInfo,
+  isDataKeyVersion,
   wrappedKeyId,
+  type DataKeyEnvelopeVersion,
   type EnvelopeInfo,
   type EnvelopeVersion,
 } from './envelope.js';
@@ -46,8 +49,11 @@ export {
   chunkAad,
   dekAad,
   embeddingToBytes,
+  labelledChunkAad,
   type ChunkField,
+  type ChunkPlace,
 } from './aad.js';
+export { chunkAadFor, openChunkField, sealChunkField } from './chunk-envelope.js';
 export {
   configureCrypto,
   defaultKeyRing,

@@ -109,6 +109,14 @@ export function searchCandidatesChunks(
   );
 }
 
+/** A chunk without filter tokens under the active key; doc_id and source open its metadata (AAD). */
+export interface FilterBacklogRow {
+  id: string;
+  doc_id: string;
+  source: string;
+  meta_cipher: Buffer;
+}
+
 /**
  * The tenant's active data key id and up to `limit` of its chunks not keyed under it (`backlog`);
  * undefined when the tenant has no data key (so no chunks).
@@ -117,17 +125,21 @@ export async function filterBacklog(
   db: Queryable,
   userHash: string,
   limit: number,
-): Promise<{ keyId: number; backlog: Array<{ id: string; meta_cipher: Buffer }> } | undefined> {
-  const rows = await call<{ key_id: number; id: string | null; meta_cipher: Buffer | null }>(
-    db,
-    'select * from memory.filter_backlog($1::text, $2::integer)',
-    [userHash, limit],
-  );
+): Promise<{ keyId: number; backlog: FilterBacklogRow[] } | undefined> {
+  const rows = await call<{
+    key_id: number;
+    id: string | null;
+    doc_id: string | null;
+    source: string | null;
+    meta_cipher: Buffer | null;
+  }>(db, 'select * from memory.filter_backlog($1::text, $2::integer)', [userHash, limit]);
   if (rows.length === 0) return undefined;
   return {
     keyId: rows[0]!.key_id,
     backlog: rows.flatMap((row) =>
-      row.id && row.meta_cipher ? [{ id: row.id, meta_cipher: row.meta_cipher }] : [],
+      row.id && row.meta_cipher
+        ? [{ id: row.id, doc_id: row.doc_id!, source: row.source!, meta_cipher: row.meta_cipher }]
+        : [],
     ),
   };
 }

@@ -102,6 +102,9 @@ export async function keyUsage(db: Queryable): Promise<KeyUsage[]> {
 export interface ResealRow {
   userHash: string;
   id: string;
+  /** Bound into a version-3 blob's AAD, so the job needs them to open it. */
+  docId: string;
+  source: string;
   textCipher: Buffer;
   metaCipher: Buffer;
   embCipher: Buffer;
@@ -123,6 +126,8 @@ export async function claimReseal(
   const rows = await call<{
     user_hash: string;
     id: string;
+    doc_id: string;
+    source: string;
     text_cipher: Buffer;
     meta_cipher: Buffer;
     emb_cipher: Buffer;
@@ -137,6 +142,8 @@ export async function claimReseal(
   return rows.map((r) => ({
     userHash: r.user_hash,
     id: r.id,
+    docId: r.doc_id,
+    source: r.source,
     textCipher: r.text_cipher,
     metaCipher: r.meta_cipher,
     embCipher: r.emb_cipher,
@@ -213,6 +220,9 @@ export async function dropRetiredTenantKeys(db: Queryable, userHash: string | nu
 
 export interface RehashChunkRow {
   id: string;
+  /** Bound into a version-3 blob's AAD, so the job needs them to open it. */
+  docId: string;
+  source: string;
   textCipher: Buffer;
   metaCipher: Buffer;
   embCipher: Buffer;
@@ -228,6 +238,8 @@ export async function rehashReadChunks(
 ): Promise<RehashChunkRow[]> {
   const rows = await call<{
     id: string;
+    doc_id: string;
+    source: string;
     text_cipher: Buffer;
     meta_cipher: Buffer;
     emb_cipher: Buffer;
@@ -240,6 +252,8 @@ export async function rehashReadChunks(
   ]);
   return rows.map((r) => ({
     id: r.id,
+    docId: r.doc_id,
+    source: r.source,
     textCipher: r.text_cipher,
     metaCipher: r.meta_cipher,
     embCipher: r.emb_cipher,

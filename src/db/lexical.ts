@@ -8,6 +8,9 @@ import { bigintArray, call, type Queryable } from './procedures.js';
 export interface LexicalReindexRow {
   userHash: string;
   id: string;
+  /** Bound into a version-3 blob's AAD, so the job needs them to open it. */
+  docId: string;
+  source: string;
   textCipher: Buffer;
   keyId: number;
 }
@@ -25,7 +28,14 @@ export async function claimLexicalReindex(
   tenant: string | null,
   after: LexicalCursor | null,
 ): Promise<LexicalReindexRow[]> {
-  const rows = await call<{ user_hash: string; id: string; text_cipher: Buffer; key_id: number }>(
+  const rows = await call<{
+    user_hash: string;
+    id: string;
+    doc_id: string;
+    source: string;
+    text_cipher: Buffer;
+    key_id: number;
+  }>(
     db,
     'select * from memory.claim_lexical_reindex($1::integer, $2::smallint, $3::text, $4::text, $5::uuid)',
     [
@@ -36,7 +46,14 @@ export async function claimLexicalReindex(
       after?.id ?? '00000000-0000-0000-0000-000000000000',
     ],
   );
-  return rows.map((r) => ({ userHash: r.user_hash, id: r.id, textCipher: r.text_cipher, keyId: r.key_id }));
+  return rows.map((r) => ({
+    userHash: r.user_hash,
+    id: r.id,
+    docId: r.doc_id,
+    source: r.source,
+    textCipher: r.text_cipher,
+    keyId: r.key_id,
+  }));
 }
 
 /** One chunk's new index: its tenant and term key, and its slice of the batch's postings. */

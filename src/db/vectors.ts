@@ -9,6 +9,9 @@ import { call, type Queryable, vectorLiteral } from './procedures.js';
 export interface VectorBackfillRow {
   userHash: string;
   id: string;
+  /** Bound into a version-3 blob's AAD, so the job needs them to open it. */
+  docId: string;
+  source: string;
   embCipher: Buffer;
 }
 
@@ -24,12 +27,24 @@ export async function claimVectorBackfill(
   tenant: string | null,
   after: VectorCursor | null,
 ): Promise<VectorBackfillRow[]> {
-  const rows = await call<{ user_hash: string; id: string; emb_cipher: Buffer }>(
+  const rows = await call<{
+    user_hash: string;
+    id: string;
+    doc_id: string;
+    source: string;
+    emb_cipher: Buffer;
+  }>(
     db,
-    'select user_hash, id, emb_cipher from memory.claim_vector_backfill($1::integer, $2::text, $3::text, $4::uuid)',
+    'select user_hash, id, doc_id, source, emb_cipher from memory.claim_vector_backfill($1::integer, $2::text, $3::text, $4::uuid)',
     [limit, tenant, after?.userHash ?? '', after?.id ?? '00000000-0000-0000-0000-000000000000'],
   );
-  return rows.map((r) => ({ userHash: r.user_hash, id: r.id, embCipher: r.emb_cipher }));
+  return rows.map((r) => ({
+    userHash: r.user_hash,
+    id: r.id,
+    docId: r.doc_id,
+    source: r.source,
+    embCipher: r.emb_cipher,
+  }));
 }
 
 export interface SearchVectorEntry {

@@ -7,7 +7,7 @@
  * claimed), shareable between workers, and safe beside live traffic (writers index their own
  * chunks; a chunk being written or deleted is skipped, not waited for).
  */
-import { chunkAad, type DataKey, type KeyRing, openAnyScheme, termKeyOf } from '../crypto/index.js';
+import { type DataKey, type KeyRing, openChunkField, termKeyOf } from '../crypto/index.js';
 import { StaleDataKeyError } from '../db/errors.js';
 import { claimLexicalReindex, type LexicalCursor, type LexicalEntry, storeLexical } from '../db/lexical.js';
 import type { Pool } from '../db/pool.js';
@@ -56,9 +56,11 @@ export async function reindexLexical(
         const keys = await keysForBatch(pool, client, ring, rows);
         const entries = rows.map((row) => {
           const tenant = keys.get(row.userHash)!;
-          const text = openAnyScheme(
+          const text = openChunkField(
             row.textCipher,
-            chunkAad(row.userHash, row.id, 'text'),
+            row.userHash,
+            row,
+            'text',
             (dekId) => tenant.byId.get(dekId),
             ring,
           ).toString('utf8');

@@ -11,8 +11,8 @@ import {
   type DataKey,
   hmacUserWith,
   type KeyRing,
-  openAnyScheme,
-  sealWithDataKey,
+  openChunkField,
+  sealChunkField,
   type TenantHmacKey,
 } from '../crypto/index.js';
 import {
@@ -55,15 +55,15 @@ async function moveTenant(
 
   const reseal = (row: RehashChunkRow) => {
     const [textCipher, metaCipher, embCipher] = CHUNK_FIELDS.map((field) => {
-      const plaintext = openAnyScheme(fieldBlob(row, field), chunkAad(oldHash, row.id, field), lookup, ring);
-      const aad = chunkAad(newHash, row.id, field);
-      // Keep the scheme; only the tenant binding changes. A legacy (version 1) blob is sealed under
+      const plaintext = openChunkField(fieldBlob(row, field), oldHash, row, field, lookup, ring);
+      // Keep the key scheme; only the tenant binding changes. A DEK blob (version 2 or 3) is sealed
+      // as version 3, labels bound, like every new write. A legacy (version 1) blob is sealed under
       // the ring's active key, not the key it was under: that keeps new ciphertext off keys on their
       // way to retirement. memory.rehash_move_chunks stores key_scheme and key_id from the new
       // blob's header, so key_usage and retire count the blob under the key that actually sealed it.
       return row.keyScheme === 2
-        ? sealWithDataKey(deks.get(row.keyId)!, plaintext, aad)
-        : ring.seal(plaintext, aad);
+        ? sealChunkField(deks.get(row.keyId)!, plaintext, newHash, row, field)
+        : ring.seal(plaintext, chunkAad(newHash, row.id, field));
     }) as [Buffer, Buffer, Buffer];
     return { id: row.id, textCipher, metaCipher, embCipher };
   };

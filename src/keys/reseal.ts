@@ -1,6 +1,7 @@
 /**
- * Re-sealing: moves chunk blobs onto their tenant's active DEK (envelope version 2), for rows
- * written before per-tenant keys existed or after a tenant's DEK was replaced. Each chunk's lexical
+ * Re-sealing: moves chunk blobs onto their tenant's active DEK with their doc_id and source bound
+ * (envelope version 3), for rows written before per-tenant keys existed, before labels were bound
+ * (version 2), or after a tenant's DEK was replaced. Each chunk's lexical
  * index is re-tokenised under the new DEK's term key in the same transaction. Batches are claimed
  * with SKIP LOCKED along a keyset cursor, so a pass is linear, several workers can share it and a
  * crashed run simply resumes.
@@ -8,11 +9,10 @@
 
 import {
   CHUNK_FIELDS,
-  chunkAad,
   generateDataKey,
   type KeyRing,
-  openAnyScheme,
-  sealWithDataKey,
+  openChunkField,
+  sealChunkField,
 } from '../crypto/index.js';
 import {
   claimReseal,
@@ -47,10 +47,11 @@ export interface ResealOptions {
 function resealRow(ring: KeyRing, row: ResealRow, keys: TenantKeys) {
   const lookup = (dekId: number) => keys.byId.get(dekId);
   const plain = CHUNK_FIELDS.map((field) =>
-    openAnyScheme(fieldBlob(row, field), chunkAad(row.userHash, row.id, field), lookup, ring),
+    openChunkField(fieldBlob(row, field), row.userHash, row, field, lookup, ring),
   );
+  // Sealed as every new write is: the active DEK, doc_id and source bound (envelope version 3).
   const [textCipher, metaCipher, embCipher] = CHUNK_FIELDS.map((field, i) =>
-    sealWithDataKey(keys.active, plain[i]!, chunkAad(row.userHash, row.id, field)),
+    sealChunkField(keys.active, plain[i]!, row.userHash, row, field),
   ) as [Buffer, Buffer, Buffer];
   return {
     sealed: { userHash: row.userHash, id: row.id, textCipher, metaCipher, embCipher, dekId: keys.active.id },
@@ -59,7 +60,10 @@ function resealRow(ring: KeyRing, row: ResealRow, keys: TenantKeys) {
   };
 }
 
-/** Re-seals every chunk that is not under its tenant's active DEK. Returns how many it re-sealed. */
+/**
+ * Re-seals every chunk that is not under its tenant's active DEK or not yet version 3. Returns how
+ * many it re-sealed.
+ */
 export async function resealChunks(pool: Pool, ring: KeyRing, options: ResealOptions = {}): Promise<number> {
   const batchSize = options.batchSize ?? 500;
   const publish = keyStatsPublisher(pool);

@@ -11,7 +11,7 @@
  * (crypto/search-vector.ts), not copied from memory_chunks.embedding, so a transform of the stored
  * vectors applies to old chunks exactly as to new ones.
  */
-import { bytesToEmbedding, chunkAad, type KeyRing, openAnyScheme, searchVector } from '../crypto/index.js';
+import { bytesToEmbedding, type KeyRing, openChunkField, searchVector } from '../crypto/index.js';
 import type { Pool } from '../db/pool.js';
 import {
   claimVectorBackfill,
@@ -59,9 +59,11 @@ export async function backfillVectors(
       const entries = rows.map((row) => {
         const tenant = keys.get(row.userHash)!;
         const embedding = bytesToEmbedding(
-          openAnyScheme(
+          openChunkField(
             row.embCipher,
-            chunkAad(row.userHash, row.id, 'embedding'),
+            row.userHash,
+            row,
+            'embedding',
             (dekId) => tenant.byId.get(dekId),
             ring,
           ),

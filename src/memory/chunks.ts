@@ -18,7 +18,7 @@ import { type CursorScope, decodeCursor, encodeCursor } from './cursor.js';
 import { type CompiledFilter, compileFilter, type Filter, parseFilter } from './filter.js';
 import { tenantFilterKey } from './filter-tokens.js';
 import { canonicalJson } from './idempotency.js';
-import { dataKeyIds, openMetadata, openText } from './seal-chunk.js';
+import { dataKeyIds, openMetadata, openText, placeOf } from './seal-chunk.js';
 import { validateId } from './validate.js';
 
 /** A stored chunk as the API shows it (its embedding stays in the database). */
@@ -169,8 +169,8 @@ async function openRows(
     id: row.id,
     docId: row.doc_id,
     source: row.source,
-    text: openText(userHash, row.id, row.text_cipher, keys),
-    metadata: openMetadata(userHash, row.id, row.meta_cipher, keys),
+    text: openText(userHash, placeOf(row), row.text_cipher, keys),
+    metadata: openMetadata(userHash, placeOf(row), row.meta_cipher, keys),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     version: row.version,

@@ -9,7 +9,7 @@ import { type FilterKey, filterKeyOf, metadataTokens } from '../crypto/index.js'
 import { SQLSTATE, StaleDataKeyError } from '../db/errors.js';
 import { filterBacklog, storeFilterTokens } from '../db/filters.js';
 import { type MemoryContext, tenantKeys, wroteTenant } from './context.js';
-import { dataKeyIds, openMetadata } from './seal-chunk.js';
+import { dataKeyIds, openMetadata, placeOf } from './seal-chunk.js';
 
 /** Chunks keyed per round trip. */
 const BACKLOG_BATCH = 500;
@@ -42,7 +42,10 @@ export async function tenantFilterKey(ctx: MemoryContext, userHash: string): Pro
       const chunks: number[] = [];
       const tokens: bigint[] = [];
       state.backlog.forEach((row, i) => {
-        for (const token of metadataTokens(key, openMetadata(userHash, row.id, row.meta_cipher, lookup))) {
+        for (const token of metadataTokens(
+          key,
+          openMetadata(userHash, placeOf(row), row.meta_cipher, lookup),
+        )) {
           chunks.push(i + 1);
           tokens.push(token);
         }

@@ -30,7 +30,7 @@ import { fuseConvex } from './fuse.js';
 import { countQuery, observeStage, type QueryStage } from './metrics.js';
 import { overfetchLimit, rescore } from './rescore.js';
 import { currentRetrievalSettings, RETRIEVAL_MODES, type RetrievalMode } from './retrieval-settings.js';
-import { dataKeyIds, openMetadata, openText } from './seal-chunk.js';
+import { dataKeyIds, openMetadata, openText, placeOf } from './seal-chunk.js';
 import { validateEmbedding, validateId, validateText } from './validate.js';
 
 export const DEFAULT_K = 8;
@@ -283,7 +283,7 @@ export async function queryMemory(
   };
   const rows = candidates.map((c) => c.row);
   const keys = await keyStore.lookup(userHash, dataKeyIds(rows.map((row) => row.text_cipher)));
-  const texts = rows.map((row) => openText(userHash, row.id, row.text_cipher, keys));
+  const texts = rows.map((row) => openText(userHash, placeOf(row), row.text_cipher, keys));
   lap('open_text');
 
   let reranked = false;
@@ -307,7 +307,7 @@ export async function queryMemory(
       docId: row.doc_id,
       source: row.source,
       text: texts[index]!,
-      metadata: openMetadata(userHash, row.id, row.meta_cipher, keys),
+      metadata: openMetadata(userHash, placeOf(row), row.meta_cipher, keys),
       score,
       scoreKind: reranked ? 'rerank' : FIRST_STAGE_SCORE[mode],
       annRank,

@@ -7,7 +7,7 @@ import { type DataKeyLookup, hmacUser } from '../crypto/index.js';
 import { getChunks, type StoredChunkRow } from '../db/procedures.js';
 import { ValidationError } from '../errors.js';
 import { type MemoryContext, onReadPool, tenantKeys } from './context.js';
-import { dataKeyIds, openEmbedding, openMetadata, openText } from './seal-chunk.js';
+import { dataKeyIds, openEmbedding, openMetadata, openText, placeOf } from './seal-chunk.js';
 import { validateId } from './validate.js';
 
 export interface MemoryChunk {
@@ -26,9 +26,9 @@ export function openChunkRow(userHash: string, row: StoredChunkRow, keys: DataKe
     id: row.id,
     docId: row.doc_id,
     source: row.source,
-    text: openText(userHash, row.id, row.text_cipher, keys),
-    metadata: openMetadata(userHash, row.id, row.meta_cipher, keys),
-    embedding: openEmbedding(userHash, row.id, row.emb_cipher, keys),
+    text: openText(userHash, placeOf(row), row.text_cipher, keys),
+    metadata: openMetadata(userHash, placeOf(row), row.meta_cipher, keys),
+    embedding: openEmbedding(userHash, placeOf(row), row.emb_cipher, keys),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

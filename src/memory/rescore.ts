@@ -11,11 +11,14 @@
  * vectors, so it stays exact whatever transform crypto/search-vector.ts applies to those.
  */
 import type { DataKeyLookup } from '../crypto/index.js';
-import { openEmbedding } from './seal-chunk.js';
+import { openEmbedding, placeOf } from './seal-chunk.js';
 
 /** What re-scoring needs of a candidate row. */
 export interface RescoreRow {
   id: string;
+  /** Bound into the sealed embedding's AAD (envelope version 3). */
+  doc_id: string;
+  source: string;
   emb_cipher: Buffer | null;
 }
 
@@ -44,7 +47,7 @@ export function rescore<T extends RescoreRow>(
   const queryNorm = Math.sqrt(dot(query, query));
   const scored = rows.map((row): Rescored<T> => {
     if (!row.emb_cipher) throw new TypeError(`candidate ${row.id} has no sealed embedding to re-score`);
-    const embedding = openEmbedding(userHash, row.id, row.emb_cipher, keys);
+    const embedding = openEmbedding(userHash, placeOf(row), row.emb_cipher, keys);
     return { row, score: cosine(query, queryNorm, embedding) };
   });
   scored.sort((a, b) => b.score - a.score || (a.row.id < b.row.id ? -1 : a.row.id > b.row.id ? 1 : 0));

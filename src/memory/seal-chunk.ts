@@ -1,23 +1,29 @@
 /**
- * How one chunk is sealed and opened. Each field gets its own AAD (tenant, row id, column), so a
- * blob copied to another tenant, another row or another column of the same row fails to open
- * (InvalidTag). New chunks are sealed under the tenant's data key (envelope version 2); blobs from
- * before per-tenant keys (version 1, key ring) still open. The write path and every read path go
- * through here, and nowhere else builds chunk AADs.
+ * How one chunk is sealed and opened. Each field gets its own AAD: tenant, row id, column, and the
+ * row's doc_id and source, so a blob copied to another tenant, another row or another column, or a
+ * row relabelled with another doc id or source, fails to open (InvalidTag). New chunks are sealed
+ * under the tenant's data key with their labels bound (envelope version 3); blobs from before
+ * (version 2: labels not bound; version 1: key ring) still open until `memvault reseal` moves them.
+ * The write path and every read path go through here, and nowhere else builds chunk AADs.
  */
 import {
   bytesToEmbedding,
-  chunkAad,
+  type ChunkPlace,
   type DataKey,
   type DataKeyLookup,
   embeddingToBytes,
-  ENVELOPE_DATA_KEY,
   envelopeInfo,
-  openAnyScheme,
-  sealWithDataKey,
+  isDataKeyVersion,
+  openChunkField,
+  sealChunkField,
   searchVector,
 } from '../crypto/index.js';
 import type { KeyScheme, SealedChunk } from '../db/procedures.js';
+
+/** A stored row's place and labels, as the read procedures return them. */
+export function placeOf(row: { id: string; doc_id: string; source: string }): ChunkPlace {
+  return { id: row.id, docId: row.doc_id, source: row.source };
+}
 
 export interface PlainChunk {
   id: string;
@@ -35,7 +41,7 @@ export function sealChunk(
   dek: DataKey,
 ): SealedChunk & { keyId: number; keyScheme: KeyScheme } {
   const sealField = (plaintext: Buffer, field: 'text' | 'meta' | 'embedding') =>
-    sealWithDataKey(dek, plaintext, chunkAad(userHash, chunk.id, field));
+    sealChunkField(dek, plaintext, userHash, chunk, field);
   return {
     id: chunk.id,
     docId: chunk.docId,
@@ -63,32 +69,33 @@ export function dataKeyIds(blobs: Iterable<Buffer>): Set<number> {
         return undefined;
       }
     })();
-    if (info?.version === ENVELOPE_DATA_KEY) ids.add(info.keyId);
+    if (info && isDataKeyVersion(info.version)) ids.add(info.keyId);
   }
   return ids;
 }
 
-export function openText(userHash: string, chunkId: string, blob: Buffer, keys: DataKeyLookup): string {
-  return openAnyScheme(blob, chunkAad(userHash, chunkId, 'text'), keys).toString('utf8');
+export function openText(userHash: string, chunk: ChunkPlace, blob: Buffer, keys: DataKeyLookup): string {
+  return openChunkField(blob, userHash, chunk, 'text', keys).toString('utf8');
 }
 
 export function openMetadata(
   userHash: string,
-  chunkId: string,
+  chunk: ChunkPlace,
   blob: Buffer,
   keys: DataKeyLookup,
 ): Record<string, unknown> {
   // The JSON was validated before sealing and the tag proves it is unchanged, so parsing cannot fail.
-  return JSON.parse(
-    openAnyScheme(blob, chunkAad(userHash, chunkId, 'meta'), keys).toString('utf8'),
-  ) as Record<string, unknown>;
+  return JSON.parse(openChunkField(blob, userHash, chunk, 'meta', keys).toString('utf8')) as Record<
+    string,
+    unknown
+  >;
 }
 
 export function openEmbedding(
   userHash: string,
-  chunkId: string,
+  chunk: ChunkPlace,
   blob: Buffer,
   keys: DataKeyLookup,
 ): Float32Array {
-  return bytesToEmbedding(openAnyScheme(blob, chunkAad(userHash, chunkId, 'embedding'), keys));
+  return bytesToEmbedding(openChunkField(blob, userHash, chunk, 'embedding', keys));
 }

@@ -16,7 +16,7 @@ import { defaultAnalyzer, textPostings } from '../lexical/index.js';
 import { validateChunkId } from './chunks.js';
 import { type MemoryContext, tenantKeys, wroteTenant } from './context.js';
 import { type IdempotencyRequest, type Idempotent, runIdempotent } from './idempotency.js';
-import { dataKeyIds, openEmbedding, openMetadata, openText, sealChunk } from './seal-chunk.js';
+import { dataKeyIds, openEmbedding, openMetadata, openText, placeOf, sealChunk } from './seal-chunk.js';
 import { validateEmbedding, validateId, validateMetadata, validateText } from './validate.js';
 
 export interface ChunkPatch {
@@ -67,16 +67,26 @@ export async function updateChunk(
       dataKeyIds([row.text_cipher, row.meta_cipher, row.emb_cipher]),
     );
     const dek = await keys.activeKey(userHash);
+    // Every stored field is opened, even one the patch replaces: the row's doc_id and source are
+    // bound into its AAD (envelope version 3), and re-sealing all three fields under labels that
+    // were rewritten in the table would launder the relabel. A tampered row fails closed here.
+    const place = placeOf(row);
+    const stored = {
+      text: openText(userHash, place, row.text_cipher, lookup),
+      metadata: openMetadata(userHash, place, row.meta_cipher, lookup),
+      embedding: openEmbedding(userHash, place, row.emb_cipher, lookup),
+    };
+    // All three fields are sealed again, under the active key with the row's labels bound: a
+    // version-2 row moves to version 3 on its first update.
     const sealed = sealChunk(
       userHash,
       {
         id: chunkId,
         docId: row.doc_id,
         source: row.source,
-        text: text ?? openText(userHash, chunkId, row.text_cipher, lookup),
-        metadataJson:
-          metadataJson ?? JSON.stringify(openMetadata(userHash, chunkId, row.meta_cipher, lookup)),
-        embedding: embedding ?? openEmbedding(userHash, chunkId, row.emb_cipher, lookup),
+        text: text ?? stored.text,
+        metadataJson: metadataJson ?? JSON.stringify(stored.metadata),
+        embedding: embedding ?? stored.embedding,
       },
       dek,
     );

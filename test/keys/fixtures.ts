@@ -5,10 +5,13 @@ import { join } from 'node:path';
 
 import {
   chunkAad,
+  type ChunkField,
+  type ChunkPlace,
   EncryptionKey,
   generateKeyBase64,
   KeyRing,
-  openAnyScheme,
+  openChunkField,
+  sealChunkField,
   sealWithDataKey,
 } from '../../src/crypto/index.js';
 import * as procedures from '../../src/db/procedures.js';
@@ -63,19 +66,17 @@ async function writeSealedChunks(
   userHash: string,
   count: number,
   tag: string,
-  seal: (plaintext: Buffer, aad: Buffer) => Buffer,
+  seal: (plaintext: Buffer, place: ChunkPlace, field: ChunkField) => Buffer,
   keyId: number,
   scheme: 1 | 2,
 ): Promise<string[]> {
   const chunks = Array.from({ length: count }, (_, i) => {
-    const id = randomUUID();
+    const place = { id: randomUUID(), docId: `doc-${tag}-${i}`, source: 'test' };
     return {
-      id,
-      docId: `doc-${tag}-${i}`,
-      source: 'test',
-      textCipher: seal(Buffer.from(`text ${tag} ${i}`), chunkAad(userHash, id, 'text')),
-      metaCipher: seal(Buffer.from('{}'), chunkAad(userHash, id, 'meta')),
-      embCipher: seal(Buffer.from([i % 256]), chunkAad(userHash, id, 'embedding')),
+      ...place,
+      textCipher: seal(Buffer.from(`text ${tag} ${i}`), place, 'text'),
+      metaCipher: seal(Buffer.from('{}'), place, 'meta'),
+      embCipher: seal(Buffer.from([i % 256]), place, 'embedding'),
       embedding: testVector(i),
     };
   });
@@ -83,7 +84,7 @@ async function writeSealedChunks(
   return chunks.map((c) => c.id);
 }
 
-/** Writes `count` chunks for a tenant the way the daemon does: sealed under the tenant's DEK. */
+/** Writes `count` chunks for a tenant the way the daemon does: under the tenant's DEK, labels bound (version 3). */
 export async function writeChunks(
   db: TestDatabase,
   store: TenantKeyStore,
@@ -92,7 +93,26 @@ export async function writeChunks(
   tag = 'x',
 ): Promise<string[]> {
   const dek = await store.activeKey(userHash);
-  return writeSealedChunks(db, userHash, count, tag, (p, aad) => sealWithDataKey(dek, p, aad), dek.id, 2);
+  const seal = (p: Buffer, place: ChunkPlace, field: ChunkField) =>
+    sealChunkField(dek, p, userHash, place, field);
+  return writeSealedChunks(db, userHash, count, tag, seal, dek.id, 2);
+}
+
+/**
+ * Writes `count` chunks under the tenant's DEK as before doc_id and source were bound (envelope
+ * version 2): the rows an upgraded database holds until `memvault reseal`.
+ */
+export async function writeVersion2Chunks(
+  db: TestDatabase,
+  store: TenantKeyStore,
+  userHash: string,
+  count: number,
+  tag = 'x',
+): Promise<string[]> {
+  const dek = await store.activeKey(userHash);
+  const seal = (p: Buffer, place: ChunkPlace, field: ChunkField) =>
+    sealWithDataKey(dek, p, chunkAad(userHash, place.id, field));
+  return writeSealedChunks(db, userHash, count, tag, seal, dek.id, 2);
 }
 
 /** Writes `count` legacy chunks (envelope version 1) sealed directly under `ring`'s active key. */
@@ -103,12 +123,14 @@ export async function writeLegacyChunks(
   count: number,
   tag = 'legacy',
 ): Promise<string[]> {
-  return writeSealedChunks(db, userHash, count, tag, (p, aad) => ring.seal(p, aad), ring.activeKeyId, 1);
+  const seal = (p: Buffer, place: ChunkPlace, field: ChunkField) =>
+    ring.seal(p, chunkAad(userHash, place.id, field));
+  return writeSealedChunks(db, userHash, count, tag, seal, ring.activeKeyId, 1);
 }
 
 /**
  * Opens every field of the given chunks with `ring` alone (version 1 blobs) and the tenant's
- * stored, wrapped DEKs (version 2); returns the texts. Throws InvalidTag if any blob does not open.
+ * stored, wrapped DEKs (versions 2 and 3); returns the texts. Throws InvalidTag if any blob does not open.
  */
 export async function openAll(
   db: TestDatabase,
@@ -120,8 +142,10 @@ export async function openAll(
   const lookup = await store.lookup(userHash);
   const rows = await procedures.getChunks(db.app, userHash, ids);
   return rows.map((row) => {
+    // Any envelope version: re-sealed rows are version 3 (doc_id and source bound).
+    const place = { id: row.id, docId: row.doc_id, source: row.source };
     const open = (blob: Buffer, field: 'text' | 'meta' | 'embedding') =>
-      openAnyScheme(blob, chunkAad(userHash, row.id, field), lookup, ring);
+      openChunkField(blob, userHash, place, field, lookup, ring);
     open(row.meta_cipher, 'meta');
     open(row.emb_cipher, 'embedding');
     return open(row.text_cipher, 'text').toString();

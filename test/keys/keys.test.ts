@@ -15,6 +15,7 @@ import {
   generateKeyBase64,
   hmacUserWith,
   InvalidTag,
+  labelledChunkAad,
   openAnyScheme,
   TenantHmacKey,
 } from '../../src/crypto/index.js';
@@ -293,7 +294,8 @@ t.test("a forgotten tenant's leftover blob cannot be opened, even with the whole
   const [id] = await writeChunks(db, writer, tenant, 1);
   const [row] = await procedures.getChunks(db.app, tenant, [id!]);
   const leftover = Buffer.from(row!.text_cipher); // a copy that survives elsewhere (backup, replica, log)
-  const aad = chunkAad(tenant, id!, 'text');
+  // Sealed as the daemon seals: doc_id and source bound (envelope version 3).
+  const aad = labelledChunkAad(tenant, { id: id!, docId: row!.doc_id, source: row!.source }, 'text');
   // The read path: the tenant's stored, wrapped DEKs unwrapped by the whole ring. It opens the blob
   // while the DEK row exists...
   const before = await new TenantKeyStore(db.app, () => ring).lookup(tenant);

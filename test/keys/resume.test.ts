@@ -74,10 +74,14 @@ t.test(
         r.key_scheme !== 2 ||
         r.key_id !== activeDek.get(r.user_hash) ||
         [r.text_cipher, r.meta_cipher, r.emb_cipher].some(
-          (b) => envelopeInfo(b).version !== 2 || envelopeInfo(b).keyId !== r.key_id,
+          (b) => envelopeInfo(b).version !== 3 || envelopeInfo(b).keyId !== r.key_id,
         ),
     );
-    t.equal(wrong.length, 0, "every row records the tenant's active DEK, the one its blobs name");
+    t.equal(
+      wrong.length,
+      0,
+      "every row records the tenant's active DEK, the one its blobs name, labels bound (version 3)",
+    );
     for (const tenant of tenants) {
       t.equal((await openAll(db, ringOf([2], 2), tenant, ids.get(tenant)!)).length, 20);
     }
