@@ -8,13 +8,18 @@
  * process that can reach the socket but cannot read that file reaches no role. A cluster made
  * before this (local `trust`) is moved over on its next start.
  *
+ * The server's own outgoing connections (a Citus node's to the other nodes) sign in with the
+ * passwords in MEMVAULT_HOME/pg/server.pgpass (`writeServerPassfile`): the server starts with
+ * PGPASSFILE pointing there, never at ~postgres/.pgpass, which every cluster on the machine shares.
+ * A cluster without that file makes no password-authenticated outgoing connections.
+ *
  * initdb and postgres refuse to run as root, so when we are root the server runs as the `postgres`
  * user (which the Debian package creates) and the directories are handed to it.
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
-import { chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -136,13 +141,18 @@ async function serverUser(): Promise<RunAs> {
   }
 }
 
-function run(cmd: string, args: string[], as: RunAs, opts: { quiet?: boolean } = {}): Promise<string> {
+function run(
+  cmd: string,
+  args: string[],
+  as: RunAs,
+  opts: { quiet?: boolean; env?: Record<string, string> } = {},
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
       ...as,
       // A neutral cwd the server user can enter; PGTZ etc. are left to the server's defaults.
       cwd: '/',
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8' },
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8', ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -217,14 +227,17 @@ export function withoutPassword(url: string): string {
   return url.replace(/^(postgres(?:ql)?:\/\/[^:@/]*):[^@/]*@/, '$1@');
 }
 
-/** The cluster's passwords from secrets.env, generating (and storing) those it lacks. */
-async function ensurePasswords(home: string): Promise<ClusterPasswords> {
+/**
+ * The cluster's passwords from secrets.env, generating (and storing) those it lacks; `given` ones
+ * are stored instead of generated (the nodes of a Citus formation share one set).
+ */
+async function ensurePasswords(home: string, given: ClusterPasswords = {}): Promise<ClusterPasswords> {
   const file = secretsFile(home);
   const stored = await readSecretsFile(file);
   let generated = false;
-  for (const variable of Object.values(CLUSTER_PASSWORD_VARIABLES)) {
+  for (const [role, variable] of Object.entries(CLUSTER_PASSWORD_VARIABLES) as [ClusterRole, string][]) {
     if (stored[variable]) continue;
-    stored[variable] = randomBytes(24).toString('base64url');
+    stored[variable] = given[role] ?? randomBytes(24).toString('base64url');
     generated = true;
   }
   if (generated) await writeSecretsFile(file, stored);
@@ -309,6 +322,43 @@ export interface StartOptions {
    * leaves a bare cluster (tests of that bootstrap): such roles get no password from here.
    */
   provisionRoles?: boolean;
+  /** Passwords to store for a cluster that has none yet, instead of generated ones. */
+  passwords?: ClusterPasswords;
+}
+
+/** The passfile the server's outgoing connections read (PGPASSFILE in its environment). */
+export function serverPassfile(paths: ClusterPaths): string {
+  return join(paths.home, 'pg', 'server.pgpass');
+}
+
+/** The server's environment beyond PATH and locale: its own passfile. */
+function serverEnv(paths: ClusterPaths): Record<string, string> {
+  return { PGPASSFILE: serverPassfile(paths) };
+}
+
+/** One line of a passfile: the password `role` signs in with on `host`:`port`, any database. */
+export interface ServerPassword {
+  host: string;
+  port: number;
+  role: string;
+  password: string;
+}
+
+/**
+ * Writes the server's passfile whole (mode 0600, owned by the server user, as libpq requires).
+ * libpq reads it at every connection attempt, so a running server uses it without a restart.
+ */
+export async function writeServerPassfile(home: string, entries: ServerPassword[]): Promise<void> {
+  const paths = clusterPaths(home);
+  const as = await serverUser();
+  const field = (value: string) => value.replace(/[\\:]/g, (c) => `\\${c}`);
+  const text = entries
+    .map((e) => [e.host, String(e.port), '*', e.role, e.password].map(field).join(':'))
+    .join('\n');
+  const file = serverPassfile(paths);
+  await writeFile(file, text + '\n', { mode: 0o600 });
+  await chmod(file, 0o600); // mode applies only when the file is created
+  if (as.uid !== undefined) await chown(file, as.uid, as.gid!);
 }
 
 /**
@@ -330,7 +380,7 @@ export async function startCluster(
     // the files inside stay private to their owners.
     await mkdir(paths.home, { recursive: true, mode: as.uid !== undefined ? 0o711 : 0o700 });
     // Stored before initdb: a cluster must never hold a password that secrets.env lacks.
-    const passwords = await ensurePasswords(home);
+    const passwords = await ensurePasswords(home, options.passwords);
     await initCluster(paths, bin, as, port, passwords.postgres!);
     const stored: StoredState = { port, database: 'memvault' };
     await writeFile(paths.stateFile, JSON.stringify(stored, null, 2) + '\n', { mode: 0o600 });
@@ -339,9 +389,16 @@ export async function startCluster(
   }
   if (!state)
     throw new ClusterError(`${paths.stateFile} is missing: remove ${paths.dataDir} to recreate the cluster`);
-  state = { ...state, passwords: await ensurePasswords(home) };
+  state = { ...state, passwords: await ensurePasswords(home, options.passwords) };
   if (!(await isRunning(paths, bin))) {
-    await run(join(bin, 'pg_ctl'), ['-D', paths.dataDir, '-l', paths.logFile, '-w', '-t', '60', 'start'], as);
+    await run(
+      join(bin, 'pg_ctl'),
+      ['-D', paths.dataDir, '-l', paths.logFile, '-w', '-t', '60', 'start'],
+      as,
+      {
+        env: serverEnv(paths),
+      },
+    );
   }
   await secureCluster(paths, state, options.provisionRoles ?? true);
   return { paths, state, created };
@@ -442,5 +499,6 @@ export async function restartCluster(
     join(bin, 'pg_ctl'),
     ['-D', paths.dataDir, '-l', paths.logFile, '-w', '-t', '60', '-m', mode, 'restart'],
     await serverUser(),
+    { env: serverEnv(paths) },
   );
 }

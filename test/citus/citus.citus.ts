@@ -1,6 +1,6 @@
 /**
- * What only a Citus formation shows (`npm run test:citus`): the layout `memvault migrate` gives the
- * schema, tenants spread over both workers, one tenant's rows on one worker, HNSW indexes per shard,
+ * What only a Citus formation shows (`npm run test:citus`): nodes that sign in to each other by
+ * password (no trust), the layout `memvault migrate` gives the schema, tenants spread over both workers, one tenant's rows on one worker, HNSW indexes per shard,
  * doctor passing on the coordinator, and maintenance refused rather than silently seeing nothing.
  */
 import t from 'tap';
@@ -42,6 +42,29 @@ async function rowsPerWorker(): Promise<Map<number, number>> {
   );
   return new Map(rows.map((r) => [Number(r.nodeport), Number(r.n)]));
 }
+
+t.test('the nodes sign in to each other by password, through each server’s own passfile', async (t) => {
+  for (const node of [formation.coordinator, ...formation.workers]) {
+    const rules = await withConnection(node.adminUrl('postgres'), async (c) => {
+      const { rows } = await c.query<{ auth: string }>(
+        'select distinct auth_method as auth from pg_catalog.pg_hba_file_rules order by 1',
+      );
+      return rows.map((r) => r.auth);
+    });
+    t.same(rules, ['scram-sha-256'], `${node.name}: every pg_hba rule is scram-sha-256`);
+  }
+  // The coordinator opens a connection to each worker as postgres, which only the password in the
+  // coordinator's passfile admits; the delegated calls of the other suites do the same as the app
+  // role and memory_owner.
+  const { rows } = await db.admin.query<{ nodeport: number; success: boolean; result: string }>(
+    "select nodeport, success, result from run_command_on_workers('select current_user') order by nodeport",
+  );
+  t.same(
+    rows.map((r) => [Number(r.nodeport), r.success, r.result]),
+    formation.workers.map((w) => [w.port, true, 'postgres']),
+    'the coordinator reaches every worker',
+  );
+});
 
 t.test(
   'migrate distributed the schema: tenant tables by user_hash, co-located; the rest reference tables',
