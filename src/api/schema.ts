@@ -101,6 +101,10 @@ export const ERROR_CODES = {
   },
   internal: { status: 500, when: 'a bug; logged with the request id' },
   database_unavailable: { status: 503, when: 'the database cannot be reached (`Retry-After: 1`)' },
+  database_timeout: {
+    status: 503,
+    when: 'a statement ran past `MEMVAULT_DB_STATEMENT_TIMEOUT_MS` and rolled back; nothing was written (`Retry-After: 1`)',
+  },
   shutting_down: { status: 503, when: 'the server is shutting down (`Retry-After: 1`)' },
   rerank_disabled: { status: 503, when: '`rerank_enabled` is false (`Retry-After: 30`)' },
   rerank_unavailable: {
@@ -322,7 +326,7 @@ const JSON_BODY: readonly ErrorCode[] = [
   'payload_too_large',
   'unsupported_media_type',
 ];
-const DATABASE: readonly ErrorCode[] = ['database_unavailable'];
+const DATABASE: readonly ErrorCode[] = ['database_unavailable', 'database_timeout'];
 // The embedder runs when a write or query has no embedding.
 const EMBEDDER: readonly ErrorCode[] = [
   'overloaded',

@@ -73,6 +73,11 @@ export class KeyInUseError extends DatabaseError {
 export class DuplicateChunkError extends DatabaseError {}
 /** The database could not be reached or the connection broke; safe to retry idempotent work. */
 export class DatabaseUnavailableError extends DatabaseError {}
+/**
+ * A statement ran past the statement timeout (SQLSTATE 57014: a busy or blocked server). Its
+ * transaction rolled back, so the request can be retried as it was.
+ */
+export class DatabaseTimeoutError extends DatabaseError {}
 
 const argumentCodes: Record<string, string> = {
   MV001: 'invalid_user_hash',
@@ -127,6 +132,8 @@ export function mapDatabaseError(thrown: unknown): Error {
     return new MaintenanceForbiddenError('maintenance_forbidden', err.message ?? '', code, thrown);
   if (code === SQLSTATE.maintenanceUnsupported)
     return new MaintenanceForbiddenError('maintenance_unsupported', err.message ?? '', code, thrown);
+  if (code === '57014')
+    return new DatabaseTimeoutError('database_timeout', 'the database did not answer in time', code, thrown);
   if (code === '23505')
     return new DuplicateChunkError('duplicate_chunk', 'a chunk with this id already exists', code, thrown);
   if (

@@ -5,7 +5,7 @@
  * text, key or ciphertext can leak.
  */
 import { InvalidTag } from '../crypto/index.js';
-import { DatabaseUnavailableError, ProcedureArgumentError } from '../db/errors.js';
+import { DatabaseTimeoutError, DatabaseUnavailableError, ProcedureArgumentError } from '../db/errors.js';
 import {
   IdempotencyKeyReusedError,
   MemvaultError,
@@ -95,6 +95,13 @@ export function toErrorResponse(error: unknown): ErrorResponse {
   // The procedure re-checks what the daemon validated; reaching it means a well-formed request the
   // database cannot process (say, an embedding of another dimension than the schema's).
   if (error instanceof ProcedureArgumentError) return respond(422, error.code, error.message);
+  if (error instanceof DatabaseTimeoutError) {
+    // The statement timeout cancelled the work and its transaction rolled back: a busy or blocked
+    // server, not a bug. Nothing was written, so the client can retry the same request.
+    return respond(503, 'database_timeout', 'the database did not finish in time; retry later', {
+      headers: RETRY_SOON,
+    });
+  }
   if (error instanceof DatabaseUnavailableError) {
     return respond(503, 'database_unavailable', 'the database is unavailable; retry later', {
       headers: RETRY_SOON,

@@ -36,6 +36,7 @@ const key = (operationId: string, status: number, code = '') => `${operationId} 
 const PRODUCED_ELSEWHERE: Partial<Record<ErrorCode, string>> = {
   dimension_mismatch: 'test/http/limits.test.ts',
   database_unavailable: 'test/faults/postgres-outage.test.ts',
+  database_timeout: 'test/faults/statement-timeout.test.ts',
   integrity_error: 'test/http/isolation.test.ts',
   overloaded: 'test/http/rerank-errors.test.ts',
   rerank_unavailable: 'test/http/rerank-errors.test.ts',
