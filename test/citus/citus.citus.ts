@@ -106,7 +106,46 @@ t.test(
       `select objid::regprocedure::text as fn from pg_dist_object
      where classid = 'pg_proc'::regclass and distribution_argument_index is not null order by 1`,
     );
-    for (const fn of ['memory.index_chunks', 'memory.search', 'memory.get_chunks', 'memory.forget_tenant']) {
+    // Every tenant procedure, whichever migration added it (the chunk API of 000012, the search
+    // vectors of 000011, later ones): first argument p_user_hash, no default, delegated by it in
+    // memory_chunks' co-location group.
+    const { rows: tenantFns } = await db.admin.query<{ fn: string; delegated: boolean }>(
+      `select p.oid::regprocedure::text as fn,
+              coalesce(o.distribution_argument_index = 0
+                       and o.colocationid = (select colocationid from pg_dist_partition
+                                             where logicalrelid = 'memory.memory_chunks'::regclass),
+                       false) as delegated
+       from pg_proc p
+       left join pg_dist_object o on o.classid = 'pg_proc'::regclass and o.objid = p.oid
+       where p.pronamespace = 'memory'::regnamespace and p.proargnames[1] = 'p_user_hash'
+         and p.pronargdefaults < p.pronargs and p.prorettype <> 'trigger'::regtype
+       order by 1`,
+    );
+    t.ok(tenantFns.length >= 30, `${tenantFns.length} tenant procedures`);
+    t.same(
+      tenantFns.filter((f) => !f.delegated).map((f) => f.fn),
+      [],
+      'every tenant procedure is delegated by p_user_hash, co-located with memory_chunks',
+    );
+    for (const fn of [
+      'memory.index_chunks',
+      'memory.search',
+      'memory.get_chunks',
+      'memory.forget_tenant',
+      // The chunk API (000012): one chunk, keyset lists, versioned update, delete one, filters,
+      // idempotency keys.
+      'memory.get_chunk',
+      'memory.list_chunks',
+      'memory.list_chunks_filtered',
+      'memory.update_chunk',
+      'memory.delete_chunk',
+      'memory.store_filter_tokens',
+      'memory.claim_idempotency_key',
+      'memory.record_idempotent_response',
+      // The search path of 000011/000012.
+      'memory.search_candidates_chunks',
+      'memory.search_lexical_chunks',
+    ]) {
       t.ok(
         fns.some((f) => f.fn.startsWith(`${fn}(`)),
         `${fn} is delegated by p_user_hash`,
