@@ -426,7 +426,8 @@ CREATE FUNCTION memory.dense_search_sql(p_has_doc_id boolean, p_has_source boole
     || ' where v.user_hash = $1' || f.expr
     || ' order by ' || d.expr
     || ' limit $3)'
-    || ' select c.id, c.doc_id, c.source, c.text_cipher, c.meta_cipher, c.emb_cipher, c.key_id, n.distance::float8 as distance'
+    || ' select c.id, c.doc_id, c.source, c.text_cipher, c.meta_cipher, c.emb_cipher, c.key_id, n.distance::float8 as distance,'
+    || ' c.created_at, c.updated_at'
     || ' from nearest n join memory.memory_chunks c on c.user_hash = $1 and c.id = n.id'
     || ' order by n.distance, n.id'
   from distance d, filters f;
@@ -1436,19 +1437,25 @@ CREATE FUNCTION memory.search(p_user_hash text, p_embedding public.vector, p_lim
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+declare
+  v_exact boolean;
 begin
   perform memory.set_tenant(p_user_hash);
   perform memory.assert_search_arguments(p_embedding, p_limit);
-  perform memory.apply_ann_settings();
+  v_exact := memory.search_is_exact(p_user_hash);
+  -- The ANN tuning matters to the HNSW shape only.
+  if not v_exact then
+    perform memory.apply_ann_settings();
+  end if;
   if memory.search_layout() = 'vectors' then
     return query execute
       'select s.id, s.doc_id, s.source, s.text_cipher, s.meta_cipher, s.key_id, s.distance from ('
-      || memory.dense_search_sql(p_doc_id is not null, p_source is not null, memory.search_is_exact(p_user_hash), true) || ') s'
+      || memory.dense_search_sql(p_doc_id is not null, p_source is not null, v_exact, true) || ') s'
       using p_user_hash, p_embedding::public.halfvec, p_limit, p_doc_id, p_source;
   else
     return query execute
       'select s.id, s.doc_id, s.source, s.text_cipher, s.meta_cipher, s.key_id, s.distance from ('
-      || memory.dense_search_sql(p_doc_id is not null, p_source is not null, memory.search_is_exact(p_user_hash), false) || ') s'
+      || memory.dense_search_sql(p_doc_id is not null, p_source is not null, v_exact, false) || ') s'
       using p_user_hash, p_embedding, p_limit, p_doc_id, p_source;
   end if;
 end;
@@ -1465,6 +1472,7 @@ CREATE FUNCTION memory.search_candidates(p_user_hash text, p_query public.vector
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 declare
+  v_exact boolean;
   v_narrow boolean;
   v_params record;
 begin
@@ -1482,17 +1490,21 @@ begin
       raise exception 'term key % is not the tenant''s active data key', p_term_key_id using errcode = 'MV010';
     end if;
   end if;
-  perform memory.apply_ann_settings();
+  v_exact := memory.search_is_exact(p_user_hash);
+  -- The ANN tuning matters to the HNSW shape only.
+  if not v_exact then
+    perform memory.apply_ann_settings();
+  end if;
   v_narrow := memory.search_layout() = 'vectors';
   if v_narrow then
     return query execute
       'select ''dense''::text, d.id, d.doc_id, d.source, d.text_cipher, d.meta_cipher, d.emb_cipher, d.key_id, 1 - d.distance from ('
-      || memory.dense_search_sql(p_doc_id is not null, p_source is not null, memory.search_is_exact(p_user_hash), true) || ') d'
+      || memory.dense_search_sql(p_doc_id is not null, p_source is not null, v_exact, true) || ') d'
       using p_user_hash, p_query::public.halfvec, p_dense_limit, p_doc_id, p_source;
   else
     return query execute
       'select ''dense''::text, d.id, d.doc_id, d.source, d.text_cipher, d.meta_cipher, d.emb_cipher, d.key_id, 1 - d.distance from ('
-      || memory.dense_search_sql(p_doc_id is not null, p_source is not null, memory.search_is_exact(p_user_hash), false) || ') d'
+      || memory.dense_search_sql(p_doc_id is not null, p_source is not null, v_exact, false) || ') d'
       using p_user_hash, p_query, p_dense_limit, p_doc_id, p_source;
   end if;
   if p_tokens is not null and cardinality(p_tokens) > 0 then
@@ -1516,6 +1528,7 @@ CREATE FUNCTION memory.search_candidates_chunks(p_user_hash text, p_query public
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $_$
 declare
+  v_exact boolean;
   v_narrow boolean;
   v_params record;
 begin
@@ -1533,21 +1546,25 @@ begin
       raise exception 'term key % is not the tenant''s active data key', p_term_key_id using errcode = 'MV010';
     end if;
   end if;
-  perform memory.apply_ann_settings();
+  v_exact := memory.search_is_exact(p_user_hash);
+  -- The ANN tuning matters to the HNSW shape only.
+  if not v_exact then
+    perform memory.apply_ann_settings();
+  end if;
   v_narrow := memory.search_layout() = 'vectors';
   if v_narrow then
     return query execute
       'select ''dense''::text, d.id, d.doc_id, d.source, d.text_cipher, d.meta_cipher, d.emb_cipher, d.key_id, 1 - d.distance,'
-      || ' c.created_at, c.updated_at from ('
-      || memory.dense_search_sql_filtered(p_doc_id is not null, p_source is not null, memory.search_is_exact(p_user_hash), true, p_filter)
-      || ') d join memory.memory_chunks c on c.user_hash = $1 and c.id = d.id'
+      || ' d.created_at, d.updated_at from ('
+      || memory.dense_search_sql_filtered(p_doc_id is not null, p_source is not null, v_exact, true, p_filter)
+      || ') d'
       using p_user_hash, p_query::public.halfvec, p_dense_limit, p_doc_id, p_source;
   else
     return query execute
       'select ''dense''::text, d.id, d.doc_id, d.source, d.text_cipher, d.meta_cipher, d.emb_cipher, d.key_id, 1 - d.distance,'
-      || ' c.created_at, c.updated_at from ('
-      || memory.dense_search_sql_filtered(p_doc_id is not null, p_source is not null, memory.search_is_exact(p_user_hash), false, p_filter)
-      || ') d join memory.memory_chunks c on c.user_hash = $1 and c.id = d.id'
+      || ' d.created_at, d.updated_at from ('
+      || memory.dense_search_sql_filtered(p_doc_id is not null, p_source is not null, v_exact, false, p_filter)
+      || ') d'
       using p_user_hash, p_query, p_dense_limit, p_doc_id, p_source;
   end if;
   if p_tokens is not null and cardinality(p_tokens) > 0 then
@@ -1619,12 +1636,16 @@ CREATE FUNCTION memory.search_is_exact(p_user_hash text) RETURNS boolean
     AS $$
 declare
   v_max integer := coalesce((select (s.value #>> '{}')::integer from memory.settings s where s.key = 'ann_exact_max_rows'), 5000);
-  v_rows integer;
+  v_rows bigint;
 begin
   if v_max = 0 then
     return false;
   end if;
   if memory.search_layout() = 'vectors' then
+    select z.vectors_at_most into v_rows from memory.tenant_search_sizes z where z.user_hash = p_user_hash;
+    if v_rows <= v_max then
+      return true;
+    end if;
     select count(*) into v_rows
     from (select 1 from memory.chunk_vectors v where v.user_hash = p_user_hash limit v_max + 1) t;
   else
@@ -2095,6 +2116,63 @@ $$;
 ALTER FUNCTION memory.tg__touch_updated_at() OWNER TO memory_owner;
 
 --
+-- Name: tg_chunk_vectors__search_sizes(); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.tg_chunk_vectors__search_sizes() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+declare
+  v_sizes text := memory.trigger_target(tg_relid, 'tenant_search_sizes');
+  v_vectors text := memory.trigger_target(tg_relid, 'chunk_vectors');
+  -- The rows this statement gave a tenant: all inserted rows, or the updated rows that changed
+  -- tenant (an update of the vector itself changes no size).
+  v_gained text := case tg_op
+    when 'INSERT' then 'added'
+    when 'UPDATE' then '(select a.user_hash from added a where not exists (select from removed r where r.user_hash = a.user_hash and r.id = a.id))'
+  end;
+  v_sized text[];
+begin
+  if tg_op in ('INSERT', 'UPDATE') then
+    -- Tenants with a size: add what they gained.
+    execute format($q$
+      with grown as (
+        update %1$s s set vectors_at_most = s.vectors_at_most + g.n
+        from (select user_hash, count(*) as n from %2$s g group by user_hash) g
+        where s.user_hash = g.user_hash
+        returning s.user_hash)
+      select coalesce(array_agg(user_hash), '{}') from grown$q$, v_sizes, v_gained)
+      into v_sized;
+    -- Tenants without one: count what they have, this statement's rows included. A concurrent first
+    -- writer may have inserted the row meanwhile: then add only what this statement gained.
+    execute format($q$
+      insert into %1$s as s (user_hash, vectors_at_most)
+      select g.user_hash, (select count(*) from %3$s v where v.user_hash = g.user_hash)
+      from (select distinct user_hash from %2$s g) g
+      where g.user_hash <> all($1)
+      on conflict (user_hash) do update
+        set vectors_at_most = s.vectors_at_most + (select count(*) from %2$s x where x.user_hash = excluded.user_hash)$q$,
+      v_sizes, v_gained, v_vectors)
+      using v_sized;
+  end if;
+  if tg_op in ('DELETE', 'UPDATE') then
+    execute format($q$
+      delete from %1$s s
+      using (select e.user_hash from %1$s e
+             where e.user_hash in (select distinct user_hash from removed)
+               and not exists (select from %2$s v where v.user_hash = e.user_hash)
+             for update skip locked) gone
+      where s.user_hash = gone.user_hash$q$,
+      v_sizes, v_vectors);
+  end if;
+  return null;
+end;
+$_$;
+
+ALTER FUNCTION memory.tg_chunk_vectors__search_sizes() OWNER TO memory_owner;
+
+--
 -- Name: tg_lexical_chunks__sync_postings(); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
@@ -2397,6 +2475,7 @@ declare
   -- Results are kept in a variable: they must survive the rollback of the probe subtransaction.
   v_results jsonb := '[]';
   v_n bigint;
+  v_count bigint;
 begin
   begin
     perform set_config('memory.user_hash', v_a, true);
@@ -2413,6 +2492,13 @@ begin
       into v_n;
     v_results := v_results || jsonb_build_object('check_name', 'own_tenant_reads_own_postings', 'passed', (v_n = 2), 'detail', format('%s row(s)', v_n));
 
+    -- Its search vector in the narrow layout (memory.chunk_vectors), and the tenant's search size
+    -- that the insert's trigger records (memory.tenant_search_sizes).
+    insert into memory.chunk_vectors (user_hash, id, embedding) values (v_a, v_id, v_zero::public.halfvec);
+    select (select count(*) from memory.chunk_vectors where id = v_id) + (select count(*) from memory.tenant_search_sizes where user_hash = v_a)
+      into v_n;
+    v_results := v_results || jsonb_build_object('check_name', 'own_tenant_reads_own_search_vector', 'passed', (v_n = 2), 'detail', format('%s row(s)', v_n));
+
     perform set_config('memory.user_hash', '', true);
     select count(*) into v_n from memory.memory_chunks;
     v_results := v_results || jsonb_build_object('check_name', 'no_context_reads_nothing', 'passed', (v_n = 0), 'detail', format('%s row(s)', v_n));
@@ -2428,6 +2514,16 @@ begin
     select (select count(*) from memory.lexical_chunks) + (select count(*) from memory.lexical_postings) + (select count(*) from memory.lexical_stats)
       into v_n;
     v_results := v_results || jsonb_build_object('check_name', 'other_tenant_reads_no_postings', 'passed', (v_n = 0), 'detail', format('%s row(s)', v_n));
+
+    select (select count(*) from memory.chunk_vectors) + (select count(*) from memory.tenant_search_sizes)
+      into v_n;
+    v_results := v_results || jsonb_build_object('check_name', 'other_tenant_reads_no_search_vectors', 'passed', (v_n = 0), 'detail', format('%s row(s)', v_n));
+
+    update memory.chunk_vectors set embedding = embedding where id = v_id;
+    get diagnostics v_n = row_count;
+    delete from memory.chunk_vectors where id = v_id;
+    get diagnostics v_count = row_count;
+    v_results := v_results || jsonb_build_object('check_name', 'other_tenant_changes_no_search_vector', 'passed', (v_n + v_count = 0), 'detail', format('%s row(s)', v_n + v_count));
 
     delete from memory.lexical_postings where chunk_id = v_id;
     get diagnostics v_n = row_count;
@@ -2447,6 +2543,16 @@ begin
       v_results := v_results || jsonb_build_object('check_name', 'cross_tenant_insert_rejected', 'passed', false, 'detail', 'insert succeeded');
     exception when insufficient_privilege then
       v_results := v_results || jsonb_build_object('check_name', 'cross_tenant_insert_rejected', 'passed', true, 'detail', 'rejected (42501)');
+    end;
+
+    begin
+      insert into memory.chunk_vectors (user_hash, id, embedding) values (v_a, v_id, v_zero::public.halfvec);
+      v_results := v_results || jsonb_build_object('check_name', 'cross_tenant_search_vector_rejected', 'passed', false, 'detail', 'insert succeeded');
+    exception when insufficient_privilege then
+      v_results := v_results || jsonb_build_object('check_name', 'cross_tenant_search_vector_rejected', 'passed', true, 'detail', 'rejected (42501)');
+    when others then
+      -- Past the policy, the row collides with the probe's own vector: isolation did not stop it.
+      v_results := v_results || jsonb_build_object('check_name', 'cross_tenant_search_vector_rejected', 'passed', false, 'detail', format('not refused by the policy (%s)', sqlstate));
     end;
 
     raise exception 'rollback probe' using errcode = 'MV999';
@@ -2715,6 +2821,25 @@ ALTER TABLE memory.tenant_keys OWNER TO memory_owner;
 COMMENT ON TABLE memory.tenant_keys IS 'Per-tenant data keys, stored only wrapped (sealed) by key-ring key kek_id with AAD bound to the tenant and dek_id.';
 
 --
+-- Name: tenant_search_sizes; Type: TABLE; Schema: memory; Owner: memory_owner
+--
+
+CREATE TABLE memory.tenant_search_sizes (
+    user_hash text NOT NULL,
+    vectors_at_most bigint NOT NULL
+);
+
+ALTER TABLE ONLY memory.tenant_search_sizes FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE memory.tenant_search_sizes OWNER TO memory_owner;
+
+--
+-- Name: TABLE tenant_search_sizes; Type: COMMENT; Schema: memory; Owner: memory_owner
+--
+
+COMMENT ON TABLE memory.tenant_search_sizes IS 'Per tenant: an upper bound of its rows in memory.chunk_vectors (never lowered by deletes), kept by the chunk_vectors triggers; memory.search_is_exact reads it.';
+
+--
 -- Name: chunk_vectors chunk_vectors_pkey; Type: CONSTRAINT; Schema: memory; Owner: memory_owner
 --
 
@@ -2785,6 +2910,13 @@ ALTER TABLE ONLY memory.tenant_keys
     ADD CONSTRAINT tenant_keys_pkey PRIMARY KEY (user_hash, dek_id);
 
 --
+-- Name: tenant_search_sizes tenant_search_sizes_pkey; Type: CONSTRAINT; Schema: memory; Owner: memory_owner
+--
+
+ALTER TABLE ONLY memory.tenant_search_sizes
+    ADD CONSTRAINT tenant_search_sizes_pkey PRIMARY KEY (user_hash);
+
+--
 -- Name: chunk_vectors_embedding_hnsw_idx; Type: INDEX; Schema: memory; Owner: memory_owner
 --
 
@@ -2845,16 +2977,34 @@ CREATE UNIQUE INDEX tenant_keys_one_active_idx ON memory.tenant_keys USING btree
 CREATE TRIGGER _100_add_postings AFTER INSERT ON memory.lexical_chunks REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION memory.tg_lexical_chunks__sync_postings();
 
 --
+-- Name: chunk_vectors _100_add_search_sizes; Type: TRIGGER; Schema: memory; Owner: memory_owner
+--
+
+CREATE TRIGGER _100_add_search_sizes AFTER INSERT ON memory.chunk_vectors REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION memory.tg_chunk_vectors__search_sizes();
+
+--
 -- Name: lexical_chunks _100_move_postings; Type: TRIGGER; Schema: memory; Owner: memory_owner
 --
 
 CREATE TRIGGER _100_move_postings AFTER UPDATE ON memory.lexical_chunks REFERENCING OLD TABLE AS removed NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION memory.tg_lexical_chunks__sync_postings();
 
 --
+-- Name: chunk_vectors _100_move_search_sizes; Type: TRIGGER; Schema: memory; Owner: memory_owner
+--
+
+CREATE TRIGGER _100_move_search_sizes AFTER UPDATE ON memory.chunk_vectors REFERENCING OLD TABLE AS removed NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION memory.tg_chunk_vectors__search_sizes();
+
+--
 -- Name: lexical_chunks _100_remove_postings; Type: TRIGGER; Schema: memory; Owner: memory_owner
 --
 
 CREATE TRIGGER _100_remove_postings AFTER DELETE ON memory.lexical_chunks REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION memory.tg_lexical_chunks__sync_postings();
+
+--
+-- Name: chunk_vectors _100_remove_search_sizes; Type: TRIGGER; Schema: memory; Owner: memory_owner
+--
+
+CREATE TRIGGER _100_remove_search_sizes AFTER DELETE ON memory.chunk_vectors REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION memory.tg_chunk_vectors__search_sizes();
 
 --
 -- Name: memory_chunks _100_touch_updated_at; Type: TRIGGER; Schema: memory; Owner: memory_owner
@@ -3019,6 +3169,18 @@ ALTER TABLE memory.tenant_keys ENABLE ROW LEVEL SECURITY;
 --
 
 CREATE POLICY tenant_keys_isolation ON memory.tenant_keys USING (((user_hash = ( SELECT current_setting('memory.user_hash'::text, true) AS current_setting)) OR ( SELECT memory.in_maintenance() AS in_maintenance))) WITH CHECK (((user_hash = ( SELECT current_setting('memory.user_hash'::text, true) AS current_setting)) OR ( SELECT memory.in_maintenance() AS in_maintenance)));
+
+--
+-- Name: tenant_search_sizes; Type: ROW SECURITY; Schema: memory; Owner: memory_owner
+--
+
+ALTER TABLE memory.tenant_search_sizes ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: tenant_search_sizes tenant_search_sizes_isolation; Type: POLICY; Schema: memory; Owner: memory_owner
+--
+
+CREATE POLICY tenant_search_sizes_isolation ON memory.tenant_search_sizes USING (((user_hash = ( SELECT current_setting('memory.user_hash'::text, true) AS current_setting)) OR ( SELECT memory.in_maintenance() AS in_maintenance))) WITH CHECK (((user_hash = ( SELECT current_setting('memory.user_hash'::text, true) AS current_setting)) OR ( SELECT memory.in_maintenance() AS in_maintenance)));
 
 --
 -- Name: SCHEMA memory; Type: ACL; Schema: -; Owner: memory_owner
@@ -3562,6 +3724,12 @@ GRANT ALL ON FUNCTION memory.tenant_stats(p_user_hash text) TO memory_app;
 --
 
 REVOKE ALL ON FUNCTION memory.tg__touch_updated_at() FROM PUBLIC;
+
+--
+-- Name: FUNCTION tg_chunk_vectors__search_sizes(); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.tg_chunk_vectors__search_sizes() FROM PUBLIC;
 
 --
 -- Name: FUNCTION tg_lexical_chunks__sync_postings(); Type: ACL; Schema: memory; Owner: memory_owner

@@ -2,7 +2,8 @@
 -- memory.explain_search, so that the plan doctor shows is the plan search runs. Parameters: $1
 -- user_hash, $2 the query's search vector (halfvec for the narrow layout, vector for 'chunks'), $3
 -- limit, $4 doc_id, $5 source. Filters are added only when given, so each shape gets its own plan.
--- Columns: id, doc_id, source, text_cipher, meta_cipher, emb_cipher, key_id, distance.
+-- Columns: id, doc_id, source, text_cipher, meta_cipher, emb_cipher, key_id, distance, created_at,
+-- updated_at (the timestamps the API reports, read from the same row as the ciphertexts).
 --
 -- p_narrow: read the narrow memory.chunk_vectors (user_hash, id, halfvec) instead of the wide
 -- memory.memory_chunks, whose rows carry three sealed blobs and a float32 vector (about three 8 KB
@@ -50,7 +51,8 @@ as $$
     || ' where v.user_hash = $1' || f.expr
     || ' order by ' || d.expr
     || ' limit $3)'
-    || ' select c.id, c.doc_id, c.source, c.text_cipher, c.meta_cipher, c.emb_cipher, c.key_id, n.distance::float8 as distance'
+    || ' select c.id, c.doc_id, c.source, c.text_cipher, c.meta_cipher, c.emb_cipher, c.key_id, n.distance::float8 as distance,'
+    || ' c.created_at, c.updated_at'
     || ' from nearest n join memory.memory_chunks c on c.user_hash = $1 and c.id = n.id'
     || ' order by n.distance, n.id'
   from distance d, filters f;

@@ -25,19 +25,25 @@ volatile
 security definer
 set search_path = pg_catalog, pg_temp
 as $$
+declare
+  v_exact boolean;
 begin
   perform memory.set_tenant(p_user_hash);
   perform memory.assert_search_arguments(p_embedding, p_limit);
-  perform memory.apply_ann_settings();
+  v_exact := memory.search_is_exact(p_user_hash);
+  -- The ANN tuning matters to the HNSW shape only.
+  if not v_exact then
+    perform memory.apply_ann_settings();
+  end if;
   if memory.search_layout() = 'vectors' then
     return query execute
       'select s.id, s.doc_id, s.source, s.text_cipher, s.meta_cipher, s.key_id, s.distance from ('
-      || memory.dense_search_sql(p_doc_id is not null, p_source is not null, memory.search_is_exact(p_user_hash), true) || ') s'
+      || memory.dense_search_sql(p_doc_id is not null, p_source is not null, v_exact, true) || ') s'
       using p_user_hash, p_embedding::public.halfvec, p_limit, p_doc_id, p_source;
   else
     return query execute
       'select s.id, s.doc_id, s.source, s.text_cipher, s.meta_cipher, s.key_id, s.distance from ('
-      || memory.dense_search_sql(p_doc_id is not null, p_source is not null, memory.search_is_exact(p_user_hash), false) || ') s'
+      || memory.dense_search_sql(p_doc_id is not null, p_source is not null, v_exact, false) || ') s'
       using p_user_hash, p_embedding, p_limit, p_doc_id, p_source;
   end if;
 end;

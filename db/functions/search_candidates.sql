@@ -34,6 +34,7 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
+  v_exact boolean;
   v_narrow boolean;
   v_params record;
 begin
@@ -51,17 +52,21 @@ begin
       raise exception 'term key % is not the tenant''s active data key', p_term_key_id using errcode = 'MV010';
     end if;
   end if;
-  perform memory.apply_ann_settings();
+  v_exact := memory.search_is_exact(p_user_hash);
+  -- The ANN tuning matters to the HNSW shape only.
+  if not v_exact then
+    perform memory.apply_ann_settings();
+  end if;
   v_narrow := memory.search_layout() = 'vectors';
   if v_narrow then
     return query execute
       'select ''dense''::text, d.id, d.doc_id, d.source, d.text_cipher, d.meta_cipher, d.emb_cipher, d.key_id, 1 - d.distance from ('
-      || memory.dense_search_sql(p_doc_id is not null, p_source is not null, memory.search_is_exact(p_user_hash), true) || ') d'
+      || memory.dense_search_sql(p_doc_id is not null, p_source is not null, v_exact, true) || ') d'
       using p_user_hash, p_query::public.halfvec, p_dense_limit, p_doc_id, p_source;
   else
     return query execute
       'select ''dense''::text, d.id, d.doc_id, d.source, d.text_cipher, d.meta_cipher, d.emb_cipher, d.key_id, 1 - d.distance from ('
-      || memory.dense_search_sql(p_doc_id is not null, p_source is not null, memory.search_is_exact(p_user_hash), false) || ') d'
+      || memory.dense_search_sql(p_doc_id is not null, p_source is not null, v_exact, false) || ') d'
       using p_user_hash, p_query, p_dense_limit, p_doc_id, p_source;
   end if;
   if p_tokens is not null and cardinality(p_tokens) > 0 then

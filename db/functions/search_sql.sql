@@ -40,9 +40,12 @@ as $$
 $$;
 
 -- Whether dense search takes the exact shape for this tenant: it does when the tenant has at most
--- ann_exact_max_rows rows (default 5,000; 0 = always use HNSW). Counting stops at the threshold,
--- so the check costs at most that many entries of the tenant's primary-key range, in the narrow
--- memory.chunk_vectors when search reads it (memory.search_layout()).
+-- ann_exact_max_rows rows (default 5,000; 0 = always use HNSW). In the narrow layout the answer
+-- usually comes from memory.tenant_search_sizes, an upper bound of the tenant's search vectors kept
+-- by triggers (db/triggers/search_sizes.sql): one primary-key lookup instead of walking up to
+-- ann_exact_max_rows entries of the tenant's primary-key range on every search (1.3 ms of a 5,000-
+-- chunk tenant's ~9 ms procedure, measured). Without a bound, or with one above the threshold (the
+-- bound never decreases on delete), it counts as before; counting stops at the threshold.
 create or replace function memory.search_is_exact(p_user_hash text)
 returns boolean
 language plpgsql
@@ -51,12 +54,16 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_max integer := coalesce((select (s.value #>> '{}')::integer from memory.settings s where s.key = 'ann_exact_max_rows'), 5000);
-  v_rows integer;
+  v_rows bigint;
 begin
   if v_max = 0 then
     return false;
   end if;
   if memory.search_layout() = 'vectors' then
+    select z.vectors_at_most into v_rows from memory.tenant_search_sizes z where z.user_hash = p_user_hash;
+    if v_rows <= v_max then
+      return true;
+    end if;
     select count(*) into v_rows
     from (select 1 from memory.chunk_vectors v where v.user_hash = p_user_hash limit v_max + 1) t;
   else

@@ -16,6 +16,7 @@ declare
   -- Results are kept in a variable: they must survive the rollback of the probe subtransaction.
   v_results jsonb := '[]';
   v_n bigint;
+  v_count bigint;
 begin
   begin
     perform set_config('memory.user_hash', v_a, true);
@@ -32,6 +33,13 @@ begin
       into v_n;
     v_results := v_results || jsonb_build_object('check_name', 'own_tenant_reads_own_postings', 'passed', (v_n = 2), 'detail', format('%s row(s)', v_n));
 
+    -- Its search vector in the narrow layout (memory.chunk_vectors), and the tenant's search size
+    -- that the insert's trigger records (memory.tenant_search_sizes).
+    insert into memory.chunk_vectors (user_hash, id, embedding) values (v_a, v_id, v_zero::public.halfvec);
+    select (select count(*) from memory.chunk_vectors where id = v_id) + (select count(*) from memory.tenant_search_sizes where user_hash = v_a)
+      into v_n;
+    v_results := v_results || jsonb_build_object('check_name', 'own_tenant_reads_own_search_vector', 'passed', (v_n = 2), 'detail', format('%s row(s)', v_n));
+
     perform set_config('memory.user_hash', '', true);
     select count(*) into v_n from memory.memory_chunks;
     v_results := v_results || jsonb_build_object('check_name', 'no_context_reads_nothing', 'passed', (v_n = 0), 'detail', format('%s row(s)', v_n));
@@ -47,6 +55,16 @@ begin
     select (select count(*) from memory.lexical_chunks) + (select count(*) from memory.lexical_postings) + (select count(*) from memory.lexical_stats)
       into v_n;
     v_results := v_results || jsonb_build_object('check_name', 'other_tenant_reads_no_postings', 'passed', (v_n = 0), 'detail', format('%s row(s)', v_n));
+
+    select (select count(*) from memory.chunk_vectors) + (select count(*) from memory.tenant_search_sizes)
+      into v_n;
+    v_results := v_results || jsonb_build_object('check_name', 'other_tenant_reads_no_search_vectors', 'passed', (v_n = 0), 'detail', format('%s row(s)', v_n));
+
+    update memory.chunk_vectors set embedding = embedding where id = v_id;
+    get diagnostics v_n = row_count;
+    delete from memory.chunk_vectors where id = v_id;
+    get diagnostics v_count = row_count;
+    v_results := v_results || jsonb_build_object('check_name', 'other_tenant_changes_no_search_vector', 'passed', (v_n + v_count = 0), 'detail', format('%s row(s)', v_n + v_count));
 
     delete from memory.lexical_postings where chunk_id = v_id;
     get diagnostics v_n = row_count;
@@ -66,6 +84,16 @@ begin
       v_results := v_results || jsonb_build_object('check_name', 'cross_tenant_insert_rejected', 'passed', false, 'detail', 'insert succeeded');
     exception when insufficient_privilege then
       v_results := v_results || jsonb_build_object('check_name', 'cross_tenant_insert_rejected', 'passed', true, 'detail', 'rejected (42501)');
+    end;
+
+    begin
+      insert into memory.chunk_vectors (user_hash, id, embedding) values (v_a, v_id, v_zero::public.halfvec);
+      v_results := v_results || jsonb_build_object('check_name', 'cross_tenant_search_vector_rejected', 'passed', false, 'detail', 'insert succeeded');
+    exception when insufficient_privilege then
+      v_results := v_results || jsonb_build_object('check_name', 'cross_tenant_search_vector_rejected', 'passed', true, 'detail', 'rejected (42501)');
+    when others then
+      -- Past the policy, the row collides with the probe's own vector: isolation did not stop it.
+      v_results := v_results || jsonb_build_object('check_name', 'cross_tenant_search_vector_rejected', 'passed', false, 'detail', format('not refused by the policy (%s)', sqlstate));
     end;
 
     raise exception 'rollback probe' using errcode = 'MV999';

@@ -6,6 +6,9 @@
  * startup parameter beyond application_name (pgbouncer refuses `statement_timeout` and `options`
  * with "unsupported startup parameter"), no session state, no named prepared statements. The
  * statement timeout is set with SET LOCAL in the statement that opens each transaction instead.
+ * Clients pipeline (node-postgres `pipeline`): a one-statement transaction sends BEGIN, the
+ * statement and COMMIT together; every message keeps its own Sync, so poolers see ordinary
+ * transactions.
  */
 import pg from 'pg';
 
@@ -34,6 +37,10 @@ export function createPool(options: PoolOptions): pg.Pool {
     connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5_000,
     idleTimeoutMillis: 30_000,
     application_name: options.applicationName ?? 'memvault',
+    // Queries given to a client before the previous one answered are written at once (a
+    // transaction of one statement is one round trip: inOneTripTransaction in tenant.ts); code
+    // that awaits each query behaves as without it.
+    pipeline: true,
   });
   statementTimeouts.set(pool, Math.max(0, Math.trunc(options.statementTimeoutMillis ?? 30_000)));
   pool.on('error', (error: Error & { code?: string }) => {

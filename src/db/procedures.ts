@@ -5,7 +5,7 @@
 import pg from 'pg';
 
 import { mapDatabaseError } from './errors.js';
-import { inTransaction } from './tenant.js';
+import { inOneTripTransaction } from './tenant.js';
 
 /** A pool or a checked-out client: procedures run the same inside or outside a transaction. */
 export type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
@@ -18,7 +18,8 @@ export function vectorLiteral(values: ArrayLike<number>): string {
 /**
  * Runs one procedure call, mapping failures to typed errors. Shared by the db layer's modules. A
  * call on a pool (not inside a caller's transaction) gets a transaction of its own, because that
- * is where the statement timeout is set (SET LOCAL: see pool.ts).
+ * is where the statement timeout is set (SET LOCAL: see pool.ts), sent with the call in one round
+ * trip (inOneTripTransaction).
  */
 export async function call<R extends pg.QueryResultRow>(
   db: Queryable,
@@ -28,7 +29,7 @@ export async function call<R extends pg.QueryResultRow>(
   try {
     const result =
       db instanceof pg.Pool
-        ? await inTransaction(db, (client) => client.query<R>(text, values))
+        ? await inOneTripTransaction<R>(db, text, values)
         : await db.query<R>(text, values);
     return result.rows;
   } catch (thrown) {

@@ -91,6 +91,17 @@ t.test('a permissive extra policy and a dropped index are each caught', async (t
       t.ok(failed.includes('rls_isolation_probe'), 'the live probe sees the leak too');
     },
   );
+  // The narrow search layout's table: the live probe reads it under another tenant too.
+  await brokenBy(
+    'create policy leak on memory.chunk_vectors for select using (true)',
+    'drop policy leak on memory.chunk_vectors',
+    async () => {
+      const results = await doctorAs(db.appUrl);
+      const probe = results.find((r) => r.name === 'rls_isolation_probe');
+      t.equal(probe?.ok, false, 'the live probe sees a leak of search vectors');
+      t.match(probe?.detail, /other_tenant_reads_no_search_vectors/);
+    },
+  );
   await brokenBy(
     'drop index memory.memory_chunks_embedding_hnsw_idx',
     'create index memory_chunks_embedding_hnsw_idx on memory.memory_chunks using hnsw (embedding vector_cosine_ops); alter index memory.memory_chunks_embedding_hnsw_idx owner to memory_owner',

@@ -224,11 +224,27 @@ t.test('SQL injection strings as ids are stored and matched literally', async (t
 
 t.test('verifyRlsIsolation proves isolation on the live database and leaves nothing behind', async (t) => {
   const before = Number((await db.admin.query('select count(*) as n from memory.memory_chunks')).rows[0].n);
+  const sizes = async (): Promise<number> =>
+    (await db.admin.query<{ n: number }>('select count(*)::int as n from memory.tenant_search_sizes'))
+      .rows[0]!.n;
+  const sizesBefore = await sizes();
   const checks = await procedures.verifyRlsIsolation(db.app);
   t.ok(checks.length >= 7);
   for (const check of checks) t.ok(check.passed, `${check.check}: ${check.detail}`);
+  // The narrow search layout is probed too (migration 000015).
+  for (const name of [
+    'own_tenant_reads_own_search_vector',
+    'other_tenant_reads_no_search_vectors',
+    'other_tenant_changes_no_search_vector',
+    'cross_tenant_search_vector_rejected',
+  ])
+    t.ok(
+      checks.some((c) => c.check === name),
+      name,
+    );
   const after = Number((await db.admin.query('select count(*) as n from memory.memory_chunks')).rows[0].n);
   t.equal(after, before);
+  t.equal(await sizes(), sizesBefore, 'nor a search size');
 });
 
 t.test('verifyRlsIsolation fails when the policy is gone', async (t) => {

@@ -36,6 +36,21 @@ for (const [via, url] of [
     );
     t.same(await call(pool, 'select pg_sleep(0.05)::text as slept', []), [{ slept: '' }]);
   });
+
+  t.test(
+    `${via}: a one-round-trip transaction that fails leaves its connection idle and reusable`,
+    async (t) => {
+      const pool = createPool({ connectionString: url, max: 1, statementTimeoutMillis: 300 });
+      t.teardown(() => pool.end());
+      // BEGIN, the statement and COMMIT go out together (src/db/tenant.ts inOneTripTransaction).
+      await t.rejects(call(pool, 'select 1 / 0', []), { sqlstate: '22012' });
+      t.equal(pool.totalCount, 1, 'the connection went back to the pool');
+      // Had the failed transaction stayed open, this would fail with 25P02 (transaction aborted).
+      const [row] = await call<{ v: string }>(pool, "select current_setting('statement_timeout') as v", []);
+      t.equal(row!.v, '300ms', 'the next call runs in a fresh transaction with the timeout');
+      t.equal(pool.totalCount, 1, 'on the same connection');
+    },
+  );
 }
 
 t.test('pgbouncer: the next client on the same server connection sees no timeout of ours', async (t) => {
