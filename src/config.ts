@@ -53,6 +53,8 @@ export interface DaemonSettings {
   requestTimeoutMs: number;
   shutdownTimeoutMs: number;
   embed: EmbedSettings | undefined;
+  /** Query embeddings kept per tenant and text (src/memory/query-embeddings.ts); 0 = none. */
+  queryEmbeddingCache: number;
   /** Dimension for a fresh embedded schema when no embedder decides it. */
   embeddingDim: number;
   /** Unwrapped tenant data keys kept in memory: how many tenants, for how long (docs/KEYS.md). */
@@ -125,6 +127,7 @@ export function readDaemonSettings(env: Env = process.env): DaemonSettings {
     requestTimeoutMs: envInt(env, 'MEMVAULT_REQUEST_TIMEOUT_MS', 30_000, { min: 1_000, max: 600_000 }),
     shutdownTimeoutMs: envInt(env, 'MEMVAULT_SHUTDOWN_TIMEOUT_MS', 10_000, { min: 100, max: 600_000 }),
     embed: readEmbedSettings(env),
+    queryEmbeddingCache: envInt(env, 'MEMVAULT_EMBED_QUERY_CACHE', 1024, { min: 0, max: 1_000_000 }),
     embeddingDim: envInt(env, 'MEMVAULT_EMBEDDING_DIM', DEFAULT_EMBEDDING_DIM, { min: 1, max: 16000 }),
     dekCacheTenants: envInt(env, 'MEMVAULT_DEK_CACHE_TENANTS', 10_000, { min: 1, max: 10_000_000 }),
     dekCacheTtlMs: envInt(env, 'MEMVAULT_DEK_CACHE_TTL_MS', 300_000, { min: 1_000, max: 86_400_000 }),

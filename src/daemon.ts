@@ -52,6 +52,7 @@ import { registerKeyStatsCollector } from './keys/metrics.js';
 import { TenantKeyStore } from './keys/tenant-key-store.js';
 import { log } from './log.js';
 import type { MemoryContext } from './memory/context.js';
+import { QueryEmbeddingCache } from './memory/query-embeddings.js';
 import { applyRetrievalSettings, currentRetrievalSettings } from './memory/retrieval-settings.js';
 import { collectProcessMetrics, registry } from './metrics.js';
 import { migrationsFolder } from './paths.js';
@@ -141,7 +142,15 @@ export async function startDaemon(options: DaemonOptions): Promise<Daemon> {
     );
     const reads = await startReadReplicas(pool, settings, shutdown);
 
-    const memory: MemoryContext = { pool, dim: schema.embeddingDim, embedder, keys, reads };
+    const queryCache = settings.queryEmbeddingCache;
+    const memory: MemoryContext = {
+      pool,
+      dim: schema.embeddingDim,
+      embedder,
+      keys,
+      reads,
+      queryEmbeddings: embedder && queryCache > 0 ? new QueryEmbeddingCache(queryCache) : undefined,
+    };
     const api = createApiServer({
       routes: apiRoutes({
         readiness: readinessCheck({ pool, listener, embedder, reads, committedMigrations, lifecycle }),

@@ -6,6 +6,7 @@ import type { DataKey, DataKeyLookup } from '../crypto/index.js';
 import type { Pool } from '../db/pool.js';
 import type { ReplicaRouter } from '../db/replicas.js';
 import type { Embedder } from '../embed/index.js';
+import type { QueryEmbeddingCache } from './query-embeddings.js';
 
 /** Per-tenant data keys: the active one for writing, all of the tenant's for reading. */
 export interface TenantKeys {
@@ -29,6 +30,8 @@ export interface MemoryContext {
    * memory builds nothing from process-wide state, so two contexts never share keys by accident.
    */
   readonly keys: TenantKeys;
+  /** Recent query embeddings per tenant (MEMVAULT_EMBED_QUERY_CACHE); absent: every query text is embedded. */
+  readonly queryEmbeddings?: QueryEmbeddingCache | undefined;
   /** Read replicas for search and get (MEMVAULT_READ_URL); absent: everything on `pool`. */
   readonly reads?: ReplicaRouter | undefined;
   /**

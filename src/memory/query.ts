@@ -174,11 +174,14 @@ export async function queryMemory(
   const userHash = hmacUser(q.userId);
   const limits = { limit: q.candidates, docId: q.docId, source: q.source };
 
+  // The query's embedding: given, else the embedder's (a recent one of the same text for this
+  // tenant from ctx.queryEmbeddings when the daemon keeps them; `embed` then times the lookup).
   const embedQuery = async (): Promise<Float32Array> => {
     if (q.embedding) return q.embedding;
     const signal = options.signal ? { signal: options.signal } : {};
-    const [embedding] = await timed(timings, 'embed', () => ctx.embedder!.embed([q.query], signal));
-    return embedding!;
+    const run = async (): Promise<Float32Array> => (await ctx.embedder!.embed([q.query], signal))[0]!;
+    const cache = ctx.queryEmbeddings;
+    return timed(timings, 'embed', () => (cache ? cache.embedding(userHash, q.query, run) : run()));
   };
   // The query's keyed tokens: its terms under the term key of the tenant's active data key (the
   // key the index is written with); none for a tenant without a key (it has written nothing).

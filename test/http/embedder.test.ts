@@ -65,6 +65,41 @@ t.test('chunks and queries without an embedding are embedded by the server', asy
   t.match(trip.json.results[0].text, /Tokyo/);
 });
 
+t.test('a repeated query text is embedded once per tenant (the query embedding cache)', async (t) => {
+  const hits = async (): Promise<{ hit: number; miss: number }> => {
+    const text = (await api.request('GET', '/metrics', { token: null })).json as unknown as string;
+    const count = (result: string): number =>
+      Number(
+        new RegExp(`^memvault_query_embedding_cache_total\\{result="${result}"\\} (\\d+)`, 'm').exec(
+          text,
+        )?.[1] ?? 0,
+      );
+    return { hit: count('hit'), miss: count('miss') };
+  };
+  await api.request('POST', '/v1/chunks', {
+    body: { user_id: 'fred', doc_id: 'notes', text: 'My bicycle is a red Brompton.' },
+  });
+  const ask = (user: string) =>
+    api.request('POST', '/v1/query', { body: { user_id: user, query: 'Which bicycle do I ride?', k: 1 } });
+  const before = await hits();
+  const first = await ask('fred');
+  const second = await ask('fred');
+  t.same(
+    await hits(),
+    { hit: before.hit + 1, miss: before.miss + 1 },
+    'the second ask did not run the embedder',
+  );
+  t.same(
+    second.json.results.map((r: { id: string; score: number }) => [r.id, r.score]),
+    first.json.results.map((r: { id: string; score: number }) => [r.id, r.score]),
+    'the same answer, the same scores',
+  );
+  t.match(second.json.results[0].text, /Brompton/);
+  // Another tenant asking the same text embeds it anew: a hit would tell it someone asked it.
+  await ask('gina');
+  t.same(await hits(), { hit: before.hit + 1, miss: before.miss + 2 }, 'per tenant');
+});
+
 t.test('a model whose dimension differs from the schema is refused at start', async (t) => {
   const db384 = await createTestDatabase(t);
   await t.rejects(startTestDaemon(t, { databaseUrl: db384.appUrl, embedder }), ConfigError);
