@@ -89,9 +89,11 @@ begin
   from memory.lexical_chunks l
   join memory.memory_chunks c on c.user_hash = p_new_hash and c.id = l.chunk_id
   where l.user_hash = p_old_hash and l.chunk_id = any (p_ids);
-  -- The search vectors move too (the chunk keeps its id; the old rows go with the cascade below).
-  insert into memory.chunk_vectors (user_hash, id, embedding)
-  select p_new_hash, v.id, v.embedding
+  -- The search vectors move too (the chunk keeps its id; the old rows go with the cascade below),
+  -- with their scheme: a protected vector stays valid, its vector key comes from the data key,
+  -- which keeps its id and material across a rehash, and its noise from the chunk id.
+  insert into memory.chunk_vectors (user_hash, id, embedding, vector_scheme, vector_key_id)
+  select p_new_hash, v.id, v.embedding, v.vector_scheme, v.vector_key_id
   from memory.chunk_vectors v
   join memory.memory_chunks c on c.user_hash = p_new_hash and c.id = v.id
   where v.user_hash = p_old_hash and v.id = any (p_ids);

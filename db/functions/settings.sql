@@ -39,6 +39,10 @@ begin
       if jsonb_typeof(p_value) <> 'number' or p_value::float8 < 1 or p_value::float8 > 10 then
         raise exception 'rescore_overfetch must be a number from 1 to 10' using errcode = 'MV006';
       end if;
+    when 'vector_noise' then
+      if jsonb_typeof(p_value) <> 'number' or p_value::float8 < 0 or p_value::float8 > 1 then
+        raise exception 'vector_noise must be a number from 0 to 1' using errcode = 'MV006';
+      end if;
     when 'retrieval_mode' then
       if jsonb_typeof(p_value) <> 'string' or p_value #>> '{}' not in ('hybrid', 'dense', 'lexical') then
         raise exception 'retrieval_mode must be "hybrid", "dense" or "lexical"' using errcode = 'MV006';

@@ -33,7 +33,16 @@ export {
   type DataKeyLookup,
 } from './data-key.js';
 export { TERM_KEY_LABEL, TermKey, termKeyOf } from './term-key.js';
-export { searchVector } from './search-vector.js';
+export {
+  clearSearchVector,
+  DEFAULT_VECTOR_NOISE,
+  querySearchVector,
+  type SearchVector,
+  searchVector,
+  VECTOR_SCHEME_CLEAR,
+  VECTOR_SCHEME_PROTECTED,
+  type VectorScheme,
+} from './search-vector.js';
 export { assertNoise, VECTOR_KEY_LABEL, VectorKey, vectorKeyOf } from './vector-key.js';
 export {
   FILTER_KEY_LABEL,

@@ -1,14 +1,73 @@
 /**
  * The stored search vector of an embedding: what the database indexes and scans for dense search
  * (memory.chunk_vectors, as halfvec; docs/ARCHITECTURE.md "Search layout"). Every path that stores
- * or queries a search vector goes through this one function — the write path (memory/seal-chunk.ts),
- * the query path (memory/query.ts) and the backfill job (keys/vector-backfill.ts) — so a transform
- * of the stored vectors (protected, per-tenant keyed embeddings) is one change here, applied
- * alike to what is stored and to what is asked. The exact float32 embedding is sealed separately
- * (emb_cipher) and is what final rankings are computed from (memory/rescore.ts).
+ * or queries a search vector goes through this module — the write path (memory/seal-chunk.ts), the
+ * query path (memory/query.ts), the vector reindex (keys/vector-backfill.ts) and `reseal --tenant`
+ * (keys/reseal.ts) — so what is stored and what is asked are made alike. The exact float32
+ * embedding is sealed separately (emb_cipher) and is what final rankings are computed from
+ * (memory/rescore.ts).
  *
- * Today the search vector is the embedding itself; the database rounds it to halfvec on store.
+ * Protected (issue 13, docs/CRYPTO.md "Protected vectors"): a chunk's search vector is
+ * protect(x) under the vector key of the data key that seals the chunk (./vector-key.ts: keyed
+ * rotation, secret scale, noise keyed by the chunk id), and a query's is rotate(q) under the same
+ * key, so nearness within a tenant is approximately kept while a reader of the database can no
+ * longer search, link or off-the-shelf-invert the vectors. Each row records its scheme and key id,
+ * so rows written in clear (before this scheme, or by a tenant without a data key) and rows under a
+ * replaced data key stay searchable, each by its own query vector, until `memvault reindex vectors`
+ * rewrites them.
  */
-export function searchVector(embedding: Float32Array): Float32Array {
-  return embedding;
+import type { DataKey } from './data-key.js';
+import { vectorKeyOf } from './vector-key.js';
+
+/** The embedding itself (rows from before protected vectors; vector key id 0). */
+export const VECTOR_SCHEME_CLEAR = 0;
+/** Protected under the vector key (HKDF label memvault/vector-key/v1) of data key `keyId`. */
+export const VECTOR_SCHEME_PROTECTED = 1;
+export type VectorScheme = typeof VECTOR_SCHEME_CLEAR | typeof VECTOR_SCHEME_PROTECTED;
+
+/**
+ * The scale-and-perturb noise radius, relative to ‖x‖, that new rows get unless the live setting
+ * `vector_noise` says otherwise. 0.25 with a 4x over-fetch keeps recall@10 after exact re-scoring
+ * at 1.000 offline on SciFact (docs/CRYPTO.md, "Choosing the noise size").
+ */
+export const DEFAULT_VECTOR_NOISE = 0.25;
+
+/** A search vector and what it is (the row's vector_scheme and vector_key_id). */
+export interface SearchVector {
+  vector: Float32Array;
+  scheme: VectorScheme;
+  /** The data key whose vector key made it; 0 when clear. */
+  keyId: number;
+}
+
+/** The clear scheme's search vector: the embedding itself. */
+export function clearSearchVector(embedding: Float32Array): SearchVector {
+  return { vector: embedding, scheme: VECTOR_SCHEME_CLEAR, keyId: 0 };
+}
+
+/**
+ * What a chunk stores: protect(embedding) under `dek`'s vector key, its noise keyed by the chunk
+ * id (so rewriting a row gives the same vector) and of radius `noise`·‖embedding‖.
+ */
+export function searchVector(
+  embedding: Float32Array,
+  dek: DataKey,
+  chunkId: string,
+  noise: number,
+): SearchVector {
+  return {
+    vector: vectorKeyOf(dek).protect(embedding, chunkId, noise),
+    scheme: VECTOR_SCHEME_PROTECTED,
+    keyId: dek.id,
+  };
+}
+
+/**
+ * What a query searches rows of (scheme, key) with: the embedding for clear rows, rotate(embedding)
+ * (no noise) under the vector key of data key `dek` for rows protected under it.
+ */
+export function querySearchVector(embedding: Float32Array, dek: DataKey | null): SearchVector {
+  return dek === null
+    ? clearSearchVector(embedding)
+    : { vector: vectorKeyOf(dek).rotate(embedding), scheme: VECTOR_SCHEME_PROTECTED, keyId: dek.id };
 }

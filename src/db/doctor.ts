@@ -13,7 +13,7 @@ import { DatabaseError, MaintenanceForbiddenError } from './errors.js';
 import { lexicalCoverage } from './lexical.js';
 import { LEXICAL_POSTINGS_INDEX, TENANT_BTREE_INDEXES } from './plans.js';
 import * as procedures from './procedures.js';
-import { vectorCoverage } from './vectors.js';
+import { vectorCoverage, vectorProtection } from './vectors.js';
 
 export interface CheckResult {
   name: string;
@@ -27,6 +27,7 @@ type Check = (db: pg.ClientBase) => Promise<Omit<CheckResult, 'name'>>;
 export const INTERFACE_PROCEDURES = [
   'memory.index_chunk(text,uuid,text,text,bytea,bytea,bytea,vector,integer,smallint)',
   'memory.index_chunks(text,uuid[],text[],text[],bytea[],bytea[],bytea[],vector[],integer,smallint,integer[],integer[],bigint[],integer[],integer,smallint)',
+  'memory.index_chunks(text,uuid[],text[],text[],bytea[],bytea[],bytea[],vector[],integer,smallint,integer[],integer[],bigint[],integer[],integer,smallint,smallint,integer)',
   'memory.search(text,vector,integer,text,text)',
   'memory.search_lexical(text,bigint[],integer,text,text,integer)',
   'memory.search_hybrid(text,vector,bigint[],integer,text,text,integer)',
@@ -34,6 +35,7 @@ export const INTERFACE_PROCEDURES = [
   'memory.search_layout()',
   'memory.list_chunks_filtered(text,integer,text,text,bigint,uuid,jsonb)',
   'memory.search_candidates_chunks(text,vector,integer,bigint[],integer,text,text,integer,jsonb)',
+  'memory.search_candidates_chunks(text,vector[],smallint[],integer[],integer,bigint[],integer,text,text,integer,jsonb)',
   'memory.search_lexical_chunks(text,bigint[],integer,text,text,integer,jsonb)',
   'memory.filter_backlog(text,integer)',
   'memory.store_filter_tokens(text,uuid[],integer[],bigint[],integer)',
@@ -41,6 +43,7 @@ export const INTERFACE_PROCEDURES = [
   'memory.get_chunk(text,uuid)',
   'memory.list_chunks(text,integer,text,text,bigint,uuid)',
   'memory.update_chunk(text,uuid,bigint,bytea,bytea,bytea,vector,integer,smallint,boolean,integer,bigint[],integer[],integer,smallint)',
+  'memory.update_chunk(text,uuid,bigint,bytea,bytea,bytea,vector,integer,smallint,boolean,integer,bigint[],integer[],integer,smallint,smallint,integer)',
   'memory.delete_chunk(text,uuid,bigint)',
   'memory.claim_idempotency_key(text,bytea,bytea)',
   'memory.record_idempotent_response(text,bytea,integer,jsonb)',
@@ -61,6 +64,7 @@ const REQUIRED_INDEXES = [
   'memory_chunks_embedding_hnsw_idx',
   'chunk_vectors_pkey',
   'chunk_vectors_embedding_hnsw_idx',
+  'chunk_vectors_scheme_idx',
   'memory_chunks_user_created_idx',
   'memory_chunks_filter_tokens_idx',
   'memory_chunks_filter_key_idx',
@@ -343,6 +347,7 @@ const checks: Record<string, Check> = {
 
   lexical_index: lexicalIndexCheck,
   search_layout: searchLayoutCheck,
+  vector_protection: vectorProtectionCheck,
 
   async migrations_current(db) {
     const expected = (await readdir(`${migrationsFolder}/committed`)).filter((f) =>
@@ -496,4 +501,38 @@ export async function runDoctor(db: pg.ClientBase): Promise<CheckResult[]> {
     }
   }
   return results;
+}
+
+/**
+ * Whether every stored search vector is protected under its tenant's active data key (issue 13,
+ * docs/CRYPTO.md "Protected vectors"): counts chunks whose search vector is clear or under a
+ * replaced key, and wide rows still holding a clear copy of the embedding. Counting across tenants
+ * needs a memory_maintainer session; the app role gets a pass that says it did not count.
+ */
+export async function vectorProtectionCheck(db: pg.ClientBase): Promise<{ ok: boolean; detail: string }> {
+  let counts: Awaited<ReturnType<typeof vectorProtection>>;
+  try {
+    counts = await vectorProtection(db);
+  } catch (thrown) {
+    if (
+      thrown instanceof MaintenanceForbiddenError ||
+      (thrown instanceof DatabaseError && thrown.sqlstate === '42501')
+    )
+      return { ok: true, detail: 'not counted (needs a memory_maintainer session)' };
+    throw thrown;
+  }
+  const clear = Math.max(counts.clear, counts.clearCopies);
+  if (clear === 0 && counts.staleKey === 0) {
+    return {
+      ok: true,
+      detail: `all ${counts.chunks} chunk(s) have protected search vectors and no clear copy`,
+    };
+  }
+  return {
+    ok: false,
+    detail:
+      `${clear} of ${counts.chunks} chunk(s) have their embedding in clear in the database` +
+      ` (${counts.clear} clear search vector(s), ${counts.clearCopies} clear copies in memory_chunks.embedding)` +
+      `, ${counts.staleKey} protected under a replaced data key: run \`memvault reindex vectors\``,
+  };
 }

@@ -117,6 +117,58 @@ export interface FilterBacklogRow {
   meta_cipher: Buffer;
 }
 
+/** One query vector of a keyed search: the vectors of (scheme, keyId) are compared with it. */
+export interface KeyedQuery {
+  vector: ArrayLike<number>;
+  scheme: number;
+  keyId: number;
+}
+
+/** A (scheme, key) the tenant holds search vectors under but the call sent no query for. */
+export interface MissingVectorKey {
+  scheme: number;
+  keyId: number;
+}
+
+/**
+ * memory.search_candidates_chunks with one query vector per (vector scheme, key) (protected
+ * vectors, issue 13). Either the candidates (each dense query's nearest rows, unordered, and the
+ * lexical side), or, when the tenant holds vectors under pairs not queried, those pairs and no rows:
+ * the caller adds their queries and calls again.
+ */
+export async function searchCandidatesKeyed(
+  db: Queryable,
+  userHash: string,
+  queries: ReadonlyArray<KeyedQuery>,
+  tokens: bigint[],
+  termKeyId: number | null,
+  options: CandidateOptions,
+  filter: FilterTree | null,
+): Promise<{ rows: Array<CandidateRow & Timestamps>; missing: MissingVectorKey[] }> {
+  const rows = await call<CandidateRow & Timestamps>(
+    db,
+    'select * from memory.search_candidates_chunks($1::text, $2::public.vector[], $3::smallint[], $4::integer[], $5::integer,' +
+      ' $6::bigint[], $7::integer, $8::text, $9::text, $10::integer, $11::jsonb)',
+    [
+      userHash,
+      queries.map((q) => vectorLiteral(q.vector)),
+      queries.map((q) => q.scheme),
+      queries.map((q) => q.keyId),
+      options.denseLimit,
+      bigintArray(tokens),
+      options.lexicalLimit,
+      options.docId ?? null,
+      options.source ?? null,
+      termKeyId,
+      filter === null ? null : JSON.stringify(filter),
+    ],
+  );
+  const missing = rows
+    .filter((row) => (row.side as string) === 'vector_key')
+    .map((row) => ({ scheme: row.score, keyId: row.key_id }));
+  return { rows: missing.length > 0 ? [] : rows, missing };
+}
+
 /**
  * The tenant's active data key id and up to `limit` of its chunks not keyed under it (`backlog`);
  * undefined when the tenant has no data key (so no chunks).

@@ -22,6 +22,12 @@ export const TENANT_BTREE_INDEX = 'memory_chunks_user_doc_idx';
 /** The indexes of the narrow 'vectors' layout (memory.chunk_vectors, halfvec). */
 export const VECTORS_HNSW_INDEX = 'chunk_vectors_embedding_hnsw_idx';
 export const VECTORS_BTREE_INDEX = 'chunk_vectors_pkey';
+/**
+ * The narrow layout's B-trees that lead with user_hash: the primary key, and the (user_hash,
+ * vector_scheme, vector_key_id) index of protected vectors (migration 000014), which is narrower
+ * (no id) and which the planner often prefers; either reads just the tenant's rows.
+ */
+export const VECTORS_TENANT_BTREE_INDEXES = [VECTORS_BTREE_INDEX, 'chunk_vectors_scheme_idx'] as const;
 export const LEXICAL_POSTINGS_INDEX = 'lexical_postings_pkey';
 /**
  * The B-trees that lead with user_hash: each reads one tenant's rows without touching another's.
@@ -106,7 +112,8 @@ async function smallTenantPlan(db: pg.ClientBase, probe: number[], layout: Layou
   const exact = JSON.stringify(plan).includes("+ '0'::double precision");
   // In the chunks layout any B-tree leading with user_hash reads just the tenant's rows, and on an
   // empty probe tenant their costs tie: the planner may take any of them.
-  const accepted = layout.layout === 'chunks' ? [...TENANT_BTREE_INDEXES] : [layout.btree];
+  const accepted: string[] =
+    layout.layout === 'chunks' ? [...TENANT_BTREE_INDEXES] : [...VECTORS_TENANT_BTREE_INDEXES];
   const used = indexes.find((name) => accepted.includes(name));
   const ok = exact && used !== undefined;
   return {

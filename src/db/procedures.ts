@@ -48,6 +48,18 @@ export interface SealedChunk {
   embedding: ArrayLike<number>;
 }
 
+/**
+ * What stored search vectors are (memory.chunk_vectors.vector_scheme / vector_key_id): scheme 0
+ * with key 0, the embeddings in clear; scheme 1 with a data key id, protected under that key's
+ * vector key (crypto/search-vector.ts).
+ */
+export interface SearchVectorKind {
+  scheme: 0 | 1;
+  keyId: number;
+}
+
+export const CLEAR_VECTORS: Readonly<SearchVectorKind> = Object.freeze({ scheme: 0, keyId: 0 });
+
 /** How a batch's blobs were sealed: 1 = directly under key-ring key keyId, 2 = under the tenant's DEK keyId. */
 export type KeyScheme = 1 | 2;
 
@@ -110,11 +122,13 @@ export async function storeSealedChunks(
   keyId: number,
   keyScheme: KeyScheme,
   lexical?: LexicalRows,
+  /** What the batch's search vectors are (default: clear). */
+  vectors: Readonly<SearchVectorKind> = CLEAR_VECTORS,
 ): Promise<number> {
   const rows = await call<{ n: number }>(
     db,
     'select memory.index_chunks($1::text, $2::uuid[], $3::text[], $4::text[], $5::bytea[], $6::bytea[], $7::bytea[], $8::public.vector[], $9::integer, $10::smallint,' +
-      ' $11::integer[], $12::integer[], $13::bigint[], $14::integer[], $15::integer, $16::smallint) as n',
+      ' $11::integer[], $12::integer[], $13::bigint[], $14::integer[], $15::integer, $16::smallint, $17::smallint, $18::integer) as n',
     [
       userHash,
       chunks.map((c) => c.id),
@@ -132,6 +146,8 @@ export async function storeSealedChunks(
       lexical?.tfs ?? null,
       lexical?.termKeyId ?? null,
       lexical?.analyzerVersion ?? null,
+      vectors.scheme,
+      vectors.keyId,
     ],
   );
   return rows[0]!.n;
@@ -348,6 +364,8 @@ export async function updateChunk(
     termKeyId: number;
     analyzerVersion: number;
   } | null,
+  /** What the new search vector is (default: clear). */
+  vector: Readonly<SearchVectorKind> = CLEAR_VECTORS,
 ): Promise<UpdatedChunk> {
   const rows = await call<{
     status: ConditionalStatus;
@@ -359,7 +377,7 @@ export async function updateChunk(
   }>(
     db,
     'select * from memory.update_chunk($1::text, $2::uuid, $3::bigint, $4::bytea, $5::bytea, $6::bytea, $7::public.vector, $8::integer, 2::smallint,' +
-      ' $9::boolean, $10::integer, $11::bigint[], $12::integer[], $13::integer, $14::smallint)',
+      ' $9::boolean, $10::integer, $11::bigint[], $12::integer[], $13::integer, $14::smallint, $15::smallint, $16::integer)',
     [
       userHash,
       id,
@@ -375,6 +393,8 @@ export async function updateChunk(
       lexical?.tfs ?? null,
       lexical?.termKeyId ?? null,
       lexical?.analyzerVersion ?? null,
+      vector.scheme,
+      vector.keyId,
     ],
   );
   const row = rows[0]!;

@@ -20,7 +20,7 @@ export interface VectorCursor {
   id: string;
 }
 
-/** Chunks without a search vector, locked SKIP LOCKED, after the cursor. */
+/** Chunks whose search vector is missing or stale (clear, or under a replaced key), locked SKIP LOCKED, after the cursor. */
 export async function claimVectorBackfill(
   db: Queryable,
   limit: number,
@@ -52,16 +52,60 @@ export interface SearchVectorEntry {
   id: string;
   /** The search vector (crypto/search-vector.ts); stored as halfvec. */
   vector: ArrayLike<number>;
+  /** 0 with key 0: clear; 1 with the tenant's active data key id: protected under its vector key. */
+  scheme: number;
+  keyId: number;
 }
 
-/** Stores these chunks' search vectors (skipping chunks deleted or filled meanwhile); returns how many. */
+/**
+ * Stores these chunks' search vectors with their scheme, replacing stale ones and emptying the wide
+ * row's clear copy of a protected chunk (skipping chunks deleted meanwhile, and protected vectors
+ * whose key is no longer the tenant's active one); returns how many.
+ */
 export async function storeSearchVectors(db: Queryable, entries: SearchVectorEntry[]): Promise<number> {
   const rows = await call<{ n: number }>(
     db,
-    'select memory.store_search_vectors($1::text[], $2::uuid[], $3::public.vector[]) as n',
-    [entries.map((e) => e.userHash), entries.map((e) => e.id), entries.map((e) => vectorLiteral(e.vector))],
+    'select memory.store_search_vectors($1::text[], $2::uuid[], $3::public.vector[], $4::smallint[], $5::integer[]) as n',
+    [
+      entries.map((e) => e.userHash),
+      entries.map((e) => e.id),
+      entries.map((e) => vectorLiteral(e.vector)),
+      entries.map((e) => e.scheme),
+      entries.map((e) => e.keyId),
+    ],
   );
   return rows[0]!.n;
+}
+
+export interface VectorProtection {
+  chunks: number;
+  /** Chunks without a search vector. */
+  missing: number;
+  /** Chunks whose search vector is clear. */
+  clear: number;
+  /** Chunks whose search vector is protected under a data key that is not the tenant's active one. */
+  staleKey: number;
+  /** Wide rows still holding a clear copy of the embedding (memory_chunks.embedding). */
+  clearCopies: number;
+}
+
+/** What the stored search vectors are, across tenants (maintenance mode). */
+export async function vectorProtection(db: Queryable): Promise<VectorProtection> {
+  const rows = await call<{
+    chunks: string;
+    missing: string;
+    clear: string;
+    stale_key: string;
+    clear_copies: string;
+  }>(db, 'select * from memory.vector_protection()', []);
+  const r = rows[0]!;
+  return {
+    chunks: Number(r.chunks),
+    missing: Number(r.missing),
+    clear: Number(r.clear),
+    staleKey: Number(r.stale_key),
+    clearCopies: Number(r.clear_copies),
+  };
 }
 
 export type SearchLayoutName = 'vectors' | 'chunks';

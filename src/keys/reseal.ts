@@ -1,18 +1,21 @@
 /**
  * Re-sealing: moves chunk blobs onto their tenant's active DEK with their doc_id and source bound
  * (envelope version 3), for rows written before per-tenant keys existed, before labels were bound
- * (version 2), or after a tenant's DEK was replaced. Each chunk's lexical
- * index is re-tokenised under the new DEK's term key in the same transaction. Batches are claimed
+ * (version 2), or after a tenant's DEK was replaced. Each chunk's lexical index is re-tokenised
+ * under the new DEK's term key, and its search vector protected again under the new DEK's vector
+ * key, in the same transaction. Batches are claimed
  * with SKIP LOCKED along a keyset cursor, so a pass is linear, several workers can share it and a
  * crashed run simply resumes.
  */
 
 import {
+  bytesToEmbedding,
   CHUNK_FIELDS,
   generateDataKey,
   type KeyRing,
   openChunkField,
   sealChunkField,
+  searchVector,
 } from '../crypto/index.js';
 import {
   claimReseal,
@@ -27,6 +30,7 @@ import {
 } from '../db/keys.js';
 import { storeLexical } from '../db/lexical.js';
 import type { Pool } from '../db/pool.js';
+import { storeSearchVectors } from '../db/vectors.js';
 import { ANALYZER_VERSION } from '../lexical/index.js';
 import { keysForBatch, type TenantKeys } from './batch-keys.js';
 import { keyStatsPublisher } from './key-stats.js';
@@ -34,6 +38,7 @@ import { lexicalEntry } from './lexical-reindex.js';
 import { inTransaction, type ProgressListener } from './maintenance.js';
 import { keyJobItems, keyJobRemaining } from './metrics.js';
 import { fieldBlob } from './open-blob.js';
+import { storedVectorNoise } from './vector-noise.js';
 
 export interface ResealOptions {
   /** Only this tenant (its user_hash). */
@@ -44,7 +49,7 @@ export interface ResealOptions {
   onProgress?: ProgressListener;
 }
 
-function resealRow(ring: KeyRing, row: ResealRow, keys: TenantKeys) {
+function resealRow(ring: KeyRing, row: ResealRow, keys: TenantKeys, noise: number) {
   const lookup = (dekId: number) => keys.byId.get(dekId);
   const plain = CHUNK_FIELDS.map((field) =>
     openChunkField(fieldBlob(row, field), row.userHash, row, field, lookup, ring),
@@ -57,6 +62,13 @@ function resealRow(ring: KeyRing, row: ResealRow, keys: TenantKeys) {
     sealed: { userHash: row.userHash, id: row.id, textCipher, metaCipher, embCipher, dekId: keys.active.id },
     // The lexical index follows the chunk onto the active DEK: its term key changed with it.
     lexical: lexicalEntry(row.userHash, row.id, plain[0]!.toString('utf8'), keys.active),
+    // So does the search vector: protected again under the active DEK's vector key, so that after
+    // the old DEK is destroyed no stored vector is tied to it (and old and new vectors do not link).
+    vector: {
+      userHash: row.userHash,
+      id: row.id,
+      ...searchVector(bytesToEmbedding(plain[2]!), keys.active, row.id, noise),
+    },
   };
 }
 
@@ -67,6 +79,7 @@ function resealRow(ring: KeyRing, row: ResealRow, keys: TenantKeys) {
 export async function resealChunks(pool: Pool, ring: KeyRing, options: ResealOptions = {}): Promise<number> {
   const batchSize = options.batchSize ?? 500;
   const publish = keyStatsPublisher(pool);
+  const noise = await storedVectorNoise(pool);
   let cursor: ResealCursor | null = null;
   let done = 0;
   keyJobRemaining.set({ job: 'reseal' }, options.total ?? 0);
@@ -75,7 +88,7 @@ export async function resealChunks(pool: Pool, ring: KeyRing, options: ResealOpt
       const rows = await claimReseal(client, batchSize, options.tenant ?? null, cursor);
       if (rows.length === 0) return { count: 0, last: null };
       const keys = await keysForBatch(pool, client, ring, rows);
-      const resealed = rows.map((row) => resealRow(ring, row, keys.get(row.userHash)!));
+      const resealed = rows.map((row) => resealRow(ring, row, keys.get(row.userHash)!, noise));
       const count = await storeResealed(
         client,
         resealed.map((r) => r.sealed),
@@ -84,6 +97,10 @@ export async function resealChunks(pool: Pool, ring: KeyRing, options: ResealOpt
         client,
         resealed.map((r) => r.lexical),
         ANALYZER_VERSION,
+      );
+      await storeSearchVectors(
+        client,
+        resealed.map((r) => r.vector),
       );
       const last = rows[rows.length - 1]!;
       return { count, last: { userHash: last.userHash, id: last.id } };

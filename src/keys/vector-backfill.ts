@@ -1,6 +1,9 @@
 /**
  * `memvault reindex vectors`: gives every chunk written before the narrow search layout (migration
- * 000011) its search vector in memory.chunk_vectors, then switches dense search to that layout.
+ * 000011) its search vector in memory.chunk_vectors, then switches dense search to that layout; and
+ * protects every search vector that is still clear or under a replaced data key (issue 13): each is
+ * rewritten as protect(x) under the tenant's active data key, and the wide row's clear copy of the
+ * embedding is emptied in the same statement.
  * Like `reindex lexical` (./lexical-reindex.ts): batches claimed FOR UPDATE SKIP LOCKED along a
  * keyset cursor in maintenance transactions, so it is resumable (a crashed run rolls back its batch
  * and the next run claims it again), idempotent (a chunk with a vector is never claimed),
@@ -23,6 +26,7 @@ import {
 import { keysForBatch } from './batch-keys.js';
 import { inTransaction, type ProgressListener } from './maintenance.js';
 import { keyJobItems, keyJobRemaining } from './metrics.js';
+import { storedVectorNoise } from './vector-noise.js';
 
 export interface VectorBackfillOptions {
   /** Only this tenant (its user_hash); the layout switches only after a run over all tenants. */
@@ -31,10 +35,12 @@ export interface VectorBackfillOptions {
   /** Expected number of chunks to process, for the progress bar (0: unknown). */
   total?: number | undefined;
   onProgress?: ProgressListener | undefined;
+  /** Noise radius of the protected vectors written (default: the live setting vector_noise). */
+  noise?: number | undefined;
 }
 
 export interface VectorBackfillResult {
-  /** Chunks given a search vector by this run. */
+  /** Chunks given a (new, protected) search vector by this run. */
   stored: number;
   /** Chunks still without one (claimed by another worker, or outside --tenant). */
   missing: number;
@@ -48,6 +54,7 @@ export async function backfillVectors(
   options: VectorBackfillOptions = {},
 ): Promise<VectorBackfillResult> {
   const batchSize = options.batchSize ?? 500;
+  const noise = options.noise ?? (await storedVectorNoise(pool));
   let cursor: VectorCursor | null = null;
   let done = 0;
   keyJobRemaining.set({ job: 'reindex_vectors' }, options.total ?? 0);
@@ -68,7 +75,8 @@ export async function backfillVectors(
             ring,
           ),
         );
-        return { userHash: row.userHash, id: row.id, vector: searchVector(embedding) };
+        const made = searchVector(embedding, tenant.active, row.id, noise);
+        return { userHash: row.userHash, id: row.id, ...made };
       });
       const count = await storeSearchVectors(client, entries);
       const last = rows[rows.length - 1]!;

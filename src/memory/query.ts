@@ -11,14 +11,9 @@
  * Stages: `embed` (the query's embedding), `lexical` (analysing and keying the query's terms),
  * `search` (the database call: ANN, BM25 or both), `fuse` (hybrid).
  */
-import { hmacUser, searchVector, termKeyOf } from '../crypto/index.js';
+import { hmacUser, termKeyOf } from '../crypto/index.js';
 import { StaleDataKeyError } from '../db/errors.js';
-import {
-  type FilterTree,
-  searchCandidatesChunks,
-  searchLexicalChunks,
-  type Timestamps,
-} from '../db/filters.js';
+import { type FilterTree, searchLexicalChunks, type Timestamps } from '../db/filters.js';
 import type { CandidateRow, LexicalSearchRow } from '../db/procedures.js';
 import { ValidationError } from '../errors.js';
 import { defaultAnalyzer, queryTokens } from '../lexical/index.js';
@@ -31,6 +26,7 @@ import { countQuery, observeStage, type QueryStage } from './metrics.js';
 import { overfetchLimit, rescore } from './rescore.js';
 import { currentRetrievalSettings, RETRIEVAL_MODES, type RetrievalMode } from './retrieval-settings.js';
 import { dataKeyIds, openMetadata, openText, placeOf } from './seal-chunk.js';
+import { searchKeyed } from './search-keyed.js';
 import { validateEmbedding, validateId, validateText } from './validate.js';
 
 export const DEFAULT_K = 8;
@@ -216,18 +212,20 @@ export async function queryMemory(
 
   // Dense and hybrid: the dense side is over-fetched from the halfvec search layout and re-scored
   // from the sealed float32 embeddings before the cut (./rescore.ts); `rescore` is that stage
-  // (opening the embeddings and sorting). The query is searched by its search vector and re-scored
-  // by its embedding.
+  // (opening the embeddings and sorting). The query is searched by its search vector under each
+  // vector key the tenant's rows are protected with (./search-keyed.ts) and re-scored by its
+  // embedding.
   const denseFirstStage = async (embedding: Float32Array, withTokens: boolean) => {
     const overfetch = currentRetrievalSettings().rescoreOverfetch;
     const rows = await retryOnStaleKey(async () => {
       const { tokens, termKeyId } = withTokens ? await keyQueryTerms() : { tokens: [], termKeyId: null };
       return timed(timings, 'search', () =>
         onReadPool(ctx, userHash, (pool) =>
-          searchCandidatesChunks(
+          searchKeyed(
             pool,
+            keyStore,
             userHash,
-            searchVector(embedding),
+            embedding,
             tokens,
             termKeyId,
             {

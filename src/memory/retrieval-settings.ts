@@ -3,6 +3,8 @@
  * rerank flag): the mode a query without "mode" gets, and the lexical side's weight in hybrid
  * fusion. Process-wide, so every query sees the latest values without a database read.
  */
+import { DEFAULT_VECTOR_NOISE } from '../crypto/index.js';
+
 export const RETRIEVAL_MODES = ['hybrid', 'dense', 'lexical'] as const;
 export type RetrievalMode = (typeof RETRIEVAL_MODES)[number];
 
@@ -17,6 +19,12 @@ export interface RetrievalSettings {
    * 1-10; ./rescore.ts).
    */
   rescoreOverfetch: number;
+  /**
+   * Protected vectors: the scale-and-perturb noise radius, relative to the embedding's norm, that
+   * newly written search vectors get (setting `vector_noise`, 0-1; docs/CRYPTO.md). Rows written
+   * under another value stay valid: queries carry no noise.
+   */
+  vectorNoise: number;
 }
 
 /**
@@ -38,6 +46,7 @@ export const DEFAULT_RETRIEVAL_SETTINGS: Readonly<RetrievalSettings> = Object.fr
   mode: 'hybrid',
   lexicalWeight: DEFAULT_LEXICAL_WEIGHT,
   rescoreOverfetch: DEFAULT_RESCORE_OVERFETCH,
+  vectorNoise: DEFAULT_VECTOR_NOISE,
 });
 
 let current: RetrievalSettings = { ...DEFAULT_RETRIEVAL_SETTINGS };
@@ -54,6 +63,7 @@ export function applyRetrievalSettings(stored: Record<string, unknown>): Readonl
   const mode = stored.retrieval_mode;
   const weight = stored.hybrid_lexical_weight;
   const overfetch = stored.rescore_overfetch;
+  const noise = stored.vector_noise;
   current = {
     mode: RETRIEVAL_MODES.includes(mode as RetrievalMode)
       ? (mode as RetrievalMode)
@@ -66,6 +76,8 @@ export function applyRetrievalSettings(stored: Record<string, unknown>): Readonl
       typeof overfetch === 'number' && overfetch >= 1 && overfetch <= 10
         ? overfetch
         : DEFAULT_RETRIEVAL_SETTINGS.rescoreOverfetch,
+    vectorNoise:
+      typeof noise === 'number' && noise >= 0 && noise <= 1 ? noise : DEFAULT_RETRIEVAL_SETTINGS.vectorNoise,
   };
   return current;
 }

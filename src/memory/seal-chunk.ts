@@ -18,7 +18,8 @@ import {
   sealChunkField,
   searchVector,
 } from '../crypto/index.js';
-import type { KeyScheme, SealedChunk } from '../db/procedures.js';
+import type { KeyScheme, SealedChunk, SearchVectorKind } from '../db/procedures.js';
+import { currentRetrievalSettings } from './retrieval-settings.js';
 
 /** A stored row's place and labels, as the read procedures return them. */
 export function placeOf(row: { id: string; doc_id: string; source: string }): ChunkPlace {
@@ -39,7 +40,9 @@ export function sealChunk(
   userHash: string,
   chunk: PlainChunk,
   dek: DataKey,
-): SealedChunk & { keyId: number; keyScheme: KeyScheme } {
+  noise: number = currentRetrievalSettings().vectorNoise,
+): SealedChunk & { keyId: number; keyScheme: KeyScheme; vector: SearchVectorKind } {
+  const search = searchVector(chunk.embedding, dek, chunk.id, noise);
   const sealField = (plaintext: Buffer, field: 'text' | 'meta' | 'embedding') =>
     sealChunkField(dek, plaintext, userHash, chunk, field);
   return {
@@ -49,8 +52,10 @@ export function sealChunk(
     textCipher: sealField(Buffer.from(chunk.text, 'utf8'), 'text'),
     metaCipher: sealField(Buffer.from(chunk.metadataJson, 'utf8'), 'meta'),
     embCipher: sealField(embeddingToBytes(chunk.embedding), 'embedding'),
-    // What dense search indexes; the embedding itself is only in embCipher (re-scoring opens it).
-    embedding: searchVector(chunk.embedding),
+    // What dense search indexes, protected under the sealing data key's vector key; the embedding
+    // itself is only in embCipher (re-scoring opens it).
+    embedding: search.vector,
+    vector: { scheme: search.scheme, keyId: search.keyId },
     // The key that sealed it; the procedure stores it so key jobs can find rows by key.
     keyId: dek.id,
     keyScheme: 2,

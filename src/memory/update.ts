@@ -101,7 +101,16 @@ export async function updateChunk(
               termKeyId: dek.id,
               analyzerVersion: defaultAnalyzer().version,
             };
-    const result = await updateChunkRow(db, userHash, chunkId, row.version, sealed, dek.id, lexical);
+    const result = await updateChunkRow(
+      db,
+      userHash,
+      chunkId,
+      row.version,
+      sealed,
+      dek.id,
+      lexical,
+      sealed.vector,
+    );
     if (result.status === 'not_found') throw new NotFoundError('chunk');
     if (result.status === 'version_mismatch') throw new VersionConflictError(result.version!);
     return {

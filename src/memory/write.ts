@@ -93,7 +93,7 @@ async function store(
             termKeyOf(dek),
             valid.map((chunk) => chunk.text),
           );
-    await storeSealedChunks(db, userHash, sealed, dek.id, 2, lexical);
+    await storeSealedChunks(db, userHash, sealed, dek.id, 2, lexical, sealed[0]!.vector);
     return ids;
   };
   // Without a key: one statement, no transaction needed. With one: claim, store, record.

@@ -15,8 +15,8 @@ import {
   HNSW_INDEX,
   LEXICAL_POSTINGS_INDEX,
   TENANT_BTREE_INDEXES,
-  VECTORS_BTREE_INDEX,
   VECTORS_HNSW_INDEX,
+  VECTORS_TENANT_BTREE_INDEXES,
 } from '../../src/db/plans.js';
 import * as procedures from '../../src/db/procedures.js';
 import { packageRoot } from '../../src/paths.js';
@@ -83,7 +83,10 @@ t.test(
   async (t) => {
     const [small, big] = await withClient(db.adminUrl, (c) => explainSearchPlans(c));
     t.ok(small!.ok, small!.detail);
-    t.ok(small!.indexes.includes(VECTORS_BTREE_INDEX), `small tenant: ${small!.indexes.join(', ')}`);
+    t.ok(
+      small!.indexes.some((name) => (VECTORS_TENANT_BTREE_INDEXES as readonly string[]).includes(name)),
+      `small tenant: ${small!.indexes.join(', ')}`,
+    );
     t.notOk(small!.indexes.includes(VECTORS_HNSW_INDEX), 'the exact shape never walks the HNSW graph');
     t.match(small!.tree.join('\n'), /\+ '0'::double precision/, 'sorted by distance + 0 (exact shape)');
     t.match(small!.tree.join('\n'), /on chunk_vectors/, 'distances come from the narrow table');
@@ -130,22 +133,26 @@ t.test('a named tenant is explained; the app role cannot lower the threshold and
 });
 
 t.test(
-  'the CLI prints the plan trees; chunks written without a lexical index fail lexical_index',
+  'the CLI prints the plan trees; chunks written without a lexical index fail lexical_index, clear vectors vector_protection',
   async (t) => {
-    // The fixture's chunks are stored through the bare procedure, without lexical arrays (their
-    // "ciphertexts" are single bytes nothing could open, so no reindex can index them either).
+    // The fixture's chunks are stored through the bare procedure, without lexical arrays and with
+    // clear search vectors (their "ciphertexts" are single bytes nothing could open, so no reindex
+    // can index or protect them either).
     const failed = await run(process.execPath, [join(packageRoot, 'dist/cli/main.js'), 'doctor', '--plans'], {
       env: { ...process.env, DATABASE_URL: db.adminUrl },
     }).then(
       () => undefined,
       (error: { code: number; stdout: string }) => error,
     );
-    t.equal(failed?.code, 1, 'exit 1: one check failed');
+    t.equal(failed?.code, 1, 'exit 1: checks failed');
     const stdout = failed?.stdout ?? '';
     t.match(stdout, /^ok {3}small_tenant_plan/m);
     t.match(stdout, /^ok {3}large_tenant_plan/m);
     t.match(stdout, /^ok {3}lexical_plan/m);
-    t.match(stdout, new RegExp(`^ +(Bitmap )?Index Scan using ${VECTORS_BTREE_INDEX}`, 'm'));
+    t.match(
+      stdout,
+      new RegExp(`^ +(Bitmap )?Index (Only )?Scan using (${VECTORS_TENANT_BTREE_INDEXES.join('|')})`, 'm'),
+    );
     t.match(stdout, new RegExp(`^ +Index Scan using ${VECTORS_HNSW_INDEX}`, 'm'));
     t.match(
       stdout,
@@ -158,6 +165,10 @@ t.test(
       stdout,
       /^FAIL lexical_index +3005 chunk\(s\) missing from the lexical index, 0 stale, of 3005: run `memvault reindex lexical`/m,
     );
-    t.match(stdout, /^1 check\(s\) failed/m);
+    t.match(
+      stdout,
+      /^FAIL vector_protection +3005 of 3005 chunk\(s\) have their embedding in clear in the database .*run `memvault reindex vectors`/m,
+    );
+    t.match(stdout, /^2 check\(s\) failed/m);
   },
 );

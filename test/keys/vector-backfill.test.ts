@@ -22,6 +22,7 @@ import { TenantKeyStore } from '../../src/keys/tenant-key-store.js';
 import { backfillVectors } from '../../src/keys/vector-backfill.js';
 import type { MemoryContext } from '../../src/memory/context.js';
 import { indexChunks, queryMemory } from '../../src/memory/index.js';
+import { indexClearChunks } from '../helpers/clear-vectors.js';
 import { createTestDatabase, testVector } from '../helpers/db.js';
 
 const encryptionKey = generateKeyBase64();
@@ -36,8 +37,11 @@ const ctx = (): MemoryContext => ({
   keys: new TenantKeyStore(db.app, defaultKeyRing),
 });
 
-await indexChunks(
+// Written as the release before protected vectors wrote them: clear search vectors, and a clear
+// copy in memory_chunks.embedding (what a database upgraded from before migration 000011 holds).
+await indexClearChunks(
   ctx(),
+  db.app,
   'alice',
   Array.from({ length: 30 }, (_, i) => ({
     docId: `a${i % 4}`,
@@ -45,8 +49,9 @@ await indexChunks(
     embedding: testVector(i),
   })),
 );
-await indexChunks(
+await indexClearChunks(
   ctx(),
+  db.app,
   'bob',
   Array.from({ length: 5 }, (_, i) => ({
     docId: 'b',
@@ -63,6 +68,14 @@ const storedVectors = async (): Promise<string[]> =>
       'select user_hash || id::text || embedding::text as v from memory.chunk_vectors order by user_hash, id',
     )
   ).rows.map((r) => r.v);
+const schemes = async (): Promise<Array<{ scheme: number; keyId: number; clearCopy: boolean }>> =>
+  (
+    await db.admin.query<{ scheme: number; key_id: number; clear_copy: boolean }>(
+      `select v.vector_scheme as scheme, v.vector_key_id as key_id, c.embedding is not null as clear_copy
+         from memory.chunk_vectors v join memory.memory_chunks c using (user_hash, id)
+        order by v.user_hash, v.id`,
+    )
+  ).rows.map((r) => ({ scheme: r.scheme, keyId: r.key_id, clearCopy: r.clear_copy }));
 const ask = async (docId?: string) =>
   (
     await queryMemory(ctx(), {
@@ -143,9 +156,17 @@ t.test('a run that dies keeps its committed batches; the next run finishes and s
   t.same((await backfillVectors(db.admin, ring)).stored, 0, 'a second run finds nothing to do (idempotent)');
 });
 
-t.test('the vectors made from the sealed embeddings are the ones the write path stored', async (t) => {
+t.test('the vectors made from the sealed embeddings are protected, and answers are unchanged', async (t) => {
   const now = (await storedVectors()).filter((v) => !v.startsWith(hmacUser('carol')));
-  t.same(now, written);
+  t.equal(now.length, written.length);
+  t.equal(now.filter((v) => written.includes(v)).length, 0, 'every clear vector was rewritten (protected)');
+  const marks = await schemes();
+  t.equal(marks.length, 36);
+  t.same(
+    marks.filter((m) => m.scheme !== 1 || m.keyId < 1 || m.clearCopy),
+    [],
+    'each row: scheme 1 under a data key, no clear copy in memory_chunks',
+  );
   t.same(await ask(), answer, 'the same answer from the narrow layout');
   t.same(await ask('a1'), filtered, 'and with a doc_id filter');
   const plan = JSON.stringify(await procedures.explainSearch(db.app, alice, testVector(7), 6));

@@ -1,6 +1,12 @@
 /** `memvault doctor`: pre-deploy checks against DATABASE_URL (or the embedded cluster), one line each. */
 import { adminUrl, appUrl, clusterPaths, defaultHome, readState } from '../../db/cluster.js';
-import { type CheckResult, lexicalIndexCheck, runDoctor, searchLayoutCheck } from '../../db/doctor.js';
+import {
+  type CheckResult,
+  lexicalIndexCheck,
+  runDoctor,
+  searchLayoutCheck,
+  vectorProtectionCheck,
+} from '../../db/doctor.js';
 import { explainSearchPlans, type SearchPlan } from '../../db/plans.js';
 import { withConnection } from '../../db/pool.js';
 import { checkPooler } from '../../db/pooler.js';
@@ -70,6 +76,13 @@ export async function run(args: string[]): Promise<number> {
     const layoutAt = results.findIndex((r) => r.name === 'search_layout');
     if (layoutAt >= 0)
       results[layoutAt] = { name: 'search_layout', ...(await withConnection(urls.plans, searchLayoutCheck)) };
+    // And the search vectors still in clear or under a replaced key.
+    const protectionAt = results.findIndex((r) => r.name === 'vector_protection');
+    if (protectionAt >= 0)
+      results[protectionAt] = {
+        name: 'vector_protection',
+        ...(await withConnection(urls.plans, vectorProtectionCheck)),
+      };
   }
   if (plans)
     results.push(...(await withConnection(urls.plans, (c) => explainSearchPlans(c, { largeTenant }))));
