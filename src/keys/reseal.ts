@@ -30,6 +30,7 @@ import {
 } from '../db/keys.js';
 import { storeLexical } from '../db/lexical.js';
 import type { Pool } from '../db/pool.js';
+import { health } from '../db/procedures.js';
 import { storeSearchVectors } from '../db/vectors.js';
 import { ANALYZER_VERSION } from '../lexical/index.js';
 import { keysForBatch, type TenantKeys } from './batch-keys.js';
@@ -49,7 +50,7 @@ export interface ResealOptions {
   onProgress?: ProgressListener;
 }
 
-function resealRow(ring: KeyRing, row: ResealRow, keys: TenantKeys, noise: number) {
+function resealRow(ring: KeyRing, row: ResealRow, keys: TenantKeys, vectors: { noise: number; dim: number }) {
   const lookup = (dekId: number) => keys.byId.get(dekId);
   const plain = CHUNK_FIELDS.map((field) =>
     openChunkField(fieldBlob(row, field), row.userHash, row, field, lookup, ring),
@@ -64,11 +65,16 @@ function resealRow(ring: KeyRing, row: ResealRow, keys: TenantKeys, noise: numbe
     lexical: lexicalEntry(row.userHash, row.id, plain[0]!.toString('utf8'), keys.active),
     // So does the search vector: protected again under the active DEK's vector key, so that after
     // the old DEK is destroyed no stored vector is tied to it (and old and new vectors do not link).
-    vector: {
-      userHash: row.userHash,
-      id: row.id,
-      ...searchVector(bytesToEmbedding(plain[2]!), keys.active, row.id, noise),
-    },
+    // A sealed embedding that is not one of the schema's dimension (never written by the daemon)
+    // keeps its search vector as it is.
+    vector:
+      plain[2]!.length === vectors.dim * 4
+        ? {
+            userHash: row.userHash,
+            id: row.id,
+            ...searchVector(bytesToEmbedding(plain[2]!), keys.active, row.id, vectors.noise),
+          }
+        : undefined,
   };
 }
 
@@ -79,7 +85,7 @@ function resealRow(ring: KeyRing, row: ResealRow, keys: TenantKeys, noise: numbe
 export async function resealChunks(pool: Pool, ring: KeyRing, options: ResealOptions = {}): Promise<number> {
   const batchSize = options.batchSize ?? 500;
   const publish = keyStatsPublisher(pool);
-  const noise = await storedVectorNoise(pool);
+  const vectors = { noise: await storedVectorNoise(pool), dim: (await health(pool)).embeddingDim };
   let cursor: ResealCursor | null = null;
   let done = 0;
   keyJobRemaining.set({ job: 'reseal' }, options.total ?? 0);
@@ -88,7 +94,7 @@ export async function resealChunks(pool: Pool, ring: KeyRing, options: ResealOpt
       const rows = await claimReseal(client, batchSize, options.tenant ?? null, cursor);
       if (rows.length === 0) return { count: 0, last: null };
       const keys = await keysForBatch(pool, client, ring, rows);
-      const resealed = rows.map((row) => resealRow(ring, row, keys.get(row.userHash)!, noise));
+      const resealed = rows.map((row) => resealRow(ring, row, keys.get(row.userHash)!, vectors));
       const count = await storeResealed(
         client,
         resealed.map((r) => r.sealed),
@@ -98,10 +104,8 @@ export async function resealChunks(pool: Pool, ring: KeyRing, options: ResealOpt
         resealed.map((r) => r.lexical),
         ANALYZER_VERSION,
       );
-      await storeSearchVectors(
-        client,
-        resealed.map((r) => r.vector),
-      );
+      const searchVectors = resealed.flatMap((r) => (r.vector ? [r.vector] : []));
+      if (searchVectors.length > 0) await storeSearchVectors(client, searchVectors);
       const last = rows[rows.length - 1]!;
       return { count, last: { userHash: last.userHash, id: last.id } };
     });
