@@ -325,7 +325,16 @@ begin
     from memory.memory_chunks c
     where (p_user_hash is null or c.user_hash = p_user_hash)
       and (c.user_hash, c.id) > (coalesce(p_after_hash, ''), coalesce(p_after_id, '00000000-0000-0000-0000-000000000000'::uuid))
-      and not exists (select from memory.chunk_vectors v where v.user_hash = c.user_hash and v.id = c.id)
+      and (
+        -- A clear copy left in the wide row (written before protected vectors, or by the previous
+        -- release's logic after a rollback).
+        c.embedding is not null
+        -- No search vector, a clear one, or one protected under a key that is not the tenant's
+        -- active data key (`reseal --tenant` replaced it).
+        or not exists (
+          select from memory.chunk_vectors v
+          join memory.tenant_keys k on k.user_hash = v.user_hash and k.dek_id = v.vector_key_id and k.active
+          where v.user_hash = c.user_hash and v.id = c.id and v.vector_scheme = 1))
     order by c.user_hash, c.id
     limit p_limit
     for update of c skip locked;
@@ -887,6 +896,21 @@ ALTER FUNCTION memory.index_chunk(p_user_hash text, p_id uuid, p_doc_id text, p_
 --
 
 CREATE FUNCTION memory.index_chunks(p_user_hash text, p_ids uuid[], p_doc_ids text[], p_sources text[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_embeddings public.vector[], p_key_id integer, p_key_scheme smallint, p_lex_lengths integer[] DEFAULT NULL::integer[], p_lex_chunks integer[] DEFAULT NULL::integer[], p_lex_tokens bigint[] DEFAULT NULL::bigint[], p_lex_tfs integer[] DEFAULT NULL::integer[], p_term_key_id integer DEFAULT NULL::integer, p_analyzer_version smallint DEFAULT NULL::smallint) RETURNS integer
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+  select memory.index_chunks(p_user_hash, p_ids, p_doc_ids, p_sources, p_text_ciphers, p_meta_ciphers,
+    p_emb_ciphers, p_embeddings, p_key_id, p_key_scheme, p_lex_lengths, p_lex_chunks, p_lex_tokens,
+    p_lex_tfs, p_term_key_id, p_analyzer_version, 0::smallint, 0);
+$$;
+
+ALTER FUNCTION memory.index_chunks(p_user_hash text, p_ids uuid[], p_doc_ids text[], p_sources text[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_embeddings public.vector[], p_key_id integer, p_key_scheme smallint, p_lex_lengths integer[], p_lex_chunks integer[], p_lex_tokens bigint[], p_lex_tfs integer[], p_term_key_id integer, p_analyzer_version smallint) OWNER TO memory_owner;
+
+--
+-- Name: index_chunks(text, uuid[], text[], text[], bytea[], bytea[], bytea[], public.vector[], integer, smallint, integer[], integer[], bigint[], integer[], integer, smallint, smallint, integer); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.index_chunks(p_user_hash text, p_ids uuid[], p_doc_ids text[], p_sources text[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_embeddings public.vector[], p_key_id integer, p_key_scheme smallint, p_lex_lengths integer[], p_lex_chunks integer[], p_lex_tokens bigint[], p_lex_tfs integer[], p_term_key_id integer, p_analyzer_version smallint, p_vector_scheme smallint, p_vector_key_id integer) RETURNS integer
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -905,6 +929,13 @@ begin
      or coalesce(cardinality(p_emb_ciphers), -1) <> v_count
      or coalesce(cardinality(p_embeddings), -1) <> v_count then
     raise exception 'batch arrays differ in length' using errcode = 'MV003';
+  end if;
+  -- The search vectors are clear (0) or protected under the vector key of the data key that seals
+  -- the batch (1): a vector key is derived from the tenant's active data key, checked below.
+  if p_vector_scheme is null or p_vector_key_id is null
+     or not ((p_vector_scheme = 0 and p_vector_key_id = 0)
+             or (p_vector_scheme = 1 and p_key_scheme = 2 and p_vector_key_id = p_key_id)) then
+    raise exception 'vector_scheme 0 with vector_key_id 0, or 1 with the sealing data key''s id' using errcode = 'MV002';
   end if;
   if p_key_id is null or p_key_scheme is null or p_key_scheme not in (1, 2) then
     raise exception 'key_id and key_scheme (1 or 2) are required' using errcode = 'MV002';
@@ -938,12 +969,14 @@ begin
 
   insert into memory.memory_chunks
     (user_hash, id, doc_id, source, text_cipher, meta_cipher, emb_cipher, embedding, key_id, key_scheme)
-  select p_user_hash, u.id, u.doc_id, u.source, u.text_cipher, u.meta_cipher, u.emb_cipher, u.embedding, p_key_id, p_key_scheme
+  select p_user_hash, u.id, u.doc_id, u.source, u.text_cipher, u.meta_cipher, u.emb_cipher,
+         -- A protected batch keeps no clear copy: the exact embedding is in emb_cipher only.
+         case when p_vector_scheme = 0 then u.embedding end, p_key_id, p_key_scheme
   from unnest(p_ids, p_doc_ids, p_sources, p_text_ciphers, p_meta_ciphers, p_emb_ciphers, p_embeddings)
     as u(id, doc_id, source, text_cipher, meta_cipher, emb_cipher, embedding);
   get diagnostics v_inserted = row_count;
-  insert into memory.chunk_vectors (user_hash, id, embedding)
-  select p_user_hash, u.id, u.embedding::public.halfvec
+  insert into memory.chunk_vectors (user_hash, id, embedding, vector_scheme, vector_key_id)
+  select p_user_hash, u.id, u.embedding::public.halfvec, p_vector_scheme, p_vector_key_id
   from unnest(p_ids, p_embeddings) as u(id, embedding);
   if p_lex_lengths is not null then
     insert into memory.lexical_chunks (user_hash, chunk_id, length, tokens, tfs, term_key_id, analyzer_version)
@@ -955,7 +988,7 @@ begin
 end;
 $$;
 
-ALTER FUNCTION memory.index_chunks(p_user_hash text, p_ids uuid[], p_doc_ids text[], p_sources text[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_embeddings public.vector[], p_key_id integer, p_key_scheme smallint, p_lex_lengths integer[], p_lex_chunks integer[], p_lex_tokens bigint[], p_lex_tfs integer[], p_term_key_id integer, p_analyzer_version smallint) OWNER TO memory_owner;
+ALTER FUNCTION memory.index_chunks(p_user_hash text, p_ids uuid[], p_doc_ids text[], p_sources text[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_embeddings public.vector[], p_key_id integer, p_key_scheme smallint, p_lex_lengths integer[], p_lex_chunks integer[], p_lex_tokens bigint[], p_lex_tfs integer[], p_term_key_id integer, p_analyzer_version smallint, p_vector_scheme smallint, p_vector_key_id integer) OWNER TO memory_owner;
 
 --
 -- Name: key_stats(); Type: FUNCTION; Schema: memory; Owner: memory_owner
@@ -1263,9 +1296,11 @@ begin
   from memory.lexical_chunks l
   join memory.memory_chunks c on c.user_hash = p_new_hash and c.id = l.chunk_id
   where l.user_hash = p_old_hash and l.chunk_id = any (p_ids);
-  -- The search vectors move too (the chunk keeps its id; the old rows go with the cascade below).
-  insert into memory.chunk_vectors (user_hash, id, embedding)
-  select p_new_hash, v.id, v.embedding
+  -- The search vectors move too (the chunk keeps its id; the old rows go with the cascade below),
+  -- with their scheme: a protected vector stays valid, its vector key comes from the data key,
+  -- which keeps its id and material across a rehash, and its noise from the chunk id.
+  insert into memory.chunk_vectors (user_hash, id, embedding, vector_scheme, vector_key_id)
+  select p_new_hash, v.id, v.embedding, v.vector_scheme, v.vector_key_id
   from memory.chunk_vectors v
   join memory.memory_chunks c on c.user_hash = p_new_hash and c.id = v.id
   where v.user_hash = p_old_hash and v.id = any (p_ids);
@@ -1580,6 +1615,130 @@ end;
 $_$;
 
 ALTER FUNCTION memory.search_candidates_chunks(p_user_hash text, p_query public.vector, p_dense_limit integer, p_tokens bigint[], p_lexical_limit integer, p_doc_id text, p_source text, p_term_key_id integer, p_filter jsonb) OWNER TO memory_owner;
+
+--
+-- Name: search_candidates_chunks(text, public.vector[], smallint[], integer[], integer, bigint[], integer, text, text, integer, jsonb); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.search_candidates_chunks(p_user_hash text, p_queries public.vector[], p_query_schemes smallint[], p_query_key_ids integer[], p_dense_limit integer, p_tokens bigint[], p_lexical_limit integer, p_doc_id text, p_source text, p_term_key_id integer, p_filter jsonb) RETURNS TABLE(side text, id uuid, doc_id text, source text, text_cipher bytea, meta_cipher bytea, emb_cipher bytea, key_id integer, score double precision, created_at timestamp with time zone, updated_at timestamp with time zone)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+declare
+  v_n integer := coalesce(cardinality(p_queries), 0);
+  v_narrow boolean;
+  v_exact boolean;
+  v_params record;
+  v_missing boolean := false;
+  v_schemes smallint[];
+  v_keys integer[];
+  v_i integer;
+  v_sql text;
+  v_dense text;
+begin
+  perform memory.set_tenant(p_user_hash);
+  if v_n < 1 or v_n > 16 then
+    raise exception 'queries: 1 to 16 query vectors' using errcode = 'MV002';
+  end if;
+  if coalesce(cardinality(p_query_schemes), -1) <> v_n or coalesce(cardinality(p_query_key_ids), -1) <> v_n then
+    raise exception 'queries, schemes and key ids differ in length' using errcode = 'MV003';
+  end if;
+  for v_i in 1 .. v_n loop
+    perform memory.assert_search_arguments(p_queries[v_i], p_dense_limit);
+    if p_query_schemes[v_i] is null or p_query_key_ids[v_i] is null then
+      raise exception 'every query needs its vector scheme and key id' using errcode = 'MV002';
+    end if;
+  end loop;
+  if p_tokens is not null and cardinality(p_tokens) > 0 then
+    if p_lexical_limit is null or p_lexical_limit < 1 or p_lexical_limit > 1000 then
+      raise exception 'limit must be between 1 and 1000' using errcode = 'MV007';
+    end if;
+    if cardinality(p_tokens) > 1024 or array_position(p_tokens, null) is not null then
+      raise exception 'tokens: 0 to 1024 tokens, none null' using errcode = 'MV002';
+    end if;
+    if p_term_key_id is null or not exists (
+         select from memory.tenant_keys k where k.user_hash = p_user_hash and k.dek_id = p_term_key_id and k.active) then
+      raise exception 'term key % is not the tenant''s active data key', p_term_key_id using errcode = 'MV010';
+    end if;
+  end if;
+  v_narrow := memory.search_layout() = 'vectors';
+
+  -- The (scheme, key) pairs the tenant's search vectors are under (one index descent each).
+  with recursive pairs as (
+    (select v.vector_scheme, v.vector_key_id from memory.chunk_vectors v
+      where v.user_hash = p_user_hash order by v.vector_scheme, v.vector_key_id limit 1)
+    union all
+    select n.vector_scheme, n.vector_key_id
+    from pairs pr cross join lateral (
+      select v.vector_scheme, v.vector_key_id from memory.chunk_vectors v
+      where v.user_hash = p_user_hash and (v.vector_scheme, v.vector_key_id) > (pr.vector_scheme, pr.vector_key_id)
+      order by v.vector_scheme, v.vector_key_id limit 1) n
+  ),
+  held as (
+    select pr.vector_scheme as scheme, pr.vector_key_id as key_id from pairs pr
+    union
+    select 0::smallint, 0 where not v_narrow
+  )
+  select coalesce(array_agg(h.scheme), '{}'), coalesce(array_agg(h.key_id), '{}')
+    into v_schemes, v_keys
+  from held h;
+
+  -- Pairs held without a query: ask for them, search nothing yet.
+  for v_i in 1 .. coalesce(cardinality(v_keys), 0) loop
+    if not exists (select from generate_subscripts(p_queries, 1) q
+                   where p_query_schemes[q] = v_schemes[v_i] and p_query_key_ids[q] = v_keys[v_i]) then
+      v_missing := true;
+      return query select 'vector_key'::text, null::uuid, null::text, null::text, null::bytea, null::bytea,
+        null::bytea, v_keys[v_i], v_schemes[v_i]::float8, null::timestamptz, null::timestamptz;
+    end if;
+  end loop;
+  if v_missing then
+    return;
+  end if;
+
+  perform memory.apply_ann_settings();
+  v_exact := memory.search_is_exact(p_user_hash);
+  for v_i in 1 .. v_n loop
+    -- A query for a pair the tenant does not hold would find nothing: skip its scan.
+    continue when not exists (select from generate_subscripts(v_keys, 1) h
+                              where v_schemes[h] = p_query_schemes[v_i] and v_keys[h] = p_query_key_ids[v_i]);
+    if p_query_schemes[v_i] = 0 and not v_narrow then
+      -- 'chunks' layout: clear vectors are read from the wide rows that still hold one.
+      v_sql := memory.dense_search_sql_filtered(p_doc_id is not null, p_source is not null, v_exact, false, p_filter);
+      v_dense := replace(v_sql, ' where v.user_hash = $1', ' where v.user_hash = $1 and v.embedding is not null');
+    else
+      v_sql := memory.dense_search_sql_filtered(p_doc_id is not null, p_source is not null, v_exact, true, p_filter);
+      v_dense := replace(v_sql, ' where v.user_hash = $1',
+        ' where v.user_hash = $1 and v.vector_scheme = $6 and v.vector_key_id = $7');
+    end if;
+    -- Never search without the scheme condition: if the query text changed shape, fail loudly.
+    if v_dense = v_sql then
+      raise exception 'search_candidates_chunks: the search query has no tenant condition to extend' using errcode = 'XX000';
+    end if;
+    v_sql := 'select ''dense''::text, d.id, d.doc_id, d.source, d.text_cipher, d.meta_cipher, d.emb_cipher, d.key_id, 1 - d.distance,'
+      || ' c.created_at, c.updated_at from (' || v_dense
+      || ') d join memory.memory_chunks c on c.user_hash = $1 and c.id = d.id';
+    if p_query_schemes[v_i] = 0 and not v_narrow then
+      return query execute v_sql
+        using p_user_hash, p_queries[v_i], p_dense_limit, p_doc_id, p_source, p_query_schemes[v_i], p_query_key_ids[v_i];
+    else
+      return query execute v_sql
+        using p_user_hash, p_queries[v_i]::public.halfvec, p_dense_limit, p_doc_id, p_source, p_query_schemes[v_i], p_query_key_ids[v_i];
+    end if;
+  end loop;
+  if p_tokens is not null and cardinality(p_tokens) > 0 then
+    v_params := memory.bm25_parameters();
+    return query execute
+      'select ''lexical''::text, l.id, l.doc_id, l.source, l.text_cipher, l.meta_cipher, null::bytea, l.key_id, l.score,'
+      || ' c.created_at, c.updated_at from ('
+      || memory.search_lexical_sql_filtered(p_doc_id is not null, p_source is not null, p_filter)
+      || ') l join memory.memory_chunks c on c.user_hash = $1 and c.id = l.id'
+      using p_user_hash, p_tokens, p_lexical_limit, p_doc_id, p_source, v_params.k1, v_params.b;
+  end if;
+end;
+$_$;
+
+ALTER FUNCTION memory.search_candidates_chunks(p_user_hash text, p_queries public.vector[], p_query_schemes smallint[], p_query_key_ids integer[], p_dense_limit integer, p_tokens bigint[], p_lexical_limit integer, p_doc_id text, p_source text, p_term_key_id integer, p_filter jsonb) OWNER TO memory_owner;
 
 --
 -- Name: search_hybrid(text, public.vector, bigint[], integer, text, text, integer); Type: FUNCTION; Schema: memory; Owner: memory_owner
@@ -2048,6 +2207,57 @@ $$;
 ALTER FUNCTION memory.store_search_vectors(p_user_hashes text[], p_ids uuid[], p_vectors public.vector[]) OWNER TO memory_owner;
 
 --
+-- Name: store_search_vectors(text[], uuid[], public.vector[], smallint[], integer[]); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.store_search_vectors(p_user_hashes text[], p_ids uuid[], p_vectors public.vector[], p_schemes smallint[], p_key_ids integer[]) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+declare
+  v_count integer := coalesce(cardinality(p_ids), 0);
+  v_n integer;
+begin
+  perform memory.begin_maintenance();
+  if coalesce(cardinality(p_user_hashes), -1) <> v_count or coalesce(cardinality(p_vectors), -1) <> v_count
+     or coalesce(cardinality(p_schemes), -1) <> v_count or coalesce(cardinality(p_key_ids), -1) <> v_count then
+    raise exception 'batch arrays differ in length' using errcode = 'MV003';
+  end if;
+  if exists (select from unnest(p_user_hashes, p_ids, p_vectors, p_schemes, p_key_ids) as u(user_hash, id, vec, scheme, key_id)
+             where u.user_hash is null or u.id is null or u.vec is null
+                or not ((u.scheme = 0 and u.key_id = 0) or (u.scheme = 1 and u.key_id > 0))) then
+    raise exception 'user_hashes, ids and vectors must be present; schemes 0 with key 0, or 1 with a data key id' using errcode = 'MV002';
+  end if;
+  if exists (select from unnest(p_vectors) e where public.vector_dims(e) <> memory.embedding_dim()) then
+    raise exception 'every vector must have % dimensions', memory.embedding_dim() using errcode = 'MV008';
+  end if;
+  with batch as (
+    select u.user_hash, u.id, u.vec, u.scheme, u.key_id
+    from unnest(p_user_hashes, p_ids, p_vectors, p_schemes, p_key_ids) as u(user_hash, id, vec, scheme, key_id)
+    where u.scheme = 0 or exists (
+      select from memory.tenant_keys k where k.user_hash = u.user_hash and k.dek_id = u.key_id and k.active)
+  ),
+  wide as (
+    update memory.memory_chunks c
+       set embedding = case when b.scheme = 0 then b.vec end
+      from batch b
+     where c.user_hash = b.user_hash and c.id = b.id
+    returning c.user_hash, c.id
+  )
+  insert into memory.chunk_vectors as v (user_hash, id, embedding, vector_scheme, vector_key_id)
+  select b.user_hash, b.id, b.vec::public.halfvec, b.scheme, b.key_id
+  from batch b
+  join wide w on w.user_hash = b.user_hash and w.id = b.id
+  on conflict (user_hash, id) do update
+    set embedding = excluded.embedding, vector_scheme = excluded.vector_scheme, vector_key_id = excluded.vector_key_id;
+  get diagnostics v_n = row_count;
+  return v_n;
+end;
+$$;
+
+ALTER FUNCTION memory.store_search_vectors(p_user_hashes text[], p_ids uuid[], p_vectors public.vector[], p_schemes smallint[], p_key_ids integer[]) OWNER TO memory_owner;
+
+--
 -- Name: tenant_keys_of(text[]); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
@@ -2318,6 +2528,21 @@ ALTER FUNCTION memory.trigger_target(p_trigger_relid oid, p_table text) OWNER TO
 --
 
 CREATE FUNCTION memory.update_chunk(p_user_hash text, p_id uuid, p_expected_version bigint, p_text_cipher bytea, p_meta_cipher bytea, p_emb_cipher bytea, p_embedding public.vector, p_key_id integer, p_key_scheme smallint, p_text_changed boolean, p_lex_length integer, p_lex_tokens bigint[], p_lex_tfs integer[], p_term_key_id integer, p_analyzer_version smallint) RETURNS TABLE(status text, doc_id text, source text, created_at timestamp with time zone, updated_at timestamp with time zone, version bigint)
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+  select * from memory.update_chunk(p_user_hash, p_id, p_expected_version, p_text_cipher, p_meta_cipher,
+    p_emb_cipher, p_embedding, p_key_id, p_key_scheme, p_text_changed, p_lex_length, p_lex_tokens, p_lex_tfs,
+    p_term_key_id, p_analyzer_version, 0::smallint, 0);
+$$;
+
+ALTER FUNCTION memory.update_chunk(p_user_hash text, p_id uuid, p_expected_version bigint, p_text_cipher bytea, p_meta_cipher bytea, p_emb_cipher bytea, p_embedding public.vector, p_key_id integer, p_key_scheme smallint, p_text_changed boolean, p_lex_length integer, p_lex_tokens bigint[], p_lex_tfs integer[], p_term_key_id integer, p_analyzer_version smallint) OWNER TO memory_owner;
+
+--
+-- Name: update_chunk(text, uuid, bigint, bytea, bytea, bytea, public.vector, integer, smallint, boolean, integer, bigint[], integer[], integer, smallint, smallint, integer); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.update_chunk(p_user_hash text, p_id uuid, p_expected_version bigint, p_text_cipher bytea, p_meta_cipher bytea, p_emb_cipher bytea, p_embedding public.vector, p_key_id integer, p_key_scheme smallint, p_text_changed boolean, p_lex_length integer, p_lex_tokens bigint[], p_lex_tfs integer[], p_term_key_id integer, p_analyzer_version smallint, p_vector_scheme smallint, p_vector_key_id integer) RETURNS TABLE(status text, doc_id text, source text, created_at timestamp with time zone, updated_at timestamp with time zone, version bigint)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -2330,6 +2555,10 @@ begin
     raise exception 'id, expected version, ciphertexts, embedding and a data key (scheme 2) are required'
       using errcode = 'MV002';
   end if;
+  if p_vector_scheme is null or p_vector_key_id is null
+     or not ((p_vector_scheme = 0 and p_vector_key_id = 0) or (p_vector_scheme = 1 and p_vector_key_id = p_key_id)) then
+    raise exception 'vector_scheme 0 with vector_key_id 0, or 1 with the sealing data key''s id' using errcode = 'MV002';
+  end if;
   if public.vector_dims(p_embedding) <> memory.embedding_dim() then
     raise exception 'embedding has % dimensions, the schema has %', public.vector_dims(p_embedding), memory.embedding_dim()
       using errcode = 'MV008';
@@ -2341,7 +2570,7 @@ begin
 
   update memory.memory_chunks c
      set text_cipher = p_text_cipher, meta_cipher = p_meta_cipher, emb_cipher = p_emb_cipher,
-         embedding = p_embedding, key_id = p_key_id, key_scheme = p_key_scheme, version = c.version + 1,
+         embedding = case when p_vector_scheme = 0 then p_embedding end, key_id = p_key_id, key_scheme = p_key_scheme, version = c.version + 1,
          -- The metadata may have changed: its filter tokens are keyed again before the next
          -- filtered read (memory.filter_backlog).
          filter_tokens = null, filter_key_id = null
@@ -2350,9 +2579,10 @@ begin
   if found then
     -- The narrow search layout's copy of the search vector follows (upsert: a chunk the vector
     -- backfill has not reached yet gets its row now).
-    insert into memory.chunk_vectors as v (user_hash, id, embedding)
-    values (p_user_hash, p_id, p_embedding::public.halfvec)
-    on conflict (user_hash, id) do update set embedding = excluded.embedding;
+    insert into memory.chunk_vectors as v (user_hash, id, embedding, vector_scheme, vector_key_id)
+    values (p_user_hash, p_id, p_embedding::public.halfvec, p_vector_scheme, p_vector_key_id)
+    on conflict (user_hash, id) do update
+      set embedding = excluded.embedding, vector_scheme = excluded.vector_scheme, vector_key_id = excluded.vector_key_id;
     if p_text_changed and p_lex_length is null then
       delete from memory.lexical_chunks l where l.user_hash = p_user_hash and l.chunk_id = p_id;
     elsif p_text_changed then
@@ -2383,7 +2613,7 @@ begin
 end;
 $$;
 
-ALTER FUNCTION memory.update_chunk(p_user_hash text, p_id uuid, p_expected_version bigint, p_text_cipher bytea, p_meta_cipher bytea, p_emb_cipher bytea, p_embedding public.vector, p_key_id integer, p_key_scheme smallint, p_text_changed boolean, p_lex_length integer, p_lex_tokens bigint[], p_lex_tfs integer[], p_term_key_id integer, p_analyzer_version smallint) OWNER TO memory_owner;
+ALTER FUNCTION memory.update_chunk(p_user_hash text, p_id uuid, p_expected_version bigint, p_text_cipher bytea, p_meta_cipher bytea, p_emb_cipher bytea, p_embedding public.vector, p_key_id integer, p_key_scheme smallint, p_text_changed boolean, p_lex_length integer, p_lex_tokens bigint[], p_lex_tfs integer[], p_term_key_id integer, p_analyzer_version smallint, p_vector_scheme smallint, p_vector_key_id integer) OWNER TO memory_owner;
 
 --
 -- Name: validate_setting(text, jsonb); Type: FUNCTION; Schema: memory; Owner: memory_owner
@@ -2426,6 +2656,10 @@ begin
       if jsonb_typeof(p_value) <> 'number' or p_value::float8 < 1 or p_value::float8 > 10 then
         raise exception 'rescore_overfetch must be a number from 1 to 10' using errcode = 'MV006';
       end if;
+    when 'vector_noise' then
+      if jsonb_typeof(p_value) <> 'number' or p_value::float8 < 0 or p_value::float8 > 1 then
+        raise exception 'vector_noise must be a number from 0 to 1' using errcode = 'MV006';
+      end if;
     when 'retrieval_mode' then
       if jsonb_typeof(p_value) <> 'string' or p_value #>> '{}' not in ('hybrid', 'dense', 'lexical') then
         raise exception 'retrieval_mode must be "hybrid", "dense" or "lexical"' using errcode = 'MV006';
@@ -2458,6 +2692,30 @@ end;
 $$;
 
 ALTER FUNCTION memory.vector_coverage() OWNER TO memory_owner;
+
+--
+-- Name: vector_protection(); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.vector_protection() RETURNS TABLE(chunks bigint, missing bigint, clear bigint, stale_key bigint, clear_copies bigint)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  perform memory.begin_maintenance();
+  return query
+    select count(*),
+           count(*) filter (where v.id is null),
+           count(*) filter (where v.vector_scheme = 0),
+           count(*) filter (where v.vector_scheme = 1 and not exists (
+             select from memory.tenant_keys k where k.user_hash = v.user_hash and k.dek_id = v.vector_key_id and k.active)),
+           count(*) filter (where c.embedding is not null)
+    from memory.memory_chunks c
+    left join memory.chunk_vectors v on v.user_hash = c.user_hash and v.id = c.id;
+end;
+$$;
+
+ALTER FUNCTION memory.vector_protection() OWNER TO memory_owner;
 
 --
 -- Name: verify_rls_isolation(); Type: FUNCTION; Schema: memory; Owner: memory_owner
@@ -2572,7 +2830,10 @@ ALTER FUNCTION memory.verify_rls_isolation() OWNER TO memory_owner;
 CREATE TABLE memory.chunk_vectors (
     user_hash text NOT NULL,
     id uuid NOT NULL,
-    embedding public.halfvec(384) NOT NULL
+    embedding public.halfvec(384) NOT NULL,
+    vector_scheme smallint DEFAULT 0 NOT NULL,
+    vector_key_id integer DEFAULT 0 NOT NULL,
+    CONSTRAINT chunk_vectors_vector_scheme CHECK ((((vector_scheme = 0) AND (vector_key_id = 0)) OR ((vector_scheme = 1) AND (vector_key_id > 0))))
 );
 
 ALTER TABLE ONLY memory.chunk_vectors FORCE ROW LEVEL SECURITY;
@@ -2584,6 +2845,18 @@ ALTER TABLE memory.chunk_vectors OWNER TO memory_owner;
 --
 
 COMMENT ON TABLE memory.chunk_vectors IS 'Narrow search layout: each chunk''s search vector (halfvec) keyed like memory_chunks; dense search scans this, the daemon re-scores from emb_cipher.';
+
+--
+-- Name: COLUMN chunk_vectors.vector_scheme; Type: COMMENT; Schema: memory; Owner: memory_owner
+--
+
+COMMENT ON COLUMN memory.chunk_vectors.vector_scheme IS '0: the embedding in clear; 1: protected under the vector key of data key vector_key_id (HKDF label memvault/vector-key/v1)';
+
+--
+-- Name: COLUMN chunk_vectors.vector_key_id; Type: COMMENT; Schema: memory; Owner: memory_owner
+--
+
+COMMENT ON COLUMN memory.chunk_vectors.vector_key_id IS 'the tenant data key whose vector key protects this vector; 0 when clear';
 
 --
 -- Name: idempotency_keys; Type: TABLE; Schema: memory; Owner: memory_owner
@@ -2711,7 +2984,7 @@ CREATE TABLE memory.memory_chunks (
     text_cipher bytea NOT NULL,
     meta_cipher bytea NOT NULL,
     emb_cipher bytea NOT NULL,
-    embedding public.vector(384) NOT NULL,
+    embedding public.vector(384),
     key_id integer NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
@@ -2733,7 +3006,7 @@ ALTER TABLE memory.memory_chunks OWNER TO memory_owner;
 -- Name: TABLE memory_chunks; Type: COMMENT; Schema: memory; Owner: memory_owner
 --
 
-COMMENT ON TABLE memory.memory_chunks IS 'One sealed memory chunk per row. text/meta/emb ciphers are AES-256-GCM envelopes bound to (tenant, row, column); embedding is plaintext for ANN.';
+COMMENT ON TABLE memory.memory_chunks IS 'One sealed memory chunk per row. text/meta/emb ciphers are AES-256-GCM envelopes bound to (tenant, row, column); embedding is a clear copy kept only for chunks whose search vector is clear (null once protected).';
 
 --
 -- Name: COLUMN memory_chunks.key_scheme; Type: COMMENT; Schema: memory; Owner: memory_owner
@@ -2921,6 +3194,12 @@ ALTER TABLE ONLY memory.tenant_search_sizes
 --
 
 CREATE INDEX chunk_vectors_embedding_hnsw_idx ON memory.chunk_vectors USING hnsw (embedding public.halfvec_cosine_ops);
+
+--
+-- Name: chunk_vectors_scheme_idx; Type: INDEX; Schema: memory; Owner: memory_owner
+--
+
+CREATE INDEX chunk_vectors_scheme_idx ON memory.chunk_vectors USING btree (user_hash, vector_scheme, vector_key_id);
 
 --
 -- Name: memory_chunks_embedding_hnsw_idx; Type: INDEX; Schema: memory; Owner: memory_owner
@@ -3433,6 +3712,13 @@ REVOKE ALL ON FUNCTION memory.index_chunks(p_user_hash text, p_ids uuid[], p_doc
 GRANT ALL ON FUNCTION memory.index_chunks(p_user_hash text, p_ids uuid[], p_doc_ids text[], p_sources text[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_embeddings public.vector[], p_key_id integer, p_key_scheme smallint, p_lex_lengths integer[], p_lex_chunks integer[], p_lex_tokens bigint[], p_lex_tfs integer[], p_term_key_id integer, p_analyzer_version smallint) TO memory_app;
 
 --
+-- Name: FUNCTION index_chunks(p_user_hash text, p_ids uuid[], p_doc_ids text[], p_sources text[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_embeddings public.vector[], p_key_id integer, p_key_scheme smallint, p_lex_lengths integer[], p_lex_chunks integer[], p_lex_tokens bigint[], p_lex_tfs integer[], p_term_key_id integer, p_analyzer_version smallint, p_vector_scheme smallint, p_vector_key_id integer); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.index_chunks(p_user_hash text, p_ids uuid[], p_doc_ids text[], p_sources text[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_embeddings public.vector[], p_key_id integer, p_key_scheme smallint, p_lex_lengths integer[], p_lex_chunks integer[], p_lex_tokens bigint[], p_lex_tfs integer[], p_term_key_id integer, p_analyzer_version smallint, p_vector_scheme smallint, p_vector_key_id integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.index_chunks(p_user_hash text, p_ids uuid[], p_doc_ids text[], p_sources text[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[], p_embeddings public.vector[], p_key_id integer, p_key_scheme smallint, p_lex_lengths integer[], p_lex_chunks integer[], p_lex_tokens bigint[], p_lex_tfs integer[], p_term_key_id integer, p_analyzer_version smallint, p_vector_scheme smallint, p_vector_key_id integer) TO memory_app;
+
+--
 -- Name: FUNCTION key_stats(); Type: ACL; Schema: memory; Owner: memory_owner
 --
 
@@ -3591,6 +3877,13 @@ REVOKE ALL ON FUNCTION memory.search_candidates_chunks(p_user_hash text, p_query
 GRANT ALL ON FUNCTION memory.search_candidates_chunks(p_user_hash text, p_query public.vector, p_dense_limit integer, p_tokens bigint[], p_lexical_limit integer, p_doc_id text, p_source text, p_term_key_id integer, p_filter jsonb) TO memory_app;
 
 --
+-- Name: FUNCTION search_candidates_chunks(p_user_hash text, p_queries public.vector[], p_query_schemes smallint[], p_query_key_ids integer[], p_dense_limit integer, p_tokens bigint[], p_lexical_limit integer, p_doc_id text, p_source text, p_term_key_id integer, p_filter jsonb); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.search_candidates_chunks(p_user_hash text, p_queries public.vector[], p_query_schemes smallint[], p_query_key_ids integer[], p_dense_limit integer, p_tokens bigint[], p_lexical_limit integer, p_doc_id text, p_source text, p_term_key_id integer, p_filter jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.search_candidates_chunks(p_user_hash text, p_queries public.vector[], p_query_schemes smallint[], p_query_key_ids integer[], p_dense_limit integer, p_tokens bigint[], p_lexical_limit integer, p_doc_id text, p_source text, p_term_key_id integer, p_filter jsonb) TO memory_app;
+
+--
 -- Name: FUNCTION search_hybrid(p_user_hash text, p_embedding public.vector, p_tokens bigint[], p_limit integer, p_doc_id text, p_source text, p_term_key_id integer); Type: ACL; Schema: memory; Owner: memory_owner
 --
 
@@ -3700,6 +3993,13 @@ REVOKE ALL ON FUNCTION memory.store_search_vectors(p_user_hashes text[], p_ids u
 GRANT ALL ON FUNCTION memory.store_search_vectors(p_user_hashes text[], p_ids uuid[], p_vectors public.vector[]) TO memory_maintainer;
 
 --
+-- Name: FUNCTION store_search_vectors(p_user_hashes text[], p_ids uuid[], p_vectors public.vector[], p_schemes smallint[], p_key_ids integer[]); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.store_search_vectors(p_user_hashes text[], p_ids uuid[], p_vectors public.vector[], p_schemes smallint[], p_key_ids integer[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.store_search_vectors(p_user_hashes text[], p_ids uuid[], p_vectors public.vector[], p_schemes smallint[], p_key_ids integer[]) TO memory_maintainer;
+
+--
 -- Name: FUNCTION tenant_keys_of(p_user_hashes text[]); Type: ACL; Schema: memory; Owner: memory_owner
 --
 
@@ -3769,6 +4069,13 @@ REVOKE ALL ON FUNCTION memory.update_chunk(p_user_hash text, p_id uuid, p_expect
 GRANT ALL ON FUNCTION memory.update_chunk(p_user_hash text, p_id uuid, p_expected_version bigint, p_text_cipher bytea, p_meta_cipher bytea, p_emb_cipher bytea, p_embedding public.vector, p_key_id integer, p_key_scheme smallint, p_text_changed boolean, p_lex_length integer, p_lex_tokens bigint[], p_lex_tfs integer[], p_term_key_id integer, p_analyzer_version smallint) TO memory_app;
 
 --
+-- Name: FUNCTION update_chunk(p_user_hash text, p_id uuid, p_expected_version bigint, p_text_cipher bytea, p_meta_cipher bytea, p_emb_cipher bytea, p_embedding public.vector, p_key_id integer, p_key_scheme smallint, p_text_changed boolean, p_lex_length integer, p_lex_tokens bigint[], p_lex_tfs integer[], p_term_key_id integer, p_analyzer_version smallint, p_vector_scheme smallint, p_vector_key_id integer); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.update_chunk(p_user_hash text, p_id uuid, p_expected_version bigint, p_text_cipher bytea, p_meta_cipher bytea, p_emb_cipher bytea, p_embedding public.vector, p_key_id integer, p_key_scheme smallint, p_text_changed boolean, p_lex_length integer, p_lex_tokens bigint[], p_lex_tfs integer[], p_term_key_id integer, p_analyzer_version smallint, p_vector_scheme smallint, p_vector_key_id integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.update_chunk(p_user_hash text, p_id uuid, p_expected_version bigint, p_text_cipher bytea, p_meta_cipher bytea, p_emb_cipher bytea, p_embedding public.vector, p_key_id integer, p_key_scheme smallint, p_text_changed boolean, p_lex_length integer, p_lex_tokens bigint[], p_lex_tfs integer[], p_term_key_id integer, p_analyzer_version smallint, p_vector_scheme smallint, p_vector_key_id integer) TO memory_app;
+
+--
 -- Name: FUNCTION validate_setting(p_key text, p_value jsonb); Type: ACL; Schema: memory; Owner: memory_owner
 --
 
@@ -3780,6 +4087,13 @@ REVOKE ALL ON FUNCTION memory.validate_setting(p_key text, p_value jsonb) FROM P
 
 REVOKE ALL ON FUNCTION memory.vector_coverage() FROM PUBLIC;
 GRANT ALL ON FUNCTION memory.vector_coverage() TO memory_maintainer;
+
+--
+-- Name: FUNCTION vector_protection(); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.vector_protection() FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.vector_protection() TO memory_maintainer;
 
 --
 -- Name: FUNCTION verify_rls_isolation(); Type: ACL; Schema: memory; Owner: memory_owner
