@@ -40,6 +40,13 @@ export interface MemoryContext {
    * index in the same run; the daemon always indexes.
    */
   readonly indexLexical?: boolean | undefined;
+  /**
+   * false: writes store clear search vectors and dense queries search with the clear embedding
+   * through the procedure of the release before protected vectors (issue 13). Only the benchmarks
+   * use it, to measure protection against the clear path in the same run; the daemon always
+   * protects.
+   */
+  readonly protectVectors?: boolean | undefined;
 }
 
 /** Runs a tenant's read where it may run: a replica when one is safe to read, else the primary. */

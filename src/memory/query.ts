@@ -235,6 +235,7 @@ export async function queryMemory(
               source: q.source,
             },
             filter,
+            ctx.protectVectors !== false,
           ),
         ),
       );

@@ -9,6 +9,7 @@
 import {
   bytesToEmbedding,
   type ChunkPlace,
+  clearSearchVector,
   type DataKey,
   type DataKeyLookup,
   embeddingToBytes,
@@ -36,13 +37,21 @@ export interface PlainChunk {
   embedding: Float32Array;
 }
 
+/**
+ * `vectors`: 'protected' (the daemon's only mode) stores protect(embedding) under `dek`'s vector
+ * key with the live noise size; 'clear' stores the embedding itself, as before issue 13, for the
+ * benchmarks that measure protection against the clear path in one run (MemoryContext.protectVectors).
+ */
 export function sealChunk(
   userHash: string,
   chunk: PlainChunk,
   dek: DataKey,
-  noise: number = currentRetrievalSettings().vectorNoise,
+  vectors: 'protected' | 'clear' = 'protected',
 ): SealedChunk & { keyId: number; keyScheme: KeyScheme; vector: SearchVectorKind } {
-  const search = searchVector(chunk.embedding, dek, chunk.id, noise);
+  const search =
+    vectors === 'clear'
+      ? clearSearchVector(chunk.embedding)
+      : searchVector(chunk.embedding, dek, chunk.id, currentRetrievalSettings().vectorNoise);
   const sealField = (plaintext: Buffer, field: 'text' | 'meta' | 'embedding') =>
     sealChunkField(dek, plaintext, userHash, chunk, field);
   return {

@@ -16,6 +16,7 @@ import {
   type FilterTree,
   type KeyedQuery,
   type MissingVectorKey,
+  searchCandidatesChunks,
   searchCandidatesKeyed,
   type Timestamps,
 } from '../db/filters.js';
@@ -85,7 +86,10 @@ export async function searchKeyed(
   termKeyId: number | null,
   options: CandidateOptions,
   filter: FilterTree | null,
+  /** false: the clear path of the release before (MemoryContext.protectVectors; benchmarks only). */
+  protect = true,
 ): Promise<Array<CandidateRow & Timestamps>> {
+  if (!protect) return searchCandidatesChunks(db, userHash, embedding, tokens, termKeyId, options, filter);
   const active = (await keys.currentKey(userHash)) ?? null;
   const queries: KeyedQuery[] = [querySearchVector(embedding, active)];
   for (const pair of rememberedPairs(userHash)) {

@@ -89,6 +89,7 @@ export async function updateChunk(
         embedding: embedding ?? stored.embedding,
       },
       dek,
+      ctx.protectVectors === false ? 'clear' : 'protected',
     );
     // New text: its lexical postings replace the old ones in the same statement.
     const lexical =

@@ -84,7 +84,8 @@ async function store(
   const ids = valid.map(() => randomUUID());
   const sealAndStore = async (db: Queryable): Promise<string[]> => {
     const dek = await keys.activeKey(userHash);
-    const sealed = valid.map((chunk, i) => sealChunk(userHash, { ...chunk, id: ids[i]! }, dek));
+    const vectors = ctx.protectVectors === false ? 'clear' : 'protected';
+    const sealed = valid.map((chunk, i) => sealChunk(userHash, { ...chunk, id: ids[i]! }, dek, vectors));
     const lexical =
       ctx.indexLexical === false
         ? undefined
