@@ -1696,8 +1696,11 @@ begin
     return;
   end if;
 
-  perform memory.apply_ann_settings();
   v_exact := memory.search_is_exact(p_user_hash);
+  -- The ANN tuning matters to the HNSW shape only.
+  if not v_exact then
+    perform memory.apply_ann_settings();
+  end if;
   for v_i in 1 .. v_n loop
     -- A query for a pair the tenant does not hold would find nothing: skip its scan.
     continue when not exists (select from generate_subscripts(v_keys, 1) h
@@ -1716,8 +1719,7 @@ begin
       raise exception 'search_candidates_chunks: the search query has no tenant condition to extend' using errcode = 'XX000';
     end if;
     v_sql := 'select ''dense''::text, d.id, d.doc_id, d.source, d.text_cipher, d.meta_cipher, d.emb_cipher, d.key_id, 1 - d.distance,'
-      || ' c.created_at, c.updated_at from (' || v_dense
-      || ') d join memory.memory_chunks c on c.user_hash = $1 and c.id = d.id';
+      || ' d.created_at, d.updated_at from (' || v_dense || ') d';
     if p_query_schemes[v_i] = 0 and not v_narrow then
       return query execute v_sql
         using p_user_hash, p_queries[v_i], p_dense_limit, p_doc_id, p_source, p_query_schemes[v_i], p_query_key_ids[v_i];

@@ -24,7 +24,7 @@ export const VECTORS_HNSW_INDEX = 'chunk_vectors_embedding_hnsw_idx';
 export const VECTORS_BTREE_INDEX = 'chunk_vectors_pkey';
 /**
  * The narrow layout's B-trees that lead with user_hash: the primary key, and the (user_hash,
- * vector_scheme, vector_key_id) index of protected vectors (migration 000015), which is narrower
+ * vector_scheme, vector_key_id) index of protected vectors (migration 000016), which is narrower
  * (no id) and which the planner often prefers; either reads just the tenant's rows.
  */
 export const VECTORS_TENANT_BTREE_INDEXES = [VECTORS_BTREE_INDEX, 'chunk_vectors_scheme_idx'] as const;

@@ -1,5 +1,5 @@
---! Previous: sha1:60ce45a8837845cfb60a699147bd986175c8091b
---! Hash: sha1:a2c1a87b54af5d8864ea46b40011562781a270e7
+--! Previous: sha1:39a01f96a244cfcb1f547ee018cc48a687816e69
+--! Hash: sha1:5fde9c0232778fe17d9e31bafb46326345c81a06
 --! Message: Protected search vectors: chunk_vectors.vector_scheme / vector_key_id (clear 0/0, protected 1/data key), memory_chunks.embedding nullable and left null for protected chunks; index_chunks / update_chunk / search_candidates_chunks overloads taking the vector scheme and one query per (scheme, key); reindex claims stale vectors; vector_protection counts; setting vector_noise (issue 13)
 
 -- Protected search vectors (issue 13, docs/CRYPTO.md "Protected vectors"). Each search vector in
@@ -920,8 +920,11 @@ begin
     return;
   end if;
 
-  perform memory.apply_ann_settings();
   v_exact := memory.search_is_exact(p_user_hash);
+  -- The ANN tuning matters to the HNSW shape only.
+  if not v_exact then
+    perform memory.apply_ann_settings();
+  end if;
   for v_i in 1 .. v_n loop
     -- A query for a pair the tenant does not hold would find nothing: skip its scan.
     continue when not exists (select from generate_subscripts(v_keys, 1) h
@@ -940,8 +943,7 @@ begin
       raise exception 'search_candidates_chunks: the search query has no tenant condition to extend' using errcode = 'XX000';
     end if;
     v_sql := 'select ''dense''::text, d.id, d.doc_id, d.source, d.text_cipher, d.meta_cipher, d.emb_cipher, d.key_id, 1 - d.distance,'
-      || ' c.created_at, c.updated_at from (' || v_dense
-      || ') d join memory.memory_chunks c on c.user_hash = $1 and c.id = d.id';
+      || ' d.created_at, d.updated_at from (' || v_dense || ') d';
     if p_query_schemes[v_i] = 0 and not v_narrow then
       return query execute v_sql
         using p_user_hash, p_queries[v_i], p_dense_limit, p_doc_id, p_source, p_query_schemes[v_i], p_query_key_ids[v_i];
