@@ -6,13 +6,17 @@ import tseslint from 'typescript-eslint';
 /**
  * The layers of docs/ARCHITECTURE.md, enforced: files under src/<layer>/ may not import what a
  * layer forbids (patterns match the import specifier, `../<folder>/...` from a flat layer folder),
- * only src/db/ imports `pg` or `pg-listen`, and only src/db/ holds SQL text (the raw `call` of
+ * only src/db/ imports `pg`, `pg-listen` or `pg-connection-string`, and only src/db/ holds SQL text (the raw `call` of
  * db/procedures.ts is for its typed wrappers). ESLint takes the last block's options for a rule, so
  * each layer block repeats the restrictions every file has.
  */
 const ONLY_DB_IMPORTS_PG = [
   { name: 'pg', message: 'Only src/db imports pg (docs/ARCHITECTURE.md): add a typed wrapper there.' },
   { name: 'pg-listen', message: 'Only src/db imports pg-listen (docs/ARCHITECTURE.md).' },
+  {
+    name: 'pg-connection-string',
+    message: 'Only src/db imports pg-connection-string (docs/ARCHITECTURE.md).',
+  },
 ];
 const SQL_STAYS_IN_DB = {
   group: ['**/db/procedures.js'],

@@ -8,10 +8,15 @@
  * (retryTimeout) and turns a malformed payload into an `error` event. Here it retries forever
  * with capped exponential backoff, and a bad payload is logged (without its content) and treated
  * as a hint to re-read.
+ *
+ * On Citus the tenant procedures run on the workers, and the `memory_events` they raise are
+ * delivered there (src/db/citus-nodes.ts): the listener also LISTENs on `memory_events` on every
+ * worker the coordinator names, re-reading that list every `workerRefreshMs`.
  */
 import pgListen, { type Subscriber } from 'pg-listen';
 
 import { log } from '../log.js';
+import { type CitusNode, citusWorkers, connectionTo } from './citus-nodes.js';
 import type { Pool } from './pool.js';
 import { getSettings } from './procedures.js';
 
@@ -68,6 +73,8 @@ export interface ListenerOptions {
   retryBaseMs?: number;
   retryMaxMs?: number;
   connectTimeoutMs?: number;
+  /** How often the Citus worker list is re-read (workers added or removed). */
+  workerRefreshMs?: number;
 }
 
 export interface ListenerState {
@@ -77,6 +84,8 @@ export interface ListenerState {
   /** Settings re-reads that succeeded. */
   settingsReads: number;
   lastSettingsAt: string | null;
+  /** On Citus only: the workers whose memory_events are listened to, and how many are connected. */
+  citusWorkers?: { workers: number; connected: number };
 }
 
 export interface SettingsListener {
@@ -90,6 +99,8 @@ class ListenerClosed extends Error {}
 
 export interface ResilientSubscriberOptions {
   connectionString: string;
+  /** Connect to this node instead of the host and port `connectionString` names. */
+  node?: CitusNode;
   applicationName: string;
   connectTimeoutMs?: number;
   probeIntervalMs?: number;
@@ -115,7 +126,9 @@ export function createResilientSubscriber(options: ResilientSubscriberOptions): 
   // pg-listen is CommonJS with `exports.default`: from ESM the function sits on `.default`.
   const subscriber: Subscriber = pgListen.default(
     {
-      connectionString: options.connectionString,
+      ...(options.node
+        ? connectionTo(options.connectionString, options.node)
+        : { connectionString: options.connectionString }),
       application_name: options.applicationName,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
     },
@@ -211,7 +224,7 @@ export async function startSettingsListener(options: ListenerOptions): Promise<S
   });
   subscriber.events.on('error', (error) => {
     if (isListenerClosedError(error) || closed) return;
-    if (/parsing PostgreSQL notification payload/.test(error.message)) {
+    if (isMalformedPayloadError(error)) {
       // Never log the payload or the parser's message (it quotes the payload), and never once per
       // notification: any role that can connect may send thousands. Counted, and a hint to re-read.
       options.onIgnoredEvent?.();
@@ -220,17 +233,19 @@ export async function startSettingsListener(options: ListenerOptions): Promise<S
     }
     log.error({ err: { name: error.name } }, 'settings listener error');
   });
-  subscriber.notifications.on(SETTINGS_CHANNEL, () => void refresh());
-  subscriber.notifications.on(EVENTS_CHANNEL, (payload: unknown) => {
+  const onEventPayload = (payload: unknown) => {
     const event = parseMemoryEvent(payload);
     if (event) options.onEvent?.(event);
     else options.onIgnoredEvent?.();
-  });
+  };
+  subscriber.notifications.on(SETTINGS_CHANNEL, () => void refresh());
+  subscriber.notifications.on(EVENTS_CHANNEL, onEventPayload);
 
   await subscriber.connect();
   await subscriber.listenTo(SETTINGS_CHANNEL);
   await subscriber.listenTo(EVENTS_CHANNEL);
   await refresh(); // the 'connected' refresh ran before LISTEN; read once more after it
+  const workers = await listenOnCitusWorkers(options, state, onEventPayload);
 
   return {
     state,
@@ -239,8 +254,112 @@ export async function startSettingsListener(options: ListenerOptions): Promise<S
       if (closed) return;
       closed = true;
       state.connected = false;
+      await workers.close();
       await resilient.close();
       await reading;
+    },
+  };
+}
+
+function isMalformedPayloadError(error: Error): boolean {
+  return /parsing PostgreSQL notification payload/.test(error.message);
+}
+
+/**
+ * LISTEN on memory_events on every Citus worker (nothing on one server): a subscriber per worker,
+ * each reconnecting on its own; the worker list re-read every `workerRefreshMs`. A worker that
+ * cannot be reached is logged (host and port only) and tried again at the next re-read; it never
+ * stops the daemon, whose readiness reports `citusWorkers`.
+ */
+async function listenOnCitusWorkers(
+  options: ListenerOptions,
+  state: ListenerState,
+  onEventPayload: (payload: unknown) => void,
+): Promise<{ close(): Promise<void> }> {
+  const subscribers = new Map<string, ResilientSubscriber>();
+  const connected = new Set<string>();
+  let closed = false;
+  let known = 0;
+  const report = () => {
+    state.citusWorkers = { workers: known, connected: connected.size };
+  };
+
+  const listenOn = async (key: string, node: CitusNode) => {
+    const resilient = createResilientSubscriber({
+      connectionString: options.connectionString,
+      node,
+      applicationName: 'memvault-listener',
+      connectTimeoutMs: options.connectTimeoutMs,
+      probeIntervalMs: options.probeIntervalMs,
+      retryBaseMs: options.retryBaseMs,
+      retryMaxMs: options.retryMaxMs,
+    });
+    const { subscriber } = resilient;
+    subscriber.events.on('connected', () => {
+      connected.add(key);
+      report();
+    });
+    subscriber.events.on('reconnect', () => {
+      if (connected.delete(key)) log.warn({ worker: key }, 'Citus worker event listener reconnecting');
+      report();
+    });
+    subscriber.events.on('error', (error) => {
+      if (isListenerClosedError(error) || closed || resilient.closed) return;
+      if (isMalformedPayloadError(error)) return options.onIgnoredEvent?.();
+      log.error({ err: { name: error.name }, worker: key }, 'Citus worker event listener error');
+    });
+    subscriber.notifications.on(EVENTS_CHANNEL, onEventPayload);
+    subscribers.set(key, resilient);
+    try {
+      await subscriber.connect();
+      await subscriber.listenTo(EVENTS_CHANNEL);
+    } catch (thrown) {
+      // The first connect is not retried by pg-listen: drop it, the next re-read tries again.
+      log.warn({ worker: key, code: (thrown as { code?: string }).code }, 'cannot listen on a Citus worker');
+      subscribers.delete(key);
+      connected.delete(key);
+      await resilient.close();
+    }
+    report();
+  };
+
+  let syncing: Promise<void> | undefined;
+  const sync = () =>
+    (syncing ??= (async () => {
+      let nodes: CitusNode[];
+      try {
+        nodes = await citusWorkers(options.pool);
+      } catch (thrown) {
+        log.warn({ code: (thrown as { code?: string }).code }, 'could not read the Citus workers');
+        return;
+      }
+      const wanted = new Map(nodes.map((n) => [`${n.host}:${n.port}`, n]));
+      known = wanted.size;
+      for (const [key, resilient] of subscribers) {
+        if (wanted.has(key) || closed) continue;
+        subscribers.delete(key);
+        connected.delete(key);
+        await resilient.close();
+      }
+      await Promise.all(
+        [...wanted].filter(([key]) => !subscribers.has(key) && !closed).map(([key, n]) => listenOn(key, n)),
+      );
+      if (known > 0 || state.citusWorkers) report();
+    })().finally(() => {
+      syncing = undefined;
+    }));
+
+  await sync();
+  const timer = setInterval(() => void sync(), options.workerRefreshMs ?? 30_000);
+  timer.unref();
+  return {
+    async close() {
+      closed = true;
+      clearInterval(timer);
+      await syncing;
+      await Promise.all([...subscribers.values()].map((s) => s.close()));
+      subscribers.clear();
+      connected.clear();
     },
   };
 }

@@ -1,7 +1,9 @@
 /**
  * What only a Citus formation shows (`npm run test:citus`): nodes that sign in to each other by
- * password (no trust), the layout `memvault migrate` gives the schema, tenants spread over both workers, one tenant's rows on one worker, HNSW indexes per shard,
- * doctor passing on the coordinator, and maintenance refused rather than silently seeing nothing.
+ * password (no trust), the layout `memvault migrate` gives the schema, tenants spread over both
+ * workers, one tenant's rows on one worker, HNSW indexes per shard, memory_events raised on the
+ * workers reaching a daemon, doctor passing on the coordinator, and maintenance refused rather
+ * than silently seeing nothing.
  */
 import t from 'tap';
 
@@ -216,6 +218,53 @@ t.test('a query and a forget act on the tenant’s worker only', async (t) => {
   const changed = [...before].filter(([port, n]) => after.get(port) !== n);
   t.equal(changed.length, 1, 'one worker lost rows');
   t.equal(changed[0]![1] - after.get(changed[0]![0])!, 3, 'exactly the tenant’s three');
+});
+
+t.test('memory_events raised on the workers reach every daemon, from both workers', async (t) => {
+  // A second daemon on the same coordinator: it hears only what the tenant procedures raise on the
+  // workers (the first daemon's writes, deletes and forget), through its listener on each worker.
+  const observer = await startTestDaemon(t, { databaseUrl: db.appUrl });
+  const ready = await observer.request('GET', '/readyz', { token: null });
+  t.same(
+    ready.json.checks.listener.citusWorkers,
+    { workers: 2, connected: 2 },
+    'the observer listens on both workers',
+  );
+  // Both daemons run in this process and count into one registry: each event heard by both
+  // listeners counts twice, by one only once, by none (the old design) not at all.
+  const counted = async (event: string): Promise<number> => {
+    const text = (await observer.request('GET', '/metrics', { token: null })).json as string;
+    const match = new RegExp(`memvault_memory_events_total\\{event="${event}"\\} (\\d+)`).exec(text);
+    return match ? Number(match[1]) : 0;
+  };
+  const heard = async (event: string, before: number, expected: number): Promise<number> => {
+    for (let i = 0; i < 100 && (await counted(event)) - before < expected; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 200)); // and no more than expected
+    return (await counted(event)) - before;
+  };
+  // One document of each remaining tenant: the tenants live on both workers (test above).
+  const tenants = TENANTS.slice(1, -1);
+  let before = await counted('doc_deleted');
+  for (const user of tenants) {
+    const res = await api.request('DELETE', `/v1/users/${user}/docs/doc-0`);
+    t.same(res.json, { deleted: 1 }, `${user}: doc-0 deleted`);
+  }
+  t.equal(
+    await heard('doc_deleted', before, 2 * tenants.length),
+    2 * tenants.length,
+    'every doc_deleted heard once by each daemon',
+  );
+  before = await counted('chunks_indexed');
+  const write = await api.request('POST', '/v1/chunks', {
+    body: { user_id: TENANTS.at(-1), doc_id: 'late', text: 'a late note', embedding: testVector(40) },
+  });
+  t.equal(write.status, 201);
+  t.equal(await heard('chunks_indexed', before, 2), 2, 'chunks_indexed heard by each daemon');
+  before = await counted('tenant_forgotten');
+  const forget = await api.request('DELETE', `/v1/users/${TENANTS.at(-1)}`);
+  t.equal(forget.status, 200);
+  t.equal(await heard('tenant_forgotten', before, 2), 2, 'tenant_forgotten heard by each daemon');
 });
 
 t.test('doctor passes on the coordinator as the app role, and names the layout', async (t) => {

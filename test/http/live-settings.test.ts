@@ -7,7 +7,7 @@ import t from 'tap';
 
 import { resetSetting, setSetting } from '../../src/db/procedures.js';
 import { startTestDaemon } from '../helpers/daemon.js';
-import { createTestDatabase, testVector, testVia } from '../helpers/db.js';
+import { createTestDatabase, testVector } from '../helpers/db.js';
 
 const db = await createTestDatabase(t);
 const api = await startTestDaemon(t, {
@@ -98,35 +98,26 @@ t.test('a malformed payload on either channel is ignored and the listener keeps 
   t.pass();
 });
 
-t.test(
-  'chunk, document and tenant events are received (counted in /metrics)',
-  // On Citus the tenant procedures run on the workers and NOTIFY there; the daemon listens on the
-  // coordinator (docs/DEPLOYMENT.md "Citus", not done).
-  {
-    skip:
-      testVia() === 'citus' && 'memory_events are raised on the Citus workers, not heard on the coordinator',
-  },
-  async (t) => {
-    for (const doc of ['d', 'd2']) {
-      const res = await api.request('POST', '/v1/chunks', {
-        body: { user_id: 'u2', doc_id: doc, text: 'event text', embedding: testVector(2) },
-      });
-      t.equal(res.status, 201);
-    }
-    // delete_doc publishes doc_deleted only when it deleted something: this one deletes a chunk.
-    t.same((await api.request('DELETE', '/v1/users/u2/docs/d')).json, { deleted: 1 });
-    await api.request('DELETE', '/v1/users/u2');
-    const events = ['chunks_indexed', 'doc_deleted', 'tenant_forgotten'];
-    const counted = (text: string, event: string) =>
-      new RegExp(`memvault_memory_events_total\\{event="${event}"\\} [1-9]`).test(text);
-    let text = '';
-    for (let i = 0; i < 100 && !events.every((e) => counted(text, e)); i++) {
-      text = (await api.request('GET', '/metrics', { token: null })).json as string;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    for (const event of events) t.ok(counted(text, event), `${event} received`);
-  },
-);
+t.test('chunk, document and tenant events are received (counted in /metrics)', async (t) => {
+  for (const doc of ['d', 'd2']) {
+    const res = await api.request('POST', '/v1/chunks', {
+      body: { user_id: 'u2', doc_id: doc, text: 'event text', embedding: testVector(2) },
+    });
+    t.equal(res.status, 201);
+  }
+  // delete_doc publishes doc_deleted only when it deleted something: this one deletes a chunk.
+  t.same((await api.request('DELETE', '/v1/users/u2/docs/d')).json, { deleted: 1 });
+  await api.request('DELETE', '/v1/users/u2');
+  const events = ['chunks_indexed', 'doc_deleted', 'tenant_forgotten'];
+  const counted = (text: string, event: string) =>
+    new RegExp(`memvault_memory_events_total\\{event="${event}"\\} [1-9]`).test(text);
+  let text = '';
+  for (let i = 0; i < 100 && !events.every((e) => counted(text, e)); i++) {
+    text = (await api.request('GET', '/metrics', { token: null })).json as string;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  for (const event of events) t.ok(counted(text, event), `${event} received`);
+});
 
 t.test(
   'retrieval_mode and hybrid_lexical_weight arrive live: a query naming no mode follows them',
