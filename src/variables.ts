@@ -14,6 +14,8 @@ export const KNOWN_VARIABLES: Readonly<Record<string, string>> = {
   MEMVAULT_PG_SUPERUSER_PASSWORD: 'docs/OPERATIONS.md',
   MEMVAULT_PG_APP_PASSWORD: 'docs/OPERATIONS.md',
   MEMVAULT_PG_MAINTAINER_PASSWORD: 'docs/OPERATIONS.md',
+  // The Citus test formation's secrets.env (src/bench/citus.ts): memory_owner's password on its nodes
+  MEMVAULT_PG_CITUS_OWNER_PASSWORD: 'docs/DEPLOYMENT.md',
   MEMVAULT_HOST: 'docs/OPERATIONS.md',
   MEMVAULT_PORT: 'docs/OPERATIONS.md',
   MEMVAULT_API_TOKEN: 'docs/OPERATIONS.md',
