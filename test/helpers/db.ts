@@ -79,8 +79,11 @@ export async function createTestDatabase(t: Teardown): Promise<TestDatabase> {
     name,
     adminUrl: cluster.adminUrl(name),
     appUrl,
-    admin: createPool({ connectionString: cluster.adminUrl(name), max: 4 }),
-    app: createPool({ connectionString: appUrl, max: 4 }),
+    // The tests' own pools wait longer for a connection than the daemon's 5 s default: they arrange
+    // and inspect state, and on a saturated machine (scram sign-ins are CPU work) a lost connect
+    // would fail a test about something else.
+    admin: createPool({ connectionString: cluster.adminUrl(name), max: 4, connectionTimeoutMillis: 30_000 }),
+    app: createPool({ connectionString: appUrl, max: 4, connectionTimeoutMillis: 30_000 }),
     listenUrl: cluster.appUrl(name),
     maintenanceUrl: pgbouncer ? pgbouncer.url('postgres', name) : cluster.adminUrl(name),
     ...(pgbouncer ? { pgbouncer } : {}),
