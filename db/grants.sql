@@ -24,6 +24,8 @@ revoke all on all functions in schema memory from public;
 grant usage on schema memory to memory_app;
 grant execute on function
   memory.set_tenant(text),
+  memory.set_tenant(text, text),
+  memory.tenant_proofs_required(),
   memory.index_chunk(text, uuid, text, text, bytea, bytea, bytea, public.vector, integer, smallint),
   memory.index_chunks(text, uuid[], text[], text[], bytea[], bytea[], bytea[], public.vector[], integer, smallint, integer[], integer[], bigint[], integer[], integer, smallint),
   memory.index_chunks(text, uuid[], text[], text[], bytea[], bytea[], bytea[], public.vector[], integer, smallint, integer[], integer[], bigint[], integer[], integer, smallint, smallint, integer),
@@ -97,6 +99,12 @@ grant execute on function
   memory.vector_protection(),
   memory.vector_coverage(),
   memory.search_layout(),
-  memory.finish_vector_backfill()
+  memory.finish_vector_backfill(),
+  memory.tenant_proofs_required(),
+  memory.add_tenant_key_in_maintenance(text, integer, bytea, integer),
+  memory.claim_tenant_proofs(integer, text),
+  memory.store_tenant_verifiers(text[], bytea[]),
+  memory.require_tenant_proofs(),
+  memory.rehash_move_proof(text, text, bytea)
 to memory_maintainer;
 grant usage on sequence memory.tenant_key_id_seq to memory_owner;

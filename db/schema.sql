@@ -31,6 +31,8 @@ begin
   end if;
   -- A daemon still configured with a retired key fails here (MV011) rather than wrap under it.
   perform memory.assert_kek_usable(p_kek_id);
+  -- A new tenant's first key registers its proof verifier (from memory.set_tenant's proof).
+  perform memory.register_tenant_proof(p_user_hash);
   insert into memory.tenant_keys (user_hash, dek_id, wrapped_dek, kek_id, active)
   values (p_user_hash, p_dek_id, p_wrapped_dek, p_kek_id, true)
   on conflict (user_hash) where active do nothing;
@@ -41,6 +43,34 @@ end;
 $$;
 
 ALTER FUNCTION memory.add_tenant_key(p_user_hash text, p_dek_id integer, p_wrapped_dek bytea, p_kek_id integer) OWNER TO memory_owner;
+
+--
+-- Name: add_tenant_key_in_maintenance(text, integer, bytea, integer); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.add_tenant_key_in_maintenance(p_user_hash text, p_dek_id integer, p_wrapped_dek bytea, p_kek_id integer) RETURNS TABLE(dek_id integer, wrapped_dek bytea, kek_id integer)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+begin
+  perform memory.begin_maintenance();
+  if p_user_hash is null or p_user_hash !~ '^[0-9a-f]{64}$' then
+    raise exception 'user_hash must be 64 lowercase hex characters' using errcode = 'MV001';
+  end if;
+  if p_dek_id is null or p_wrapped_dek is null or p_kek_id is null then
+    raise exception 'dek_id, wrapped_dek and kek_id are required' using errcode = 'MV002';
+  end if;
+  perform memory.assert_kek_usable(p_kek_id);
+  insert into memory.tenant_keys (user_hash, dek_id, wrapped_dek, kek_id, active)
+  values (p_user_hash, p_dek_id, p_wrapped_dek, p_kek_id, true)
+  on conflict (user_hash) where active do nothing;
+  return query
+    select k.dek_id, k.wrapped_dek, k.kek_id from memory.tenant_keys k
+    where k.user_hash = p_user_hash and k.active;
+end;
+$_$;
+
+ALTER FUNCTION memory.add_tenant_key_in_maintenance(p_user_hash text, p_dek_id integer, p_wrapped_dek bytea, p_kek_id integer) OWNER TO memory_owner;
 
 --
 -- Name: apply_ann_settings(); Type: FUNCTION; Schema: memory; Owner: memory_owner
@@ -155,6 +185,37 @@ end;
 $$;
 
 ALTER FUNCTION memory.assert_search_arguments(p_embedding public.vector, p_limit integer) OWNER TO memory_owner;
+
+--
+-- Name: assert_tenant_proof(text); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.assert_tenant_proof(p_user_hash text) RETURNS void
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+declare
+  v_verifier bytea;
+  v_proof text := current_setting('memory.tenant_proof', true);
+begin
+  select p.verifier into v_verifier from memory.tenant_proofs p where p.user_hash = p_user_hash;
+  if v_verifier is not null then
+    if v_proof is null or v_proof !~ '^[0-9a-f]{64}$' or sha256(decode(v_proof, 'hex')) <> v_verifier then
+      raise exception 'the tenant proof is missing or does not match' using errcode = 'MV014';
+    end if;
+  elsif memory.tenant_proofs_required() then
+    -- One table per statement: on Citus each is a router query on the tenant's own shards.
+    if exists (select from memory.tenant_keys k where k.user_hash = p_user_hash) then
+      raise exception 'the tenant has no proof verifier (run memvault tenants prove)' using errcode = 'MV014';
+    end if;
+    if exists (select from memory.memory_chunks c where c.user_hash = p_user_hash) then
+      raise exception 'the tenant has no proof verifier (run memvault tenants prove)' using errcode = 'MV014';
+    end if;
+  end if;
+end;
+$_$;
+
+ALTER FUNCTION memory.assert_tenant_proof(p_user_hash text) OWNER TO memory_owner;
 
 --
 -- Name: begin_maintenance(); Type: FUNCTION; Schema: memory; Owner: memory_owner
@@ -308,6 +369,30 @@ end;
 $$;
 
 ALTER FUNCTION memory.claim_reseal(p_limit integer, p_user_hash text, p_after_hash text, p_after_id uuid) OWNER TO memory_owner;
+
+--
+-- Name: claim_tenant_proofs(integer, text); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.claim_tenant_proofs(p_limit integer, p_after_hash text DEFAULT ''::text) RETURNS TABLE(user_hash text)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  perform memory.begin_maintenance();
+  return query
+    select t.user_hash from (
+      select k.user_hash from memory.tenant_keys k where k.user_hash > coalesce(p_after_hash, '')
+      union
+      select c.user_hash from memory.memory_chunks c where c.user_hash > coalesce(p_after_hash, '')
+    ) t
+    where not exists (select from memory.tenant_proofs p where p.user_hash = t.user_hash)
+    order by t.user_hash
+    limit p_limit;
+end;
+$$;
+
+ALTER FUNCTION memory.claim_tenant_proofs(p_limit integer, p_after_hash text) OWNER TO memory_owner;
 
 --
 -- Name: claim_vector_backfill(integer, text, text, uuid); Type: FUNCTION; Schema: memory; Owner: memory_owner
@@ -540,6 +625,10 @@ begin
     perform pg_catalog.pg_advisory_xact_lock_shared(v_key);
   end if;
   perform set_config('memory.user_hash', p_user_hash, true);
+  -- The hash alone does not let a caller act for the tenant: it needs the tenant's proof too
+  -- (db/functions/tenant_proof.sql), read after the context is set so RLS lets the check see the
+  -- tenant's verifier.
+  perform memory.assert_tenant_proof(p_user_hash);
 end;
 $_$;
 
@@ -761,6 +850,8 @@ begin
   delete from memory.memory_chunks c where c.user_hash = p_user_hash;
   get diagnostics v_deleted = row_count;
   delete from memory.idempotency_keys i where i.user_hash = p_user_hash;
+  -- Its proof verifier too: nothing of the tenant stays (a later write starts it afresh).
+  delete from memory.tenant_proofs p where p.user_hash = p_user_hash;
   perform memory.notify_keys_dropped('tenant_forgotten', v_dek_ids, v_deleted);
   return v_deleted;
 end;
@@ -967,6 +1058,8 @@ begin
     raise exception 'every embedding must have % dimensions', memory.embedding_dim() using errcode = 'MV008';
   end if;
 
+  -- A tenant's first rows register its proof verifier (a no-op once it has one).
+  perform memory.register_tenant_proof(p_user_hash);
   insert into memory.memory_chunks
     (user_hash, id, doc_id, source, text_cipher, meta_cipher, emb_cipher, embedding, key_id, key_scheme)
   select p_user_hash, u.id, u.doc_id, u.source, u.text_cipher, u.meta_cipher, u.emb_cipher,
@@ -1253,6 +1346,38 @@ $$;
 ALTER FUNCTION memory.refresh_key_stats() OWNER TO memory_owner;
 
 --
+-- Name: register_tenant_proof(text); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.register_tenant_proof(p_user_hash text) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+declare
+  v_proof text := current_setting('memory.tenant_proof', true);
+begin
+  -- One table per statement: on Citus each is a router query on the tenant's own shards.
+  if exists (select from memory.tenant_proofs p where p.user_hash = p_user_hash) then
+    return;
+  end if;
+  if exists (select from memory.tenant_keys k where k.user_hash = p_user_hash) then
+    return;
+  end if;
+  if exists (select from memory.memory_chunks c where c.user_hash = p_user_hash) then
+    return;
+  end if;
+  if v_proof is null or v_proof !~ '^[0-9a-f]{64}$' then
+    raise exception 'a new tenant needs its proof (memory.set_tenant(user_hash, proof))' using errcode = 'MV014';
+  end if;
+  insert into memory.tenant_proofs (user_hash, verifier)
+  values (p_user_hash, sha256(decode(v_proof, 'hex')))
+  on conflict (user_hash) do nothing;
+end;
+$_$;
+
+ALTER FUNCTION memory.register_tenant_proof(p_user_hash text) OWNER TO memory_owner;
+
+--
 -- Name: rehash_move_chunks(text, text, uuid[], bytea[], bytea[], bytea[]); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
@@ -1337,6 +1462,24 @@ $$;
 ALTER FUNCTION memory.rehash_move_keys(p_old_hash text, p_new_hash text, p_dek_ids integer[], p_wrapped bytea[], p_kek_id integer) OWNER TO memory_owner;
 
 --
+-- Name: rehash_move_proof(text, text, bytea); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.rehash_move_proof(p_old_hash text, p_new_hash text, p_verifier bytea) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  perform memory.begin_maintenance();
+  delete from memory.tenant_proofs p where p.user_hash = p_old_hash;
+  insert into memory.tenant_proofs (user_hash, verifier) values (p_new_hash, p_verifier)
+  on conflict (user_hash) do update set verifier = excluded.verifier;
+end;
+$$;
+
+ALTER FUNCTION memory.rehash_move_proof(p_old_hash text, p_new_hash text, p_verifier bytea) OWNER TO memory_owner;
+
+--
 -- Name: rehash_read_chunks(text, integer, uuid); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
@@ -1376,6 +1519,36 @@ end;
 $$;
 
 ALTER FUNCTION memory.rehash_tenant_state(p_user_hash text) OWNER TO memory_owner;
+
+--
+-- Name: require_tenant_proofs(); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.require_tenant_proofs() RETURNS TABLE(missing bigint, required boolean)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+declare
+  v_missing bigint;
+begin
+  perform memory.begin_maintenance();
+  -- Writers wait (a first write registers its verifier with its first key anyway); readers do not.
+  lock table memory.tenant_keys in share mode;
+  select count(*) into v_missing from (
+    select k.user_hash from memory.tenant_keys k
+    union
+    select c.user_hash from memory.memory_chunks c
+  ) t
+  where not exists (select from memory.tenant_proofs p where p.user_hash = t.user_hash);
+  if v_missing = 0 then
+    insert into memory.settings (key, value) values ('tenant_proofs', '"required"')
+    on conflict (key) do update set value = excluded.value;
+  end if;
+  return query select v_missing, memory.tenant_proofs_required();
+end;
+$$;
+
+ALTER FUNCTION memory.require_tenant_proofs() OWNER TO memory_owner;
 
 --
 -- Name: reset_setting(text); Type: FUNCTION; Schema: memory; Owner: memory_owner
@@ -2044,6 +2217,22 @@ $$;
 ALTER FUNCTION memory.set_tenant(p_user_hash text) OWNER TO memory_owner;
 
 --
+-- Name: set_tenant(text, text); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.set_tenant(p_user_hash text, p_proof text) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+begin
+  perform set_config('memory.tenant_proof', coalesce(p_proof, ''), true);
+  perform memory.enter_tenant(p_user_hash, false);
+end;
+$$;
+
+ALTER FUNCTION memory.set_tenant(p_user_hash text, p_proof text) OWNER TO memory_owner;
+
+--
 -- Name: store_filter_tokens(text, uuid[], integer[], bigint[], integer); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
@@ -2260,6 +2449,31 @@ $$;
 ALTER FUNCTION memory.store_search_vectors(p_user_hashes text[], p_ids uuid[], p_vectors public.vector[], p_schemes smallint[], p_key_ids integer[]) OWNER TO memory_owner;
 
 --
+-- Name: store_tenant_verifiers(text[], bytea[]); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.store_tenant_verifiers(p_user_hashes text[], p_verifiers bytea[]) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+declare
+  v_n integer;
+begin
+  perform memory.begin_maintenance();
+  if coalesce(cardinality(p_user_hashes), -1) <> coalesce(cardinality(p_verifiers), -2) then
+    raise exception 'user hashes and verifiers differ in length' using errcode = 'MV003';
+  end if;
+  insert into memory.tenant_proofs (user_hash, verifier)
+  select u.user_hash, u.verifier from unnest(p_user_hashes, p_verifiers) as u(user_hash, verifier)
+  on conflict (user_hash) do nothing;
+  get diagnostics v_n = row_count;
+  return v_n;
+end;
+$$;
+
+ALTER FUNCTION memory.store_tenant_verifiers(p_user_hashes text[], p_verifiers bytea[]) OWNER TO memory_owner;
+
+--
 -- Name: tenant_keys_of(text[]); Type: FUNCTION; Schema: memory; Owner: memory_owner
 --
 
@@ -2289,6 +2503,20 @@ CREATE FUNCTION memory.tenant_lock_key(p_user_hash text) RETURNS bigint
 $$;
 
 ALTER FUNCTION memory.tenant_lock_key(p_user_hash text) OWNER TO memory_owner;
+
+--
+-- Name: tenant_proofs_required(); Type: FUNCTION; Schema: memory; Owner: memory_owner
+--
+
+CREATE FUNCTION memory.tenant_proofs_required() RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+  select coalesce((select s.value #>> '{}' from memory.settings s where s.key = 'tenant_proofs'), 'optional')
+         = 'required';
+$$;
+
+ALTER FUNCTION memory.tenant_proofs_required() OWNER TO memory_owner;
 
 --
 -- Name: tenant_stats(text); Type: FUNCTION; Schema: memory; Owner: memory_owner
@@ -3096,6 +3324,28 @@ ALTER TABLE memory.tenant_keys OWNER TO memory_owner;
 COMMENT ON TABLE memory.tenant_keys IS 'Per-tenant data keys, stored only wrapped (sealed) by key-ring key kek_id with AAD bound to the tenant and dek_id.';
 
 --
+-- Name: tenant_proofs; Type: TABLE; Schema: memory; Owner: memory_owner
+--
+
+CREATE TABLE memory.tenant_proofs (
+    user_hash text NOT NULL,
+    verifier bytea NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT tenant_proofs_user_hash_format CHECK ((user_hash ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT tenant_proofs_verifier_length CHECK ((octet_length(verifier) = 32))
+);
+
+ALTER TABLE ONLY memory.tenant_proofs FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE memory.tenant_proofs OWNER TO memory_owner;
+
+--
+-- Name: TABLE tenant_proofs; Type: COMMENT; Schema: memory; Owner: memory_owner
+--
+
+COMMENT ON TABLE memory.tenant_proofs IS 'Per-tenant proof verifiers: sha256 of the proof the daemon derives from MEMORY_TENANT_HMAC_KEY; the proof itself never reaches the database at rest.';
+
+--
 -- Name: tenant_search_sizes; Type: TABLE; Schema: memory; Owner: memory_owner
 --
 
@@ -3183,6 +3433,13 @@ ALTER TABLE ONLY memory.settings
 
 ALTER TABLE ONLY memory.tenant_keys
     ADD CONSTRAINT tenant_keys_pkey PRIMARY KEY (user_hash, dek_id);
+
+--
+-- Name: tenant_proofs tenant_proofs_pkey; Type: CONSTRAINT; Schema: memory; Owner: memory_owner
+--
+
+ALTER TABLE ONLY memory.tenant_proofs
+    ADD CONSTRAINT tenant_proofs_pkey PRIMARY KEY (user_hash);
 
 --
 -- Name: tenant_search_sizes tenant_search_sizes_pkey; Type: CONSTRAINT; Schema: memory; Owner: memory_owner
@@ -3452,6 +3709,18 @@ ALTER TABLE memory.tenant_keys ENABLE ROW LEVEL SECURITY;
 CREATE POLICY tenant_keys_isolation ON memory.tenant_keys USING (((user_hash = ( SELECT current_setting('memory.user_hash'::text, true) AS current_setting)) OR ( SELECT memory.in_maintenance() AS in_maintenance))) WITH CHECK (((user_hash = ( SELECT current_setting('memory.user_hash'::text, true) AS current_setting)) OR ( SELECT memory.in_maintenance() AS in_maintenance)));
 
 --
+-- Name: tenant_proofs; Type: ROW SECURITY; Schema: memory; Owner: memory_owner
+--
+
+ALTER TABLE memory.tenant_proofs ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: tenant_proofs tenant_proofs_isolation; Type: POLICY; Schema: memory; Owner: memory_owner
+--
+
+CREATE POLICY tenant_proofs_isolation ON memory.tenant_proofs USING (((user_hash = ( SELECT current_setting('memory.user_hash'::text, true) AS current_setting)) OR ( SELECT memory.in_maintenance() AS in_maintenance))) WITH CHECK (((user_hash = ( SELECT current_setting('memory.user_hash'::text, true) AS current_setting)) OR ( SELECT memory.in_maintenance() AS in_maintenance)));
+
+--
 -- Name: tenant_search_sizes; Type: ROW SECURITY; Schema: memory; Owner: memory_owner
 --
 
@@ -3477,6 +3746,13 @@ GRANT USAGE ON SCHEMA memory TO memory_maintainer;
 REVOKE ALL ON FUNCTION memory.add_tenant_key(p_user_hash text, p_dek_id integer, p_wrapped_dek bytea, p_kek_id integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION memory.add_tenant_key(p_user_hash text, p_dek_id integer, p_wrapped_dek bytea, p_kek_id integer) TO memory_app;
 GRANT ALL ON FUNCTION memory.add_tenant_key(p_user_hash text, p_dek_id integer, p_wrapped_dek bytea, p_kek_id integer) TO memory_maintainer;
+
+--
+-- Name: FUNCTION add_tenant_key_in_maintenance(p_user_hash text, p_dek_id integer, p_wrapped_dek bytea, p_kek_id integer); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.add_tenant_key_in_maintenance(p_user_hash text, p_dek_id integer, p_wrapped_dek bytea, p_kek_id integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.add_tenant_key_in_maintenance(p_user_hash text, p_dek_id integer, p_wrapped_dek bytea, p_kek_id integer) TO memory_maintainer;
 
 --
 -- Name: FUNCTION apply_ann_settings(); Type: ACL; Schema: memory; Owner: memory_owner
@@ -3507,6 +3783,12 @@ REVOKE ALL ON FUNCTION memory.assert_lexical_batch_shape(p_chunk_count integer, 
 --
 
 REVOKE ALL ON FUNCTION memory.assert_search_arguments(p_embedding public.vector, p_limit integer) FROM PUBLIC;
+
+--
+-- Name: FUNCTION assert_tenant_proof(p_user_hash text); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.assert_tenant_proof(p_user_hash text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION begin_maintenance(); Type: ACL; Schema: memory; Owner: memory_owner
@@ -3547,6 +3829,13 @@ GRANT ALL ON FUNCTION memory.claim_lexical_reindex(p_limit integer, p_analyzer_v
 
 REVOKE ALL ON FUNCTION memory.claim_reseal(p_limit integer, p_user_hash text, p_after_hash text, p_after_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION memory.claim_reseal(p_limit integer, p_user_hash text, p_after_hash text, p_after_id uuid) TO memory_maintainer;
+
+--
+-- Name: FUNCTION claim_tenant_proofs(p_limit integer, p_after_hash text); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.claim_tenant_proofs(p_limit integer, p_after_hash text) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.claim_tenant_proofs(p_limit integer, p_after_hash text) TO memory_maintainer;
 
 --
 -- Name: FUNCTION claim_vector_backfill(p_limit integer, p_user_hash text, p_after_hash text, p_after_id uuid); Type: ACL; Schema: memory; Owner: memory_owner
@@ -3803,6 +4092,12 @@ REVOKE ALL ON FUNCTION memory.refresh_key_stats() FROM PUBLIC;
 GRANT ALL ON FUNCTION memory.refresh_key_stats() TO memory_maintainer;
 
 --
+-- Name: FUNCTION register_tenant_proof(p_user_hash text); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.register_tenant_proof(p_user_hash text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION rehash_move_chunks(p_old_hash text, p_new_hash text, p_ids uuid[], p_text_ciphers bytea[], p_meta_ciphers bytea[], p_emb_ciphers bytea[]); Type: ACL; Schema: memory; Owner: memory_owner
 --
 
@@ -3817,6 +4112,13 @@ REVOKE ALL ON FUNCTION memory.rehash_move_keys(p_old_hash text, p_new_hash text,
 GRANT ALL ON FUNCTION memory.rehash_move_keys(p_old_hash text, p_new_hash text, p_dek_ids integer[], p_wrapped bytea[], p_kek_id integer) TO memory_maintainer;
 
 --
+-- Name: FUNCTION rehash_move_proof(p_old_hash text, p_new_hash text, p_verifier bytea); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.rehash_move_proof(p_old_hash text, p_new_hash text, p_verifier bytea) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.rehash_move_proof(p_old_hash text, p_new_hash text, p_verifier bytea) TO memory_maintainer;
+
+--
 -- Name: FUNCTION rehash_read_chunks(p_old_hash text, p_limit integer, p_after_id uuid); Type: ACL; Schema: memory; Owner: memory_owner
 --
 
@@ -3829,6 +4131,13 @@ GRANT ALL ON FUNCTION memory.rehash_read_chunks(p_old_hash text, p_limit integer
 
 REVOKE ALL ON FUNCTION memory.rehash_tenant_state(p_user_hash text) FROM PUBLIC;
 GRANT ALL ON FUNCTION memory.rehash_tenant_state(p_user_hash text) TO memory_maintainer;
+
+--
+-- Name: FUNCTION require_tenant_proofs(); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.require_tenant_proofs() FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.require_tenant_proofs() TO memory_maintainer;
 
 --
 -- Name: FUNCTION reset_setting(p_key text); Type: ACL; Schema: memory; Owner: memory_owner
@@ -3960,6 +4269,13 @@ REVOKE ALL ON FUNCTION memory.set_tenant(p_user_hash text) FROM PUBLIC;
 GRANT ALL ON FUNCTION memory.set_tenant(p_user_hash text) TO memory_app;
 
 --
+-- Name: FUNCTION set_tenant(p_user_hash text, p_proof text); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.set_tenant(p_user_hash text, p_proof text) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.set_tenant(p_user_hash text, p_proof text) TO memory_app;
+
+--
 -- Name: FUNCTION store_filter_tokens(p_user_hash text, p_ids uuid[], p_chunks integer[], p_tokens bigint[], p_key_id integer); Type: ACL; Schema: memory; Owner: memory_owner
 --
 
@@ -4002,6 +4318,13 @@ REVOKE ALL ON FUNCTION memory.store_search_vectors(p_user_hashes text[], p_ids u
 GRANT ALL ON FUNCTION memory.store_search_vectors(p_user_hashes text[], p_ids uuid[], p_vectors public.vector[], p_schemes smallint[], p_key_ids integer[]) TO memory_maintainer;
 
 --
+-- Name: FUNCTION store_tenant_verifiers(p_user_hashes text[], p_verifiers bytea[]); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.store_tenant_verifiers(p_user_hashes text[], p_verifiers bytea[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.store_tenant_verifiers(p_user_hashes text[], p_verifiers bytea[]) TO memory_maintainer;
+
+--
 -- Name: FUNCTION tenant_keys_of(p_user_hashes text[]); Type: ACL; Schema: memory; Owner: memory_owner
 --
 
@@ -4013,6 +4336,14 @@ GRANT ALL ON FUNCTION memory.tenant_keys_of(p_user_hashes text[]) TO memory_main
 --
 
 REVOKE ALL ON FUNCTION memory.tenant_lock_key(p_user_hash text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION tenant_proofs_required(); Type: ACL; Schema: memory; Owner: memory_owner
+--
+
+REVOKE ALL ON FUNCTION memory.tenant_proofs_required() FROM PUBLIC;
+GRANT ALL ON FUNCTION memory.tenant_proofs_required() TO memory_app;
+GRANT ALL ON FUNCTION memory.tenant_proofs_required() TO memory_maintainer;
 
 --
 -- Name: FUNCTION tenant_stats(p_user_hash text); Type: ACL; Schema: memory; Owner: memory_owner

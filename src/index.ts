@@ -25,6 +25,7 @@ export {
   ProcedureArgumentError,
   StaleDataKeyError,
   TenantContextError,
+  TenantProofError,
 } from './db/errors.js';
 export { TenantKeyStore, type TenantKeyStoreOptions } from './keys/tenant-key-store.js';
 export { startDaemon, type Daemon } from './daemon.js';

@@ -95,6 +95,8 @@ begin
     raise exception 'every embedding must have % dimensions', memory.embedding_dim() using errcode = 'MV008';
   end if;
 
+  -- A tenant's first rows register its proof verifier (a no-op once it has one).
+  perform memory.register_tenant_proof(p_user_hash);
   insert into memory.memory_chunks
     (user_hash, id, doc_id, source, text_cipher, meta_cipher, emb_cipher, embedding, key_id, key_scheme)
   select p_user_hash, u.id, u.doc_id, u.source, u.text_cipher, u.meta_cipher, u.emb_cipher,

@@ -51,6 +51,10 @@ begin
     perform pg_catalog.pg_advisory_xact_lock_shared(v_key);
   end if;
   perform set_config('memory.user_hash', p_user_hash, true);
+  -- The hash alone does not let a caller act for the tenant: it needs the tenant's proof too
+  -- (db/functions/tenant_proof.sql), read after the context is set so RLS lets the check see the
+  -- tenant's verifier.
+  perform memory.assert_tenant_proof(p_user_hash);
 end;
 $$;
 

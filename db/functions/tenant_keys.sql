@@ -46,6 +46,37 @@ begin
   end if;
   -- A daemon still configured with a retired key fails here (MV011) rather than wrap under it.
   perform memory.assert_kek_usable(p_kek_id);
+  -- A new tenant's first key registers its proof verifier (from memory.set_tenant's proof).
+  perform memory.register_tenant_proof(p_user_hash);
+  insert into memory.tenant_keys (user_hash, dek_id, wrapped_dek, kek_id, active)
+  values (p_user_hash, p_dek_id, p_wrapped_dek, p_kek_id, true)
+  on conflict (user_hash) where active do nothing;
+  return query
+    select k.dek_id, k.wrapped_dek, k.kek_id from memory.tenant_keys k
+    where k.user_hash = p_user_hash and k.active;
+end;
+$$;
+
+-- Maintenance (re-sealing or reindexing a tenant from before per-tenant keys): the tenant's first
+-- DEK, kept as add_tenant_key keeps it (the first one stored wins), inside the job's maintenance
+-- transaction. It takes no tenant proof: memory_maintainer works across tenants by design and
+-- does not hold the tenant HMAC key; such a tenant's verifier comes from `memvault tenants prove`.
+create or replace function memory.add_tenant_key_in_maintenance(p_user_hash text, p_dek_id integer, p_wrapped_dek bytea, p_kek_id integer)
+returns table (dek_id integer, wrapped_dek bytea, kek_id integer)
+language plpgsql
+volatile
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  perform memory.begin_maintenance();
+  if p_user_hash is null or p_user_hash !~ '^[0-9a-f]{64}$' then
+    raise exception 'user_hash must be 64 lowercase hex characters' using errcode = 'MV001';
+  end if;
+  if p_dek_id is null or p_wrapped_dek is null or p_kek_id is null then
+    raise exception 'dek_id, wrapped_dek and kek_id are required' using errcode = 'MV002';
+  end if;
+  perform memory.assert_kek_usable(p_kek_id);
   insert into memory.tenant_keys (user_hash, dek_id, wrapped_dek, kek_id, active)
   values (p_user_hash, p_dek_id, p_wrapped_dek, p_kek_id, true)
   on conflict (user_hash) where active do nothing;

@@ -11,10 +11,12 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 
+import { cryptoConfigured, tenantProof, tenantVerifier } from '../crypto/index.js';
 import { HNSW_INDEX, VECTORS_HNSW_INDEX } from '../db/plans.js';
 import type { Pool, PoolClient } from '../db/pool.js';
 import { samplePoint, type TenantPlan, vectorText } from './corpus.js';
 import type { Progress } from './progress.js';
+import { benchKeys } from './seed.js';
 import { seededRandom } from './stats.js';
 
 const BATCH = 2_000;
@@ -93,6 +95,16 @@ export async function loadCorpus(
        select c.user_hash, c.id, c.embedding::public.halfvec from memory.memory_chunks c
        where not exists (select from memory.chunk_vectors v where v.user_hash = c.user_hash and v.id = c.id)`,
     ),
+  );
+
+  // Each tenant's proof verifier, as its first write would store it: the procedures the suites
+  // call as memory_app check the tenant's proof (docs/CRYPTO.md), which this process computes.
+  if (!cryptoConfigured()) benchKeys();
+  const hashes = [...new Set(plans.map((p) => p.userHash))];
+  await admin.query(
+    `insert into memory.tenant_proofs (user_hash, verifier)
+     select u.h, u.v from unnest($1::text[], $2::bytea[]) as u(h, v) on conflict (user_hash) do nothing`,
+    [hashes, hashes.map((h) => tenantVerifier(tenantProof(h)!))],
   );
 
   progress.stage(`building the HNSW indexes over ${total.toLocaleString('en-US')} rows`);

@@ -3,15 +3,24 @@
  * default configuration (installed with configureCrypto, see config.ts). Most callers need nothing
  * else: `hmacUser`, then `seal` / `openSealed` with an AAD from `chunkAad`.
  */
-import { defaultKeyRing, defaultTenantKey } from './config.js';
+import { cryptoConfigured, defaultKeyRing, defaultTenantKey } from './config.js';
 import { type DataKey, type DataKeyLookup, openWithDataKey } from './data-key.js';
 import { envelopeInfo, isDataKeyVersion } from './envelope.js';
-import type { DigestPurpose } from './hmac.js';
+import { type DigestPurpose, tenantProofWith } from './hmac.js';
 import type { KeyRing } from './key-ring.js';
 
 /** HMAC-SHA256(MEMORY_TENANT_HMAC_KEY, userId) as 64 lowercase hex: the tenant's user_hash. */
 export function hmacUser(userId: string): string {
   return defaultTenantKey().hash(userId);
+}
+
+/**
+ * The tenant's proof under MEMORY_TENANT_HMAC_KEY (hmac.ts tenantProofWith), or undefined in a
+ * process whose crypto is not configured (it then acts for no tenant that has a verifier).
+ */
+export function tenantProof(userHash: string): string | undefined {
+  if (!cryptoConfigured()) return undefined;
+  return tenantProofWith(defaultTenantKey(), userHash);
 }
 
 /** A keyed digest under MEMORY_TENANT_HMAC_KEY's subkey for `purpose` (TenantHmacKey.digest). */

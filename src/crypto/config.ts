@@ -52,6 +52,11 @@ export function defaultKeyRing(): KeyRing {
   return configured(KEY_VARIABLE).ring;
 }
 
+/** Whether `configureCrypto` ran in this process. */
+export function cryptoConfigured(): boolean {
+  return installed !== undefined;
+}
+
 /** The default tenant HMAC key; ConfigError until `configureCrypto` ran. */
 export function defaultTenantKey(): TenantHmacKey {
   return configured(TENANT_HMAC_KEY_VARIABLE).tenantKey;

@@ -3,7 +3,7 @@
  * hash (not a plain SHA-256) means a leaked table cannot be matched against a list of candidate ids
  * without the key. Deterministic by design: the same user maps to the same tenant on every daemon.
  */
-import { createHmac, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
 import { inspect } from 'node:util';
 
 import { ValidationError } from '../errors.js';
@@ -17,7 +17,7 @@ export const TENANT_HMAC_KEY_VARIABLE = 'MEMORY_TENANT_HMAC_KEY';
 const LONE_SURROGATE = /\p{Surrogate}/u;
 
 /** What a keyed digest is for; each purpose gets its own subkey. */
-export type DigestPurpose = 'list-cursor' | 'idempotency-key' | 'idempotency-request';
+export type DigestPurpose = 'list-cursor' | 'idempotency-key' | 'idempotency-request' | 'tenant-proof';
 
 export class TenantHmacKey {
   readonly #key: KeyObject;
@@ -77,6 +77,20 @@ export class TenantHmacKey {
   [inspect.custom](): string {
     return 'TenantHmacKey {}';
   }
+}
+
+/**
+ * The tenant's proof (issue 11, item 5; docs/CRYPTO.md): HMAC-SHA256 over its user_hash under the
+ * key's 'tenant-proof' subkey, 64 lowercase hex. The procedures accept a tenant only with it
+ * (db/functions/tenant_proof.sql); the database stores its SHA-256 (tenantVerifier), never it.
+ */
+export function tenantProofWith(key: TenantHmacKey, userHash: string): string {
+  return key.digest('tenant-proof', [userHash]).toString('hex');
+}
+
+/** What the database keeps of a proof: SHA-256 of its 32 bytes. */
+export function tenantVerifier(proofHex: string): Buffer {
+  return createHash('sha256').update(Buffer.from(proofHex, 'hex')).digest();
 }
 
 /** Hashes with an explicit key; HMAC key rotation computes old and new hashes side by side. */

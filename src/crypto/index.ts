@@ -23,6 +23,8 @@ export {
   loadTenantHmacKey,
   TENANT_HMAC_KEY_VARIABLE,
   TenantHmacKey,
+  tenantProofWith,
+  tenantVerifier,
   type DigestPurpose,
 } from './hmac.js';
 export {
@@ -65,6 +67,7 @@ export {
 export { chunkAadFor, openChunkField, sealChunkField } from './chunk-envelope.js';
 export {
   configureCrypto,
+  cryptoConfigured,
   defaultKeyRing,
   loadCryptoConfig,
   resetCryptoForTests,
@@ -77,6 +80,7 @@ export {
   rewrapDataKey,
   seal,
   tenantDigest,
+  tenantProof,
   unwrapDataKey,
   wrapDataKey,
 } from './api.js';

@@ -25,6 +25,7 @@ type Check = (db: pg.ClientBase) => Promise<Omit<CheckResult, 'name'>>;
 
 /** The procedures the daemon calls; memory_app must be able to execute each. */
 export const INTERFACE_PROCEDURES = [
+  'memory.set_tenant(text,text)',
   'memory.index_chunk(text,uuid,text,text,bytea,bytea,bytea,vector,integer,smallint)',
   'memory.index_chunks(text,uuid[],text[],text[],bytea[],bytea[],bytea[],vector[],integer,smallint,integer[],integer[],bigint[],integer[],integer,smallint)',
   'memory.index_chunks(text,uuid[],text[],text[],bytea[],bytea[],bytea[],vector[],integer,smallint,integer[],integer[],bigint[],integer[],integer,smallint,smallint,integer)',
@@ -348,6 +349,7 @@ const checks: Record<string, Check> = {
   lexical_index: lexicalIndexCheck,
   search_layout: searchLayoutCheck,
   vector_protection: vectorProtectionCheck,
+  tenant_proofs: tenantProofsCheck,
 
   async migrations_current(db) {
     const expected = (await readdir(`${migrationsFolder}/committed`)).filter((f) =>
@@ -483,6 +485,26 @@ export async function searchLayoutCheck(db: pg.ClientBase): Promise<{ ok: boolea
     ok: false,
     detail: `dense search still reads memory_chunks (the wide rows): ${backlog}; run \`memvault reindex vectors\``,
   };
+}
+
+/**
+ * Whether every tenant procedure refuses a tenant without its proof (issue 11, item 5). A database
+ * upgraded with tenants stays optional until `memvault tenants prove` stored their verifiers.
+ */
+export async function tenantProofsCheck(db: pg.ClientBase): Promise<{ ok: boolean; detail: string }> {
+  const row = await one<{ required: boolean }>(db, 'select memory.tenant_proofs_required() as required');
+  return row?.required
+    ? {
+        ok: true,
+        detail:
+          "required: a tenant procedure acts for a tenant only with the tenant's proof (docs/CRYPTO.md)",
+      }
+    : {
+        ok: false,
+        detail:
+          'optional: tenants from before proofs existed are still served by their hash alone; ' +
+          'run `memvault tenants prove` (it stores their verifiers, then requires proofs)',
+      };
 }
 
 const MAINTENANCE_HINT = 'MEMVAULT_MAINTENANCE_URL, or the embedded cluster';

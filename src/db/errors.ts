@@ -19,6 +19,7 @@ export const SQLSTATE = {
   keyRetired: 'MV011',
   keyInUse: 'MV012',
   maintenanceUnsupported: 'MV013',
+  tenantProofRefused: 'MV014',
 } as const;
 
 export class DatabaseError extends MemvaultError {
@@ -33,6 +34,12 @@ export class DatabaseError extends MemvaultError {
 export class ProcedureArgumentError extends DatabaseError {}
 /** The transaction already acts for another tenant (MV004): a programming error in the caller. */
 export class TenantContextError extends DatabaseError {}
+/**
+ * A tenant procedure refused the caller's tenant proof (MV014): missing, wrong, or the tenant has
+ * no verifier while proofs are required. For the daemon: another MEMORY_TENANT_HMAC_KEY than the
+ * one the tenant was written with, or a verifier tampered with in the table.
+ */
+export class TenantProofError extends DatabaseError {}
 /** A maintenance procedure called from a session that is not memory_maintainer (MV009). */
 export class MaintenanceForbiddenError extends DatabaseError {}
 /** A write sealed under a data key that is no longer the tenant's active one (MV010): re-read keys, retry. */
@@ -123,6 +130,8 @@ export function mapDatabaseError(thrown: unknown): Error {
   }
   if (code === 'MV004')
     return new TenantContextError('tenant_context_conflict', err.message ?? '', code, thrown);
+  if (code === SQLSTATE.tenantProofRefused)
+    return new TenantProofError('tenant_proof_refused', err.message ?? '', code, thrown);
   if (code === 'MV010') return new StaleDataKeyError('stale_data_key', err.message ?? '', code, thrown);
   if (code === SQLSTATE.keyRetired) return new KeyRetiredError(kekIdFromDetail(err.detail), code, thrown);
   if (code === SQLSTATE.keyInUse) {

@@ -42,6 +42,26 @@ export async function addTenantKey(
   return { dekId: row.dek_id, wrappedDek: row.wrapped_dek, kekId: row.kek_id, active: true };
 }
 
+/**
+ * A maintenance job's version of addTenantKey (memory_maintainer, inside its maintenance
+ * transaction, no tenant proof): the first DEK of a tenant from before per-tenant keys.
+ */
+export async function addTenantKeyInMaintenance(
+  db: Queryable,
+  userHash: string,
+  dekId: number,
+  wrappedDek: Buffer,
+  kekId: number,
+): Promise<TenantKeyRow> {
+  const rows = await call<{ dek_id: number; wrapped_dek: Buffer; kek_id: number }>(
+    db,
+    'select * from memory.add_tenant_key_in_maintenance($1::text, $2::integer, $3::bytea, $4::integer)',
+    [userHash, dekId, wrappedDek, kekId],
+  );
+  const row = rows[0]!;
+  return { dekId: row.dek_id, wrappedDek: row.wrapped_dek, kekId: row.kek_id, active: true };
+}
+
 export interface WrappedDekRow {
   userHash: string;
   dekId: number;
@@ -329,4 +349,51 @@ export async function notifyKeyJobs(db: Queryable, job: 'rewrap' | 'reseal'): Pr
     "select pg_notify('memory_jobs', json_build_object('job', $1::text, 'nonce', gen_random_uuid())::text)",
     [job],
   );
+}
+
+/** HMAC key rotation: the tenant's proof verifier moves to its new hash (computed under the new key). */
+export async function rehashMoveProof(
+  db: Queryable,
+  oldHash: string,
+  newHash: string,
+  verifier: Buffer,
+): Promise<void> {
+  await call(db, 'select memory.rehash_move_proof($1::text, $2::text, $3::bytea)', [
+    oldHash,
+    newHash,
+    verifier,
+  ]);
+}
+
+/** Tenants with data and no proof verifier, after a keyset cursor (`memvault tenants prove`). */
+export async function claimTenantProofs(db: Queryable, limit: number, afterHash = ''): Promise<string[]> {
+  const rows = await call<{ user_hash: string }>(
+    db,
+    'select * from memory.claim_tenant_proofs($1::integer, $2::text)',
+    [limit, afterHash],
+  );
+  return rows.map((r) => r.user_hash);
+}
+
+/** Stores tenants' proof verifiers (an existing one is kept); returns how many were new. */
+export async function storeTenantVerifiers(
+  db: Queryable,
+  entries: Array<{ userHash: string; verifier: Buffer }>,
+): Promise<number> {
+  const rows = await call<{ n: number }>(
+    db,
+    'select memory.store_tenant_verifiers($1::text[], $2::bytea[]) as n',
+    [entries.map((e) => e.userHash), entries.map((e) => e.verifier)],
+  );
+  return rows[0]!.n;
+}
+
+/** Requires proofs once no tenant with data lacks a verifier; what is still missing, and the mode. */
+export async function requireTenantProofs(db: Queryable): Promise<{ missing: number; required: boolean }> {
+  const rows = await call<{ missing: string; required: boolean }>(
+    db,
+    'select * from memory.require_tenant_proofs()',
+    [],
+  );
+  return { missing: Number(rows[0]!.missing), required: rows[0]!.required };
 }

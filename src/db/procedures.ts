@@ -5,7 +5,7 @@
 import pg from 'pg';
 
 import { mapDatabaseError } from './errors.js';
-import { inOneTripTransaction } from './tenant.js';
+import { enteredTenant, enterTenant, inOneTripTransaction, TENANT_PROCEDURES } from './tenant.js';
 
 /** A pool or a checked-out client: procedures run the same inside or outside a transaction. */
 export type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
@@ -26,15 +26,54 @@ export async function call<R extends pg.QueryResultRow>(
   text: string,
   values: unknown[],
 ): Promise<R[]> {
+  // A tenant procedure checks the tenant's proof: enter the tenant with it first, unless this
+  // client's transaction (withTenant) already did.
+  const tenant = tenantOf(text, values);
   try {
     const result =
       db instanceof pg.Pool
-        ? await inOneTripTransaction<R>(db, text, values)
-        : await db.query<R>(text, values);
+        ? await inOneTripTransaction<R>(db, text, values, tenant)
+        : await onClient<R>(db, tenant, text, values);
     return result.rows;
   } catch (thrown) {
     throw mapDatabaseError(thrown);
   }
+}
+
+/**
+ * A statement on a caller's client. The proof is a transaction-local setting: on a client outside
+ * any transaction (autocommit) it would vanish before the call, so that call gets a transaction.
+ */
+async function onClient<R extends pg.QueryResultRow>(
+  db: Queryable,
+  tenant: string | undefined,
+  text: string,
+  values: unknown[],
+): Promise<pg.QueryResult<R>> {
+  if (tenant === undefined || enteredTenant(db) === tenant) return db.query<R>(text, values);
+  const status = (db as { getTransactionStatus?: () => string | null }).getTransactionStatus?.();
+  if (status !== 'I') {
+    await enterTenant(db, tenant);
+    return db.query<R>(text, values);
+  }
+  await db.query('begin');
+  try {
+    await enterTenant(db, tenant);
+    const result = await db.query<R>(text, values);
+    await db.query('commit');
+    return result;
+  } catch (thrown) {
+    await db.query('rollback').catch(() => undefined);
+    throw thrown;
+  }
+}
+
+/** The tenant a statement calls a tenant procedure for: its first argument ($1), by name. */
+function tenantOf(text: string, values: unknown[]): string | undefined {
+  const name = /\bmemory\.([a-z_]+)\(\$1::text\b/.exec(text)?.[1];
+  return name !== undefined && TENANT_PROCEDURES.has(name) && typeof values[0] === 'string'
+    ? values[0]
+    : undefined;
 }
 
 export interface SealedChunk {

@@ -2,10 +2,9 @@
  * The data keys of the tenants in a maintenance batch (re-sealing, lexical reindexing): unwrapped
  * with the job's key ring; a tenant from before per-tenant keys gets its first DEK here.
  */
-import type { DataKey, KeyRing } from '../crypto/index.js';
-import { tenantKeysOf } from '../db/keys.js';
-import type { Pool, PoolClient } from '../db/pool.js';
-import { createTenantDek } from './tenant-key-store.js';
+import { type DataKey, generateDataKey, type KeyRing } from '../crypto/index.js';
+import { addTenantKeyInMaintenance, nextDekId, tenantKeysOf } from '../db/keys.js';
+import type { PoolClient } from '../db/pool.js';
 
 export interface TenantKeys {
   active: DataKey;
@@ -14,7 +13,6 @@ export interface TenantKeys {
 
 /** Unwraps the DEKs of the tenants in a batch, creating an active DEK for tenants without one. */
 export async function keysForBatch(
-  pool: Pool,
   client: PoolClient,
   ring: KeyRing,
   rows: ReadonlyArray<{ userHash: string }>,
@@ -29,11 +27,20 @@ export async function keysForBatch(
     );
     let activeId = mine.find((k) => k.active)?.dekId;
     if (activeId === undefined) {
-      // A tenant from before per-tenant keys: give it one. add_tenant_key is a tenant-scoped call, so
-      // it runs on its own connection, outside this maintenance transaction.
-      const dek = await createTenantDek(pool, ring, userHash);
-      byId.set(dek.id, dek);
-      activeId = dek.id;
+      // A tenant from before per-tenant keys: give it one, in this maintenance transaction (the
+      // tenant-scoped add_tenant_key would need the tenant's proof, which a key job cannot compute).
+      const dek = generateDataKey(await nextDekId(client));
+      const winner = await addTenantKeyInMaintenance(
+        client,
+        userHash,
+        dek.id,
+        ring.wrapDataKey(dek, userHash),
+        ring.activeKeyId,
+      );
+      const active =
+        winner.dekId === dek.id ? dek : ring.unwrapDataKey(winner.wrappedDek, userHash, winner.dekId);
+      byId.set(active.id, active);
+      activeId = active.id;
     }
     result.set(userHash, { active: byId.get(activeId)!, byId });
   }

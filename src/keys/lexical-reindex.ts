@@ -53,7 +53,7 @@ export async function reindexLexical(
           cursor,
         );
         if (rows.length === 0) return { count: 0, last: null };
-        const keys = await keysForBatch(pool, client, ring, rows);
+        const keys = await keysForBatch(client, ring, rows);
         const entries = rows.map((row) => {
           const tenant = keys.get(row.userHash)!;
           const text = openChunkField(

@@ -14,11 +14,14 @@ import {
   openChunkField,
   sealChunkField,
   type TenantHmacKey,
+  tenantProofWith,
+  tenantVerifier,
 } from '../crypto/index.js';
 import {
   type RehashChunkRow,
   rehashMoveChunks,
   rehashMoveKeys,
+  rehashMoveProof,
   rehashReadChunks,
   rehashTenantState,
   tenantKeysOf,
@@ -46,6 +49,7 @@ async function moveTenant(
   ring: KeyRing,
   oldHash: string,
   newHash: string,
+  newKey: TenantHmacKey,
 ): Promise<number> {
   const stored = await tenantKeysOf(client, [oldHash]);
   const deks = new Map<number, DataKey>(
@@ -81,6 +85,9 @@ async function moveTenant(
     wrappedDek: ring.wrapDataKey(dek, newHash),
   }));
   await rehashMoveKeys(client, oldHash, newHash, rewrapped, ring.activeKeyId);
+  // The tenant's proof is derived from its hash under the HMAC key: the new key's proof for the
+  // new hash replaces the old verifier, in the same transaction as the rows.
+  await rehashMoveProof(client, oldHash, newHash, tenantVerifier(tenantProofWith(newKey, newHash)));
   return moved;
 }
 
@@ -107,7 +114,7 @@ export async function rehashTenants(
       const newEmpty = after.chunks === 0 && after.keys === 0;
       if (oldEmpty) return newEmpty ? 'not_found' : 'already_moved';
       if (!newEmpty) return 'conflict';
-      const chunks = await moveTenant(client, ring, oldHash, newHash);
+      const chunks = await moveTenant(client, ring, oldHash, newHash, keys.newKey);
       report.chunks += chunks;
       keyJobItems.inc({ job: 'rehash' }, chunks);
       return 'moved';

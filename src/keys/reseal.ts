@@ -93,7 +93,7 @@ export async function resealChunks(pool: Pool, ring: KeyRing, options: ResealOpt
     const batch: { count: number; last: ResealCursor | null } = await inTransaction(pool, async (client) => {
       const rows = await claimReseal(client, batchSize, options.tenant ?? null, cursor);
       if (rows.length === 0) return { count: 0, last: null };
-      const keys = await keysForBatch(pool, client, ring, rows);
+      const keys = await keysForBatch(client, ring, rows);
       const resealed = rows.map((row) => resealRow(ring, row, keys.get(row.userHash)!, vectors));
       const count = await storeResealed(
         client,

@@ -62,7 +62,7 @@ export async function backfillVectors(
     const batch = await inTransaction(pool, async (client) => {
       const rows = await claimVectorBackfill(client, batchSize, options.tenant ?? null, cursor);
       if (rows.length === 0) return { count: 0, last: null };
-      const keys = await keysForBatch(pool, client, ring, rows);
+      const keys = await keysForBatch(client, ring, rows);
       const entries = rows.map((row) => {
         const tenant = keys.get(row.userHash)!;
         const embedding = bytesToEmbedding(

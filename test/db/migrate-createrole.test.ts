@@ -12,7 +12,11 @@ import { runDoctor } from '../../src/db/doctor.js';
 import { migrateDatabase, VectorExtensionMissingError } from '../../src/db/migrate.js';
 import * as procedures from '../../src/db/procedures.js';
 import { randomUserHash, testVector } from '../helpers/db.js';
+import { ensureTestCrypto } from '../helpers/secrets.js';
 import { freshCluster } from './fresh-cluster.js';
+
+// The procedure calls below act as the daemon: a tenant's proof comes from its HMAC key.
+ensureTestCrypto();
 
 const cluster = await freshCluster(t);
 // The cluster signs every role in by password (scram-sha-256): the roles this test uses get one.

@@ -21,6 +21,7 @@ import {
 import * as procedures from '../../src/db/procedures.js';
 import { packageRoot } from '../../src/paths.js';
 import { createTestDatabase, randomUserHash, testVector } from '../helpers/db.js';
+import { TEST_SECRETS } from '../helpers/secrets.js';
 
 const run = promisify(execFile);
 const db = await createTestDatabase(t);
@@ -139,7 +140,8 @@ t.test(
     // clear search vectors (their "ciphertexts" are single bytes nothing could open, so no reindex
     // can index or protect them either).
     const failed = await run(process.execPath, [join(packageRoot, 'dist/cli/main.js'), 'doctor', '--plans'], {
-      env: { ...process.env, DATABASE_URL: db.adminUrl },
+      // The daemon's tenant key: explaining a tenant's search needs the tenant's proof.
+      env: { ...process.env, ...TEST_SECRETS, DATABASE_URL: db.adminUrl },
     }).then(
       () => undefined,
       (error: { code: number; stdout: string }) => error,

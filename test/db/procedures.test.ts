@@ -139,6 +139,13 @@ t.test('rejects unknown settings (MV005) and out-of-range values (MV006)', async
     rescore_overfetch: 1.5,
     // A new database searches the narrow layout from the start (migration 000011).
     search_layout: 'vectors',
+    // and requires tenant proofs from the start (migration 000017).
+    tenant_proofs: 'required',
+  });
+  // Not a setting anyone switches back through set_setting: only `tenants prove` writes it.
+  await t.rejects(procedures.setSetting(db.admin, 'tenant_proofs', 'optional'), {
+    sqlstate: 'MV005',
+    code: 'unknown_setting',
   });
   await db.admin.query("select memory.reset_setting('rescore_overfetch')");
 });

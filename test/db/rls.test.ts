@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import t from 'tap';
 
+import { tenantProof } from '../../src/crypto/index.js';
 import * as procedures from '../../src/db/procedures.js';
 import { withTenant } from '../../src/db/tenant.js';
 import { createTestDatabase, randomUserHash, testVector } from '../helpers/db.js';
@@ -152,7 +153,7 @@ t.test('the tenant context does not survive its transaction', async (t) => {
   const client = await db.app.connect();
   try {
     await client.query('begin');
-    await client.query('select memory.set_tenant($1)', [tenantA]);
+    await client.query('select memory.set_tenant($1::text, $2::text)', [tenantA, tenantProof(tenantA)]);
     const inside = (await client.query("select current_setting('memory.user_hash', true) as v")).rows[0].v;
     await client.query('commit');
     const after = (await client.query("select current_setting('memory.user_hash', true) as v")).rows[0].v;

@@ -4,17 +4,16 @@
  * a test database. Both are closed at teardown.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 
 import { readDaemonSettings, readSecrets } from '../../src/config.js';
-import { generateKeyBase64 } from '../../src/crypto/index.js';
 import { type Daemon, startDaemon } from '../../src/daemon.js';
 import type { Embedder } from '../../src/embed/index.js';
 import { log } from '../../src/log.js';
 import { repoRoot } from '../../src/models/repo-paths.js';
 import { contractProblems } from './contract.js';
 import { listenUrlFor } from './db.js';
+import { TEST_SECRETS } from './secrets.js';
 
 // Request lines would drown the TAP output; MEMVAULT_LOG_LEVEL=info brings them back.
 if (!process.env.MEMVAULT_LOG_LEVEL) log.level = 'warn';
@@ -23,12 +22,7 @@ interface Teardown {
   teardown(fn: () => Promise<void> | void): void;
 }
 
-/** One set of keys per test process (the crypto configuration is process-wide). */
-export const TEST_SECRETS = {
-  MEMORY_ENCRYPTION_KEY: generateKeyBase64(),
-  MEMORY_TENANT_HMAC_KEY: generateKeyBase64(),
-  MEMVAULT_API_TOKEN: randomBytes(24).toString('base64url'),
-};
+export { TEST_SECRETS } from './secrets.js';
 
 export interface ApiResponse {
   status: number;

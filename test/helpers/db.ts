@@ -19,6 +19,7 @@ import { createPool } from '../../src/db/pool.js';
 import { citusFormation } from './citus.js';
 import { TEMPLATE_DB, TEST_EMBEDDING_DIM, testCluster, testDatabaseName } from './cluster.js';
 import { type Pgbouncer, startPgbouncer } from './pgbouncer.js';
+import { ensureTestCrypto } from './secrets.js';
 
 interface Teardown {
   teardown(fn: () => Promise<void> | void): void;
@@ -59,6 +60,8 @@ export function listenUrlFor(databaseUrl: string): string | undefined {
 }
 
 export async function createTestDatabase(t: Teardown): Promise<TestDatabase> {
+  // Direct procedure calls act as the daemon: they need the tenants' proofs, so crypto configured.
+  ensureTestCrypto();
   if (testVia() === 'citus') return createCitusDatabase(t);
   const cluster = await testCluster();
   const name = testDatabaseName(randomBytes(6).toString('hex'));

@@ -18,9 +18,11 @@ import {
   labelledChunkAad,
   openAnyScheme,
   TenantHmacKey,
+  tenantProofWith,
 } from '../../src/crypto/index.js';
 import { getTenantKeys, keyUsage } from '../../src/db/keys.js';
 import * as procedures from '../../src/db/procedures.js';
+import { useTenantProofs } from '../../src/db/tenant.js';
 import { inTransaction } from '../../src/keys/maintenance.js';
 import { rehashTenants } from '../../src/keys/rehash.js';
 import { replaceTenantKey, resealChunks } from '../../src/keys/reseal.js';
@@ -259,6 +261,14 @@ t.test(
     const oldKey = TenantHmacKey.fromBase64(generateKeyBase64(), 'old');
     const newKey = TenantHmacKey.fromBase64(generateKeyBase64(), 'new');
     const users = ['alice', 'bob', 'carol'];
+    // This process acts for each user under both keys: it proves each hash with the key that made
+    // it, as a daemon holding that key would.
+    const proofs = new Map(
+      [oldKey, newKey].flatMap((key) =>
+        users.map((u) => [hmacUserWith(key, u), tenantProofWith(key, hmacUserWith(key, u))] as const),
+      ),
+    );
+    t.teardown(useTenantProofs((hash) => proofs.get(hash)));
     const writer = new TenantKeyStore(db.app, () => ring);
     const ids = new Map<string, string[]>();
     for (const user of users)

@@ -10,9 +10,16 @@ import { join } from 'node:path';
 
 import t from 'tap';
 
-import { envelopeInfo, generateKeyBase64, hmacUserWith, TenantHmacKey } from '../../src/crypto/index.js';
+import {
+  envelopeInfo,
+  generateKeyBase64,
+  hmacUserWith,
+  TenantHmacKey,
+  tenantProofWith,
+} from '../../src/crypto/index.js';
 import { getTenantKeys } from '../../src/db/keys.js';
 import * as procedures from '../../src/db/procedures.js';
+import { useTenantProofs } from '../../src/db/tenant.js';
 import { rehashTenants } from '../../src/keys/rehash.js';
 import { retire, rotateKek, usage } from '../../src/keys/rotate.js';
 import { TenantKeyStore } from '../../src/keys/tenant-key-store.js';
@@ -25,6 +32,17 @@ const newB64 = generateKeyBase64();
 const oldKey = TenantHmacKey.fromBase64(oldB64, 'old');
 const newKey = TenantHmacKey.fromBase64(newB64, 'new');
 const hmacEnv = { MEMORY_TENANT_HMAC_KEY_OLD: oldB64, MEMORY_TENANT_HMAC_KEY: newB64 };
+
+// This process acts for each user under both keys (before and after the move): it proves each
+// hash with the key that made it, as a daemon holding that key would.
+const proofs = new Map<string, string>();
+for (const key of [oldKey, newKey]) {
+  for (const u of ['ann', 'ben', 'cal', 'dot', ...Array.from({ length: 40 }, (_, i) => `user-${i}`)]) {
+    const hash = hmacUserWith(key, u);
+    proofs.set(hash, tenantProofWith(key, hash));
+  }
+}
+t.teardown(useTenantProofs((hash) => proofs.get(hash)));
 
 async function idsFile(users: string[]): Promise<string> {
   const file = join(await mkdtemp(join(tmpdir(), 'mv-rehash-')), 'ids.txt');

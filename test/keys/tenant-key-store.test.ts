@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 
-import type { Queryable } from '../../src/db/procedures.js';
+import { createPool } from '../../src/db/pool.js';
 import { keyCacheEvents } from '../../src/keys/metrics.js';
 import { TenantKeyStore } from '../../src/keys/tenant-key-store.js';
 import { createTestDatabase, randomUserHash } from '../helpers/db.js';
@@ -15,15 +15,21 @@ import { ringOf } from './fixtures.js';
 const db = await createTestDatabase(t);
 const ring = ringOf([1], 1);
 
-/** The app pool, counting the tenant-key reads (memory.get_tenant_keys) made through it. */
+/**
+ * An app pool of its own, counting the tenant-key reads (memory.get_tenant_keys) made through it.
+ * A real pool: tenant procedures run in a transaction that carries the tenant's proof.
+ */
 function countingPool() {
   const counter = { reads: 0 };
-  const pool: Queryable = {
-    query: ((text: string, values?: unknown[]) => {
-      if (/get_tenant_keys/.test(text)) counter.reads++;
-      return db.app.query(text, values);
-    }) as Queryable['query'],
-  };
+  const pool = createPool({ connectionString: db.appUrl, max: 4 });
+  pool.on('connect', (client) => {
+    const query = client.query.bind(client) as (text: unknown, values?: unknown) => unknown;
+    client.query = ((text: unknown, values?: unknown) => {
+      if (typeof text === 'string' && /get_tenant_keys/.test(text)) counter.reads++;
+      return query(text, values);
+    }) as typeof client.query;
+  });
+  t.teardown(() => pool.end());
   return { pool, counter };
 }
 

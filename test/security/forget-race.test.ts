@@ -10,7 +10,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 
 import t from 'tap';
 
-import { hmacUser } from '../../src/crypto/index.js';
+import { hmacUser, tenantProof } from '../../src/crypto/index.js';
 import { mapDatabaseError } from '../../src/db/errors.js';
 import { addTenantKey, nextDekId } from '../../src/db/keys.js';
 import { forgetTenant, type SealedChunk, storeSealedChunks, tenantStats } from '../../src/db/procedures.js';
@@ -84,7 +84,12 @@ t.test(
     const { userHash, dekId } = await tenantWithKey();
     const forgetter = await db.app.connect();
     try {
+      // As the daemon does it: the tenant entered with its proof, then forgotten, uncommitted.
       await forgetter.query('begin');
+      await forgetter.query('select memory.set_tenant($1::text, $2::text)', [
+        userHash,
+        tenantProof(userHash),
+      ]);
       await forgetter.query('select memory.forget_tenant($1::text)', [userHash]);
       let settled = false;
       const write = storeSealedChunks(db.app, userHash, sealedRows(10), dekId, 2).then(

@@ -11,6 +11,7 @@ import t from 'tap';
 
 import { hmacUser } from '../../src/crypto/index.js';
 import { migrateDatabase } from '../../src/db/migrate.js';
+import { forgetTenant } from '../../src/db/procedures.js';
 import { activeKeyRing } from '../../src/keys/active-ring.js';
 import { replaceTenantKey } from '../../src/keys/reseal.js';
 import { testCluster, urlAs } from '../helpers/cluster.js';
@@ -113,7 +114,8 @@ t.test('a forget done by another process drops this daemon’s cached data key',
   const misses = counter(await metricsText(), 'memvault_tenant_key_cache_events_total', 'event="miss"');
   const forgets = counter(await metricsText(), 'memvault_memory_events_total', 'event="tenant_forgotten"');
   // Not through the daemon: straight to the procedure, as another daemon would.
-  await db.app.query('select memory.forget_tenant($1::text)', [hmacUser(user)]);
+  // Another process of the daemon's (it holds the tenant key, so it has the tenant's proof).
+  await forgetTenant(db.app, hmacUser(user));
   await until('the tenant_forgotten event', async () => {
     return counter(await metricsText(), 'memvault_memory_events_total', 'event="tenant_forgotten"') > forgets;
   });

@@ -1,4 +1,5 @@
 /** `memvault doctor`: pre-deploy checks against DATABASE_URL (or the embedded cluster), one line each. */
+import { configureCrypto } from '../../crypto/index.js';
 import { adminUrl, appUrl, clusterPaths, defaultHome, readState } from '../../db/cluster.js';
 import {
   type CheckResult,
@@ -59,6 +60,9 @@ export async function run(args: string[]): Promise<number> {
   if (largeTenant !== undefined && !/^[0-9a-f]{64}$/.test(largeTenant)) {
     throw new UsageError('--tenant must be a user_hash (64 lowercase hex characters)', USAGE);
   }
+  // Explaining a tenant's search (--plans) calls its procedures, which need the tenant's proof:
+  // derived from MEMORY_TENANT_HMAC_KEY when this environment holds the daemon's keys.
+  if (plans && process.env.MEMORY_TENANT_HMAC_KEY) configureCrypto(process.env);
   const urls = await targets();
   const results: Array<CheckResult | SearchPlan> = await withConnection(urls.checks, runDoctor);
   results.push({

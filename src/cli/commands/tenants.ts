@@ -1,6 +1,9 @@
 /**
  * `memvault tenants rehash --user-ids FILE`: HMAC key rotation. The old key is given in
  * MEMORY_TENANT_HMAC_KEY_OLD and the new one in MEMORY_TENANT_HMAC_KEY, for the duration.
+ *
+ * `memvault tenants prove`: stores the proof verifier of every tenant from before tenant proofs
+ * (MEMORY_TENANT_HMAC_KEY), then makes proofs required (docs/CRYPTO.md).
  */
 import { readFile } from 'node:fs/promises';
 
@@ -9,19 +12,25 @@ import { getSettings } from '../../db/procedures.js';
 import { jobKeyRing } from '../../keys/active-ring.js';
 import { maintenancePool } from '../../keys/connection.js';
 import { rehashTenants } from '../../keys/rehash.js';
+import { proveTenants } from '../../keys/tenant-proofs.js';
 import { parseCommand, subcommand, UsageError } from '../args.js';
 import { progressBar } from '../progress.js';
 
-export const summary = 'rehash --user-ids FILE: move tenants to a new MEMORY_TENANT_HMAC_KEY';
+export const summary =
+  'rehash --user-ids FILE: move tenants to a new MEMORY_TENANT_HMAC_KEY; prove: store tenant proof verifiers';
 
 const USAGE = [
   'usage: memvault tenants rehash --user-ids FILE',
   '  moves every listed tenant (one user id per line) from MEMORY_TENANT_HMAC_KEY_OLD to',
   '  MEMORY_TENANT_HMAC_KEY (docs/KEYS.md)',
+  '       memvault tenants prove',
+  '  stores the proof verifier of every tenant that has none (MEMORY_TENANT_HMAC_KEY), then makes',
+  '  tenant proofs required (docs/CRYPTO.md)',
 ].join('\n');
 
 export async function run(args: string[]): Promise<number> {
-  subcommand(args, ['rehash'], USAGE);
+  subcommand(args, ['rehash', 'prove'], USAGE);
+  if (args[0] === 'prove') return prove(args.slice(1));
   const { values } = parseCommand(args.slice(1), {
     usage: USAGE,
     options: { 'user-ids': { type: 'string' } },
@@ -48,6 +57,24 @@ export async function run(args: string[]): Promise<number> {
     if (report.conflicts.length)
       console.log(`conflicts (rows under both keys; left alone): ${report.conflicts.join(', ')}`);
     return report.conflicts.length ? 1 : 0;
+  } finally {
+    await pool.end();
+  }
+}
+
+async function prove(args: string[]): Promise<number> {
+  parseCommand(args, { usage: USAGE, options: {} });
+  const tenantKey = loadTenantHmacKey(process.env.MEMORY_TENANT_HMAC_KEY, 'MEMORY_TENANT_HMAC_KEY');
+  const pool = await maintenancePool();
+  try {
+    const report = await proveTenants(pool, tenantKey);
+    console.log(
+      `stored ${report.stored} tenant proof verifier(s); ` +
+        (report.required
+          ? 'tenant proofs are required'
+          : `${report.missing} tenant(s) still without one: proofs stay optional, run it again`),
+    );
+    return report.required ? 0 : 1;
   } finally {
     await pool.end();
   }
