@@ -18,6 +18,7 @@ export const SUITES: Record<string, () => Promise<Suite>> = {
   scale: async () => (await import('./scale.js')).suite,
   search: async () => (await import('./search.js')).suite,
   citus: async () => (await import('./citus-scale.js')).suite,
+  protected: async () => (await import('./protected.js')).suite,
 };
 
 /**
@@ -26,6 +27,7 @@ export const SUITES: Record<string, () => Promise<Suite>> = {
  * through the write path. `scale` is run by name only: it needs pgbouncer (scripts/ensure-postgres.sh
  * --with-pgbouncer) and starts a second PostgreSQL server (a streaming replica). `citus` is run by
  * name only: it needs the citus extension (scripts/ensure-citus.sh) and starts three servers.
+ * `protected` is run by name only: it writes a 10,000-chunk tenant twice through the write path.
  */
 export const ALL_SUITES = [
   'crypto',

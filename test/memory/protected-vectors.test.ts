@@ -14,14 +14,21 @@
 import t from 'tap';
 
 import { cosine, linkage, thiefSearch, VectorTable } from '../../src/bench/vector-attacks.js';
-import { configureCrypto, defaultKeyRing, generateKeyBase64, hmacUser } from '../../src/crypto/index.js';
+import {
+  configureCrypto,
+  DEFAULT_VECTOR_NOISE,
+  defaultKeyRing,
+  generateKeyBase64,
+  hmacUser,
+} from '../../src/crypto/index.js';
 import { vectorProtectionCheck } from '../../src/db/doctor.js';
+import * as procedures from '../../src/db/procedures.js';
 import { vectorProtection } from '../../src/db/vectors.js';
 import { replaceTenantKey, resealChunks } from '../../src/keys/reseal.js';
 import { TenantKeyStore } from '../../src/keys/tenant-key-store.js';
 import { backfillVectors } from '../../src/keys/vector-backfill.js';
 import type { MemoryContext } from '../../src/memory/context.js';
-import { indexChunks, queryMemory } from '../../src/memory/index.js';
+import { applyRetrievalSettings, indexChunks, queryMemory } from '../../src/memory/index.js';
 import { indexClearChunks } from '../helpers/clear-vectors.js';
 import { createTestDatabase } from '../helpers/db.js';
 
@@ -280,6 +287,15 @@ t.test('a tenant in migration: clear and protected rows, then old and new keys, 
 t.test('the setting vector_noise is validated', async (t) => {
   await t.rejects(db.admin.query(`select memory.set_setting('vector_noise', '1.5')`), { code: 'MV006' });
   await t.rejects(db.admin.query(`select memory.set_setting('vector_noise', '"a"')`), { code: 'MV006' });
-  await db.admin.query(`select memory.set_setting('vector_noise', '0.1')`);
+  await db.admin.query(`select memory.set_setting('vector_noise', '0.5')`);
   t.teardown(() => db.admin.query("select memory.reset_setting('vector_noise')").then(() => undefined));
+  // What the daemon's settings listener applies (src/memory/retrieval-settings.ts).
+  const stored = await procedures.getSettings(db.app);
+  t.equal(applyRetrievalSettings(stored).vectorNoise, 0.5, 'the stored value is applied');
+  t.equal(
+    applyRetrievalSettings({ vector_noise: 'x' }).vectorNoise,
+    DEFAULT_VECTOR_NOISE,
+    'a bad one falls back',
+  );
+  t.equal(DEFAULT_VECTOR_NOISE, 0.1);
 });
