@@ -3,14 +3,15 @@
  * - lexical: indexes chunks missing from the lexical index or indexed stale (older analyzer,
  *   replaced data key) (src/keys/lexical-reindex.ts);
  * - vectors: gives chunks written before the narrow search layout their search vector, then
- *   switches dense search to it once none is missing (src/keys/vector-backfill.ts).
+ *   switches dense search to it once none is missing, and protects every search vector still clear
+ *   or under a replaced data key (src/keys/vector-backfill.ts).
  * Both are resumable and idempotent, and safe beside a running daemon.
  */
 import { KeyRing, loadTenantHmacKey, TENANT_HMAC_KEY_VARIABLE } from '../../crypto/index.js';
 import { lexicalCoverage } from '../../db/lexical.js';
 import type { Pool } from '../../db/pool.js';
 import { getSettings } from '../../db/procedures.js';
-import { vectorCoverage } from '../../db/vectors.js';
+import { vectorProtection } from '../../db/vectors.js';
 import { jobKeyRing } from '../../keys/active-ring.js';
 import { maintenancePool } from '../../keys/connection.js';
 import { reindexLexical } from '../../keys/lexical-reindex.js';
@@ -20,11 +21,11 @@ import { parseCommand, positiveInt, subcommand } from '../args.js';
 import { progressBar } from '../progress.js';
 
 export const summary =
-  'lexical|vectors [--tenant USER_ID] [--batch N]: index chunks missing from the lexical index or stale, or fill the narrow search layout';
+  'lexical|vectors [--tenant USER_ID] [--batch N]: index chunks missing from the lexical index or stale, or fill and protect the search vectors';
 
 const USAGE =
   'usage: memvault reindex lexical [--tenant USER_ID] [--batch N]   index chunks missing from the lexical index, or stale\n' +
-  '       memvault reindex vectors [--tenant USER_ID] [--batch N]   give older chunks their search vector; switch search to the narrow layout when none is missing';
+  '       memvault reindex vectors [--tenant USER_ID] [--batch N]   give older chunks a protected search vector; switch search to the narrow layout when none is missing';
 
 export async function run(args: string[]): Promise<number> {
   const which = subcommand(args, ['lexical', 'vectors'] as const, USAGE);
@@ -67,15 +68,20 @@ async function lexical(pool: Pool, ring: KeyRing, tenant: string | undefined, ba
 }
 
 async function vectors(pool: Pool, ring: KeyRing, tenant: string | undefined, batchSize: number | undefined) {
-  const before = await vectorCoverage(pool);
+  const before = await vectorProtection(pool);
+  // Chunks the job will claim: without a vector, with a clear one or a clear copy (rows without a
+  // vector have a clear copy too), or under a replaced key. An estimate for the progress bar.
+  const todo = before.missing + Math.max(before.clear, before.clearCopies - before.missing) + before.staleKey;
   const result = await backfillVectors(pool, ring, {
     tenant,
     batchSize,
-    total: before.missing,
+    total: todo,
     onProgress: progressBar('reindex vectors'),
   });
+  const after = await vectorProtection(pool);
   console.log(
-    `stored ${result.stored} search vector(s); ${result.missing} chunk(s) still without one; dense search reads the ${result.layout} layout`,
+    `stored ${result.stored} search vector(s); ${result.missing} chunk(s) still without one; dense search reads the ${result.layout} layout; ` +
+      `${after.clear} clear, ${after.clearCopies} clear copies, ${after.staleKey} under a replaced key, of ${after.chunks}`,
   );
   return 0;
 }
