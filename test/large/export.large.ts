@@ -150,8 +150,7 @@ t.test(`export of ${CHUNKS.toLocaleString('en-US')} chunks streams with flat dae
   const exportedMb = bytes / 1e6;
   const peakWhile = (from: number, to: number): number =>
     Math.max(before, ...samples.filter((s) => s.mb >= from && s.mb < to).map((s) => s.rss));
-  const firstHalf = peakWhile(0, exportedMb / 2);
-  const peak = Math.max(firstHalf, peakWhile(exportedMb / 2, Infinity));
+  const peak = peakWhile(0, Infinity);
   const timeline = [0.25, 0.5, 0.75, 1]
     .map((q) => `${Math.round(q * 100)}%: ${peakWhile(0, q * exportedMb + 1e-9).toFixed(0)} MB`)
     .join(', ');
@@ -160,16 +159,12 @@ t.test(`export of ${CHUNKS.toLocaleString('en-US')} chunks streams with flat dae
   );
   t.ok(exportedMb > 100, `the export is large (${exportedMb.toFixed(1)} MB)`);
   t.ok(samples.length >= 20, `RSS sampled through the export (${samples.length} samples)`);
-  // Buffering needs at least the export's size (a deliberately buffering build grew 191 MB here);
-  // streaming holds a page of 500 opened chunks (~1 MB) plus V8's heap slack (40-60 MB seen). The
-  // second bound catches a server that streams but keeps something per page: it would grow by
-  // about half the export in the second half, where streaming adds a few MB.
+  // Buffering needs at least the export's size (a deliberately buffering build grew 191 MB here),
+  // and so does a server that streams but keeps each page it sent. Streaming holds a page of 500
+  // opened chunks (~1 MB) plus V8's heap slack, which grows in steps whenever the collector
+  // decides (40-66 MB in all seen, in either half of the export): so the bound is on the total.
   t.ok(
     peak - before < exportedMb,
     `RSS grew ${(peak - before).toFixed(1)} MB in all, less than the ${exportedMb.toFixed(1)} MB exported`,
-  );
-  t.ok(
-    peak - firstHalf < exportedMb / 8,
-    `the second half of the export added ${(peak - firstHalf).toFixed(1)} MB of RSS, under an eighth of ${exportedMb.toFixed(1)} MB`,
   );
 });
