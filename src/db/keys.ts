@@ -33,13 +33,7 @@ export async function addTenantKey(
   wrappedDek: Buffer,
   kekId: number,
 ): Promise<TenantKeyRow> {
-  const rows = await call<{ dek_id: number; wrapped_dek: Buffer; kek_id: number }>(
-    db,
-    'select * from memory.add_tenant_key($1::text, $2::integer, $3::bytea, $4::integer)',
-    [userHash, dekId, wrappedDek, kekId],
-  );
-  const row = rows[0]!;
-  return { dekId: row.dek_id, wrappedDek: row.wrapped_dek, kekId: row.kek_id, active: true };
+  return storeFirstKey(db, 'memory.add_tenant_key', userHash, dekId, wrappedDek, kekId);
 }
 
 /**
@@ -53,9 +47,21 @@ export async function addTenantKeyInMaintenance(
   wrappedDek: Buffer,
   kekId: number,
 ): Promise<TenantKeyRow> {
+  return storeFirstKey(db, 'memory.add_tenant_key_in_maintenance', userHash, dekId, wrappedDek, kekId);
+}
+
+/** Both procedures take and answer the same shape; only who may call them differs. */
+async function storeFirstKey(
+  db: Queryable,
+  procedure: 'memory.add_tenant_key' | 'memory.add_tenant_key_in_maintenance',
+  userHash: string,
+  dekId: number,
+  wrappedDek: Buffer,
+  kekId: number,
+): Promise<TenantKeyRow> {
   const rows = await call<{ dek_id: number; wrapped_dek: Buffer; kek_id: number }>(
     db,
-    'select * from memory.add_tenant_key_in_maintenance($1::text, $2::integer, $3::bytea, $4::integer)',
+    `select * from ${procedure}($1::text, $2::integer, $3::bytea, $4::integer)`,
     [userHash, dekId, wrappedDek, kekId],
   );
   const row = rows[0]!;

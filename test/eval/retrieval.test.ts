@@ -8,7 +8,6 @@
  * text can reach at most half its recall.
  */
 import { execFile, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,7 +17,6 @@ import pg from 'pg';
 import t, { type Test } from 'tap';
 
 import { generateKeyBase64 } from '../../src/crypto/index.js';
-import { migrateDatabase } from '../../src/db/migrate.js';
 import {
   chunksOf,
   honoursMode,
@@ -28,7 +26,7 @@ import {
 } from '../../src/eval/index.js';
 import { MAX_TEXT_BYTES } from '../../src/memory/validate.js';
 import { packageRoot } from '../../src/paths.js';
-import { testCluster } from '../helpers/cluster.js';
+import { migratedDatabase } from '../helpers/db.js';
 import { useLiteDir } from '../helpers/models.js';
 
 const run = promisify(execFile);
@@ -150,25 +148,13 @@ if (!modelDir) {
   t.test(
     'against DATABASE_URL: every mode the server serves, BM25 in the same run, tenant removed',
     async (t) => {
-      const cluster = await testCluster();
-      const name = `mvt_eval_${randomBytes(5).toString('hex')}`;
-      const root = new pg.Client({ connectionString: cluster.adminUrl('postgres') });
-      await root.connect();
-      await root.query(`create database ${root.escapeIdentifier(name)}`);
-      await root.end();
-      t.teardown(async () => {
-        const drop = new pg.Client({ connectionString: cluster.adminUrl('postgres') });
-        await drop.connect();
-        await drop.query(`drop database if exists ${drop.escapeIdentifier(name)} with (force)`);
-        await drop.end();
-      });
-      await migrateDatabase(cluster.adminUrl(name), { embeddingDim: 512, quiet: true });
+      const db = await migratedDatabase(t, 'eval', 512);
 
       const json = path.join(dir, 'report.json');
       const plot = path.join(dir, 'plots', 'tiny.svg');
       const r = await evalCli(['--dataset', dataset, '--mode', 'all', '--json', json, '--plot', plot], {
         ...baseEnv,
-        DATABASE_URL: cluster.appUrl(name),
+        DATABASE_URL: db.appUrl,
         MEMORY_ENCRYPTION_KEY: generateKeyBase64(),
         MEMORY_TENANT_HMAC_KEY: generateKeyBase64(),
       });
@@ -225,7 +211,7 @@ if (!modelDir) {
         'three bars and a legend key per served mode and BM25',
       );
 
-      const admin = new pg.Client({ connectionString: cluster.adminUrl(name) });
+      const admin = new pg.Client({ connectionString: db.adminUrl });
       await admin.connect();
       try {
         const { rows } = await admin.query<{ n: string }>('select count(*) as n from memory.memory_chunks');

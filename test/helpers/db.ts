@@ -142,3 +142,29 @@ export function testVector(seed: number, dim = 384): number[] {
   const norm = Math.hypot(...v);
   return v.map((x) => x / norm);
 }
+
+/**
+ * A database of its own on the test cluster, migrated with `embeddingDim` (the template is
+ * TEST_EMBEDDING_DIM): for tests that need the real embedder's 512 dimensions or a tiny one.
+ * Dropped at teardown.
+ */
+export async function migratedDatabase(
+  t: Teardown,
+  prefix: string,
+  embeddingDim: number,
+): Promise<{ name: string; adminUrl: string; appUrl: string }> {
+  const cluster = await testCluster();
+  const name = `mvt_${prefix}_${randomBytes(5).toString('hex')}`;
+  const root = new pg.Client({ connectionString: cluster.adminUrl('postgres') });
+  await root.connect();
+  await root.query(`create database ${root.escapeIdentifier(name)}`);
+  await root.end();
+  t.teardown(async () => {
+    const drop = new pg.Client({ connectionString: cluster.adminUrl('postgres') });
+    await drop.connect();
+    await drop.query(`drop database if exists ${drop.escapeIdentifier(name)} with (force)`);
+    await drop.end();
+  });
+  await migrateDatabase(cluster.adminUrl(name), { embeddingDim, quiet: true });
+  return { name, adminUrl: cluster.adminUrl(name), appUrl: cluster.appUrl(name) };
+}

@@ -3,37 +3,21 @@
  * dimensions: requests may omit `embedding`, and a model whose dimension differs from the
  * schema's stops the daemon at start with a ConfigError naming MEMVAULT_EMBED_MODEL.
  */
-import { randomBytes } from 'node:crypto';
 
-import pg from 'pg';
 import t from 'tap';
 
-import { migrateDatabase } from '../../src/db/migrate.js';
 import { createEmbedder } from '../../src/embed/index.js';
 import { ConfigError } from '../../src/errors.js';
-import { testCluster } from '../helpers/cluster.js';
 import { startTestDaemon } from '../helpers/daemon.js';
-import { createTestDatabase } from '../helpers/db.js';
+import { createTestDatabase, migratedDatabase } from '../helpers/db.js';
 import { useLiteDir } from '../helpers/models.js';
 
 const modelDir = useLiteDir();
-const cluster = await testCluster();
-const name = `mvt_512_${randomBytes(5).toString('hex')}`;
-const root = new pg.Client({ connectionString: cluster.adminUrl('postgres') });
-await root.connect();
-await root.query(`create database ${root.escapeIdentifier(name)}`);
-await root.end();
-t.teardown(async () => {
-  const drop = new pg.Client({ connectionString: cluster.adminUrl('postgres') });
-  await drop.connect();
-  await drop.query(`drop database if exists ${drop.escapeIdentifier(name)} with (force)`);
-  await drop.end();
-});
-await migrateDatabase(cluster.adminUrl(name), { embeddingDim: 512, quiet: true });
+const db = await migratedDatabase(t, '512', 512);
 
 const embedder = await createEmbedder(modelDir, { device: 'cpu', poolSize: 1 });
 t.teardown(() => embedder.close());
-const api = await startTestDaemon(t, { databaseUrl: cluster.appUrl(name), embedder });
+const api = await startTestDaemon(t, { databaseUrl: db.appUrl, embedder });
 
 t.test('USE-lite produces 512-dimensional embeddings', async (t) => {
   t.equal(embedder.dimension, 512);

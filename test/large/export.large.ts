@@ -6,16 +6,12 @@
  * page of 500 opened chunks at a time. The database has 8-dimensional embeddings (its own, migrated
  * here) so writing 100k rows costs seconds of HNSW work, not minutes.
  */
-import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 
-import pg from 'pg';
 import t from 'tap';
 
 import { spawnDaemon } from '../../src/bench/daemon.js';
 import { generateKeyBase64 } from '../../src/crypto/index.js';
-import { migrateDatabase } from '../../src/db/migrate.js';
-import { testCluster } from '../helpers/cluster.js';
 
 const CHUNKS = 100_000;
 const BATCH = 1_000;
@@ -23,21 +19,9 @@ const DIM = 8;
 
 t.setTimeout(900_000);
 
-const cluster = await testCluster();
-const name = `mvt_export_${randomBytes(5).toString('hex')}`;
-const root = new pg.Client({ connectionString: cluster.adminUrl('postgres') });
-await root.connect();
-await root.query(`create database ${root.escapeIdentifier(name)}`);
-await root.end();
-t.teardown(async () => {
-  const drop = new pg.Client({ connectionString: cluster.adminUrl('postgres') });
-  await drop.connect();
-  await drop.query(`drop database if exists ${drop.escapeIdentifier(name)} with (force)`);
-  await drop.end();
-});
-await migrateDatabase(cluster.adminUrl(name), { embeddingDim: DIM, quiet: true });
+const db = await migratedDatabase(t, 'export', DIM);
 const daemon = await spawnDaemon({
-  databaseUrl: cluster.appUrl(name),
+  databaseUrl: db.appUrl,
   keys: { MEMORY_ENCRYPTION_KEY: generateKeyBase64(), MEMORY_TENANT_HMAC_KEY: generateKeyBase64() },
 });
 t.teardown(() => daemon.stop());
@@ -168,3 +152,4 @@ t.test(`export of ${CHUNKS.toLocaleString('en-US')} chunks streams with flat dae
     `RSS grew ${(peak - before).toFixed(1)} MB in all, less than the ${exportedMb.toFixed(1)} MB exported`,
   );
 });
+import { migratedDatabase } from '../helpers/db.js';

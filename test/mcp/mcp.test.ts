@@ -4,38 +4,23 @@
  * (POST /mcp on the daemon). A real daemon with the real USE-lite embedder on a 512-d database,
  * so `remember` needs no embedding, as for an assistant.
  */
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import pg from 'pg';
 import t, { type Test } from 'tap';
 
-import { migrateDatabase } from '../../src/db/migrate.js';
 import { createEmbedder } from '../../src/embed/index.js';
 import { repoRoot } from '../../src/models/repo-paths.js';
-import { testCluster } from '../helpers/cluster.js';
 import { startTestDaemon, TEST_SECRETS } from '../helpers/daemon.js';
+import { migratedDatabase } from '../helpers/db.js';
 import { useLiteDir } from '../helpers/models.js';
 
-const cluster = await testCluster();
-const name = `mvt_mcp_${randomBytes(5).toString('hex')}`;
-const root = new pg.Client({ connectionString: cluster.adminUrl('postgres') });
-await root.connect();
-await root.query(`create database ${root.escapeIdentifier(name)}`);
-await root.end();
-t.teardown(async () => {
-  const drop = new pg.Client({ connectionString: cluster.adminUrl('postgres') });
-  await drop.connect();
-  await drop.query(`drop database if exists ${drop.escapeIdentifier(name)} with (force)`);
-  await drop.end();
-});
-await migrateDatabase(cluster.adminUrl(name), { embeddingDim: 512, quiet: true });
+const db = await migratedDatabase(t, 'mcp', 512);
 const embedder = await createEmbedder(useLiteDir(), { device: 'cpu', poolSize: 1 });
 t.teardown(() => embedder.close());
-const api = await startTestDaemon(t, { databaseUrl: cluster.appUrl(name), embedder });
+const api = await startTestDaemon(t, { databaseUrl: db.appUrl, embedder });
 
 type Transport = 'stdio' | 'http';
 
